@@ -1,0 +1,19 @@
+//! Database schema and reference data, as sea-orm migrations shared by PostgreSQL and SQLite.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_areas;
+mod m20261124_000002_workers_coverage;
+mod m20261124_000003_payouts_audit;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_areas::Migration),
+            Box::new(m20261124_000002_workers_coverage::Migration),
+            Box::new(m20261124_000003_payouts_audit::Migration),
+        ]
+    }
+}

@@ -1,0 +1,556 @@
+//! The demo dataset: Kabupaten Tangerang (36.03) as its Regent reported it on 20 June 2023.
+//!
+//! - 50,000 vulnerable workers enrolled in December 2021, covered by the regency budget (APBD) for
+//!   2022 and renewed for 2023;
+//! - 36,000 more enrolled in June 2023, covered from July 2023 by the revised budget
+//!   (APBD-Perubahan / ABT);
+//! - so 86,000 covered in 2023 (+72%), against a target of 100,000 out of 248,000 eligible;
+//! - 25 JKM death benefits (Rp42,000,000 each) paid to heirs at the ceremony of 20 June 2023, and
+//!   a few later claims in every earlier state (see `payouts`).
+//!
+//! Every value comes from a fixed seed, so each run writes the same rows (only the auto-increment
+//! ids may differ). Everything goes in one transaction with multi-row INSERTs, so either all of it is
+//! loaded or nothing: about 3 s on SQLite and 6 s on PostgreSQL (release build), most of it the
+//! database maintaining indexes and foreign keys.
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, Iterable, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+mod payouts;
+
+use crate::domain::coverage_period::{DEFAULT_DECLARED_MONTHLY_INCOME, Programs};
+use crate::domain::types::{CoverageEndReason, FundingSource, Gender, Occupation, WorkerStatus};
+use crate::entities::{coverage, coverage_target, district, worker};
+
+/// Kabupaten Tangerang: workers live here and its programs pay.
+const REGENCY: &str = "36.03";
+/// BPJS's estimate of the regency's vulnerable workers (the denominator of the coverage rate).
+const ELIGIBLE_WORKERS: i64 = 248_000;
+/// Changing the seed changes every generated name, NIK and date.
+const SEED: u64 = 0x3603_2023_0620;
+/// When the demo rows were "entered": the morning of the Regent's report (10:00 WIB), after every
+/// registration below.
+const ENTERED_AT: DateTime<Utc> = utc(2023, 6, 20, 3);
+
+/// A group of workers enrolled together and the coverage periods each of them gets.
+struct Cohort {
+    workers: usize,
+    /// Registrations are spread evenly over `registration_days` days from this instant.
+    registered_from: DateTime<Utc>,
+    registration_days: i64,
+    periods: &'static [Period],
+}
+
+struct Period {
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    funding: FundingSource,
+    end_reason: Option<CoverageEndReason>,
+}
+
+/// In this order: the first 50,000 workers inserted are the 2022 cohort.
+const COHORTS: [Cohort; 2] = [
+    // Enrolled in December 2021 (07:00 WIB on 1 Dec to the morning of 31 Dec WIB) for the 2022
+    // budget year, then renewed for 2023.
+    Cohort {
+        workers: 50_000,
+        registered_from: utc(2021, 12, 1, 0),
+        registration_days: 30,
+        periods: &[
+            Period {
+                starts_on: date(2022, 1, 1),
+                ends_on: date(2022, 12, 31),
+                funding: FundingSource::Apbd,
+                end_reason: Some(CoverageEndReason::Expired),
+            },
+            Period {
+                starts_on: date(2023, 1, 1),
+                ends_on: date(2023, 12, 31),
+                funding: FundingSource::Apbd,
+                end_reason: None,
+            },
+        ],
+    },
+    // Enrolled in June 2023, before the report of 20 June, paid by the revised budget from July.
+    Cohort {
+        workers: 36_000,
+        registered_from: utc(2023, 6, 1, 0),
+        registration_days: 19,
+        periods: &[Period {
+            starts_on: date(2023, 7, 1),
+            ends_on: date(2023, 12, 31),
+            funding: FundingSource::ApbdPerubahan,
+            end_reason: None,
+        }],
+    },
+];
+
+/// The regency's yearly targets (budget = target x premium x 12, as published).
+struct Target {
+    year: i32,
+    target_workers: i64,
+    funding: FundingSource,
+    note: Option<&'static str>,
+}
+
+const TARGETS: [Target; 2] = [
+    Target { year: 2022, target_workers: 50_000, funding: FundingSource::Apbd, note: None },
+    Target {
+        year: 2023,
+        target_workers: 100_000,
+        funding: FundingSource::ApbdPerubahan,
+        note: Some("Target ABT 2023 (APBD-Perubahan)"),
+    },
+];
+
+/// Regency schemes cover JKK + JKM only.
+const PROGRAMS: Programs = Programs { jht: false };
+
+/// Birth years of the workers (aged about 19 to 63 in 2023).
+const BORN_FROM: NaiveDate = date(1960, 1, 1);
+const BORN_UNTIL: NaiveDate = date(2004, 12, 31);
+const MALE_PERCENT: u64 = 55;
+
+/// Occupations with their weights among men and among women: informal work in a regency with
+/// rice fields, a fishing coast in the north and industrial suburbs in the south.
+const OCCUPATIONS: [(Occupation, u32, u32); 14] = [
+    (Occupation::Farmer, 8, 4),
+    (Occupation::FarmLaborer, 13, 11),
+    (Occupation::Fisher, 7, 1),
+    (Occupation::StreetVendor, 12, 19),
+    (Occupation::OnlineDriver, 8, 2),
+    (Occupation::MotorcycleTaxi, 10, 1),
+    (Occupation::ConstructionWorker, 14, 1),
+    (Occupation::DomesticWorker, 2, 21),
+    (Occupation::WastePicker, 5, 4),
+    (Occupation::ReligiousWorker, 5, 4),
+    (Occupation::VillageFacilitator, 2, 2),
+    (Occupation::NeighborhoodOfficial, 5, 4),
+    (Occupation::MicroEntrepreneur, 6, 20),
+    (Occupation::Other, 3, 6),
+];
+
+// Sundanese, Javanese and Betawi names, common among workers born 1960-2004. Kept as compact
+// paragraphs: rustfmt would put each name on its own line.
+#[rustfmt::skip]
+const MALE_FIRST_NAMES: &[&str] = &[
+    "Asep", "Ujang", "Dedi", "Cecep", "Dadang", "Agus", "Budi", "Ahmad", "Muhammad", "Rudi", "Hendra", "Iwan",
+    "Yanto", "Slamet", "Sutrisno", "Bambang", "Joko", "Wahyu", "Eko", "Teguh", "Sugeng", "Mamat", "Udin", "Rohmat",
+    "Jaja", "Ade", "Dede", "Yayan", "Rojali", "Sanusi", "Marzuki", "Nasrudin", "Saiful", "Ridwan", "Hasan",
+    "Komarudin", "Tatang", "Endang", "Usep", "Wawan", "Ruslan", "Jumadi", "Kusnadi", "Nanang", "Deden", "Fajar",
+    "Rizky", "Dimas", "Bayu", "Aditya",
+];
+#[rustfmt::skip]
+const MALE_SECOND_NAMES: &[&str] = &[
+    "Hidayat", "Saputra", "Setiawan", "Kurniawan", "Gunawan", "Suryana", "Sopian", "Supriatna", "Hermawan",
+    "Wijaya", "Rahmat", "Firmansyah", "Ramdani", "Sulaeman", "Permana", "Nugraha", "Santoso", "Susanto",
+    "Prasetyo", "Wibowo", "Hartono", "Purnomo", "Sugiarto", "Mulyana", "Sukmana", "Kusuma", "Maulana",
+    "Syahputra", "Nurdin", "Fauzi", "Hakim", "Arifin", "Jaelani", "Sobari", "Mansur", "Suherman", "Kosasih",
+    "Suparman", "Effendi", "Rusdi", "Anwar", "Hasanudin", "Sarmili", "Sabeni", "Mursid",
+];
+#[rustfmt::skip]
+const FEMALE_FIRST_NAMES: &[&str] = &[
+    "Siti", "Nur", "Euis", "Neneng", "Iis", "Enok", "Imas", "Cucu", "Yati", "Tuti", "Sri", "Dewi", "Wati", "Lilis",
+    "Nining", "Eti", "Yeni", "Rina", "Ratna", "Ani", "Atikah", "Rohmah", "Aisyah", "Fatimah", "Nurhayati", "Sumiati",
+    "Kartini", "Rini", "Ida", "Entin", "Titin", "Nani", "Nia", "Fitri", "Putri", "Rizka", "Ayu", "Indah", "Novi",
+    "Maya", "Dian", "Lina", "Mimin", "Onah", "Acih", "Juju", "Enah", "Ipah",
+];
+#[rustfmt::skip]
+const FEMALE_SECOND_NAMES: &[&str] = &[
+    "Rahmawati", "Nurhasanah", "Suryani", "Kurniasih", "Handayani", "Lestari", "Wulandari", "Purnamasari",
+    "Rosita", "Komalasari", "Maryani", "Nurjanah", "Hasanah", "Fitriani", "Susanti", "Yuliani", "Rahayu",
+    "Mulyani", "Sari", "Setiawati", "Herawati", "Nurlaela", "Sumarni", "Marlina", "Hartati", "Wahyuni",
+    "Agustina", "Anggraeni", "Juariah", "Rohayati", "Nuraeni", "Kartika", "Permatasari", "Damayanti", "Safitri",
+    "Oktaviani", "Fauziah", "Khotimah", "Aminah", "Rukmini", "Sulastri", "Zubaedah", "Halimah", "Maesaroh",
+    "Jubaedah",
+];
+
+/// Loads the demo dataset once, into a database with no workers. Returns false when workers exist
+/// (nothing done).
+pub async fn load_if_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let started = Instant::now();
+    // The emptiness check runs inside the transaction, so a concurrent second load fails (unique
+    // NIKs on PostgreSQL, the single writer on SQLite) and rolls back instead of doubling the data.
+    let txn = db.begin().await?;
+    let any_worker =
+        worker::Entity::find().select_only().column(worker::Column::Id).into_tuple::<i64>().one(&txn).await?;
+    if any_worker.is_some() {
+        return Ok(false); // dropping the transaction rolls it back
+    }
+
+    let districts = district_codes(&txn).await?;
+    let planned = plan_workers(&districts)?;
+    let workers = insert_in_chunks(&txn, planned.iter().map(worker_row)).await?;
+    let ids = worker_ids(&txn, &planned).await?;
+    let coverages = insert_in_chunks(&txn, coverage_rows(&planned, &ids)).await?;
+    let targets = insert_targets(&txn).await?;
+    let payouts = payouts::insert_payouts(&txn, &ids, &mut SplitMix64(SEED.rotate_left(17))).await?;
+    txn.commit().await?;
+
+    tracing::info!(
+        regency = REGENCY,
+        workers,
+        coverages,
+        targets,
+        payouts,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo dataset loaded"
+    );
+    Ok(true)
+}
+
+/// The regency's district codes, from the reference tables the migrations load.
+async fn district_codes(txn: &DatabaseTransaction) -> Result<Vec<String>, DbErr> {
+    let codes: Vec<String> = district::Entity::find()
+        .select_only()
+        .column(district::Column::Code)
+        .filter(district::Column::RegencyCode.eq(REGENCY))
+        .order_by_asc(district::Column::Code)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if codes.is_empty() {
+        return Err(DbErr::RecordNotFound(format!(
+            "no districts of regency {REGENCY}: are the reference areas loaded?"
+        )));
+    }
+    Ok(codes)
+}
+
+/// A worker to insert, before the database gives it an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PlannedWorker {
+    cohort: usize,
+    nik: String,
+    full_name: String,
+    gender: Gender,
+    birth_date: NaiveDate,
+    occupation: Occupation,
+    district_code: String,
+    membership_number: String,
+    registered_at: DateTime<Utc>,
+}
+
+/// Generates every worker of every cohort, in insertion order. Pure: same districts, same workers.
+fn plan_workers(districts: &[String]) -> Result<Vec<PlannedWorker>, DbErr> {
+    let nik_prefixes = districts.iter().map(|code| nik_area_prefix(code)).collect::<Result<Vec<_>, _>>()?;
+    let mut rng = SplitMix64(SEED);
+    // Some districts are far more populous than others: up to 3 times the share of the smallest.
+    let district_weights: Vec<(usize, u32)> = (0..districts.len()).map(|i| (i, 2 + rng.below(5) as u32)).collect();
+    let born_days = (BORN_UNTIL - BORN_FROM).num_days() as u64 + 1;
+    // Serials already issued per NIK prefix (area + birth date and gender); 0000 is never issued.
+    let mut serials: HashMap<String, u32> = HashMap::new();
+    let (men_jobs, women_jobs) = (occupations_of(Gender::Male), occupations_of(Gender::Female));
+
+    let mut planned = Vec::with_capacity(COHORTS.iter().map(|c| c.workers).sum());
+    for (cohort_index, cohort) in COHORTS.iter().enumerate() {
+        for n in 0..cohort.workers {
+            let gender = if rng.chance(MALE_PERCENT) { Gender::Male } else { Gender::Female };
+            let birth_date = BORN_FROM + TimeDelta::days(rng.below(born_days) as i64);
+            let district = pick_weighted(&mut rng, &district_weights);
+            let occupation = pick_weighted(&mut rng, if gender == Gender::Male { &men_jobs } else { &women_jobs });
+            let full_name = full_name(&mut rng, gender);
+
+            let prefix = nik_prefix(&nik_prefixes[district], gender, birth_date);
+            let serial = serials.entry(prefix.clone()).or_insert(0);
+            *serial += 1;
+            if *serial > 9_999 {
+                // Never with 86,000 workers over 29 districts x 45 years x 2 genders; and no NIK in
+                // the message, even a generated one.
+                return Err(DbErr::Custom("demo data: more than 9,999 NIKs for one district and birth date".into()));
+            }
+            let nik = format!("{prefix}{serial:04}");
+
+            let registration_span = cohort.registration_days * 86_400;
+            let registered_at =
+                cohort.registered_from + TimeDelta::seconds(registration_span * n as i64 / cohort.workers as i64);
+            planned.push(PlannedWorker {
+                cohort: cohort_index,
+                nik,
+                full_name,
+                gender,
+                birth_date,
+                occupation,
+                district_code: districts[district].clone(),
+                membership_number: membership_number(planned.len() as u64),
+                registered_at,
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// The NIK's first six digits for a district: "36.03.12" -> "360312" (PP RR SS).
+fn nik_area_prefix(district_code: &str) -> Result<String, DbErr> {
+    let digits: String = district_code.chars().filter(|c| *c != '.').collect();
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DbErr::Custom(format!("district code {district_code:?} is not shaped like 36.03.12")));
+    }
+    Ok(digits)
+}
+
+/// The NIK's first twelve digits: area + DDMMYY, with 40 added to the day for women.
+fn nik_prefix(area: &str, gender: Gender, birth_date: NaiveDate) -> String {
+    let day = birth_date.day() + if gender == Gender::Female { 40 } else { 0 };
+    format!("{area}{day:02}{:02}{:02}", birth_date.month(), birth_date.year() % 100)
+}
+
+/// KPJ numbers: "2" and 10 digits. Multiplying by a number coprime with 10^10, modulo 10^10,
+/// permutes 0..10^10, so numbers stay unique while not looking like a counter.
+fn membership_number(index: u64) -> String {
+    const SPACE: u128 = 10_000_000_000;
+    format!("2{:010}", u128::from(index + 1) * 6_364_136_223 % SPACE)
+}
+
+fn occupations_of(gender: Gender) -> Vec<(Occupation, u32)> {
+    OCCUPATIONS
+        .iter()
+        .map(|&(occupation, men, women)| (occupation, if gender == Gender::Male { men } else { women }))
+        .collect()
+}
+
+fn full_name(rng: &mut SplitMix64, gender: Gender) -> String {
+    let (first, second) = match gender {
+        Gender::Male => (MALE_FIRST_NAMES, MALE_SECOND_NAMES),
+        Gender::Female => (FEMALE_FIRST_NAMES, FEMALE_SECOND_NAMES),
+    };
+    format!("{} {}", rng.pick(first), rng.pick(second))
+}
+
+fn worker_row(planned: &PlannedWorker) -> worker::ActiveModel {
+    worker::ActiveModel {
+        nik: Set(planned.nik.clone()),
+        full_name: Set(planned.full_name.clone()),
+        gender: Set(planned.gender),
+        birth_date: Set(planned.birth_date),
+        occupation: Set(planned.occupation),
+        regency_code: Set(REGENCY.to_owned()),
+        district_code: Set(Some(planned.district_code.clone())),
+        status: Set(WorkerStatus::Alive),
+        died_on: Set(None),
+        membership_number: Set(Some(planned.membership_number.clone())),
+        registered_at: Set(planned.registered_at),
+        updated_at: Set(planned.registered_at),
+        ..Default::default()
+    }
+}
+
+/// The ids the database gave the planned workers, in plan order. Matched by NIK rather than
+/// assuming ids follow insertion order or start at 1.
+async fn worker_ids(txn: &DatabaseTransaction, planned: &[PlannedWorker]) -> Result<Vec<i64>, DbErr> {
+    let rows: Vec<(i64, String)> = worker::Entity::find()
+        .select_only()
+        .column(worker::Column::Id)
+        .column(worker::Column::Nik)
+        .filter(worker::Column::RegencyCode.eq(REGENCY))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let id_by_nik: HashMap<String, i64> = rows.into_iter().map(|(id, nik)| (nik, id)).collect();
+    planned
+        .iter()
+        .map(|w| {
+            // Never name the NIK in an error: it is personal data (even generated).
+            id_by_nik.get(&w.nik).copied().ok_or_else(|| DbErr::RecordNotFound("a demo worker just inserted".into()))
+        })
+        .collect()
+}
+
+/// Every coverage period of every planned worker, built lazily chunk by chunk.
+fn coverage_rows<'a>(planned: &'a [PlannedWorker], ids: &'a [i64]) -> impl Iterator<Item = coverage::ActiveModel> + 'a {
+    planned.iter().zip(ids).flat_map(|(worker, &worker_id)| {
+        COHORTS[worker.cohort].periods.iter().map(move |period| coverage::ActiveModel {
+            worker_id: Set(worker_id),
+            regency_code: Set(REGENCY.to_owned()),
+            funding_source: Set(period.funding),
+            programs: Set(PROGRAMS.to_column()),
+            declared_monthly_income: Set(DEFAULT_DECLARED_MONTHLY_INCOME),
+            monthly_premium: Set(PROGRAMS.monthly_premium(DEFAULT_DECLARED_MONTHLY_INCOME)),
+            starts_on: Set(period.starts_on),
+            ends_on: Set(Some(period.ends_on)),
+            end_reason: Set(period.end_reason),
+            created_at: Set(ENTERED_AT),
+            ..Default::default()
+        })
+    })
+}
+
+/// The yearly targets; a target an admin already set for one of these years is kept as it is.
+async fn insert_targets(txn: &DatabaseTransaction) -> Result<u64, DbErr> {
+    let yearly_premium = PROGRAMS.monthly_premium(DEFAULT_DECLARED_MONTHLY_INCOME) * 12;
+    let rows = TARGETS.iter().map(|target| coverage_target::ActiveModel {
+        regency_code: Set(REGENCY.to_owned()),
+        year: Set(target.year),
+        target_workers: Set(target.target_workers),
+        eligible_workers: Set(Some(ELIGIBLE_WORKERS)),
+        budget: Set(Some(target.target_workers * yearly_premium)),
+        funding_source: Set(Some(target.funding)),
+        note: Set(target.note.map(str::to_owned)),
+        updated_at: Set(ENTERED_AT),
+        ..Default::default()
+    });
+    use coverage_target::Column as C;
+    coverage_target::Entity::insert_many(rows)
+        .on_conflict(OnConflict::columns([C::RegencyCode, C::Year]).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await
+}
+
+/// Bind parameters per multi-row INSERT.
+fn binds_per_insert(backend: DbBackend) -> usize {
+    match backend {
+        // In process, fewer and bigger statements are faster; SQLite allows 32,766 parameters.
+        DbBackend::Sqlite => 30_000,
+        // Over the network, keep each statement under ~16 KB. sqlx 0.9.0 does not set TCP_NODELAY,
+        // and a bigger message (several TLS records or TCP segments) often waits ~40 ms for a
+        // delayed ACK: 1,000-row chunks took 5-7 s here, some sizes 20-50 s. Big prepared
+        // statements also stay cached on the pooled server connection (78 MB at 30,000 binds).
+        _ => 1_000,
+    }
+}
+
+/// Inserts rows with multi-row INSERTs (on PostgreSQL ~80 workers or ~90 coverages each, on
+/// SQLite ~2,300 or ~2,700); returns how many were inserted.
+async fn insert_in_chunks<A>(txn: &DatabaseTransaction, rows: impl IntoIterator<Item = A>) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let rows_per_insert = binds_per_insert(txn.get_database_backend()) / columns;
+    let mut rows = rows.into_iter();
+    let mut inserted = 0;
+    loop {
+        let chunk: Vec<A> = rows.by_ref().take(rows_per_insert).collect();
+        if chunk.is_empty() {
+            return Ok(inserted);
+        }
+        // insert_many of an empty list executes nothing, but we never get here with one.
+        inserted += A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+}
+
+/// splitmix64: tiny, fast, and the same numbers on every platform and Rust version, which is all
+/// demo data needs (no dependency on `rand`'s algorithm choices).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform enough in 0..n (n > 0): the modulo bias is negligible for n this small.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// One item, with probability proportional to its weight (the weights of a table are not all 0).
+fn pick_weighted<T: Copy>(rng: &mut SplitMix64, table: &[(T, u32)]) -> T {
+    let total: u64 = table.iter().map(|&(_, weight)| u64::from(weight)).sum();
+    let mut ticket = rng.below(total);
+    for &(item, weight) in table {
+        if ticket < u64::from(weight) {
+            return item;
+        }
+        ticket -= u64::from(weight);
+    }
+    table[table.len() - 1].0 // unreachable: ticket < total
+}
+
+/// A date written in the source; an invalid one fails the build, since constants are evaluated
+/// at compile time.
+const fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(year, month, day) {
+        Some(date) => date,
+        None => panic!("invalid date constant"),
+    }
+}
+
+/// An instant written in the source, on the hour, UTC.
+const fn utc(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    match date(year, month, day).and_hms_opt(hour, 0, 0) {
+        Some(instant) => instant.and_utc(),
+        None => panic!("invalid time constant"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::domain::nik;
+
+    /// The 29 district codes of 36.03 in the reference data (sparse: no 21, 24, 25, 26).
+    fn tangerang_districts() -> Vec<String> {
+        [1..=20, 22..=23, 27..=33].into_iter().flatten().map(|n| format!("36.03.{n:02}")).collect()
+    }
+
+    #[test]
+    fn plans_86000_valid_unique_workers_deterministically() {
+        let districts = tangerang_districts();
+        assert_eq!(districts.len(), 29);
+        let planned = plan_workers(&districts).unwrap();
+        assert_eq!(planned.len(), 86_000);
+        assert_eq!(planned, plan_workers(&districts).unwrap(), "same seed, same workers");
+
+        let today = date(2026, 11, 24);
+        let mut niks = HashSet::new();
+        let mut kpjs = HashSet::new();
+        for worker in &planned {
+            let parsed = nik::parse(&worker.nik, today).unwrap();
+            assert_eq!(parsed.gender, worker.gender);
+            assert_eq!(parsed.birth_date, worker.birth_date);
+            assert!((1960..=2004).contains(&worker.birth_date.year()));
+            assert_eq!(worker.nik[..6], worker.district_code.replace('.', ""));
+            assert!(niks.insert(worker.nik.clone()), "NIKs are unique");
+            assert_eq!(worker.membership_number.len(), 11);
+            assert!(kpjs.insert(worker.membership_number.clone()), "KPJ numbers are unique");
+        }
+        let used_districts: HashSet<_> = planned.iter().map(|w| &w.district_code).collect();
+        assert_eq!(used_districts.len(), 29);
+        let men = planned.iter().filter(|w| w.gender == Gender::Male).count();
+        assert!((45_000..49_600).contains(&men), "about 55% men: {men}");
+    }
+
+    #[test]
+    fn cohorts_register_before_their_coverage_and_before_the_rows_are_entered() {
+        let planned = plan_workers(&tangerang_districts()).unwrap();
+        let (old, new): (Vec<_>, Vec<_>) = planned.iter().partition(|w| w.cohort == 0);
+        assert_eq!((old.len(), new.len()), (50_000, 36_000));
+        assert!(old.iter().all(|w| w.registered_at >= utc(2021, 12, 1, 0) && w.registered_at < utc(2021, 12, 31, 0)));
+        assert!(new.iter().all(|w| w.registered_at >= utc(2023, 6, 1, 0) && w.registered_at < ENTERED_AT));
+        assert!(planned.windows(2).all(|pair| pair[0].registered_at <= pair[1].registered_at));
+    }
+
+    #[test]
+    fn budgets_match_the_published_figures() {
+        let yearly = PROGRAMS.monthly_premium(DEFAULT_DECLARED_MONTHLY_INCOME) * 12;
+        assert_eq!(TARGETS[0].target_workers * yearly, 50_000 * 16_800 * 12);
+        assert_eq!(TARGETS[1].target_workers * yearly, 100_000 * 16_800 * 12);
+    }
+
+    #[test]
+    fn rejects_malformed_district_codes() {
+        assert!(plan_workers(&["36.03.1".to_owned()]).is_err());
+        assert_eq!(nik_area_prefix("36.03.12").unwrap(), "360312");
+    }
+}

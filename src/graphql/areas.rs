@@ -1,0 +1,175 @@
+//! Provinces, regencies and districts (reference data held in memory).
+use async_graphql::{Context, Object, Result};
+
+use super::loaders::{Loaders, TargetOf};
+use super::stats::CoverageStats;
+use super::workers::{WorkerConnection, list_workers};
+use super::{scalars::Rupiah, state};
+use crate::domain::types::{FundingSource, RegencyKind};
+use crate::entities::coverage_target;
+use crate::services::areas;
+use crate::services::pagination::PageArgs;
+use crate::services::workers::{WorkerFilter, WorkerOrder};
+use crate::services::{self, stats};
+
+pub struct Province(pub areas::Province);
+pub struct Regency(pub areas::Regency);
+pub struct District(pub areas::District);
+
+#[Object]
+impl Province {
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn regencies(&self, ctx: &Context<'_>) -> Vec<Regency> {
+        state(ctx).areas.regencies(Some(&self.0.code), None).into_iter().map(|r| Regency(r.clone())).collect()
+    }
+
+    async fn coverage(&self, ctx: &Context<'_>, year: i32) -> Result<CoverageStats> {
+        Ok(stats::area_stats(state(ctx), Some(&self.0.code), year).await?.into())
+    }
+}
+
+#[Object]
+impl Regency {
+    /// "36.03"
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// "Kabupaten Tangerang"
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> RegencyKind {
+        self.0.kind
+    }
+
+    async fn province(&self, ctx: &Context<'_>) -> Result<Province> {
+        let province = state(ctx).areas.province(&self.0.province_code);
+        Ok(Province(province.cloned().ok_or("regency without province")?))
+    }
+
+    async fn districts(&self, ctx: &Context<'_>) -> Vec<District> {
+        state(ctx).areas.districts_of(&self.0).map(|d| District(d.clone())).collect()
+    }
+
+    async fn target(&self, ctx: &Context<'_>, year: i32) -> Result<Option<CoverageTarget>> {
+        let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<Loaders>>();
+        Ok(loader.load_one(TargetOf(self.0.code.clone(), year)).await?.map(CoverageTarget))
+    }
+
+    async fn coverage(&self, ctx: &Context<'_>, year: i32) -> Result<CoverageStats> {
+        Ok(stats::area_stats(state(ctx), Some(&self.0.code), year).await?.into())
+    }
+
+    async fn coverage_trend(&self, ctx: &Context<'_>, from_year: i32, to_year: i32) -> Result<Vec<CoverageStats>> {
+        let trend = stats::trend(state(ctx), Some(&self.0.code), from_year, to_year).await?;
+        Ok(trend.into_iter().map(CoverageStats::from).collect())
+    }
+
+    /// Workers whose domicile is this regency.
+    #[allow(clippy::too_many_arguments)]
+    async fn workers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WorkerFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        order_by: Option<WorkerOrder>,
+    ) -> Result<WorkerConnection> {
+        let filter = WorkerFilter { regency_code: Some(self.0.code.clone()), ..filter.unwrap_or_default() };
+        Ok(list_workers(ctx, filter, PageArgs { first, after, last, before }, order_by).await?)
+    }
+}
+
+#[Object]
+impl District {
+    /// "36.03.01"
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn regency(&self, ctx: &Context<'_>) -> Result<Regency> {
+        let regency = state(ctx).areas.regency(&self.0.regency_code);
+        Ok(Regency(regency.cloned().ok_or("district without regency")?))
+    }
+}
+
+/// A regency's coverage target for one year.
+pub struct CoverageTarget(pub coverage_target::Model);
+
+#[Object]
+impl CoverageTarget {
+    async fn regency(&self, ctx: &Context<'_>) -> Result<Regency> {
+        let regency = state(ctx).areas.regency(&self.0.regency_code);
+        Ok(Regency(regency.cloned().ok_or("target without regency")?))
+    }
+
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+
+    async fn target_workers(&self) -> i64 {
+        self.0.target_workers
+    }
+
+    /// Estimated vulnerable workers in the regency: the denominator of coverageRate.
+    async fn eligible_workers(&self) -> Option<i64> {
+        self.0.eligible_workers
+    }
+
+    async fn budget(&self) -> Option<Rupiah> {
+        self.0.budget.map(Rupiah)
+    }
+
+    async fn funding_source(&self) -> Option<FundingSource> {
+        self.0.funding_source
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+#[derive(Default)]
+pub struct AreaQuery;
+
+#[Object]
+impl AreaQuery {
+    async fn provinces(&self, ctx: &Context<'_>) -> Vec<Province> {
+        state(ctx).areas.provinces().iter().map(|p| Province(p.clone())).collect()
+    }
+
+    async fn province(&self, ctx: &Context<'_>, code: String) -> Option<Province> {
+        state(ctx).areas.province(&code).map(|p| Province(p.clone()))
+    }
+
+    async fn regency(&self, ctx: &Context<'_>, code: String) -> Option<Regency> {
+        state(ctx).areas.regency(&code).map(|r| Regency(r.clone()))
+    }
+
+    /// All 514 at most; filter by province or a case-insensitive name substring.
+    async fn regencies(
+        &self,
+        ctx: &Context<'_>,
+        province_code: Option<String>,
+        search: Option<String>,
+    ) -> Result<Vec<Regency>> {
+        let search = search.map(|s| services::clean_text("search", &s, 100)).transpose()?;
+        let found = state(ctx).areas.regencies(province_code.as_deref(), search.as_deref());
+        Ok(found.into_iter().map(|r| Regency(r.clone())).collect())
+    }
+}

@@ -1,0 +1,98 @@
+//! Coverage periods: the Coverage type and the enrollment, end and death mutations.
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result};
+
+use super::areas::{CoverageTarget, Regency};
+use super::loaders::{Loaders, WorkerId};
+use super::scalars::{Date, Rupiah};
+use super::workers::Worker;
+use super::{caller, parse_id, state};
+use crate::domain::coverage_period::Programs;
+use crate::domain::types::{CoverageEndReason, FundingSource, Program};
+use crate::entities::coverage;
+use crate::services::coverage::{self as coverage_service, EnrollInput};
+use crate::services::targets::{self, CoverageTargetInput};
+
+/// One period of paid cover for one worker, paid by one funder.
+pub struct Coverage(pub coverage::Model);
+
+#[Object]
+impl Coverage {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn worker(&self, ctx: &Context<'_>) -> Result<Worker> {
+        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let worker = loader.load_one(WorkerId(self.0.worker_id)).await?;
+        Ok(Worker(worker.ok_or("coverage without worker")?))
+    }
+
+    /// The regency whose program enrolled the worker; coverage statistics count it here.
+    async fn regency(&self, ctx: &Context<'_>) -> Result<Regency> {
+        let regency = state(ctx).areas.regency(&self.0.regency_code);
+        Ok(Regency(regency.cloned().ok_or("coverage without regency")?))
+    }
+
+    async fn funding_source(&self) -> FundingSource {
+        self.0.funding_source
+    }
+
+    async fn programs(&self) -> Vec<Program> {
+        Programs::from_column(&self.0.programs).list()
+    }
+
+    async fn declared_monthly_income(&self) -> Rupiah {
+        Rupiah(self.0.declared_monthly_income)
+    }
+
+    /// JKK 1% of income + JKM 6,800 (+ JHT 20,000 if chosen): 16,800 by default.
+    async fn monthly_premium(&self) -> Rupiah {
+        Rupiah(self.0.monthly_premium)
+    }
+
+    async fn starts_on(&self) -> Date {
+        Date(self.0.starts_on)
+    }
+
+    /// Inclusive; null = open-ended.
+    async fn ends_on(&self) -> Option<Date> {
+        self.0.ends_on.map(Date)
+    }
+
+    async fn end_reason(&self) -> Option<CoverageEndReason> {
+        self.0.end_reason
+    }
+}
+
+#[derive(Default)]
+pub struct CoverageMutation;
+
+#[Object]
+impl CoverageMutation {
+    async fn enroll_worker(&self, ctx: &Context<'_>, input: EnrollInput) -> Result<Coverage> {
+        let worker_id = parse_id(&input.worker_id, "workerId")?;
+        Ok(Coverage(coverage_service::enroll(state(ctx), caller(ctx), worker_id, input).await?))
+    }
+
+    async fn end_coverage(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        ends_on: Date,
+        reason: CoverageEndReason,
+    ) -> Result<Coverage> {
+        let id = parse_id(&id, "id")?;
+        Ok(Coverage(coverage_service::end(state(ctx), caller(ctx), id, ends_on.0, reason).await?))
+    }
+
+    /// Marks the worker DECEASED and ends every coverage still open after diedOn, at diedOn, with reason DECEASED.
+    async fn record_death(&self, ctx: &Context<'_>, worker_id: ID, died_on: Date) -> Result<Worker> {
+        let worker_id = parse_id(&worker_id, "workerId")?;
+        Ok(Worker(coverage_service::record_death(state(ctx), caller(ctx), worker_id, died_on.0).await?))
+    }
+
+    async fn set_coverage_target(&self, ctx: &Context<'_>, input: CoverageTargetInput) -> Result<CoverageTarget> {
+        Ok(CoverageTarget(targets::set(state(ctx), caller(ctx), input).await?))
+    }
+}

@@ -1,0 +1,30 @@
+//! The GraphQL schema: one module per area of the API, each with its types and its slice of
+//! Query/Mutation. Resolvers translate arguments, call a service and wrap the result.
+pub mod areas;
+pub mod coverage;
+pub mod loaders;
+pub mod payouts;
+pub mod scalars;
+pub mod schema;
+pub mod stats;
+pub mod workers;
+
+use async_graphql::{Context, ID};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The caller of the request (None = anonymous).
+pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    ctx.data_opt::<Caller>().unwrap_or(&None)
+}
+
+/// Our ids are integers rendered as strings; anything else names nothing.
+pub fn parse_id(id: &ID, field: &'static str) -> AppResult<i64> {
+    id.parse::<i64>().map_err(|_| AppError::bad_input(field, "not a valid id"))
+}

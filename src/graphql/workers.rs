@@ -1,0 +1,214 @@
+//! Workers: the Worker type, the keyset connection, and worker queries and mutations.
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::areas::{District, Regency};
+use super::coverage::Coverage;
+use super::loaders::{CoveragesOf, Loaders};
+use super::scalars::Date;
+use super::{caller, parse_id, state};
+use crate::domain::nik;
+use crate::domain::types::{Gender, Occupation, WorkerStatus};
+use crate::entities::worker;
+use crate::error::AppResult;
+use crate::services::pagination::{Page, PageArgs};
+use crate::services::workers::{self, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder};
+
+pub struct Worker(pub worker::Model);
+
+#[Object]
+impl Worker {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// 16 digits. Masked as 360312******0001 (first 6 and last 4 kept) for callers without the PII right.
+    async fn nik(&self, ctx: &Context<'_>) -> String {
+        match caller(ctx) {
+            Some(actor) if actor.sees_nik() => self.0.nik.clone(),
+            _ => nik::mask(&self.0.nik),
+        }
+    }
+
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+
+    async fn gender(&self) -> Gender {
+        self.0.gender
+    }
+
+    async fn birth_date(&self) -> Date {
+        Date(self.0.birth_date)
+    }
+
+    async fn occupation(&self) -> Occupation {
+        self.0.occupation
+    }
+
+    /// Domicile regency: where the worker lives now (not derived from the NIK).
+    async fn regency(&self, ctx: &Context<'_>) -> Result<Regency> {
+        let regency = state(ctx).areas.regency(&self.0.regency_code);
+        Ok(Regency(regency.cloned().ok_or("worker without regency")?))
+    }
+
+    async fn district(&self, ctx: &Context<'_>) -> Option<District> {
+        let code = self.0.district_code.as_deref()?;
+        state(ctx).areas.district(code).map(|d| District(d.clone()))
+    }
+
+    async fn status(&self) -> WorkerStatus {
+        self.0.status
+    }
+
+    async fn died_on(&self) -> Option<Date> {
+        self.0.died_on.map(Date)
+    }
+
+    /// Opaque BPJS membership number (KPJ), once issued.
+    async fn membership_number(&self) -> Option<&str> {
+        self.0.membership_number.as_deref()
+    }
+
+    async fn registered_at(&self) -> DateTime<Utc> {
+        self.0.registered_at
+    }
+
+    /// Coverage periods, oldest first.
+    async fn coverages(&self, ctx: &Context<'_>) -> Result<Vec<Coverage>> {
+        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let rows = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Coverage).collect())
+    }
+
+    /// Benefit claims for this worker, oldest first.
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<super::payouts::Payout>> {
+        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let rows = loader.load_one(super::loaders::PayoutsOf(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(super::payouts::Payout).collect())
+    }
+
+    /// Whether one of the worker's coverage periods includes that day.
+    async fn covered_on(&self, ctx: &Context<'_>, date: Date) -> Result<bool> {
+        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let periods = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
+        Ok(periods.iter().any(|c| c.starts_on <= date.0 && c.ends_on.is_none_or(|end| end >= date.0)))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+impl PageInfo {
+    pub fn of<T>(page: &Page<T>) -> Self {
+        PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: page.rows.first().map(|(c, _)| c.encode()),
+            end_cursor: page.rows.last().map(|(c, _)| c.encode()),
+        }
+    }
+}
+
+pub struct WorkerEdge {
+    cursor: String,
+    node: worker::Model,
+}
+
+#[Object]
+impl WorkerEdge {
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    async fn node(&self) -> Worker {
+        Worker(self.node.clone())
+    }
+}
+
+/// A page of workers. totalCount runs its COUNT only when selected.
+pub struct WorkerConnection {
+    page: Page<worker::Model>,
+    filter: WorkerFilter,
+}
+
+#[Object]
+impl WorkerConnection {
+    async fn edges(&self) -> Vec<WorkerEdge> {
+        self.page.rows.iter().map(|(c, w)| WorkerEdge { cursor: c.encode(), node: w.clone() }).collect()
+    }
+
+    async fn nodes(&self) -> Vec<Worker> {
+        self.page.rows.iter().map(|(_, w)| Worker(w.clone())).collect()
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        PageInfo::of(&self.page)
+    }
+
+    /// All workers matching the filter, across pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(workers::count(state(ctx), &self.filter).await?)
+    }
+}
+
+pub async fn list_workers(
+    ctx: &Context<'_>,
+    filter: WorkerFilter,
+    args: PageArgs,
+    order: Option<WorkerOrder>,
+) -> AppResult<WorkerConnection> {
+    let page = workers::list(state(ctx), &filter, order.unwrap_or_default(), &args).await?;
+    Ok(WorkerConnection { page, filter })
+}
+
+#[derive(Default)]
+pub struct WorkerQuery;
+
+#[Object]
+impl WorkerQuery {
+    async fn worker(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Worker>> {
+        let id = parse_id(&id, "id")?;
+        Ok(workers::get(state(ctx), id).await?.map(Worker))
+    }
+
+    /// Connections: first/last default to 20, at most 100. Cursors are opaque and keyset-based.
+    async fn worker_by_nik(&self, ctx: &Context<'_>, nik: String) -> Result<Option<Worker>> {
+        Ok(workers::by_nik(state(ctx), &nik).await?.map(Worker))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn workers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WorkerFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        order_by: Option<WorkerOrder>,
+    ) -> Result<WorkerConnection> {
+        Ok(list_workers(ctx, filter.unwrap_or_default(), PageArgs { first, after, last, before }, order_by).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct WorkerMutation;
+
+#[Object]
+impl WorkerMutation {
+    async fn register_worker(&self, ctx: &Context<'_>, input: RegisterWorkerInput) -> Result<Worker> {
+        Ok(Worker(workers::register(state(ctx), caller(ctx), input).await?))
+    }
+
+    async fn update_worker(&self, ctx: &Context<'_>, id: ID, input: UpdateWorkerInput) -> Result<Worker> {
+        let id = parse_id(&id, "id")?;
+        Ok(Worker(workers::update(state(ctx), caller(ctx), id, input).await?))
+    }
+}

@@ -1,0 +1,41 @@
+//! jaminan: a GraphQL API for regency-funded BPJS Ketenagakerjaan coverage of vulnerable workers.
+//!
+//! Layers: `graphql` (thin resolvers) -> `services` (use cases, access, writes) -> `domain`
+//! (rules without I/O) and `entities` (tables). `http` serves the schema; `auth` turns API keys
+//! into callers.
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphiql;
+pub mod graphql;
+pub mod http;
+pub mod services;
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+use services::areas::Areas;
+
+/// What every request needs: the database and the reference areas loaded at start.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub areas: Arc<Areas>,
+}
+
+impl AppState {
+    pub async fn new(db: DatabaseConnection) -> Result<Self, DbErr> {
+        let areas = Areas::load(&db).await?;
+        Ok(AppState { db, areas: Arc::new(areas) })
+    }
+}
+
+/// The whole HTTP app, as `main` serves it and tests drive it.
+pub fn build_app(state: AppState) -> axum::Router {
+    http::router(state)
+}

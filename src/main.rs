@@ -1,0 +1,166 @@
+//! `jaminan` command line: serve, migrate, export-schema, api-key.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use jaminan::auth::{self, Role};
+use jaminan::config::{DatabaseArgs, ServeArgs};
+use jaminan::{AppState, build_app, db, demo, graphql};
+
+#[derive(Parser)]
+#[command(
+    name = "jaminan",
+    version,
+    about = "GraphQL API for regency-funded social-security coverage of vulnerable workers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default command).
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Print the GraphQL schema (SDL); schema.graphql is this output.
+    ExportSchema,
+    /// Manage API keys.
+    ApiKey {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; it is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Limit the key to a province ("36") or regency ("36.03").
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id; it stops working at once.
+    Revoke { id: i64 },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // No subcommand means `serve` with its defaults and environment fallbacks.
+    let command = match Cli::parse().command {
+        Some(command) => command,
+        None => match Cli::parse_from(["jaminan", "serve"]).command {
+            Some(command) => command,
+            None => return ExitCode::FAILURE,
+        },
+    };
+    match run(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::ExportSchema => {
+            print!("{}", graphql::schema::sdl());
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            db::connect_and_migrate(&db.database_url).await.map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::ApiKey { db, command } => api_key(&db, command).await,
+        Command::Serve { db, serve } => serve_app(&db, &serve).await,
+    }
+}
+
+async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), String> {
+    let db = db::connect_and_migrate(&db_args.database_url).await.map_err(|e| e.to_string())?;
+    if args.demo {
+        let started = std::time::Instant::now();
+        if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
+            println!(
+                "Demo data loaded in {:.1}s: Kabupaten Tangerang (36.03), 2022-2023.",
+                started.elapsed().as_secs_f64()
+            );
+        } else {
+            println!("Database already has workers: demo data not loaded again.");
+        }
+    }
+    let state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    println!("GraphiQL: open http://{}/graphql in a browser", args.listen);
+    println!("Mutations need an API key: jaminan api-key create --name you --role admin");
+    println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
+    println!("  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}");
+    axum::serve(listener, build_app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand) -> Result<(), String> {
+    let db = db::connect_and_migrate(&db_args.database_url).await.map_err(|e| e.to_string())?;
+    match command {
+        ApiKeyCommand::Create { name, role, scope } => {
+            let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
+            if let Some(code) = &scope
+                && state.areas.province(code).is_none()
+                && state.areas.regency(code).is_none()
+            {
+                return Err(format!("scope {code:?} is neither a province nor a regency code"));
+            }
+            let (key, row) = auth::create_key(&db, &name, role, scope).await.map_err(|e| e.message())?;
+            println!(
+                "Created API key {} ({}, role {}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
+                row.id, row.name, row.role
+            );
+            println!("{key}");
+        }
+        ApiKeyCommand::List => {
+            for key in auth::list_keys(&db).await.map_err(|e| e.message())? {
+                let status = key.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", t.to_rfc3339()));
+                println!("{}\t{}\t{}\t{}\t{}", key.id, key.name, key.role, key.scope.as_deref().unwrap_or("-"), status);
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if !auth::revoke_key(&db, id).await.map_err(|e| e.message())? {
+                return Err(format!("no active key with id {id}"));
+            }
+            println!("revoked key {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The reference areas, held in memory: 38 provinces, 514 regencies, 7,285 districts. They only
+//! change by migration, so loading them once at start makes every area lookup free of queries.
+use std::collections::HashMap;
+
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
+
+use crate::domain::types::{AreaLevel, RegencyKind};
+use crate::entities::{district, province, regency};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone)]
+pub struct Province {
+    pub code: String,
+    pub name: String,
+    pub regency_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Regency {
+    pub code: String,
+    pub province_code: String,
+    pub name: String,
+    pub kind: RegencyKind,
+    pub district_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct District {
+    pub code: String,
+    pub regency_code: String,
+    pub name: String,
+}
+
+/// One node of the hierarchy, as statistics see it.
+#[derive(Debug, Clone, Copy)]
+pub enum Area<'a> {
+    National,
+    Province(&'a Province),
+    Regency(&'a Regency),
+    District(&'a District),
+}
+
+impl Area<'_> {
+    pub fn level(&self) -> AreaLevel {
+        match self {
+            Area::National => AreaLevel::National,
+            Area::Province(_) => AreaLevel::Province,
+            Area::Regency(_) => AreaLevel::Regency,
+            Area::District(_) => AreaLevel::District,
+        }
+    }
+
+    /// None for the nation.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Area::National => None,
+            Area::Province(p) => Some(&p.code),
+            Area::Regency(r) => Some(&r.code),
+            Area::District(d) => Some(&d.code),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Area::National => "Indonesia",
+            Area::Province(p) => &p.name,
+            Area::Regency(r) => &r.name,
+            Area::District(d) => &d.name,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Areas {
+    provinces: Vec<Province>,
+    province_index: HashMap<String, usize>,
+    regencies: HashMap<String, Regency>,
+    districts: HashMap<String, District>,
+}
+
+impl Areas {
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let mut areas = Areas::default();
+        for p in province::Entity::find().order_by_asc(province::Column::Code).all(db).await? {
+            areas.province_index.insert(p.code.clone(), areas.provinces.len());
+            areas.provinces.push(Province { code: p.code, name: p.name, regency_codes: vec![] });
+        }
+        for r in regency::Entity::find().order_by_asc(regency::Column::Code).all(db).await? {
+            if let Some(&i) = areas.province_index.get(&r.province_code) {
+                areas.provinces[i].regency_codes.push(r.code.clone());
+            }
+            let regency = Regency {
+                code: r.code.clone(),
+                province_code: r.province_code,
+                name: r.name,
+                kind: r.kind,
+                district_codes: vec![],
+            };
+            areas.regencies.insert(r.code, regency);
+        }
+        for d in district::Entity::find().order_by_asc(district::Column::Code).all(db).await? {
+            if let Some(regency) = areas.regencies.get_mut(&d.regency_code) {
+                regency.district_codes.push(d.code.clone());
+            }
+            areas
+                .districts
+                .insert(d.code.clone(), District { code: d.code, regency_code: d.regency_code, name: d.name });
+        }
+        Ok(areas)
+    }
+
+    pub fn provinces(&self) -> &[Province] {
+        &self.provinces
+    }
+
+    pub fn province(&self, code: &str) -> Option<&Province> {
+        self.province_index.get(code).map(|&i| &self.provinces[i])
+    }
+
+    pub fn regency(&self, code: &str) -> Option<&Regency> {
+        self.regencies.get(code)
+    }
+
+    pub fn district(&self, code: &str) -> Option<&District> {
+        self.districts.get(code)
+    }
+
+    /// Regencies of one province (or all), optionally whose name contains `search` (any case).
+    pub fn regencies(&self, province_code: Option<&str>, search: Option<&str>) -> Vec<&Regency> {
+        let needle = search.map(str::to_lowercase);
+        let provinces: Vec<&Province> = match province_code {
+            Some(code) => self.province(code).into_iter().collect(),
+            None => self.provinces.iter().collect(),
+        };
+        provinces
+            .into_iter()
+            .flat_map(|p| p.regency_codes.iter().filter_map(|c| self.regencies.get(c)))
+            .filter(|r| needle.as_ref().is_none_or(|n| r.name.to_lowercase().contains(n)))
+            .collect()
+    }
+
+    pub fn districts_of<'a>(&'a self, regency: &'a Regency) -> impl Iterator<Item = &'a District> {
+        regency.district_codes.iter().filter_map(|c| self.districts.get(c))
+    }
+
+    /// `None` = national, "36" = province, "36.03" = regency, "36.03.01" = district.
+    pub fn area(&self, code: Option<&str>) -> AppResult<Area<'_>> {
+        let Some(code) = code else { return Ok(Area::National) };
+        let found = match code.len() {
+            2 => self.province(code).map(Area::Province),
+            5 => self.regency(code).map(Area::Regency),
+            8 => self.district(code).map(Area::District),
+            _ => None,
+        };
+        // Echo at most a short prefix: a megabyte of input is not repeated back.
+        found.ok_or_else(|| {
+            AppError::NotFound(format!("no area with code {:?}", code.chars().take(16).collect::<String>()))
+        })
+    }
+
+    /// The areas one level down, in code order; none below a district.
+    pub fn children<'a>(&'a self, area: &Area<'a>) -> Vec<Area<'a>> {
+        match area {
+            Area::National => self.provinces.iter().map(Area::Province).collect(),
+            Area::Province(p) => {
+                p.regency_codes.iter().filter_map(|c| self.regencies.get(c)).map(Area::Regency).collect()
+            }
+            Area::Regency(r) => self.districts_of(r).map(Area::District).collect(),
+            Area::District(_) => vec![],
+        }
+    }
+}

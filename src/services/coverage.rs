@@ -1,0 +1,270 @@
+//! Enrolling workers in a regency's program, ending coverage, and recording deaths.
+//!
+//! Writes that depend on what a worker already has (overlap, death) run in one transaction that
+//! starts by touching the worker row: PostgreSQL then holds the row lock and SQLite the write lock,
+//! so two concurrent enrollments of one worker are checked one after the other.
+use async_graphql::InputObject;
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+
+use super::audit::{self, AuditEntity};
+use super::{check_date, today};
+use crate::AppState;
+use crate::auth::{Actor, Caller, require_writer};
+use crate::domain::coverage_period::{
+    DEFAULT_DECLARED_MONTHLY_INCOME, MAX_DECLARED_MONTHLY_INCOME, Programs, overlaps,
+};
+use crate::domain::types::{CoverageEndReason, FundingSource, Program, WorkerStatus};
+use crate::entities::{coverage, worker};
+use crate::error::{AppError, AppResult};
+use crate::graphql::scalars::{Date, Rupiah};
+
+#[derive(Debug, Clone, InputObject)]
+pub struct EnrollInput {
+    pub worker_id: async_graphql::ID,
+    pub regency_code: String,
+    pub funding_source: FundingSource,
+    /// Default [JKK, JKM]. JKK and JKM are always required together.
+    pub programs: Option<Vec<Program>>,
+    pub declared_monthly_income: Option<Rupiah>,
+    pub starts_on: Date,
+    pub ends_on: Option<Date>,
+}
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<Option<coverage::Model>> {
+    Ok(coverage::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+pub async fn get_many(state: &AppState, ids: &[i64]) -> AppResult<Vec<coverage::Model>> {
+    Ok(coverage::Entity::find().filter(coverage::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?)
+}
+
+/// Coverage periods of several workers, oldest first (for batched loading).
+pub async fn of_workers(state: &AppState, worker_ids: &[i64]) -> AppResult<Vec<coverage::Model>> {
+    Ok(coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.is_in(worker_ids.iter().copied()))
+        .order_by_asc(coverage::Column::StartsOn)
+        .order_by_asc(coverage::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+pub async fn enroll(
+    state: &AppState,
+    caller: &Caller,
+    worker_id: i64,
+    input: EnrollInput,
+) -> AppResult<coverage::Model> {
+    let actor = require_writer(caller)?;
+    let regency = state
+        .areas
+        .regency(&input.regency_code)
+        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let programs = Programs::from_list(&input.programs.unwrap_or_else(|| vec![Program::Jkk, Program::Jkm]))
+        .map_err(|e| AppError::bad_input("programs", e.to_string()))?;
+    let income = input.declared_monthly_income.map_or(DEFAULT_DECLARED_MONTHLY_INCOME, |r| r.0);
+    if !(1..=MAX_DECLARED_MONTHLY_INCOME).contains(&income) {
+        return Err(AppError::bad_input(
+            "declaredMonthlyIncome",
+            format!("declared monthly income must be between 1 and {MAX_DECLARED_MONTHLY_INCOME}"),
+        ));
+    }
+    let starts_on = check_date("startsOn", input.starts_on.0)?;
+    let ends_on = input.ends_on.map(|d| check_date("endsOn", d.0)).transpose()?;
+    if ends_on.is_some_and(|end| end < starts_on) {
+        return Err(AppError::bad_input("endsOn", "endsOn is before startsOn"));
+    }
+
+    let txn = state.db.begin().await?;
+    let worker = lock_worker(&txn, worker_id).await?;
+    if let Some(died_on) = worker.died_on {
+        if starts_on > died_on {
+            return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));
+        }
+        if ends_on.is_none_or(|end| end > died_on) {
+            return Err(AppError::bad_input(
+                "endsOn",
+                "coverage cannot extend past the worker's death: end it on or before diedOn",
+            ));
+        }
+    }
+    let existing = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker_id))
+        .filter(coverage::Column::RegencyCode.eq(regency.code.as_str()))
+        .all(&txn)
+        .await?;
+    if let Some(clash) = existing.iter().find(|c| overlaps(c.starts_on, c.ends_on, starts_on, ends_on)) {
+        return Err(AppError::Conflict(format!(
+            "the worker already has coverage {} with this regency from {}{}",
+            clash.id,
+            clash.starts_on,
+            clash.ends_on.map(|d| format!(" to {d}")).unwrap_or_default()
+        )));
+    }
+    let row = coverage::ActiveModel {
+        worker_id: Set(worker_id),
+        regency_code: Set(regency.code.clone()),
+        funding_source: Set(input.funding_source),
+        programs: Set(programs.to_column()),
+        declared_monthly_income: Set(income),
+        monthly_premium: Set(programs.monthly_premium(income)),
+        starts_on: Set(starts_on),
+        ends_on: Set(ends_on),
+        end_reason: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, actor, "enrollWorker", AuditEntity::Coverage, row.id, None, Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn end(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    ends_on: NaiveDate,
+    reason: CoverageEndReason,
+) -> AppResult<coverage::Model> {
+    let actor = require_writer(caller)?;
+    let ends_on = check_date("endsOn", ends_on)?;
+    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no coverage with id {id}")))?;
+    if current.end_reason.is_some() {
+        return Err(AppError::InvalidState("this coverage has already been ended".into()));
+    }
+    if ends_on < current.starts_on {
+        return Err(AppError::bad_input("endsOn", "endsOn is before the coverage starts"));
+    }
+    if current.ends_on.is_some_and(|planned| ends_on > planned) {
+        return Err(AppError::bad_input("endsOn", "endCoverage can only end a period on or before its planned end"));
+    }
+    let txn = state.db.begin().await?;
+    let worker = lock_worker(&txn, current.worker_id).await?;
+    if worker.died_on.is_some_and(|died_on| ends_on > died_on) {
+        return Err(AppError::bad_input("endsOn", "coverage cannot extend past the worker's death"));
+    }
+    // Compare-and-set: only a period nobody ended meanwhile is ended.
+    let updated = coverage::Entity::update_many()
+        .col_expr(coverage::Column::EndsOn, Expr::value(ends_on))
+        .col_expr(coverage::Column::EndReason, Expr::value(reason))
+        .filter(coverage::Column::Id.eq(id))
+        .filter(coverage::Column::EndReason.is_null())
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::InvalidState("this coverage has already been ended".into()));
+    }
+    let row = coverage::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
+    audit::record(&txn, actor, "endCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Marks the worker DECEASED and closes every period still open after `died_on` at `died_on`.
+pub async fn record_death(
+    state: &AppState,
+    caller: &Caller,
+    worker_id: i64,
+    died_on: NaiveDate,
+) -> AppResult<worker::Model> {
+    let actor = require_writer(caller)?;
+    let died_on = check_date("diedOn", died_on)?;
+    let txn = state.db.begin().await?;
+    let worker = lock_worker(&txn, worker_id).await?;
+    if worker.status == WorkerStatus::Deceased {
+        return Err(AppError::InvalidState("the worker's death is already recorded".into()));
+    }
+    check_death_date(&txn, &worker, died_on, "diedOn").await?;
+    let row = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// A death date must follow the birth date, and no coverage may start after it.
+pub(crate) async fn check_death_date(
+    txn: &DatabaseTransaction,
+    worker: &worker::Model,
+    died_on: NaiveDate,
+    field: &'static str,
+) -> AppResult<()> {
+    if died_on > today() {
+        return Err(AppError::bad_input(field, "the date of death is in the future"));
+    }
+    if died_on < worker.birth_date {
+        return Err(AppError::bad_input(field, "the date of death is before the worker's birth date"));
+    }
+    let later = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(coverage::Column::StartsOn.gt(died_on))
+        .one(txn)
+        .await?;
+    if let Some(later) = later {
+        return Err(AppError::bad_input(
+            field,
+            format!("coverage {} starts after the date of death; correct it before recording the death", later.id),
+        ));
+    }
+    Ok(())
+}
+
+/// Inside a transaction that holds the worker's lock: closes the periods open after `died_on`
+/// and marks the worker DECEASED, auditing each change under `operation`.
+pub async fn record_death_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    operation: &str,
+    worker: worker::Model,
+    died_on: NaiveDate,
+) -> AppResult<worker::Model> {
+    let open_after = Condition::any().add(coverage::Column::EndsOn.is_null()).add(coverage::Column::EndsOn.gt(died_on));
+    let closing = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(open_after.clone())
+        .all(txn)
+        .await?;
+    coverage::Entity::update_many()
+        .col_expr(coverage::Column::EndsOn, Expr::value(died_on))
+        .col_expr(coverage::Column::EndReason, Expr::value(CoverageEndReason::Deceased))
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(open_after)
+        .exec(txn)
+        .await?;
+    for before in closing {
+        let after =
+            coverage::Model { ends_on: Some(died_on), end_reason: Some(CoverageEndReason::Deceased), ..before.clone() };
+        audit::record(txn, actor, operation, AuditEntity::Coverage, before.id, Some(&before), Some(&after)).await?;
+    }
+    let mut row: worker::ActiveModel = worker.clone().into();
+    row.status = Set(WorkerStatus::Deceased);
+    row.died_on = Set(Some(died_on));
+    row.updated_at = Set(Utc::now());
+    let row = row.update(txn).await?;
+    audit::record(txn, actor, operation, AuditEntity::Worker, row.id, Some(&worker), Some(&row)).await?;
+    Ok(row)
+}
+
+/// Takes the worker's row lock (PostgreSQL) / the write lock (SQLite) for the transaction by
+/// writing first, then reads it. NOT_FOUND when there is no such worker.
+pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> AppResult<worker::Model> {
+    let touched = worker::Entity::update_many()
+        .col_expr(worker::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(worker::Column::Id.eq(worker_id))
+        .exec(txn)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Err(AppError::NotFound(format!("no worker with id {worker_id}")));
+    }
+    worker::Entity::find_by_id(worker_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no worker with id {worker_id}")))
+}

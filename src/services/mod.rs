@@ -1,0 +1,65 @@
+//! Use cases: each takes the app state and the caller, enforces the rules and access, and writes.
+//! Resolvers only translate GraphQL to these calls.
+pub mod areas;
+pub mod audit;
+pub mod coverage;
+pub mod pagination;
+pub mod payouts;
+pub mod stats;
+pub mod targets;
+pub mod workers;
+
+use chrono::{Datelike, NaiveDate, Utc};
+
+use crate::error::{AppError, AppResult};
+
+/// Today in Indonesia's western time (WIB, UTC+7), where the regencies' days begin.
+pub fn today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
+/// Dates the system stores must be plausible: 1900..=2100.
+pub fn check_date(field: &'static str, date: NaiveDate) -> AppResult<NaiveDate> {
+    if (1900..=2100).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(AppError::bad_input(field, "the date must be between 1900-01-01 and 2100-12-31"))
+    }
+}
+
+/// Years that statistics and filters accept.
+pub fn check_year(field: &'static str, year: i32) -> AppResult<i32> {
+    if (1900..=2100).contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::bad_input(field, "the year must be between 1900 and 2100"))
+    }
+}
+
+/// Trims a free-text input and bounds its length (in characters); control characters are refused.
+pub fn clean_text(field: &'static str, text: &str, max_chars: usize) -> AppResult<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::bad_input(field, format!("{field} must not be empty")));
+    }
+    if text.chars().count() > max_chars {
+        return Err(AppError::bad_input(field, format!("{field} has at most {max_chars} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(AppError::bad_input(field, format!("{field} must not contain control characters")));
+    }
+    Ok(text.to_owned())
+}
+
+/// The UTC instant at which `day` begins in WIB (UTC+7).
+pub fn wib_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()) - chrono::Duration::hours(7)
+}
+
+pub fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
+    // Years are checked to 1900..=2100 before they reach here, so both dates exist.
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
+    (first, last)
+}

@@ -1,0 +1,482 @@
+//! Benefit payouts: submission (coverage, amount and eligibility rules), idempotent retries, and
+//! the walk SUBMITTED -> VERIFIED -> APPROVED -> PAID (or REJECTED), each step a compare-and-set
+//! UPDATE so that concurrent requests produce exactly one transition.
+use std::collections::HashSet;
+
+use async_graphql::InputObject;
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use super::audit::{self, AuditEntity};
+use super::coverage::{check_death_date, lock_worker, record_death_in};
+use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::{check_date, clean_text, today, wib_midnight};
+use crate::AppState;
+use crate::auth::{Actor, Caller, require_writer};
+use crate::domain::benefits::{
+    JKM_PAYMENT_WORKING_DAYS, MAX_CLAIMED_AMOUNT, SCHOLARSHIP_JKM_MIN_MONTHS, SCHOLARSHIP_MAX_CHILDREN,
+    WORK_ACCIDENT_CLAIM_YEARS, jkk_death_amount, jkm_death_amount, working_days_between,
+};
+use crate::domain::coverage_period::{Programs, months_between};
+use crate::domain::payout_state::PayoutAction;
+use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerStatus};
+use crate::entities::{coverage, payout, worker};
+use crate::error::{AppError, AppResult};
+use crate::graphql::scalars::{Date, Rupiah};
+
+#[derive(Debug, Clone, InputObject)]
+pub struct SubmitPayoutInput {
+    pub worker_id: async_graphql::ID,
+    pub benefit: Benefit,
+    pub incident_on: Date,
+    pub beneficiary_name: String,
+    pub beneficiary_relationship: Relationship,
+    /// Required for WORK_ACCIDENT_CARE and SCHOLARSHIP; must be absent for DEATH and WORK_ACCIDENT_DEATH (the server computes those).
+    pub amount: Option<Rupiah>,
+    /// A retry with the same key returns the payout created the first time instead of a second one.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct PayoutFilter {
+    /// The regency of the coverage the payout is paid under.
+    pub regency_code: Option<String>,
+    pub status: Option<PayoutStatus>,
+    pub benefit: Option<Benefit>,
+    /// Submitted on or after this day (WIB).
+    pub submitted_from: Option<Date>,
+    /// Submitted on or before this day (WIB).
+    pub submitted_to: Option<Date>,
+}
+
+/// Death benefits: one per worker unless the earlier one was rejected.
+const DEATH_BENEFITS: [Benefit; 2] = [Benefit::Death, Benefit::WorkAccidentDeath];
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<Option<payout::Model>> {
+    Ok(payout::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+/// Payouts of several workers, oldest first (for batched loading).
+pub async fn of_workers(state: &AppState, worker_ids: &[i64]) -> AppResult<Vec<payout::Model>> {
+    Ok(payout::Entity::find()
+        .filter(payout::Column::WorkerId.is_in(worker_ids.iter().copied()))
+        .order_by_asc(payout::Column::SubmittedAt)
+        .order_by_asc(payout::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+pub async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    worker_id: i64,
+    input: SubmitPayoutInput,
+) -> AppResult<payout::Model> {
+    let actor = require_writer(caller)?;
+    let idempotency_key = input.idempotency_key.as_deref().map(|k| clean_text("idempotencyKey", k, 200)).transpose()?;
+    if let Some(key) = &idempotency_key
+        && let Some(first) = find_by_idempotency_key(&state.db, actor, key).await?
+    {
+        return Ok(first);
+    }
+    let claim = Claim::check(&input)?;
+    let txn = state.db.begin().await?;
+    let worker = lock_worker(&txn, worker_id).await?;
+    // Re-checked under the worker's lock: a racing retry waited for the first one to commit.
+    if let Some(key) = &idempotency_key
+        && let Some(first) = find_by_idempotency_key(&txn, actor, key).await?
+    {
+        return Ok(first);
+    }
+    let coverages = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker_id))
+        .order_by_asc(coverage::Column::StartsOn)
+        .order_by_asc(coverage::Column::Id)
+        .all(&txn)
+        .await?;
+    let earlier = payout::Entity::find()
+        .filter(payout::Column::WorkerId.eq(worker_id))
+        .filter(payout::Column::Status.ne(PayoutStatus::Rejected))
+        .all(&txn)
+        .await?;
+    let program = claim.program(&earlier);
+    let holding = coverages
+        .iter()
+        .find(|c| {
+            c.starts_on <= claim.incident_on
+                && c.ends_on.is_none_or(|end| end >= claim.incident_on)
+                && Programs::from_column(&c.programs).list().contains(&program)
+        })
+        .ok_or_else(|| {
+            let program = format!("{program:?}").to_uppercase();
+            AppError::NotCovered(format!("the worker had no coverage with {program} on {}", claim.incident_on))
+        })?;
+    let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
+    if DEATH_BENEFITS.contains(&claim.benefit) {
+        if earlier.iter().any(|p| DEATH_BENEFITS.contains(&p.benefit)) {
+            return Err(AppError::Conflict(
+                "a death benefit for this worker already exists (reject it first to submit another)".into(),
+            ));
+        }
+        match worker.died_on {
+            None => {
+                check_death_date(&txn, &worker, claim.incident_on, "incidentOn").await?;
+                record_death_in(&txn, actor, "submitPayout", worker.clone(), claim.incident_on).await?;
+            }
+            Some(died_on) if died_on != claim.incident_on => {
+                return Err(AppError::bad_input("incidentOn", format!("the worker's death is recorded on {died_on}")));
+            }
+            Some(_) => {}
+        }
+    }
+    let row = payout::ActiveModel {
+        worker_id: Set(worker_id),
+        coverage_id: Set(holding.id),
+        regency_code: Set(holding.regency_code.clone()),
+        benefit: Set(claim.benefit),
+        amount: Set(amount),
+        status: Set(PayoutStatus::Submitted),
+        beneficiary_name: Set(claim.beneficiary_name.clone()),
+        beneficiary_relationship: Set(claim.relationship),
+        incident_on: Set(claim.incident_on),
+        submitted_at: Set(Utc::now()),
+        submitted_by: Set(actor.key_id),
+        idempotency_key: Set(idempotency_key.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, actor, "submitPayout", AuditEntity::Payout, row.id, None, Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn find_by_idempotency_key<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    key: &str,
+) -> AppResult<Option<payout::Model>> {
+    Ok(payout::Entity::find()
+        .filter(payout::Column::SubmittedBy.eq(actor.key_id))
+        .filter(payout::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// A submission's own fields, checked before anything is read.
+struct Claim {
+    benefit: Benefit,
+    incident_on: NaiveDate,
+    beneficiary_name: String,
+    relationship: Relationship,
+    amount: Option<i64>,
+}
+
+impl Claim {
+    fn check(input: &SubmitPayoutInput) -> AppResult<Claim> {
+        let incident_on = check_date("incidentOn", input.incident_on.0)?;
+        if incident_on > today() {
+            return Err(AppError::bad_input("incidentOn", "incidentOn is in the future"));
+        }
+        let beneficiary_name = clean_text("beneficiaryName", &input.beneficiary_name, 200)?;
+        let amount = input.amount.map(|a| a.0);
+        match input.benefit {
+            Benefit::Death | Benefit::WorkAccidentDeath if amount.is_some() => {
+                return Err(AppError::bad_input("amount", "the server computes death benefits: leave amount out"));
+            }
+            Benefit::WorkAccidentCare | Benefit::Scholarship
+                if !amount.is_some_and(|a| (1..=MAX_CLAIMED_AMOUNT).contains(&a)) =>
+            {
+                return Err(AppError::bad_input(
+                    "amount",
+                    format!("amount is required: whole rupiah between 1 and {MAX_CLAIMED_AMOUNT}"),
+                ));
+            }
+            _ => {}
+        }
+        if matches!(input.benefit, Benefit::WorkAccidentDeath | Benefit::WorkAccidentCare) {
+            let lapses = incident_on
+                .with_year(incident_on.year() + WORK_ACCIDENT_CLAIM_YEARS)
+                .unwrap_or(incident_on + Days::new(365 * 5 + 1));
+            if today() > lapses {
+                return Err(AppError::bad_input(
+                    "incidentOn",
+                    "the right to claim a work-accident benefit lapses 5 years after the accident",
+                ));
+            }
+        }
+        if input.benefit == Benefit::Scholarship && input.beneficiary_relationship != Relationship::Child {
+            return Err(AppError::bad_input("beneficiaryRelationship", "scholarships are paid to children"));
+        }
+        Ok(Claim {
+            benefit: input.benefit,
+            incident_on,
+            beneficiary_name,
+            relationship: input.beneficiary_relationship,
+            amount,
+        })
+    }
+
+    /// JKM for DEATH and for a scholarship after a JKM death; JKK for work-accident benefits and a
+    /// scholarship after a work-accident death.
+    fn program(&self, earlier: &[payout::Model]) -> Program {
+        match self.benefit {
+            Benefit::Death => Program::Jkm,
+            Benefit::WorkAccidentDeath | Benefit::WorkAccidentCare => Program::Jkk,
+            Benefit::Scholarship if earlier.iter().any(|p| p.benefit == Benefit::WorkAccidentDeath) => Program::Jkk,
+            Benefit::Scholarship => Program::Jkm,
+        }
+    }
+
+    fn amount(
+        &self,
+        holding: &coverage::Model,
+        worker: &worker::Model,
+        coverages: &[coverage::Model],
+        earlier: &[payout::Model],
+    ) -> AppResult<i64> {
+        match self.benefit {
+            Benefit::Death => jkm_death_amount(self.incident_on)
+                .ok_or_else(|| AppError::NotCovered("no JKM death benefit was in force on incidentOn".into())),
+            Benefit::WorkAccidentDeath => Ok(jkk_death_amount(holding.declared_monthly_income)),
+            Benefit::WorkAccidentCare => self.amount.ok_or_else(|| AppError::bad_input("amount", "amount is required")),
+            Benefit::Scholarship => {
+                self.check_scholarship(worker, coverages, earlier)?;
+                self.amount.ok_or_else(|| AppError::bad_input("amount", "amount is required"))
+            }
+        }
+    }
+
+    /// Only after the worker's death (incidentOn = the death), for at most 2 children, and after a
+    /// JKM death only with >= 3 years of contributions.
+    fn check_scholarship(
+        &self,
+        worker: &worker::Model,
+        coverages: &[coverage::Model],
+        earlier: &[payout::Model],
+    ) -> AppResult<()> {
+        let Some(died_on) = worker.died_on.filter(|_| worker.status == WorkerStatus::Deceased) else {
+            return Err(AppError::bad_input("benefit", "a scholarship is paid only after the worker's death"));
+        };
+        if self.incident_on != died_on {
+            return Err(AppError::bad_input(
+                "incidentOn",
+                format!("a scholarship's incident is the worker's death on {died_on}"),
+            ));
+        }
+        let after_work_accident = earlier.iter().any(|p| p.benefit == Benefit::WorkAccidentDeath);
+        if !after_work_accident {
+            let months: i64 = coverages
+                .iter()
+                .filter(|c| c.starts_on <= died_on)
+                .map(|c| months_between(c.starts_on, c.ends_on.map_or(died_on, |end| end.min(died_on))))
+                .sum();
+            if months < SCHOLARSHIP_JKM_MIN_MONTHS {
+                return Err(AppError::bad_input(
+                    "benefit",
+                    format!(
+                        "after a JKM death a scholarship needs 3 years of contributions; the worker has {months} months"
+                    ),
+                ));
+            }
+        }
+        let mut children: HashSet<String> = earlier
+            .iter()
+            .filter(|p| p.benefit == Benefit::Scholarship)
+            .map(|p| p.beneficiary_name.to_lowercase())
+            .collect();
+        children.insert(self.beneficiary_name.to_lowercase());
+        if children.len() > SCHOLARSHIP_MAX_CHILDREN {
+            return Err(AppError::Conflict("scholarships are paid for at most 2 children per worker".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What a transition records besides its status and timestamp.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionDetails {
+    pub payment_reference: Option<String>,
+    pub paid_on: Option<NaiveDate>,
+    pub rejection_reason: Option<String>,
+}
+
+pub async fn transition(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: PayoutAction,
+    details: TransitionDetails,
+) -> AppResult<payout::Model> {
+    let actor = require_writer(caller)?;
+    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no payout with id {id}")))?;
+    let next = action.next(current.status).ok_or_else(|| invalid_state(action, current.status))?;
+    if action.needs_other_than_submitter() && current.submitted_by == actor.key_id {
+        return Err(AppError::Forbidden(format!(
+            "four-eyes rule: the key that submitted a payout cannot {} it",
+            action.verb()
+        )));
+    }
+    let now = Utc::now();
+    let mut update = payout::Entity::update_many().col_expr(payout::Column::Status, Expr::value(next));
+    update = match action {
+        PayoutAction::Verify => update
+            .col_expr(payout::Column::VerifiedAt, Expr::value(now))
+            .col_expr(payout::Column::VerifiedBy, Expr::value(actor.key_id)),
+        PayoutAction::Approve => update
+            .col_expr(payout::Column::ApprovedAt, Expr::value(now))
+            .col_expr(payout::Column::ApprovedBy, Expr::value(actor.key_id)),
+        PayoutAction::MarkPaid => {
+            let reference = clean_text("paymentReference", details.payment_reference.as_deref().unwrap_or(""), 200)?;
+            let paid_on = check_date("paidOn", details.paid_on.unwrap_or_else(today))?;
+            if paid_on > today() {
+                return Err(AppError::bad_input("paidOn", "paidOn is in the future"));
+            }
+            if paid_on < current.incident_on {
+                return Err(AppError::bad_input("paidOn", "paidOn is before the incident"));
+            }
+            update
+                .col_expr(payout::Column::PaidAt, Expr::value(now))
+                .col_expr(payout::Column::PaidBy, Expr::value(actor.key_id))
+                .col_expr(payout::Column::PaidOn, Expr::value(paid_on))
+                .col_expr(payout::Column::PaymentReference, Expr::value(reference))
+        }
+        PayoutAction::Reject => {
+            let reason = clean_text("reason", details.rejection_reason.as_deref().unwrap_or(""), 1000)?;
+            update
+                .col_expr(payout::Column::RejectedAt, Expr::value(now))
+                .col_expr(payout::Column::RejectedBy, Expr::value(actor.key_id))
+                .col_expr(payout::Column::RejectionReason, Expr::value(reason))
+        }
+    };
+    let txn = state.db.begin().await?;
+    // Compare-and-set: of concurrent requests, only the first finds the state it expects.
+    let result =
+        update.filter(payout::Column::Id.eq(id)).filter(payout::Column::Status.eq(current.status)).exec(&txn).await?;
+    if result.rows_affected != 1 {
+        let now_status = payout::Entity::find_by_id(id).one(&txn).await?.map_or(current.status, |p| p.status);
+        return Err(invalid_state(action, now_status));
+    }
+    let row =
+        payout::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::Internal("payout vanished".into()))?;
+    let operation = match action {
+        PayoutAction::Verify => "verifyPayout",
+        PayoutAction::Approve => "approvePayout",
+        PayoutAction::MarkPaid => "markPayoutPaid",
+        PayoutAction::Reject => "rejectPayout",
+    };
+    audit::record(&txn, actor, operation, AuditEntity::Payout, id, Some(&current), Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+fn invalid_state(action: PayoutAction, status: PayoutStatus) -> AppError {
+    AppError::InvalidState(format!(
+        "cannot {} a payout that is {}",
+        action.verb(),
+        format!("{status:?}").to_uppercase()
+    ))
+}
+
+/// Working days a JKM death payout has waited beyond the 3-day deadline since it was verified
+/// (complete), up to its payment or today; None for other benefits or before verification.
+pub fn overdue_working_days(payout: &payout::Model) -> Option<i64> {
+    if payout.benefit != Benefit::Death || payout.status == PayoutStatus::Rejected {
+        return None;
+    }
+    let verified_on = wib_date(payout.verified_at?);
+    let until = payout.paid_on.unwrap_or_else(today);
+    let late = working_days_between(verified_on, until) - JKM_PAYMENT_WORKING_DAYS;
+    Some(late.max(0))
+}
+
+fn wib_date(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(7)).date_naive()
+}
+
+fn filter_condition(filter: &PayoutFilter) -> AppResult<Condition> {
+    let mut condition = Condition::all();
+    if let Some(code) = &filter.regency_code {
+        condition = condition.add(payout::Column::RegencyCode.eq(code.as_str()));
+    }
+    if let Some(status) = filter.status {
+        condition = condition.add(payout::Column::Status.eq(status));
+    }
+    if let Some(benefit) = filter.benefit {
+        condition = condition.add(payout::Column::Benefit.eq(benefit));
+    }
+    if let Some(from) = filter.submitted_from {
+        condition = condition.add(payout::Column::SubmittedAt.gte(wib_midnight(check_date("submittedFrom", from.0)?)));
+    }
+    if let Some(to) = filter.submitted_to {
+        let next_day = check_date("submittedTo", to.0)?.succ_opt().unwrap_or(to.0);
+        condition = condition.add(payout::Column::SubmittedAt.lt(wib_midnight(next_day)));
+    }
+    Ok(condition)
+}
+
+/// Newest submissions first.
+pub async fn list(state: &AppState, filter: &PayoutFilter, args: &PageArgs) -> AppResult<Page<payout::Model>> {
+    const ORDERING: &str = "SUBMITTED_DESC";
+    let window = Window::new(args, ORDERING)?;
+    let mut condition = filter_condition(filter)?;
+    let beyond = |cursor: &Cursor, field: &'static str, greater: bool| -> AppResult<Condition> {
+        let at = DateTime::parse_from_rfc3339(&cursor.key).map_err(|_| AppError::bad_input(field, "invalid cursor"))?;
+        let key = at.with_timezone(&Utc).into();
+        Ok(pagination::beyond(payout::Column::SubmittedAt, key, payout::Column::Id, cursor.id, greater))
+    };
+    // In (submitted_at, id) descending order, "after" is smaller and "before" is larger.
+    if let Some(after) = &window.after {
+        condition = condition.add(beyond(after, "after", false)?);
+    }
+    if let Some(before) = &window.before {
+        condition = condition.add(beyond(before, "before", true)?);
+    }
+    let direction = if window.backward { sea_orm::Order::Asc } else { sea_orm::Order::Desc };
+    let rows = payout::Entity::find()
+        .filter(condition)
+        .order_by(payout::Column::SubmittedAt, direction.clone())
+        .order_by(payout::Column::Id, direction)
+        .limit(window.limit + 1)
+        .all(&state.db)
+        .await?;
+    let fetched = rows
+        .into_iter()
+        .map(|row| (Cursor { ordering: ORDERING.into(), key: row.submitted_at.to_rfc3339(), id: row.id }, row))
+        .collect();
+    Ok(Page::from_fetched(&window, fetched))
+}
+
+pub async fn count(state: &AppState, filter: &PayoutFilter) -> AppResult<u64> {
+    Ok(payout::Entity::find().filter(filter_condition(filter)?).count(&state.db).await?)
+}
+
+/// JKM death payouts verified or approved and still unpaid past the 3-working-day deadline,
+/// longest waiting first.
+pub async fn overdue(
+    state: &AppState,
+    regency_code: Option<&str>,
+    first: Option<i32>,
+) -> AppResult<Vec<payout::Model>> {
+    let limit = match first {
+        None => 20,
+        Some(n) if (1..=100).contains(&n) => n as usize,
+        Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 100")),
+    };
+    // Three calendar days are never more than three working days: a cheap, index-friendly bound.
+    let mut query = payout::Entity::find()
+        .filter(payout::Column::Benefit.eq(Benefit::Death))
+        .filter(payout::Column::Status.is_in([PayoutStatus::Verified, PayoutStatus::Approved]))
+        .filter(payout::Column::VerifiedAt.lt(Utc::now() - chrono::Duration::days(JKM_PAYMENT_WORKING_DAYS)))
+        .order_by_asc(payout::Column::VerifiedAt)
+        .order_by_asc(payout::Column::Id);
+    if let Some(code) = regency_code {
+        query = query.filter(payout::Column::RegencyCode.eq(code));
+    }
+    let candidates = query.limit(10_000).all(&state.db).await?;
+    Ok(candidates.into_iter().filter(|p| overdue_working_days(p).is_some_and(|d| d > 0)).take(limit).collect())
+}

@@ -1,0 +1,110 @@
+//! Yearly coverage targets per regency (one row per regency and year, set again = replaced).
+use async_graphql::InputObject;
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use super::audit::{self, AuditEntity};
+use super::{check_year, clean_text};
+use crate::AppState;
+use crate::auth::{Caller, require_writer};
+use crate::domain::types::FundingSource;
+use crate::entities::coverage_target;
+use crate::error::{AppError, AppResult};
+use crate::graphql::scalars::Rupiah;
+
+#[derive(Debug, Clone, InputObject)]
+pub struct CoverageTargetInput {
+    pub regency_code: String,
+    pub year: i32,
+    pub target_workers: i32,
+    /// Estimated vulnerable workers in the regency: the denominator of coverageRate.
+    pub eligible_workers: Option<i32>,
+    pub budget: Option<Rupiah>,
+    pub funding_source: Option<FundingSource>,
+    pub note: Option<String>,
+}
+
+pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) -> AppResult<coverage_target::Model> {
+    let actor = require_writer(caller)?;
+    let regency = state
+        .areas
+        .regency(&input.regency_code)
+        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let year = check_year("year", input.year)?;
+    if input.target_workers < 0 {
+        return Err(AppError::bad_input("targetWorkers", "targetWorkers cannot be negative"));
+    }
+    if input.eligible_workers.is_some_and(|n| n < 0) {
+        return Err(AppError::bad_input("eligibleWorkers", "eligibleWorkers cannot be negative"));
+    }
+    if input.budget.is_some_and(|b| b.0 < 0) {
+        return Err(AppError::bad_input("budget", "budget cannot be negative"));
+    }
+    let note = input.note.as_deref().map(|n| clean_text("note", n, 1000)).transpose()?;
+    let row = coverage_target::ActiveModel {
+        regency_code: Set(regency.code.clone()),
+        year: Set(year),
+        target_workers: Set(input.target_workers.into()),
+        eligible_workers: Set(input.eligible_workers.map(i64::from)),
+        budget: Set(input.budget.map(|b| b.0)),
+        funding_source: Set(input.funding_source),
+        note: Set(note),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    use coverage_target::Column as C;
+    let txn = state.db.begin().await?;
+    let before = find(&txn, &regency.code, year).await?;
+    coverage_target::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([C::RegencyCode, C::Year])
+                .update_columns([
+                    C::TargetWorkers,
+                    C::EligibleWorkers,
+                    C::Budget,
+                    C::FundingSource,
+                    C::Note,
+                    C::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    let after = find(&txn, &regency.code, year)
+        .await?
+        .ok_or_else(|| AppError::Internal("target vanished after upsert".into()))?;
+    audit::record(
+        &txn,
+        actor,
+        "setCoverageTarget",
+        AuditEntity::CoverageTarget,
+        after.id,
+        before.as_ref(),
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+async fn find<C: ConnectionTrait>(db: &C, regency_code: &str, year: i32) -> AppResult<Option<coverage_target::Model>> {
+    Ok(coverage_target::Entity::find()
+        .filter(coverage_target::Column::RegencyCode.eq(regency_code))
+        .filter(coverage_target::Column::Year.eq(year))
+        .one(db)
+        .await?)
+}
+
+/// Targets for several (regency, year) pairs in one query (for batched loading).
+pub async fn get_many(state: &AppState, keys: &[(String, i32)]) -> AppResult<Vec<coverage_target::Model>> {
+    let mut any = Condition::any();
+    for (code, year) in keys {
+        any = any.add(
+            Condition::all()
+                .add(coverage_target::Column::RegencyCode.eq(code.as_str()))
+                .add(coverage_target::Column::Year.eq(*year)),
+        );
+    }
+    Ok(coverage_target::Entity::find().filter(any).all(&state.db).await?)
+}

@@ -1,0 +1,337 @@
+//! Registering, updating, finding and listing workers.
+use async_graphql::InputObject;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+
+use super::audit::{self, AuditEntity};
+use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::{check_year, clean_text, today, year_bounds};
+use crate::AppState;
+use crate::auth::{Caller, require_writer};
+use crate::domain::nik;
+use crate::domain::types::{Gender, Occupation, WorkerStatus};
+use crate::entities::{coverage, worker};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, InputObject)]
+pub struct RegisterWorkerInput {
+    pub nik: String,
+    pub full_name: String,
+    /// Optional: derived from the NIK when absent; must agree with it when present.
+    pub gender: Option<Gender>,
+    pub birth_date: Option<crate::graphql::scalars::Date>,
+    pub occupation: Occupation,
+    pub regency_code: String,
+    pub district_code: Option<String>,
+    pub membership_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct UpdateWorkerInput {
+    pub full_name: Option<String>,
+    pub occupation: Option<Occupation>,
+    /// Changing the domicile regency without a districtCode clears the district.
+    pub regency_code: Option<String>,
+    pub district_code: Option<String>,
+    pub membership_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct WorkerFilter {
+    /// Domicile regency.
+    pub regency_code: Option<String>,
+    pub district_code: Option<String>,
+    pub occupation: Option<Occupation>,
+    pub gender: Option<Gender>,
+    pub status: Option<WorkerStatus>,
+    /// Workers with a coverage period (any regency) overlapping that calendar year.
+    pub covered_in_year: Option<i32>,
+    /// Case-insensitive name substring, or an exact 16-digit NIK.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum WorkerSortField {
+    Name,
+    RegisteredAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum SortDirection {
+    Asc,
+    Desc,
+}
+
+/// Default order: by name, A to Z.
+#[derive(Debug, Clone, Copy, InputObject)]
+pub struct WorkerOrder {
+    pub field: WorkerSortField,
+    pub direction: SortDirection,
+}
+
+impl Default for WorkerOrder {
+    fn default() -> Self {
+        WorkerOrder { field: WorkerSortField::Name, direction: SortDirection::Asc }
+    }
+}
+
+const MAX_NAME_CHARS: usize = 200;
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<Option<worker::Model>> {
+    Ok(worker::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+pub async fn get_many(state: &AppState, ids: &[i64]) -> AppResult<Vec<worker::Model>> {
+    Ok(worker::Entity::find().filter(worker::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?)
+}
+
+pub async fn by_nik(state: &AppState, nik_text: &str) -> AppResult<Option<worker::Model>> {
+    if !nik::is_nik_shaped(nik_text) {
+        return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
+    }
+    Ok(worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).one(&state.db).await?)
+}
+
+pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerInput) -> AppResult<worker::Model> {
+    let actor = require_writer(caller)?;
+    let nik_text = input.nik.trim();
+    let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e.to_string()))?;
+    if state.areas.province(&nik.province_code).is_none() {
+        return Err(AppError::bad_input("nik", "the NIK's province code is not a known province"));
+    }
+    if input.gender.is_some_and(|g| g != nik.gender) {
+        return Err(AppError::bad_input("gender", "gender does not match the NIK"));
+    }
+    if input.birth_date.is_some_and(|d| d.0 != nik.birth_date) {
+        return Err(AppError::bad_input("birthDate", "birthDate does not match the NIK"));
+    }
+    let full_name = clean_text("fullName", &input.full_name, MAX_NAME_CHARS)?;
+    let (regency_code, district_code) = domicile(state, &input.regency_code, input.district_code.as_deref())?;
+    let membership_number = input.membership_number.as_deref().map(check_membership_number).transpose()?;
+
+    if worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).count(&state.db).await? > 0 {
+        return Err(AppError::Conflict("a worker with this NIK is already registered".into()));
+    }
+    if let Some(number) = &membership_number {
+        ensure_membership_number_free(state, number, None).await?;
+    }
+    let now = Utc::now();
+    let row = worker::ActiveModel {
+        nik: Set(nik_text.to_owned()),
+        full_name: Set(full_name),
+        gender: Set(nik.gender),
+        birth_date: Set(nik.birth_date),
+        occupation: Set(input.occupation),
+        regency_code: Set(regency_code),
+        district_code: Set(district_code),
+        status: Set(WorkerStatus::Alive),
+        died_on: Set(None),
+        membership_number: Set(membership_number),
+        registered_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let txn = state.db.begin().await?;
+    // A concurrent registration of the same NIK loses on the unique index: CONFLICT.
+    let row = row.insert(&txn).await?;
+    audit::record(&txn, actor, "registerWorker", AuditEntity::Worker, row.id, None, Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWorkerInput) -> AppResult<worker::Model> {
+    let actor = require_writer(caller)?;
+    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no worker with id {id}")))?;
+    let mut row: worker::ActiveModel = current.clone().into();
+    if let Some(name) = &input.full_name {
+        row.full_name = Set(clean_text("fullName", name, MAX_NAME_CHARS)?);
+    }
+    if let Some(occupation) = input.occupation {
+        row.occupation = Set(occupation);
+    }
+    if input.regency_code.is_some() || input.district_code.is_some() {
+        let regency_code = input.regency_code.as_deref().unwrap_or(&current.regency_code);
+        // Moving to another regency without naming a district drops the old district.
+        let district_code = match (&input.district_code, &input.regency_code) {
+            (Some(code), _) => Some(code.as_str()),
+            (None, Some(new)) if *new != current.regency_code => None,
+            (None, _) => current.district_code.as_deref(),
+        };
+        let (regency_code, district_code) = domicile(state, regency_code, district_code)?;
+        row.regency_code = Set(regency_code);
+        row.district_code = Set(district_code);
+    }
+    if let Some(number) = &input.membership_number {
+        let number = check_membership_number(number)?;
+        ensure_membership_number_free(state, &number, Some(id)).await?;
+        row.membership_number = Set(Some(number));
+    }
+    row.updated_at = Set(Utc::now());
+    let txn = state.db.begin().await?;
+    let row = row.update(&txn).await?;
+    audit::record(&txn, actor, "updateWorker", AuditEntity::Worker, id, Some(&current), Some(&row)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Checks a domicile: the regency exists and the district, if any, lies in it.
+fn domicile(state: &AppState, regency_code: &str, district_code: Option<&str>) -> AppResult<(String, Option<String>)> {
+    let regency = state
+        .areas
+        .regency(regency_code)
+        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let district = match district_code {
+        None => None,
+        Some(code) => match state.areas.district(code) {
+            Some(d) if d.regency_code == regency.code => Some(d.code.clone()),
+            Some(_) => return Err(AppError::bad_input("districtCode", "the district is not in the regency")),
+            None => {
+                return Err(AppError::bad_input("districtCode", "unknown district code (expected e.g. \"36.03.01\")"));
+            }
+        },
+    };
+    Ok((regency.code.clone(), district))
+}
+
+/// KPJ: opaque BPJS membership number, digits only.
+fn check_membership_number(number: &str) -> AppResult<String> {
+    let number = number.trim();
+    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::bad_input("membershipNumber", "a membership number (KPJ) has 1 to 20 digits"));
+    }
+    Ok(number.to_owned())
+}
+
+async fn ensure_membership_number_free(state: &AppState, number: &str, except: Option<i64>) -> AppResult<()> {
+    let mut query = worker::Entity::find().filter(worker::Column::MembershipNumber.eq(number));
+    if let Some(id) = except {
+        query = query.filter(worker::Column::Id.ne(id));
+    }
+    if query.count(&state.db).await? > 0 {
+        return Err(AppError::Conflict("another worker has this membership number".into()));
+    }
+    Ok(())
+}
+
+fn filter_condition(filter: &WorkerFilter) -> AppResult<Condition> {
+    let mut condition = Condition::all();
+    if let Some(code) = &filter.regency_code {
+        condition = condition.add(worker::Column::RegencyCode.eq(code.as_str()));
+    }
+    if let Some(code) = &filter.district_code {
+        condition = condition.add(worker::Column::DistrictCode.eq(code.as_str()));
+    }
+    if let Some(occupation) = filter.occupation {
+        condition = condition.add(worker::Column::Occupation.eq(occupation));
+    }
+    if let Some(gender) = filter.gender {
+        condition = condition.add(worker::Column::Gender.eq(gender));
+    }
+    if let Some(status) = filter.status {
+        condition = condition.add(worker::Column::Status.eq(status));
+    }
+    if let Some(year) = filter.covered_in_year {
+        let (first, last) = year_bounds(check_year("coveredInYear", year)?);
+        let covered = Query::select()
+            .expr(Expr::val(1))
+            .from(coverage::Entity)
+            .and_where(
+                Expr::col((coverage::Entity, coverage::Column::WorkerId)).equals((worker::Entity, worker::Column::Id)),
+            )
+            .and_where(Expr::col((coverage::Entity, coverage::Column::StartsOn)).lte(last))
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col((coverage::Entity, coverage::Column::EndsOn)).is_null())
+                    .add(Expr::col((coverage::Entity, coverage::Column::EndsOn)).gte(first)),
+            )
+            .to_owned();
+        condition = condition.add(Expr::exists(covered));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if nik::is_nik_shaped(search) {
+            condition = condition.add(worker::Column::Nik.eq(search));
+        } else {
+            let search = clean_text("search", search, MAX_NAME_CHARS)?.to_lowercase();
+            let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+            condition = condition
+                .add(Expr::expr(Func::lower(Expr::col((worker::Entity, worker::Column::FullName)))).like(pattern));
+        }
+    }
+    Ok(condition)
+}
+
+fn ordering_name(order: WorkerOrder) -> String {
+    format!("{:?}_{:?}", order.field, order.direction)
+}
+
+/// The sort key of a row as cursor text, and back as a comparable value.
+fn sort_key(order: WorkerOrder, row: &worker::Model) -> String {
+    match order.field {
+        WorkerSortField::Name => row.full_name.clone(),
+        WorkerSortField::RegisteredAt => row.registered_at.to_rfc3339(),
+    }
+}
+
+fn sort_value(order: WorkerOrder, key: &str, field: &'static str) -> AppResult<sea_orm::Value> {
+    match order.field {
+        WorkerSortField::Name => Ok(key.to_owned().into()),
+        WorkerSortField::RegisteredAt => DateTime::parse_from_rfc3339(key)
+            .map(|t| t.with_timezone(&Utc).into())
+            .map_err(|_| AppError::bad_input(field, "invalid cursor")),
+    }
+}
+
+fn sort_column(order: WorkerOrder) -> worker::Column {
+    match order.field {
+        WorkerSortField::Name => worker::Column::FullName,
+        WorkerSortField::RegisteredAt => worker::Column::RegisteredAt,
+    }
+}
+
+/// Rows strictly after (`greater`) or before the cursor in (sort key, id) order.
+fn beyond(order: WorkerOrder, cursor: &Cursor, greater: bool, field: &'static str) -> AppResult<Condition> {
+    let key = sort_value(order, &cursor.key, field)?;
+    Ok(pagination::beyond(sort_column(order), key, worker::Column::Id, cursor.id, greater))
+}
+
+pub async fn list(
+    state: &AppState,
+    filter: &WorkerFilter,
+    order: WorkerOrder,
+    args: &PageArgs,
+) -> AppResult<Page<worker::Model>> {
+    let ordering = ordering_name(order);
+    let window = Window::new(args, &ordering)?;
+    let ascending = order.direction == SortDirection::Asc;
+    let mut condition = filter_condition(filter)?;
+    if let Some(after) = &window.after {
+        condition = condition.add(beyond(order, after, ascending, "after")?);
+    }
+    if let Some(before) = &window.before {
+        condition = condition.add(beyond(order, before, !ascending, "before")?);
+    }
+    // Reading backwards walks the same index in the opposite direction.
+    let read_ascending = ascending != window.backward;
+    let direction = if read_ascending { sea_orm::Order::Asc } else { sea_orm::Order::Desc };
+    let rows = worker::Entity::find()
+        .filter(condition)
+        .order_by(sort_column(order), direction.clone())
+        .order_by(worker::Column::Id, direction)
+        .limit(window.limit + 1)
+        .all(&state.db)
+        .await?;
+    let fetched = rows
+        .into_iter()
+        .map(|row| (Cursor { ordering: ordering.clone(), key: sort_key(order, &row), id: row.id }, row))
+        .collect();
+    Ok(Page::from_fetched(&window, fetched))
+}
+
+pub async fn count(state: &AppState, filter: &WorkerFilter) -> AppResult<u64> {
+    Ok(worker::Entity::find().filter(filter_condition(filter)?).count(&state.db).await?)
+}

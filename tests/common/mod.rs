@@ -1,0 +1,291 @@
+//! Test harness: every test gets a fresh, migrated database (a SQLite file, or a new PostgreSQL
+//! database cloned from a migrated template when TEST_DATABASE_URL is set) and drives the real
+//! axum app through HTTP requests, the way a client does.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jaminan::auth::{self, Role};
+use jaminan::{AppState, build_app, db};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+/// Runs a test body once per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
+/// (CI sets it, and fails without it).
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = common::TestApp::spawn(common::Backend::Sqlite).await;
+                ($body)(app.clone()).await;
+                app.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = common::TestApp::spawn_postgres().await else { return };
+                ($body)(app.clone()).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub backend: Backend,
+    pub router: axum::Router,
+    pub state: AppState,
+    /// An ADMIN key, and a second one for four-eyes checks.
+    pub admin: String,
+    pub admin2: String,
+    queries: Arc<AtomicUsize>,
+    cleanup_target: Arc<String>,
+}
+
+static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("jaminan-tests");
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let path = dir.join(format!("{}.db", uuid::Uuid::new_v4()));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let db = db::connect_and_migrate(&url).await.expect("sqlite test database");
+                TestApp::with_db(backend, db, path.display().to_string()).await
+            }
+            Backend::Postgres => TestApp::spawn_postgres().await.expect("TEST_DATABASE_URL"),
+        }
+    }
+
+    /// None (test skipped) only outside CI when TEST_DATABASE_URL is not set.
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(std::env::var("CI").is_err(), "CI must set TEST_DATABASE_URL so PostgreSQL is tested");
+            return None;
+        };
+        let template = PG_TEMPLATE.get_or_init(|| create_template(base.clone())).await;
+        let name = format!("jaminan_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = db::connect(&base).await.expect("postgres admin connection");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let db = db::connect(&database_url(&base, &name)).await.expect("test database");
+        Some(TestApp::with_db(Backend::Postgres, db, name).await)
+    }
+
+    async fn with_db(backend: Backend, mut db: DatabaseConnection, cleanup_target: String) -> TestApp {
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = queries.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let (admin, _) = auth::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
+        let (admin2, _) = auth::create_key(&db, "second admin", Role::Admin, None).await.expect("admin key");
+        let state = AppState::new(db).await.expect("app state");
+        TestApp {
+            backend,
+            router: build_app(state.clone()),
+            state,
+            admin,
+            admin2,
+            queries,
+            cleanup_target: Arc::new(cleanup_target),
+        }
+    }
+
+    /// Drops the test database (PostgreSQL) or deletes the file (SQLite).
+    pub async fn cleanup(self) {
+        self.state.db.clone().close().await.ok();
+        match self.backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    std::fs::remove_file(format!("{}{suffix}", self.cleanup_target)).ok();
+                }
+            }
+            Backend::Postgres => {
+                if let Ok(base) = std::env::var("TEST_DATABASE_URL")
+                    && let Ok(admin) = db::connect(&base).await
+                {
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.cleanup_target))
+                        .await
+                        .ok();
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+
+    /// Number of SQL statements run so far.
+    pub fn query_count(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+
+    /// POST /graphql as an anonymous caller.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_with(None, query, variables).await
+    }
+
+    /// POST /graphql with `Authorization: Bearer <key>`.
+    pub async fn gql_as(&self, key: &str, query: &str, variables: Value) -> Value {
+        self.gql_with(Some(key), query, variables).await
+    }
+
+    pub async fn gql_with(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
+        let (_, value) = self.post_json(key, &body.to_string()).await;
+        value
+    }
+
+    /// POST /graphql with a raw body; returns the status and the JSON body (Null when not JSON).
+    pub async fn post_json(&self, key: Option<&str>, body: &str) -> (StatusCode, Value) {
+        let mut request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("content-length", body.len().to_string());
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        self.send(request.body(Body::from(body.to_owned())).expect("request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let (status, bytes) = self.send_raw(request).await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        (status, bytes.to_vec())
+    }
+
+    /// Registers a worker as admin and returns its id.
+    pub async fn register(
+        &self,
+        nik: &str,
+        name: &str,
+        regency: &str,
+        district: Option<&str>,
+        occupation: &str,
+    ) -> String {
+        let response = self
+            .gql_as(
+                &self.admin,
+                "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }",
+                json!({ "input": { "nik": nik, "fullName": name, "regencyCode": regency, "districtCode": district, "occupation": occupation } }),
+            )
+            .await;
+        data(&response)["registerWorker"]["id"].as_str().expect("worker id").to_owned()
+    }
+
+    /// Enrolls a worker as admin (APBD, default programs) and returns the coverage id.
+    pub async fn enroll(&self, worker_id: &str, regency: &str, starts_on: &str, ends_on: Option<&str>) -> String {
+        let response = self
+            .gql_as(
+                &self.admin,
+                "mutation($input: EnrollInput!) { enrollWorker(input: $input) { id } }",
+                json!({ "input": { "workerId": worker_id, "regencyCode": regency, "fundingSource": "APBD", "startsOn": starts_on, "endsOn": ends_on } }),
+            )
+            .await;
+        data(&response)["enrollWorker"]["id"].as_str().expect("coverage id").to_owned()
+    }
+
+    /// Runs a statement directly on the test database (to check that nothing was written).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let row = self
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.state.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+/// The data of a successful response; panics with the errors otherwise.
+pub fn data(response: &Value) -> &Value {
+    assert!(response.get("errors").is_none(), "unexpected errors: {response}");
+    &response["data"]
+}
+
+/// The `extensions.code` of the first error; panics when the response has no error.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("expected an error, got {response}"))
+}
+
+/// The `extensions.field` of the first error.
+pub fn error_field(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["field"].as_str().unwrap_or_else(|| panic!("expected a field, got {response}"))
+}
+
+fn database_url(base: &str, name: &str) -> String {
+    let (server, query) = match base.split_once('?') {
+        Some((server, query)) => (server, format!("?{query}")),
+        None => (base, String::new()),
+    };
+    let server = match server.rfind('/') {
+        Some(i) if i > "postgres://".len() => &server[..i],
+        _ => server,
+    };
+    format!("{server}/{name}{query}")
+}
+
+/// A migrated template named after the migrations it holds, created once (under an advisory lock,
+/// as test binaries may run at once) and kept: each test clones it, much faster than migrating.
+async fn create_template(base: String) -> String {
+    use migration::MigratorTrait;
+    let names: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let digest = names.join(",").bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let name = format!("jaminan_template_{digest:016x}");
+    let mut options = sea_orm::ConnectOptions::new(base.clone());
+    options.max_connections(1).sqlx_logging(false);
+    let admin = sea_orm::Database::connect(options).await.expect("postgres admin connection");
+    admin.execute_unprepared("SELECT pg_advisory_lock(727274)").await.expect("lock");
+    let exists = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .expect("look up template")
+        .is_some();
+    if !exists {
+        let building = format!("{name}_building");
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}")).await.expect("drop partial template");
+        admin.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("create template");
+        let template = db::connect_and_migrate(&database_url(&base, &building)).await.expect("migrate template");
+        template.close().await.ok();
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .await
+            .expect("rename template");
+    }
+    admin.execute_unprepared("SELECT pg_advisory_unlock(727274)").await.ok();
+    admin.close().await.ok();
+    name
+}
