@@ -9,6 +9,9 @@ pub struct DatabaseArgs {
     /// `postgres://user@host/db` or `sqlite://path?mode=rwc`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// PostgreSQL cancels any statement running longer (SQLite has no such setting).
+    #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS)]
+    pub statement_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -18,4 +21,55 @@ pub struct ServeArgs {
     /// Load the deterministic demo dataset (Kabupaten Tangerang 2022-2023) into an empty database.
     #[arg(long)]
     pub demo: bool,
+    #[command(flatten)]
+    pub limits: ApiLimits,
+}
+
+/// What one request may ask of the server. The defaults leave room for every dashboard query
+/// while keeping one request from monopolising the server; see the README's production settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiLimits {
+    /// Deepest selection nesting.
+    #[arg(long, env = "JAMINAN_MAX_DEPTH", default_value_t = ApiLimits::DEFAULT.max_depth)]
+    pub max_depth: usize,
+    /// Cost budget: every field costs 1, a connection's fields cost first/last times over.
+    #[arg(long, env = "JAMINAN_MAX_COMPLEXITY", default_value_t = ApiLimits::DEFAULT.max_complexity)]
+    pub max_complexity: usize,
+    /// Aliased fields in one document.
+    #[arg(long, env = "JAMINAN_MAX_ALIASES", default_value_t = ApiLimits::DEFAULT.max_aliases)]
+    pub max_aliases: usize,
+    /// Directives on one field.
+    #[arg(long, env = "JAMINAN_MAX_DIRECTIVES", default_value_t = ApiLimits::DEFAULT.max_directives)]
+    pub max_directives: usize,
+    /// Lexical tokens in one document, counted before parsing.
+    #[arg(long, env = "JAMINAN_MAX_TOKENS", default_value_t = ApiLimits::DEFAULT.max_tokens)]
+    pub max_tokens: usize,
+    /// Bytes of one request body (document and variables).
+    #[arg(long, env = "JAMINAN_MAX_BODY_BYTES", default_value_t = ApiLimits::DEFAULT.max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Seconds a request may run before it is cancelled.
+    #[arg(long, env = "JAMINAN_REQUEST_TIMEOUT_SECS", default_value_t = ApiLimits::DEFAULT.request_timeout_secs)]
+    pub request_timeout_secs: u64,
+    /// Schema introspection, field suggestions in errors and GraphiQL; turn off in production.
+    #[arg(long, env = "JAMINAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+impl ApiLimits {
+    pub const DEFAULT: ApiLimits = ApiLimits {
+        max_depth: 16,
+        max_complexity: 20_000,
+        max_aliases: 50,
+        max_directives: 10,
+        max_tokens: 10_000,
+        max_body_bytes: 1024 * 1024,
+        request_timeout_secs: 30,
+        introspection: true,
+    };
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits::DEFAULT
+    }
 }

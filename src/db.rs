@@ -6,14 +6,22 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 
+/// A statement running longer on PostgreSQL is cancelled (the request gets a clear error).
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 10;
+
 /// Connects, creating the SQLite file's folder when needed, and runs pending migrations.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url).await?;
+    open(url, DEFAULT_STATEMENT_TIMEOUT_SECS).await
+}
+
+/// As `connect_and_migrate`, with the PostgreSQL statement timeout in seconds.
+pub async fn open(url: &str, statement_timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url, statement_timeout_secs).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }
 
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, statement_timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options.sqlx_logging(false).connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
@@ -26,7 +34,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     } else {
-        options.max_connections(16);
+        let timeout = format!("{}s", statement_timeout_secs);
+        options
+            .max_connections(16)
+            .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", timeout.as_str())]));
     }
     Database::connect(options).await
 }

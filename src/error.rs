@@ -18,6 +18,8 @@ pub enum AppError {
     NotCovered(String),
     Unauthenticated,
     Forbidden(String),
+    /// The request or one of its statements ran past its time limit.
+    TooSlow(String),
     /// Anything unexpected. Logged with an id; the client sees only the id.
     Internal(String),
 }
@@ -37,7 +39,8 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::InvalidState(m)
             | AppError::NotCovered(m)
-            | AppError::Forbidden(m) => m.clone(),
+            | AppError::Forbidden(m)
+            | AppError::TooSlow(m) => m.clone(),
             AppError::Unauthenticated => "an API key is required: send `Authorization: Bearer <key>`".into(),
             AppError::Internal(_) => "internal error".into(),
         }
@@ -52,7 +55,8 @@ impl AppError {
             AppError::NotCovered(_) => "NOT_COVERED",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            // The contract's codes have no timeout of their own; the message says what happened.
+            AppError::TooSlow(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 }
@@ -62,6 +66,10 @@ impl From<DbErr> for AppError {
         // A unique index is the last line of defence against duplicates raced past a pre-check.
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return AppError::Conflict("this record already exists".into());
+        }
+        // PostgreSQL's statement_timeout (SQLSTATE 57014).
+        if err.to_string().contains("statement timeout") {
+            return AppError::TooSlow("the database took too long to answer and the query was cancelled".into());
         }
         AppError::Internal(err.to_string())
     }

@@ -2,28 +2,27 @@
 use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ErrorExtensionValues, ServerError};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use async_graphql::http::parse_query_string;
+use async_graphql::{BatchRequest, ErrorExtensionValues, ServerError};
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::auth;
 use crate::error::AppError;
+use crate::graphql::limits;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::schema::{self, JaminanSchema};
 
-/// Largest request body accepted (a GraphQL document with variables is a few kilobytes).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// A request still running after this is answered with 408 and dropped.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The media type of GraphQL over HTTP responses; `application/json` for clients asking only for it.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 #[derive(Clone)]
 struct Http {
@@ -33,47 +32,140 @@ struct Http {
 
 pub fn router(app: AppState) -> Router {
     let schema = schema::build(app.clone());
-    Router::new()
+    let limits = app.limits.clone();
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .merge(crate::graphiql::routes())
+        .route("/readyz", get(readyz));
+    // GraphiQL needs introspection: it is served only where introspection is on.
+    if limits.introspection {
+        router = router.merge(crate::graphiql::routes());
+    }
+    router
         .with_state(Http { app, schema })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        // Method and path only: query strings and bodies may carry NIKs.
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        // Method and path only: query strings and bodies may carry NIKs. The API key's id and
+        // name are added once the key is known (never the key itself).
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                key_id = tracing::field::Empty,
+                key_name = tracing::field::Empty,
+            )
         }))
 }
 
-async fn graphql_post(State(http): State<Http>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    execute(&http, &headers, request.into_inner()).await
+/// POST: one GraphQL request as `application/json` (batches are not accepted).
+async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
+        let error = request_error("send the GraphQL request as JSON with `Content-Type: application/json`");
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
+    }
+    let bytes = match to_bytes(body, http.app.limits.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let error = request_error(&format!("the request body exceeds {} bytes", http.app.limits.max_body_bytes));
+            return (StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
+        }
+    };
+    let request = match serde_json::from_slice::<BatchRequest>(&bytes) {
+        Ok(BatchRequest::Single(request)) => request,
+        Ok(BatchRequest::Batch(_)) => {
+            let error = request_error("batched requests are not accepted: send one operation per request");
+            return (StatusCode::BAD_REQUEST, error).into_response();
+        }
+        Err(err) => {
+            let error = request_error(&format!("the body is not a GraphQL request: {err}"));
+            return (StatusCode::BAD_REQUEST, error).into_response();
+        }
+    };
+    execute(&http, &parts.headers, request, Method::POST).await
 }
 
-/// A browser asking for /graphql without a query gets GraphiQL; anything else is a GraphQL GET.
-async fn graphql_get(State(http): State<Http>, headers: HeaderMap, request: Request) -> Response {
+/// A browser asking for /graphql without a query gets GraphiQL; anything else is a GraphQL GET,
+/// which may only run queries.
+async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
+    let headers = request.headers();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-    let has_query = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("query=")));
-    if wants_html && !has_query {
+    let query_string = request.uri().query().unwrap_or_default();
+    let has_query = query_string.split('&').any(|p| p.starts_with("query="));
+    if wants_html && !has_query && http.app.limits.introspection {
         return crate::graphiql::page().await.into_response();
     }
-    match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &http).await {
-        Ok(request) => execute(&http, &headers, request.into_inner()).await,
-        Err(rejection) => rejection.into_response(),
+    match parse_query_string(query_string) {
+        Ok(graphql) => execute(&http, headers, graphql, Method::GET).await,
+        Err(err) => {
+            let error = request_error(&format!("the query string is not a GraphQL request: {err}"));
+            (StatusCode::BAD_REQUEST, error).into_response()
+        }
     }
 }
 
-async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Request) -> Response {
+async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Request, method: Method) -> Response {
+    let limits = &http.app.limits;
+    if let Err(refusal) = limits::check(&request.query, limits) {
+        return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response();
+    }
+    if method == Method::GET && limits::is_write(&request.query, request.operation_name.as_deref()) {
+        let error = request_error("mutations must be sent with POST");
+        let mut response = (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = match auth::authenticate(&http.app.db, authorization).await {
         Ok(caller) => caller,
         Err(err) => return error_response(err),
     };
+    if let Some(actor) = &caller {
+        let span = tracing::Span::current();
+        span.record("key_id", actor.key_id);
+        span.record("key_name", actor.key_name.as_str());
+    }
     let loaders = DataLoader::new(Loaders::new(http.app.clone()), tokio::spawn);
-    let mut response = http.schema.execute(request.data(caller).data(loaders)).await;
+    let timeout = Duration::from_secs(limits.request_timeout_secs);
+    let running = http.schema.execute(request.data(caller).data(loaders));
+    let Ok(mut response) = tokio::time::timeout(timeout, running).await else {
+        let message = format!("the request ran longer than {}s and was cancelled", limits.request_timeout_secs);
+        let error = async_graphql::ErrorExtensions::extend(&AppError::TooSlow(message));
+        let body = serde_json::json!({ "errors": [error.into_server_error(Default::default())] });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    };
     response.errors.iter_mut().for_each(ensure_code);
-    GraphQLResponse::from(response).into_response()
+    graphql_response(headers, response)
+}
+
+/// GraphQL over HTTP: with `application/graphql-response+json` (the default), a request that
+/// could not start executing (syntax, validation, limits, unknown operation, bad variables) is a
+/// 400 without `data`; with `application/json` everything that was understood is a 200.
+fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
+    let request_failed =
+        response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    let (status, content_type) = if legacy_json {
+        (StatusCode::OK, "application/json")
+    } else if request_failed && !response.errors.is_empty() {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE)
+    } else {
+        (StatusCode::OK, GRAPHQL_RESPONSE)
+    };
+    let mut http_response = (status, Json(body)).into_response();
+    http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    http_response
+}
+
+/// A request refused before execution, as a GraphQL error body with code BAD_USER_INPUT.
+fn request_error(message: &str) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }))
 }
 
 /// Errors raised by async-graphql itself (syntax, validation, argument values) carry no code:
@@ -100,7 +192,7 @@ fn argument_named(message: &str) -> Option<String> {
 fn error_response(err: AppError) -> Response {
     let status = match err {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Internal(_) | AppError::TooSlow(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let error = async_graphql::ErrorExtensions::extend(&err).into_server_error(Default::default());
@@ -114,7 +206,3 @@ async fn readyz(State(http): State<Http>) -> Response {
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
     }
 }
-
-/// Keeps `Html` in scope for the GraphiQL page type.
-#[allow(dead_code)]
-type Page = Html<&'static str>;

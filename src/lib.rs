@@ -19,19 +19,22 @@ use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use config::ApiLimits;
 use services::areas::Areas;
 
-/// What every request needs: the database and the reference areas loaded at start.
+/// What every request needs: the database, the reference areas loaded at start and the limits
+/// a request must stay within.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub areas: Arc<Areas>,
+    pub limits: ApiLimits,
 }
 
 impl AppState {
     pub async fn new(db: DatabaseConnection) -> Result<Self, DbErr> {
         let areas = Areas::load(&db).await?;
-        Ok(AppState { db, areas: Arc::new(areas) })
+        Ok(AppState { db, areas: Arc::new(areas), limits: ApiLimits::default() })
     }
 }
 

@@ -93,7 +93,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Migrate { db } => {
-            db::connect_and_migrate(&db.database_url).await.map_err(|e| e.to_string())?;
+            db::open(&db.database_url, db.statement_timeout_secs).await.map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }
@@ -103,7 +103,7 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), String> {
-    let db = db::connect_and_migrate(&db_args.database_url).await.map_err(|e| e.to_string())?;
+    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
     if args.demo {
         let started = std::time::Instant::now();
         if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
@@ -115,7 +115,8 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
             println!("Database already has workers: demo data not loaded again.");
         }
     }
-    let state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    state.limits = args.limits.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -132,10 +133,13 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
 }
 
 async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand) -> Result<(), String> {
-    let db = db::connect_and_migrate(&db_args.database_url).await.map_err(|e| e.to_string())?;
+    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
     match command {
         ApiKeyCommand::Create { name, role, scope } => {
             let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
+            if role == Role::Admin && scope.is_some() {
+                return Err("an admin key reaches every regency: create it without --scope".into());
+            }
             if let Some(code) = &scope
                 && state.areas.province(code).is_none()
                 && state.areas.regency(code).is_none()

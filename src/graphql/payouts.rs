@@ -133,7 +133,7 @@ impl PayoutConnection {
     }
 
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(payouts::count(state(ctx), &self.filter).await?)
+        Ok(payouts::count(state(ctx), caller(ctx), &self.filter).await?)
     }
 }
 
@@ -217,9 +217,10 @@ pub struct PayoutQuery;
 #[Object]
 impl PayoutQuery {
     async fn payout(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payout>> {
-        Ok(payouts::get(state(ctx), parse_id(&id, "id")?).await?.map(Payout))
+        Ok(payouts::get(state(ctx), caller(ctx), parse_id(&id, "id")?).await?.map(Payout))
     }
 
+    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,
@@ -230,23 +231,25 @@ impl PayoutQuery {
         before: Option<String>,
     ) -> Result<PayoutConnection> {
         let filter = filter.unwrap_or_default();
-        let page = payouts::list(state(ctx), &filter, &PageArgs { first, after, last, before }).await?;
+        let page = payouts::list(state(ctx), caller(ctx), &filter, &PageArgs { first, after, last, before }).await?;
         Ok(PayoutConnection { page, filter })
     }
 
     /// DEATH payouts verified or approved and still unpaid more than 3 working days after
     /// verification, longest waiting first (first: default 20, at most 100).
+    #[graphql(complexity = "crate::services::pagination::page_cost(first, None) * child_complexity")]
     async fn overdue_payouts(
         &self,
         ctx: &Context<'_>,
         regency_code: Option<String>,
         first: Option<i32>,
     ) -> Result<Vec<Payout>> {
-        let overdue = payouts::overdue(state(ctx), regency_code.as_deref(), first).await?;
+        let overdue = payouts::overdue(state(ctx), caller(ctx), regency_code.as_deref(), first).await?;
         Ok(overdue.into_iter().map(Payout).collect())
     }
 
     /// Admins only: the append-only audit trail, newest first, optionally of one entity.
+    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_log(
         &self,

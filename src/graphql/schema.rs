@@ -16,12 +16,19 @@ pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation);
 
 pub type JaminanSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Depth cap: the deepest legitimate query (stats -> children -> children -> byOccupation, or
-/// worker -> coverages -> worker -> regency -> ...) stays well below it.
-pub const MAX_DEPTH: usize = 16;
-
+/// The schema with the request limits of `state.limits` (depth, complexity, directives,
+/// introspection); token and alias budgets are checked before execution (`limits`).
 pub fn build(state: AppState) -> JaminanSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).data(state).limit_depth(MAX_DEPTH).finish()
+    let limits = state.limits.clone();
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(state)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives);
+    if !limits.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL clients and the snapshot test compare against.

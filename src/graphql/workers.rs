@@ -154,7 +154,7 @@ impl WorkerConnection {
 
     /// All workers matching the filter, across pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(workers::count(state(ctx), &self.filter).await?)
+        Ok(workers::count(state(ctx), caller(ctx), &self.filter).await?)
     }
 }
 
@@ -164,7 +164,7 @@ pub async fn list_workers(
     args: PageArgs,
     order: Option<WorkerOrder>,
 ) -> AppResult<WorkerConnection> {
-    let page = workers::list(state(ctx), &filter, order.unwrap_or_default(), &args).await?;
+    let page = workers::list(state(ctx), caller(ctx), &filter, order.unwrap_or_default(), &args).await?;
     Ok(WorkerConnection { page, filter })
 }
 
@@ -175,14 +175,15 @@ pub struct WorkerQuery;
 impl WorkerQuery {
     async fn worker(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Worker>> {
         let id = parse_id(&id, "id")?;
-        Ok(workers::get(state(ctx), id).await?.map(Worker))
+        Ok(workers::get(state(ctx), caller(ctx), id).await?.map(Worker))
+    }
+
+    async fn worker_by_nik(&self, ctx: &Context<'_>, nik: String) -> Result<Option<Worker>> {
+        Ok(workers::by_nik(state(ctx), caller(ctx), &nik).await?.map(Worker))
     }
 
     /// Connections: first/last default to 20, at most 100. Cursors are opaque and keyset-based.
-    async fn worker_by_nik(&self, ctx: &Context<'_>, nik: String) -> Result<Option<Worker>> {
-        Ok(workers::by_nik(state(ctx), &nik).await?.map(Worker))
-    }
-
+    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn workers(
         &self,

@@ -170,3 +170,7 @@ impl Areas {
         }
     }
 }
+
+/// Complexity weight of an area list (a province has up to 38 regencies, a regency up to ~50
+/// districts): what its selection counts for in `ApiLimits::max_complexity`.
+pub const LIST_COST: usize = 10;

@@ -11,10 +11,11 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::access::{require_reach, require_role, require_visible_worker};
 use super::audit::{self, AuditEntity};
 use super::{check_date, today};
 use crate::AppState;
-use crate::auth::{Actor, Caller, require_writer};
+use crate::auth::{Actor, Caller, Role};
 use crate::domain::coverage_period::{
     DEFAULT_DECLARED_MONTHLY_INCOME, MAX_DECLARED_MONTHLY_INCOME, Programs, overlaps,
 };
@@ -59,11 +60,12 @@ pub async fn enroll(
     worker_id: i64,
     input: EnrollInput,
 ) -> AppResult<coverage::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Operator)?;
     let regency = state
         .areas
         .regency(&input.regency_code)
         .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    require_reach(actor, &regency.code)?;
     let programs = Programs::from_list(&input.programs.unwrap_or_else(|| vec![Program::Jkk, Program::Jkm]))
         .map_err(|e| AppError::bad_input("programs", e.to_string()))?;
     let income = input.declared_monthly_income.map_or(DEFAULT_DECLARED_MONTHLY_INCOME, |r| r.0);
@@ -81,6 +83,7 @@ pub async fn enroll(
 
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
+    require_visible_worker(&txn, actor, worker_id).await?;
     if let Some(died_on) = worker.died_on {
         if starts_on > died_on {
             return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));
@@ -132,9 +135,13 @@ pub async fn end(
     ends_on: NaiveDate,
     reason: CoverageEndReason,
 ) -> AppResult<coverage::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Operator)?;
     let ends_on = check_date("endsOn", ends_on)?;
     let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no coverage with id {id}")))?;
+    require_visible_worker(&state.db, actor, current.worker_id)
+        .await
+        .map_err(|_| AppError::NotFound(format!("no coverage with id {id}")))?;
+    require_reach(actor, &current.regency_code)?;
     if current.end_reason.is_some() {
         return Err(AppError::InvalidState("this coverage has already been ended".into()));
     }
@@ -176,10 +183,11 @@ pub async fn record_death(
     worker_id: i64,
     died_on: NaiveDate,
 ) -> AppResult<worker::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Operator)?;
     let died_on = check_date("diedOn", died_on)?;
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
+    require_visible_worker(&txn, actor, worker_id).await?;
     if worker.status == WorkerStatus::Deceased {
         return Err(AppError::InvalidState("the worker's death is already recorded".into()));
     }

@@ -1,5 +1,6 @@
 //! Use cases: each takes the app state and the caller, enforces the rules and access, and writes.
 //! Resolvers only translate GraphQL to these calls.
+pub mod access;
 pub mod areas;
 pub mod audit;
 pub mod coverage;

@@ -11,6 +11,11 @@ use crate::error::{AppError, AppResult};
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
+/// How many times a page's selection counts in the complexity budget: the rows it can return.
+pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
+    first.or(last).map_or(DEFAULT_PAGE_SIZE, |n| n.clamp(1, MAX_PAGE_SIZE as i32) as u64) as usize
+}
+
 /// The arguments of a connection field.
 #[derive(Debug, Clone, Default)]
 pub struct PageArgs {

@@ -11,12 +11,13 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
+use super::access::{require_reach, require_reader, require_role, require_visible_worker, visible_payouts};
 use super::audit::{self, AuditEntity};
 use super::coverage::{check_death_date, lock_worker, record_death_in};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::{check_date, clean_text, today, wib_midnight};
 use crate::AppState;
-use crate::auth::{Actor, Caller, require_writer};
+use crate::auth::{Actor, Caller, Role};
 use crate::domain::benefits::{
     JKM_PAYMENT_WORKING_DAYS, MAX_CLAIMED_AMOUNT, SCHOLARSHIP_JKM_MIN_MONTHS, SCHOLARSHIP_MAX_CHILDREN,
     WORK_ACCIDENT_CLAIM_YEARS, jkk_death_amount, jkm_death_amount, working_days_between,
@@ -56,8 +57,10 @@ pub struct PayoutFilter {
 /// Death benefits: one per worker unless the earlier one was rejected.
 const DEATH_BENEFITS: [Benefit; 2] = [Benefit::Death, Benefit::WorkAccidentDeath];
 
-pub async fn get(state: &AppState, id: i64) -> AppResult<Option<payout::Model>> {
-    Ok(payout::Entity::find_by_id(id).one(&state.db).await?)
+/// A payout the caller may see; None when it does not exist or lies outside the caller's scope.
+pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Option<payout::Model>> {
+    let actor = require_reader(caller)?;
+    Ok(payout::Entity::find_by_id(id).filter(visible_payouts(actor)).one(&state.db).await?)
 }
 
 /// Payouts of several workers, oldest first (for batched loading).
@@ -76,7 +79,7 @@ pub async fn submit(
     worker_id: i64,
     input: SubmitPayoutInput,
 ) -> AppResult<payout::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Operator)?;
     let idempotency_key = input.idempotency_key.as_deref().map(|k| clean_text("idempotencyKey", k, 200)).transpose()?;
     if let Some(key) = &idempotency_key
         && let Some(first) = find_by_idempotency_key(&state.db, actor, key).await?
@@ -86,6 +89,7 @@ pub async fn submit(
     let claim = Claim::check(&input)?;
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
+    require_visible_worker(&txn, actor, worker_id).await?;
     // Re-checked under the worker's lock: a racing retry waited for the first one to commit.
     if let Some(key) = &idempotency_key
         && let Some(first) = find_by_idempotency_key(&txn, actor, key).await?
@@ -115,6 +119,8 @@ pub async fn submit(
             let program = format!("{program:?}").to_uppercase();
             AppError::NotCovered(format!("the worker had no coverage with {program} on {}", claim.incident_on))
         })?;
+    // The payout counts where the coverage was paid: that regency must be the caller's.
+    require_reach(actor, &holding.regency_code)?;
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
     if DEATH_BENEFITS.contains(&claim.benefit) {
         if earlier.iter().any(|p| DEATH_BENEFITS.contains(&p.benefit)) {
@@ -312,8 +318,9 @@ pub async fn transition(
     action: PayoutAction,
     details: TransitionDetails,
 ) -> AppResult<payout::Model> {
-    let actor = require_writer(caller)?;
-    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no payout with id {id}")))?;
+    let actor = require_role(caller, Role::Supervisor)?;
+    let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(format!("no payout with id {id}")))?;
+    require_reach(actor, &current.regency_code)?;
     let next = action.next(current.status).ok_or_else(|| invalid_state(action, current.status))?;
     if action.needs_other_than_submitter() && current.submitted_by == actor.key_id {
         return Err(AppError::Forbidden(format!(
@@ -420,10 +427,15 @@ fn filter_condition(filter: &PayoutFilter) -> AppResult<Condition> {
 }
 
 /// Newest submissions first.
-pub async fn list(state: &AppState, filter: &PayoutFilter, args: &PageArgs) -> AppResult<Page<payout::Model>> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: &PayoutFilter,
+    args: &PageArgs,
+) -> AppResult<Page<payout::Model>> {
     const ORDERING: &str = "SUBMITTED_DESC";
     let window = Window::new(args, ORDERING)?;
-    let mut condition = filter_condition(filter)?;
+    let mut condition = filter_condition(filter)?.add(visible_payouts(require_reader(caller)?));
     let beyond = |cursor: &Cursor, field: &'static str, greater: bool| -> AppResult<Condition> {
         let at = DateTime::parse_from_rfc3339(&cursor.key).map_err(|_| AppError::bad_input(field, "invalid cursor"))?;
         let key = at.with_timezone(&Utc).into();
@@ -451,14 +463,16 @@ pub async fn list(state: &AppState, filter: &PayoutFilter, args: &PageArgs) -> A
     Ok(Page::from_fetched(&window, fetched))
 }
 
-pub async fn count(state: &AppState, filter: &PayoutFilter) -> AppResult<u64> {
-    Ok(payout::Entity::find().filter(filter_condition(filter)?).count(&state.db).await?)
+pub async fn count(state: &AppState, caller: &Caller, filter: &PayoutFilter) -> AppResult<u64> {
+    let condition = filter_condition(filter)?.add(visible_payouts(require_reader(caller)?));
+    Ok(payout::Entity::find().filter(condition).count(&state.db).await?)
 }
 
 /// JKM death payouts verified or approved and still unpaid past the 3-working-day deadline,
 /// longest waiting first.
 pub async fn overdue(
     state: &AppState,
+    caller: &Caller,
     regency_code: Option<&str>,
     first: Option<i32>,
 ) -> AppResult<Vec<payout::Model>> {
@@ -468,7 +482,9 @@ pub async fn overdue(
         Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 100")),
     };
     // Three calendar days are never more than three working days: a cheap, index-friendly bound.
+    let actor = require_reader(caller)?;
     let mut query = payout::Entity::find()
+        .filter(visible_payouts(actor))
         .filter(payout::Column::Benefit.eq(Benefit::Death))
         .filter(payout::Column::Status.is_in([PayoutStatus::Verified, PayoutStatus::Approved]))
         .filter(payout::Column::VerifiedAt.lt(Utc::now() - chrono::Duration::days(JKM_PAYMENT_WORKING_DAYS)))

@@ -107,6 +107,17 @@ pub async fn children_stats(state: &AppState, area_code: Option<&str>, year: i32
         .collect())
 }
 
+/// Complexity weights (see `ApiLimits::max_complexity`): how many entries a field can return.
+pub const CHILDREN_COST: usize = 40;
+
+pub fn trend_years(from_year: i32, to_year: i32) -> usize {
+    (to_year.saturating_sub(from_year).saturating_add(1)).clamp(1, MAX_TREND_YEARS) as usize
+}
+
+pub fn ranking_size(first: Option<i32>) -> usize {
+    first.map_or(10, |n| n.clamp(1, 514)) as usize
+}
+
 pub async fn trend(
     state: &AppState,
     area_code: Option<&str>,

@@ -4,10 +4,11 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use super::access::{require_reach, require_role};
 use super::audit::{self, AuditEntity};
 use super::{check_year, clean_text};
 use crate::AppState;
-use crate::auth::{Caller, require_writer};
+use crate::auth::{Caller, Role};
 use crate::domain::types::FundingSource;
 use crate::entities::coverage_target;
 use crate::error::{AppError, AppResult};
@@ -26,11 +27,12 @@ pub struct CoverageTargetInput {
 }
 
 pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) -> AppResult<coverage_target::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Supervisor)?;
     let regency = state
         .areas
         .regency(&input.regency_code)
         .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    require_reach(actor, &regency.code)?;
     let year = check_year("year", input.year)?;
     if input.target_workers < 0 {
         return Err(AppError::bad_input("targetWorkers", "targetWorkers cannot be negative"));

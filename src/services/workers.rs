@@ -7,11 +7,12 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::access::{require_reach, require_reader, require_role, visible_workers};
 use super::audit::{self, AuditEntity};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
-use crate::auth::{Caller, require_writer};
+use crate::auth::{Caller, Role};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, worker};
@@ -81,23 +82,30 @@ impl Default for WorkerOrder {
 
 const MAX_NAME_CHARS: usize = 200;
 
-pub async fn get(state: &AppState, id: i64) -> AppResult<Option<worker::Model>> {
-    Ok(worker::Entity::find_by_id(id).one(&state.db).await?)
+/// A worker the caller may see; None when it does not exist or lies outside the caller's scope.
+pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Option<worker::Model>> {
+    let actor = require_reader(caller)?;
+    Ok(worker::Entity::find_by_id(id).filter(visible_workers(actor)).one(&state.db).await?)
 }
 
 pub async fn get_many(state: &AppState, ids: &[i64]) -> AppResult<Vec<worker::Model>> {
     Ok(worker::Entity::find().filter(worker::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?)
 }
 
-pub async fn by_nik(state: &AppState, nik_text: &str) -> AppResult<Option<worker::Model>> {
+pub async fn by_nik(state: &AppState, caller: &Caller, nik_text: &str) -> AppResult<Option<worker::Model>> {
+    let actor = require_reader(caller)?;
     if !nik::is_nik_shaped(nik_text) {
         return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
     }
-    Ok(worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).one(&state.db).await?)
+    Ok(worker::Entity::find()
+        .filter(worker::Column::Nik.eq(nik_text))
+        .filter(visible_workers(actor))
+        .one(&state.db)
+        .await?)
 }
 
 pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerInput) -> AppResult<worker::Model> {
-    let actor = require_writer(caller)?;
+    let actor = require_role(caller, Role::Operator)?;
     let nik_text = input.nik.trim();
     let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e.to_string()))?;
     if state.areas.province(&nik.province_code).is_none() {
@@ -111,6 +119,7 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
     }
     let full_name = clean_text("fullName", &input.full_name, MAX_NAME_CHARS)?;
     let (regency_code, district_code) = domicile(state, &input.regency_code, input.district_code.as_deref())?;
+    require_reach(actor, &regency_code)?;
     let membership_number = input.membership_number.as_deref().map(check_membership_number).transpose()?;
 
     if worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).count(&state.db).await? > 0 {
@@ -144,8 +153,8 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
 }
 
 pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWorkerInput) -> AppResult<worker::Model> {
-    let actor = require_writer(caller)?;
-    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no worker with id {id}")))?;
+    let actor = require_role(caller, Role::Operator)?;
+    let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(format!("no worker with id {id}")))?;
     let mut row: worker::ActiveModel = current.clone().into();
     if let Some(name) = &input.full_name {
         row.full_name = Set(clean_text("fullName", name, MAX_NAME_CHARS)?);
@@ -162,6 +171,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
             (None, _) => current.district_code.as_deref(),
         };
         let (regency_code, district_code) = domicile(state, regency_code, district_code)?;
+        require_reach(actor, &regency_code)?;
         row.regency_code = Set(regency_code);
         row.district_code = Set(district_code);
     }
@@ -301,6 +311,7 @@ fn beyond(order: WorkerOrder, cursor: &Cursor, greater: bool, field: &'static st
 
 pub async fn list(
     state: &AppState,
+    caller: &Caller,
     filter: &WorkerFilter,
     order: WorkerOrder,
     args: &PageArgs,
@@ -308,7 +319,7 @@ pub async fn list(
     let ordering = ordering_name(order);
     let window = Window::new(args, &ordering)?;
     let ascending = order.direction == SortDirection::Asc;
-    let mut condition = filter_condition(filter)?;
+    let mut condition = filter_condition(filter)?.add(visible_workers(require_reader(caller)?));
     if let Some(after) = &window.after {
         condition = condition.add(beyond(order, after, ascending, "after")?);
     }
@@ -332,6 +343,7 @@ pub async fn list(
     Ok(Page::from_fetched(&window, fetched))
 }
 
-pub async fn count(state: &AppState, filter: &WorkerFilter) -> AppResult<u64> {
-    Ok(worker::Entity::find().filter(filter_condition(filter)?).count(&state.db).await?)
+pub async fn count(state: &AppState, caller: &Caller, filter: &WorkerFilter) -> AppResult<u64> {
+    let condition = filter_condition(filter)?.add(visible_workers(require_reader(caller)?));
+    Ok(worker::Entity::find().filter(condition).count(&state.db).await?)
 }

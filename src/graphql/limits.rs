@@ -1,0 +1,176 @@
+//! Checks on a GraphQL document that async-graphql does not make itself: a token budget (counted
+//! before parsing, so a flood of tokens never reaches the parser), an alias budget, and which kind
+//! of operation a request would run (GraphQL over HTTP allows only queries over GET).
+//! Depth, complexity and directives are limited by the schema (see `schema::build`).
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
+use async_graphql::parser::{Positioned, parse_query};
+
+use crate::config::ApiLimits;
+
+/// Why a document is refused before execution.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    TooManyTokens(usize),
+    TooManyAliases(usize),
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::TooManyTokens(max) => format!("the document has more than {max} tokens"),
+            Refusal::TooManyAliases(max) => format!("the document has more than {max} aliases"),
+        }
+    }
+}
+
+/// Refuses documents over the token or alias budget; documents that do not parse are left to
+/// the executor, which reports the syntax error.
+pub fn check(query: &str, limits: &ApiLimits) -> Result<(), Refusal> {
+    if count_tokens(query, limits.max_tokens + 1) > limits.max_tokens {
+        return Err(Refusal::TooManyTokens(limits.max_tokens));
+    }
+    let Ok(document) = parse_query(query) else { return Ok(()) };
+    let mut aliases = 0;
+    for (_, operation) in document.operations.iter() {
+        aliases += count_aliases(&operation.node.selection_set);
+    }
+    for fragment in document.fragments.values() {
+        aliases += count_aliases(&fragment.node.selection_set);
+    }
+    if aliases > limits.max_aliases {
+        return Err(Refusal::TooManyAliases(limits.max_aliases));
+    }
+    Ok(())
+}
+
+/// Whether the operation a request selects is a mutation or subscription (None if it names no
+/// operation of the document or the document does not parse: the executor reports those).
+pub fn is_write(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(query) else { return false };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|o| o.node.ty != OperationType::Query)
+}
+
+fn count_aliases(selection_set: &Positioned<SelectionSet>) -> usize {
+    selection_set
+        .node
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some()) + count_aliases(&field.node.selection_set)
+            }
+            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Counts GraphQL lexical tokens (names, numbers, strings, punctuators), stopping at `stop`.
+/// Commas, whitespace and comments are ignored, as the GraphQL grammar does.
+fn count_tokens(document: &str, stop: usize) -> usize {
+    let mut chars = document.chars().peekable();
+    let mut tokens = 0;
+    while let Some(c) = chars.next() {
+        if tokens >= stop {
+            break;
+        }
+        match c {
+            c if c.is_whitespace() || c == ',' || c == '\u{feff}' => continue,
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            '"' => skip_string(&mut chars),
+            '.' => {
+                // "..." is one token.
+                while chars.peek() == Some(&'.') {
+                    chars.next();
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' || c == '-' => {
+                while chars.peek().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')) {
+                    chars.next();
+                }
+            }
+            _ => {}
+        }
+        tokens += 1;
+    }
+    tokens
+}
+
+/// Skips a string or block string whose opening quote was consumed.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    let block = {
+        let mut look = chars.clone();
+        look.next() == Some('"') && look.next() == Some('"')
+    };
+    if block {
+        chars.next();
+        chars.next();
+        let mut quotes = 0;
+        for c in chars.by_ref() {
+            quotes = if c == '"' { quotes + 1 } else { 0 };
+            if quotes == 3 {
+                return;
+            }
+        }
+        return;
+    }
+    if chars.peek() == Some(&'"') {
+        chars.next(); // the empty string ""
+        return;
+    }
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' | '\n' => return,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_tokens_like_the_grammar() {
+        assert_eq!(count_tokens("{ a }", 100), 3);
+        assert_eq!(count_tokens("query Q($x: Int = -1) { a(x: $x, s: \"a b, c\") ...F }", 100), 24);
+        assert_eq!(count_tokens("# only a comment\n{ a }", 100), 3);
+        assert_eq!(count_tokens("{ a(s: \"\"\"block \" string\"\"\") }", 100), 8);
+        assert_eq!(count_tokens(&"{ a }".repeat(1000), 10), 10);
+    }
+
+    #[test]
+    fn counts_aliases_in_operations_and_fragments() {
+        let limits = ApiLimits { max_aliases: 2, ..ApiLimits::default() };
+        assert_eq!(check("{ a: provinces { code } b: provinces { code } }", &limits), Ok(()));
+        assert_eq!(
+            check("{ a: provinces { c: code } ...F } fragment F on Query { b: provinces { code } }", &limits),
+            Err(Refusal::TooManyAliases(2))
+        );
+    }
+
+    #[test]
+    fn tells_mutations_from_queries() {
+        assert!(!is_write("{ provinces { code } }", None));
+        assert!(is_write("mutation { registerWorker }", None));
+        assert!(is_write("query A { a } mutation B { b }", Some("B")));
+        assert!(!is_write("query A { a } mutation B { b }", Some("A")));
+        assert!(!is_write("not graphql", None));
+    }
+}
