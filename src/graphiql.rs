@@ -1,7 +1,71 @@
-// PLACEHOLDER until the vendored GraphiQL lands.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
-    axum::Router::new()
+//! GraphiQL for browsers, served with its assets compiled into the binary (graphiql 3.9.0,
+//! react 18.3.1; see assets/graphiql/README.md) so that it never depends on a CDN.
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("graphiql.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.js")),
+    ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.css")),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+    ),
+];
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>jaminan GraphiQL</title>
+  <link rel="stylesheet" href="/graphiql/assets/graphiql.min.css">
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL...</div>
+  <script src="/graphiql/assets/react.production.min.js"></script>
+  <script src="/graphiql/assets/react-dom.production.min.js"></script>
+  <script src="/graphiql/assets/graphiql.min.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        isHeadersEditorEnabled: true,
+        shouldPersistHeaders: false,
+        defaultHeaders: '{\n  "Authorization": "Bearer <paste an API key here for mutations and worker data>"\n}',
+        defaultQuery: '{\n  coverageStats(areaCode: "36.03", year: 2023) {\n    areaName coveredWorkers previousYearCovered newlyCovered growthRate targetProgress\n  }\n}\n',
+      }),
+    );
+  </script>
+</body>
+</html>
+"#;
+
+/// `/graphiql/assets/{file}`: the vendored files, cacheable for a day (names carry no version,
+/// and a new version arrives with a new binary).
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/graphiql/assets/{file}", get(asset))
 }
-pub async fn page() -> axum::response::Html<String> {
-    axum::response::Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=86400")], *bytes)
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
 }
