@@ -41,8 +41,7 @@ const PAGE: &str = r#"<!doctype html>
         fetcher,
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: false,
-        defaultHeaders: '{\n  "Authorization": "Bearer <paste an API key here for mutations and worker data>"\n}',
-        defaultQuery: '{\n  coverageStats(areaCode: "36.03", year: 2023) {\n    areaName coveredWorkers previousYearCovered newlyCovered growthRate targetProgress\n  }\n}\n',
+        defaultQuery: '# Statistics are open. Worker data and mutations need an API key: in the Headers tab\n# below, enter {"Authorization": "Bearer jmn_..."} (jaminan api-key create --name you --role admin).\n{\n  coverageStats(areaCode: "36.03", year: 2023) {\n    areaName coveredWorkers previousYearCovered newlyCovered growthRate targetProgress\n  }\n}\n',
       }),
     );
   </script>

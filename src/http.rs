@@ -131,8 +131,7 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
     let running = http.schema.execute(request.data(caller).data(loaders));
     let Ok(mut response) = tokio::time::timeout(timeout, running).await else {
         let message = format!("the request ran longer than {}s and was cancelled", limits.request_timeout_secs);
-        let error = async_graphql::ErrorExtensions::extend(&AppError::TooSlow(message));
-        let body = serde_json::json!({ "errors": [error.into_server_error(Default::default())] });
+        let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message))] });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     };
     response.errors.iter_mut().for_each(ensure_code);
@@ -161,6 +160,12 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
     let mut http_response = (status, Json(body)).into_response();
     http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     http_response
+}
+
+/// One error of a request that never reached a field (so without locations or path).
+fn error_body(err: &AppError) -> serde_json::Value {
+    let error = async_graphql::ErrorExtensions::extend(err);
+    serde_json::json!({ "message": error.message, "extensions": error.extensions })
 }
 
 /// A request refused before execution, as a GraphQL error body with code BAD_USER_INPUT.
@@ -195,8 +200,7 @@ fn error_response(err: AppError) -> Response {
         AppError::Internal(_) | AppError::TooSlow(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let error = async_graphql::ErrorExtensions::extend(&err).into_server_error(Default::default());
-    (status, Json(serde_json::json!({ "errors": [error] }))).into_response()
+    (status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response()
 }
 
 async fn readyz(State(http): State<Http>) -> Response {
