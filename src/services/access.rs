@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult};
 
 /// Any key may read rows; anonymous callers only aggregates.
 pub fn require_reader(caller: &Caller) -> AppResult<&Actor> {
-    caller.as_ref().ok_or_else(|| AppError::Unauthenticated)
+    caller.as_ref().ok_or(AppError::Unauthenticated)
 }
 
 /// A key with at least `role`.
