@@ -121,7 +121,7 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     println!("GraphiQL: open http://{}/graphql in a browser", args.listen);
-    println!("Mutations need an API key: jaminan api-key create --name you --role admin");
+    println!("Worker data and mutations need an API key: jaminan api-key create --name you --role admin");
     println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
     println!("  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}");
     axum::serve(listener, build_app(state))
