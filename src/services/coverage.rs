@@ -84,6 +84,9 @@ pub async fn enroll(
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
     require_visible_worker(&txn, actor, worker_id).await?;
+    if starts_on < worker.birth_date {
+        return Err(AppError::bad_input("startsOn", "coverage cannot start before the worker's birth date"));
+    }
     if let Some(died_on) = worker.died_on {
         if starts_on > died_on {
             return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));

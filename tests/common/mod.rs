@@ -97,7 +97,7 @@ impl TestApp {
     async fn with_db(backend: Backend, mut db: DatabaseConnection, cleanup_target: String) -> TestApp {
         let queries = Arc::new(AtomicUsize::new(0));
         let counter = queries.clone();
-        db.set_metric_callback(move |info| { if std::env::var("SQLDBG").is_ok() { eprintln!("SQL {}", info.statement.sql.chars().take(160).collect::<String>()); }
+        db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let (admin, _) = auth::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
