@@ -1,0 +1,287 @@
+//! The audit trail through the API: one entry per mutation (in the mutation's transaction), none for
+//! a failed one, NIKs never in full, admin-only keyset pages, and no way to change it.
+mod common;
+
+use common::{TestApp, data, error_code};
+use jaminan::auth::{self, Role};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+const NIK: &str = "3603121505850001";
+
+/// Every audit entry, oldest first, as the admin reads them page by page.
+async fn all_entries(app: &TestApp) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let response = app
+            .gql_as(
+                &app.admin,
+                "query($after: String) { auditLog(first: 100, after: $after) {
+                    nodes { id operation entityType entityId apiKeyId apiKeyName at changes }
+                    pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let page = &data(&response)["auditLog"];
+        entries.extend(page["nodes"].as_array().unwrap().iter().cloned());
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    entries.reverse();
+    entries
+}
+
+fn operations(entries: &[Value]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .map(|e| (e["operation"].as_str().unwrap().to_owned(), e["entityType"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn op(operation: &str, entity: &str) -> (String, String) {
+    (operation.to_owned(), entity.to_owned())
+}
+
+backend_test!(each_mutation_appends_its_entries, |app: TestApp| async move {
+    let w = app.register(NIK, "Siti Aminah", "36.03", None, "FISHER").await;
+    data(
+        &app.gql_as(
+            &app.admin,
+            "mutation($id: ID!) { updateWorker(id: $id, input: { fullName: \"Siti Aminah Binti Ahmad\" }) { id } }",
+            json!({ "id": w }),
+        )
+        .await,
+    );
+    let first = app.enroll(&w, "36.03", "2022-01-01", Some("2022-12-31")).await;
+    data(
+        &app.gql_as(
+            &app.admin,
+            "mutation($id: ID!) { endCoverage(id: $id, endsOn: \"2022-11-30\", reason: EXPIRED) { id } }",
+            json!({ "id": first }),
+        )
+        .await,
+    );
+    let open = app.enroll(&w, "36.03", "2023-01-01", None).await;
+    data(
+        &app.gql_as(
+            &app.admin,
+            r#"mutation { setCoverageTarget(input: { regencyCode: "36.03", year: 2023, targetWorkers: 100000 }) { year } }"#,
+            json!({}),
+        )
+        .await,
+    );
+    data(
+        &app.gql_as(
+            &app.admin,
+            "mutation($w: ID!) { recordDeath(workerId: $w, diedOn: \"2023-08-01\") { id } }",
+            json!({ "w": w }),
+        )
+        .await,
+    );
+    let submitted = app
+        .gql_as(
+            &app.admin,
+            "mutation($w: ID!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2023-08-01\",
+                beneficiaryName: \"Ahmad\", beneficiaryRelationship: SPOUSE }) { id } }",
+            json!({ "w": w }),
+        )
+        .await;
+    let payout = data(&submitted)["submitPayout"]["id"].as_str().unwrap().to_owned();
+    // Four-eyes: the second admin walks it on.
+    for step in ["verifyPayout(id: $p)", "approvePayout(id: $p)", "markPayoutPaid(id: $p, paymentReference: \"TRF-1\")"]
+    {
+        data(
+            &app.gql_as(&app.admin2, &format!("mutation($p: ID!) {{ {step} {{ id }} }}"), json!({ "p": payout })).await,
+        );
+    }
+
+    let entries = all_entries(&app).await;
+    assert_eq!(
+        operations(&entries),
+        [
+            op("registerWorker", "WORKER"),
+            op("updateWorker", "WORKER"),
+            op("enrollWorker", "COVERAGE"),
+            op("endCoverage", "COVERAGE"),
+            op("enrollWorker", "COVERAGE"),
+            op("setCoverageTarget", "COVERAGE_TARGET"),
+            // A death ends the open coverage and marks the worker, in one transaction.
+            op("recordDeath", "COVERAGE"),
+            op("recordDeath", "WORKER"),
+            op("submitPayout", "PAYOUT"),
+            op("verifyPayout", "PAYOUT"),
+            op("approvePayout", "PAYOUT"),
+            op("markPayoutPaid", "PAYOUT"),
+        ]
+    );
+    assert_eq!(entries[6]["entityId"], open.as_str());
+    assert_eq!(entries[6]["changes"]["end_reason"], json!({ "before": null, "after": "DECEASED" }));
+    assert_eq!(entries[7]["entityId"], w.as_str());
+    assert_eq!(entries[7]["changes"]["status"]["after"], "DECEASED");
+    assert_eq!(entries[1]["changes"]["full_name"]["after"], "Siti Aminah Binti Ahmad");
+    assert_eq!(entries[8]["entityId"], payout.as_str());
+    assert_eq!(entries[11]["changes"]["status"], json!({ "before": "APPROVED", "after": "PAID" }));
+    // Who: the submitter is the first admin, the transitions the second.
+    assert_eq!(entries[8]["apiKeyName"], "test admin");
+    assert!(entries[9..].iter().all(|e| e["apiKeyName"] == "second admin"));
+    assert_ne!(entries[8]["apiKeyId"], entries[9]["apiKeyId"]);
+    // When: RFC 3339 timestamps in order.
+    let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(times.iter().all(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{times:?}");
+    // One entity's history.
+    let response = app
+        .gql_as(
+            &app.admin,
+            "query($p: ID!) { auditLog(entityType: PAYOUT, entityId: $p) { nodes { operation } } }",
+            json!({ "p": payout }),
+        )
+        .await;
+    let history: Vec<&str> = data(&response)["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["markPayoutPaid", "approvePayout", "verifyPayout", "submitPayout"]);
+});
+
+backend_test!(failed_mutations_leave_no_entry, |app: TestApp| async move {
+    let w = app.register(NIK, "Siti Aminah", "36.03", None, "FISHER").await;
+    let before = app.count_rows("audit_log").await;
+    let failures = [
+        // Duplicate NIK.
+        (
+            format!(
+                r#"mutation {{ registerWorker(input: {{ nik: "{NIK}", fullName: "X", regencyCode: "36.03", occupation: FISHER }}) {{ id }} }}"#
+            ),
+            "CONFLICT",
+        ),
+        // Not covered on the incident day.
+        (
+            format!(
+                r#"mutation {{ submitPayout(input: {{ workerId: "{w}", benefit: DEATH, incidentOn: "2023-08-01",
+                    beneficiaryName: "Ahmad", beneficiaryRelationship: SPOUSE }}) {{ id }} }}"#
+            ),
+            "NOT_COVERED",
+        ),
+        // A target below zero.
+        (
+            r#"mutation { setCoverageTarget(input: { regencyCode: "36.03", year: 2023, targetWorkers: -1 }) { year } }"#
+                .to_owned(),
+            "BAD_USER_INPUT",
+        ),
+        // Unknown worker.
+        (r#"mutation { recordDeath(workerId: "999999", diedOn: "2023-08-01") { id } }"#.to_owned(), "NOT_FOUND"),
+    ];
+    for (mutation, code) in &failures {
+        let response = app.gql_as(&app.admin, mutation, json!({})).await;
+        assert_eq!(error_code(&response), *code, "{response}");
+    }
+    // An anonymous write is refused before it touches anything.
+    let response = app
+        .gql(&format!(r#"mutation {{ recordDeath(workerId: "{w}", diedOn: "2023-08-01") {{ id }} }}"#), json!({}))
+        .await;
+    assert_eq!(error_code(&response), "UNAUTHENTICATED");
+    assert_eq!(app.count_rows("audit_log").await, before);
+});
+
+backend_test!(full_niks_never_reach_the_audit_log, |app: TestApp| async move {
+    let w = app.register(NIK, "Siti Aminah", "36.03", None, "FISHER").await;
+    app.enroll(&w, "36.03", "2023-01-01", None).await;
+    data(
+        &app.gql_as(
+            &app.admin,
+            "mutation($w: ID!) { recordDeath(workerId: $w, diedOn: \"2023-08-01\") { id } }",
+            json!({ "w": w }),
+        )
+        .await,
+    );
+    let entries = all_entries(&app).await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(!text.contains(NIK), "full NIK in {text}");
+    assert!(!text.contains("1505850001"), "NIK middle digits in {text}");
+    assert_eq!(entries[0]["changes"]["nik"]["after"], "360312******0001");
+    // Also not in the stored rows, which a database dump would show.
+    let row = app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT changes FROM audit_log",
+        ))
+        .await
+        .unwrap();
+    for r in row {
+        let changes: String = r.try_get("", "changes").unwrap();
+        assert!(!changes.contains(NIK), "{changes}");
+    }
+});
+
+backend_test!(audit_log_pages_by_keyset_both_ways, |app: TestApp| async move {
+    // 7 entries: 7 registrations.
+    for serial in 1..=7 {
+        app.register(&format!("3603121505850{serial:03}"), "Pekerja", "36.03", None, "FISHER").await;
+    }
+    let page = |first_or_last: &'static str, cursor_arg: &'static str, cursor: Option<String>| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .gql_as(
+                    &app.admin,
+                    &format!(
+                        "query($c: String) {{ auditLog({first_or_last}: 3, {cursor_arg}: $c) {{
+                            edges {{ cursor node {{ id }} }}
+                            pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+                    ),
+                    json!({ "c": cursor }),
+                )
+                .await;
+            data(&response)["auditLog"].clone()
+        }
+    };
+    let ids = |page: &Value| -> Vec<i64> {
+        page["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().parse().unwrap()).collect()
+    };
+
+    let p1 = page("first", "after", None).await;
+    let p2 = page("first", "after", p1["pageInfo"]["endCursor"].as_str().map(str::to_owned)).await;
+    let p3 = page("first", "after", p2["pageInfo"]["endCursor"].as_str().map(str::to_owned)).await;
+    let forward: Vec<i64> = [ids(&p1), ids(&p2), ids(&p3)].concat();
+    assert_eq!(forward.len(), 7);
+    assert!(forward.windows(2).all(|w| w[0] > w[1]), "newest first: {forward:?}");
+    assert_eq!(p1["pageInfo"]["hasNextPage"], true);
+    assert_eq!(p3["pageInfo"]["hasNextPage"], false);
+    assert_eq!(ids(&p3).len(), 1);
+
+    // Backwards from the end of page 2 gives page 1's tail and page 2, in the same order.
+    let back = page("last", "before", p2["pageInfo"]["startCursor"].as_str().map(str::to_owned)).await;
+    assert_eq!(ids(&back), ids(&p1));
+    assert_eq!(back["pageInfo"]["hasPreviousPage"], false);
+
+    // Page size and cursor are validated.
+    let response = app.gql_as(&app.admin, "{ auditLog(first: 101) { nodes { id } } }", json!({})).await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+    let response = app.gql_as(&app.admin, r#"{ auditLog(after: "not-a-cursor") { nodes { id } } }"#, json!({})).await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+});
+
+backend_test!(only_admins_read_it_and_nobody_changes_it, |app: TestApp| async move {
+    app.register(NIK, "Siti Aminah", "36.03", None, "FISHER").await;
+    let query = "{ auditLog { nodes { id } } }";
+    assert_eq!(error_code(&app.gql(query, json!({})).await), "UNAUTHENTICATED");
+    for role in [Role::Viewer, Role::Operator, Role::Supervisor] {
+        let (key, _) = auth::create_key(&app.state.db, "reader", role, None).await.unwrap();
+        assert_eq!(error_code(&app.gql_as(&key, query, json!({})).await), "FORBIDDEN", "{role:?}");
+    }
+    // The schema offers no mutation of the log.
+    let response = app.gql("{ __schema { mutationType { fields { name } } } }", json!({})).await;
+    let mutations = data(&response)["__schema"]["mutationType"]["fields"].as_array().unwrap().clone();
+    assert!(!mutations.is_empty());
+    assert!(mutations.iter().all(|f| !f["name"].as_str().unwrap().to_lowercase().contains("audit")), "{mutations:?}");
+    // And the connection has no totalCount to count it by.
+    let response = app.gql_as(&app.admin, "{ auditLog { totalCount } }", json!({})).await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
+});
