@@ -1,7 +1,7 @@
 //! The HTTP surface: /graphql (POST, GET, GraphiQL for browsers), /healthz, /readyz.
 use std::time::Duration;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::HashMapCache;
 use async_graphql::http::parse_query_string;
 use async_graphql::{BatchRequest, ErrorExtensionValues, ServerError};
 use axum::body::to_bytes;
@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::auth;
 use crate::error::AppError;
 use crate::graphql::limits;
-use crate::graphql::loaders::Loaders;
+use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
 
 /// The media type of GraphQL over HTTP responses; `application/json` for clients asking only for it.
@@ -110,7 +110,8 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
     if let Err(refusal) = limits::check(&request.query, limits) {
         return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response();
     }
-    if method == Method::GET && limits::is_write(&request.query, request.operation_name.as_deref()) {
+    let write = limits::is_write(&request.query, request.operation_name.as_deref());
+    if method == Method::GET && write {
         let error = request_error("mutations must be sent with POST");
         let mut response = (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -126,7 +127,8 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
         span.record("key_id", actor.key_id);
         span.record("key_name", actor.key_name.as_str());
     }
-    let loaders = DataLoader::new(Loaders::new(http.app.clone()), tokio::spawn);
+    let loaders = RequestLoader::with_cache(Loaders::new(http.app.clone()), tokio::spawn, HashMapCache::default());
+    loaders.enable_all_cache(!write);
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     let running = http.schema.execute(request.data(caller).data(loaders));
     let Ok(mut response) = tokio::time::timeout(timeout, running).await else {

@@ -1,7 +1,7 @@
 //! Provinces, regencies and districts (reference data held in memory).
 use async_graphql::{Context, Object, Result};
 
-use super::loaders::{Loaders, TargetOf};
+use super::loaders::{TargetOf, loader};
 use super::stats::CoverageStats;
 use super::workers::{WorkerConnection, list_workers};
 use super::{scalars::Rupiah, state};
@@ -63,7 +63,7 @@ impl Regency {
     }
 
     async fn target(&self, ctx: &Context<'_>, year: i32) -> Result<Option<CoverageTarget>> {
-        let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<Loaders>>();
+        let loader = loader(ctx);
         Ok(loader.load_one(TargetOf(self.0.code.clone(), year)).await?.map(CoverageTarget))
     }
 

@@ -1,9 +1,8 @@
 //! Coverage periods: the Coverage type and the enrollment, end and death mutations.
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::areas::{CoverageTarget, Regency};
-use super::loaders::{Loaders, WorkerId};
+use super::loaders::{WorkerId, loader};
 use super::scalars::{Date, Rupiah};
 use super::workers::Worker;
 use super::{caller, parse_id, state};
@@ -23,7 +22,7 @@ impl Coverage {
     }
 
     async fn worker(&self, ctx: &Context<'_>) -> Result<Worker> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let loader = loader(ctx);
         let worker = loader.load_one(WorkerId(self.0.worker_id)).await?;
         Ok(Worker(worker.ok_or("coverage without worker")?))
     }

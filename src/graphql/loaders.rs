@@ -1,13 +1,64 @@
 //! Batched loading of relations: one `IN (...)` query per relation and request, whatever the
 //! number of parents. Areas need none: they are held in memory.
+//!
+//! The DataLoader alone batches what its 1 ms window collects, and a busy server polling a page of
+//! 100 rows can take longer than that, splitting one relation into many queries. So lists prime
+//! their rows' relations at once (`prime_workers`, `prime_payouts`) when the query selects them,
+//! and the per-row resolvers find them in the request's cache.
 use std::collections::HashMap;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{Context, Lookahead};
 
 use crate::AppState;
 use crate::entities::{coverage, coverage_target, payout, worker};
 use crate::error::AppError;
 use crate::services;
+
+/// One per request (http.rs). Its cache is off for mutations, so that a later mutation of the
+/// same document never reads rows cached before an earlier one changed them.
+pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
+
+pub fn loader<'a>(ctx: &Context<'a>) -> &'a RequestLoader {
+    ctx.data_unchecked::<RequestLoader>()
+}
+
+/// Loads, for a whole list of workers, the relations `selection` (one worker's selection set)
+/// asks for, and puts the workers themselves in the cache for their coverages' `worker`.
+pub async fn prime_workers(
+    ctx: &Context<'_>,
+    selection: Lookahead<'_>,
+    workers: &[&worker::Model],
+) -> Result<(), AppError> {
+    let loader = loader(ctx);
+    loader.feed_many(workers.iter().map(|w| (WorkerId(w.id), (*w).clone()))).await;
+    if selection.field("coverages").exists() || selection.field("coveredOn").exists() {
+        loader.load_many(workers.iter().map(|w| CoveragesOf(w.id))).await?;
+    }
+    let payouts = selection.field("payouts");
+    if payouts.exists() {
+        let by_worker = loader.load_many(workers.iter().map(|w| PayoutsOf(w.id))).await?;
+        let rows: Vec<&payout::Model> = by_worker.values().flatten().collect();
+        prime_payouts(ctx, payouts, &rows).await?;
+    }
+    Ok(())
+}
+
+/// Loads, for a whole list of payouts, the worker and coverage `selection` asks for.
+pub async fn prime_payouts(
+    ctx: &Context<'_>,
+    selection: Lookahead<'_>,
+    payouts: &[&payout::Model],
+) -> Result<(), AppError> {
+    let loader = loader(ctx);
+    if selection.field("worker").exists() {
+        loader.load_many(payouts.iter().map(|p| WorkerId(p.worker_id))).await?;
+    }
+    if selection.field("coverage").exists() {
+        loader.load_many(payouts.iter().map(|p| CoverageId(p.coverage_id))).await?;
+    }
+    Ok(())
+}
 
 pub struct Loaders {
     state: AppState,

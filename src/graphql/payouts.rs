@@ -1,11 +1,10 @@
 //! Payouts: the Payout type and connection, payout queries (incl. overdue), the workflow
 //! mutations, and the audit log.
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::coverage::Coverage;
-use super::loaders::{CoverageId, Loaders, WorkerId};
+use super::loaders::{CoverageId, WorkerId, loader, prime_payouts};
 use super::scalars::{Date, Rupiah};
 use super::workers::{PageInfo, Worker};
 use super::{caller, parse_id, state};
@@ -25,12 +24,12 @@ impl Payout {
     }
 
     async fn worker(&self, ctx: &Context<'_>) -> Result<Worker> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let loader = loader(ctx);
         Ok(Worker(loader.load_one(WorkerId(self.0.worker_id)).await?.ok_or("payout without worker")?))
     }
 
     async fn coverage(&self, ctx: &Context<'_>) -> Result<Coverage> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let loader = loader(ctx);
         Ok(Coverage(loader.load_one(CoverageId(self.0.coverage_id)).await?.ok_or("payout without coverage")?))
     }
 
@@ -118,14 +117,22 @@ pub struct PayoutConnection {
     filter: PayoutFilter,
 }
 
+impl PayoutConnection {
+    fn payouts(&self) -> Vec<&payout::Model> {
+        self.page.rows.iter().map(|(_, p)| p).collect()
+    }
+}
+
 #[Object]
 impl PayoutConnection {
-    async fn edges(&self) -> Vec<PayoutEdge> {
-        self.page.rows.iter().map(|(c, p)| PayoutEdge { cursor: c.encode(), node: p.clone() }).collect()
+    async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<PayoutEdge>> {
+        prime_payouts(ctx, ctx.look_ahead().field("node"), &self.payouts()).await?;
+        Ok(self.page.rows.iter().map(|(c, p)| PayoutEdge { cursor: c.encode(), node: p.clone() }).collect())
     }
 
-    async fn nodes(&self) -> Vec<Payout> {
-        self.page.rows.iter().map(|(_, p)| Payout(p.clone())).collect()
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
+        prime_payouts(ctx, ctx.look_ahead(), &self.payouts()).await?;
+        Ok(self.page.rows.iter().map(|(_, p)| Payout(p.clone())).collect())
     }
 
     async fn page_info(&self) -> PageInfo {
@@ -245,6 +252,7 @@ impl PayoutQuery {
         first: Option<i32>,
     ) -> Result<Vec<Payout>> {
         let overdue = payouts::overdue(state(ctx), caller(ctx), regency_code.as_deref(), first).await?;
+        prime_payouts(ctx, ctx.look_ahead(), &overdue.iter().collect::<Vec<_>>()).await?;
         Ok(overdue.into_iter().map(Payout).collect())
     }
 

@@ -1,11 +1,10 @@
 //! Workers: the Worker type, the keyset connection, and worker queries and mutations.
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
-use super::loaders::{CoveragesOf, Loaders};
+use super::loaders::{CoveragesOf, PayoutsOf, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};
 use crate::domain::nik;
@@ -77,21 +76,21 @@ impl Worker {
 
     /// Coverage periods, oldest first.
     async fn coverages(&self, ctx: &Context<'_>) -> Result<Vec<Coverage>> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let loader = loader(ctx);
         let rows = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Coverage).collect())
     }
 
     /// Benefit claims for this worker, oldest first.
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<super::payouts::Payout>> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
-        let rows = loader.load_one(super::loaders::PayoutsOf(self.0.id)).await?.unwrap_or_default();
+        let loader = loader(ctx);
+        let rows = loader.load_one(PayoutsOf(self.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(super::payouts::Payout).collect())
     }
 
     /// Whether one of the worker's coverage periods includes that day.
     async fn covered_on(&self, ctx: &Context<'_>, date: Date) -> Result<bool> {
-        let loader = ctx.data_unchecked::<DataLoader<Loaders>>();
+        let loader = loader(ctx);
         let periods = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
         Ok(periods.iter().any(|c| c.starts_on <= date.0 && c.ends_on.is_none_or(|end| end >= date.0)))
     }
@@ -138,14 +137,22 @@ pub struct WorkerConnection {
     filter: WorkerFilter,
 }
 
+impl WorkerConnection {
+    fn workers(&self) -> Vec<&worker::Model> {
+        self.page.rows.iter().map(|(_, w)| w).collect()
+    }
+}
+
 #[Object]
 impl WorkerConnection {
-    async fn edges(&self) -> Vec<WorkerEdge> {
-        self.page.rows.iter().map(|(c, w)| WorkerEdge { cursor: c.encode(), node: w.clone() }).collect()
+    async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<WorkerEdge>> {
+        prime_workers(ctx, ctx.look_ahead().field("node"), &self.workers()).await?;
+        Ok(self.page.rows.iter().map(|(c, w)| WorkerEdge { cursor: c.encode(), node: w.clone() }).collect())
     }
 
-    async fn nodes(&self) -> Vec<Worker> {
-        self.page.rows.iter().map(|(_, w)| Worker(w.clone())).collect()
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Worker>> {
+        prime_workers(ctx, ctx.look_ahead(), &self.workers()).await?;
+        Ok(self.page.rows.iter().map(|(_, w)| Worker(w.clone())).collect())
     }
 
     async fn page_info(&self) -> PageInfo {
