@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
 use crate::auth;
@@ -42,19 +41,25 @@ pub fn router(app: AppState) -> Router {
         router = router.merge(crate::graphiql::routes());
     }
     router
+        // No body-limit layer: its 413 is plain text; `graphql_post` bounds the body itself and
+        // answers with a GraphQL error. The other routes never read a body.
         .with_state(Http { app, schema })
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         // Method and path only: query strings and bodies may carry NIKs. The API key's id and
         // name are added once the key is known (never the key itself).
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::info_span!(
-                "request",
-                method = %request.method(),
-                path = %request.uri().path(),
-                key_id = tracing::field::Empty,
-                key_name = tracing::field::Empty,
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        key_id = tracing::field::Empty,
+                        key_name = tracing::field::Empty,
+                    )
+                })
+                // One line per request at the default level: status and latency.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
 }
 
 /// POST: one GraphQL request as `application/json` (batches are not accepted).

@@ -51,6 +51,18 @@ backend_test!(depth_complexity_aliases_directives_and_tokens_are_limited, |app: 
     let small = "{ workers(first: 5) { nodes { regency { workers(first: 5) { nodes { id } } } } } }";
     assert!(data(&app.gql_as(&app.admin, small, json!({})).await)["workers"]["nodes"].is_array());
 
+    // Costs that would overflow a machine word (40^13 for nested children) are refused, not
+    // wrapped to a small number nor a panic.
+    let nested = format!("{{ coverageStats(year: 2023) {{ {} year {} }} }}", "children { ".repeat(13), "} ".repeat(13));
+    let (status, _, response) = post(router, None, json!({ "query": nested })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message(&response).contains("complex"), "{response}");
+    // Nesting far beyond the parser's own limit is a syntax error, not a stack overflow.
+    let abyss = format!("{{ {} __typename {} }}", "provinces { ".repeat(3000), "} ".repeat(3000));
+    let (status, _, response) = post(router, None, json!({ "query": abyss })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+
     // Aliases: 51.
     let aliases: String = (0..51).map(|i| format!("a{i}: provinces {{ code }} ")).collect();
     let (status, _, response) = post(router, None, json!({ "query": format!("{{ {aliases} }}") })).await;

@@ -58,8 +58,17 @@ backend_test!(malformed_requests_get_clear_errors, |app: TestApp| async move {
     let response = app.gql("query($y: Int!) { coverageStats(year: $y) { year } }", json!({ "y": "twenty" })).await;
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
     let huge = "x".repeat(2 * 1024 * 1024);
-    let (status, _) = app.post_json(None, &json!({ "query": huge }).to_string()).await;
+    // Declared in Content-Length, or only found while reading: the same GraphQL error.
+    let (status, response) = app.post_json(None, &json!({ "query": huge }).to_string()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({ "query": huge }).to_string()))
+        .unwrap();
+    let (status, response) = app.send(request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
 });
 
 backend_test!(unknown_and_revoked_keys_are_unauthenticated, |app: TestApp| async move {

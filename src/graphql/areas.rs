@@ -1,6 +1,7 @@
 //! Provinces, regencies and districts (reference data held in memory).
 use async_graphql::{Context, Object, Result};
 
+use super::limits::repeated;
 use super::loaders::{TargetOf, loader};
 use super::stats::CoverageStats;
 use super::workers::{WorkerConnection, list_workers};
@@ -26,7 +27,7 @@ impl Province {
         &self.0.name
     }
 
-    #[graphql(complexity = "crate::services::areas::LIST_COST * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
     async fn regencies(&self, ctx: &Context<'_>) -> Vec<Regency> {
         state(ctx).areas.regencies(Some(&self.0.code), None).into_iter().map(|r| Regency(r.clone())).collect()
     }
@@ -57,7 +58,7 @@ impl Regency {
         Ok(Province(province.cloned().ok_or("regency without province")?))
     }
 
-    #[graphql(complexity = "crate::services::areas::LIST_COST * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
     async fn districts(&self, ctx: &Context<'_>) -> Vec<District> {
         state(ctx).areas.districts_of(&self.0).map(|d| District(d.clone())).collect()
     }
@@ -71,14 +72,14 @@ impl Regency {
         Ok(stats::area_stats(state(ctx), Some(&self.0.code), year).await?.into())
     }
 
-    #[graphql(complexity = "crate::services::stats::trend_years(from_year, to_year) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::stats::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(&self, ctx: &Context<'_>, from_year: i32, to_year: i32) -> Result<Vec<CoverageStats>> {
         let trend = stats::trend(state(ctx), Some(&self.0.code), from_year, to_year).await?;
         Ok(trend.into_iter().map(CoverageStats::from).collect())
     }
 
     /// Workers whose domicile is this regency.
-    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn workers(
         &self,
@@ -153,7 +154,7 @@ pub struct AreaQuery;
 
 #[Object]
 impl AreaQuery {
-    #[graphql(complexity = "crate::services::areas::LIST_COST * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
     async fn provinces(&self, ctx: &Context<'_>) -> Vec<Province> {
         state(ctx).areas.provinces().iter().map(|p| Province(p.clone())).collect()
     }
@@ -167,7 +168,7 @@ impl AreaQuery {
     }
 
     /// All 514 at most; filter by province or a case-insensitive name substring.
-    #[graphql(complexity = "crate::services::areas::LIST_COST * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
     async fn regencies(
         &self,
         ctx: &Context<'_>,

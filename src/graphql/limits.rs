@@ -43,6 +43,15 @@ pub fn check(query: &str, limits: &ApiLimits) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The cost of a field whose selection runs `factor` times (a page, a list, a trend), for the
+/// schema's complexity limit. Capped far below `usize::MAX`: async-graphql adds these up with
+/// plain `+`, and an overflow would panic in a debug build or, in a release build, wrap a
+/// deeply nested document's cost to almost nothing and let it through.
+pub fn repeated(factor: usize, child_complexity: usize) -> usize {
+    const CAP: usize = u32::MAX as usize;
+    factor.saturating_mul(child_complexity).min(CAP)
+}
+
 /// Whether the operation a request selects is a mutation or subscription (None if it names no
 /// operation of the document or the document does not parse: the executor reports those).
 pub fn is_write(query: &str, operation_name: Option<&str>) -> bool {

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::coverage::Coverage;
+use super::limits::repeated;
 use super::loaders::{CoverageId, WorkerId, loader, prime_payouts};
 use super::scalars::{Date, Rupiah};
 use super::workers::{PageInfo, Worker};
@@ -227,7 +228,7 @@ impl PayoutQuery {
         Ok(payouts::get(state(ctx), caller(ctx), parse_id(&id, "id")?).await?.map(Payout))
     }
 
-    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,
@@ -244,7 +245,7 @@ impl PayoutQuery {
 
     /// DEATH payouts verified or approved and still unpaid more than 3 working days after
     /// verification, longest waiting first (first: default 20, at most 100).
-    #[graphql(complexity = "crate::services::pagination::page_cost(first, None) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, None), child_complexity)")]
     async fn overdue_payouts(
         &self,
         ctx: &Context<'_>,
@@ -257,7 +258,7 @@ impl PayoutQuery {
     }
 
     /// Admins only: the append-only audit trail, newest first, optionally of one entity.
-    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_log(
         &self,

@@ -1,6 +1,7 @@
 //! Coverage statistics: CoverageStats and the statistics queries.
 use async_graphql::{Context, Object, Result, SimpleObject};
 
+use super::limits::repeated;
 use super::scalars::Rupiah;
 use super::state;
 use crate::domain::types::{AreaLevel, Gender, Occupation};
@@ -111,7 +112,7 @@ impl CoverageStats {
     }
 
     /// The same figures for each area one level down (provinces of the nation, regencies of a province, districts of a regency); empty for DISTRICT.
-    #[graphql(complexity = "crate::services::stats::CHILDREN_COST * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::stats::CHILDREN_COST, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CoverageStats>> {
         let children = stats::children_stats(state(ctx), self.0.code.as_deref(), self.0.year).await?;
         Ok(children.into_iter().map(CoverageStats).collect())
@@ -128,7 +129,7 @@ impl StatsQuery {
         Ok(stats::area_stats(state(ctx), area_code.as_deref(), year).await?.into())
     }
 
-    #[graphql(complexity = "crate::services::stats::trend_years(from_year, to_year) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::stats::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(
         &self,
         ctx: &Context<'_>,
@@ -141,7 +142,7 @@ impl StatsQuery {
     }
 
     /// Regencies (of one province, or all) ranked for a year, highest first; first defaults to 10 (at most 514).
-    #[graphql(complexity = "crate::services::stats::ranking_size(first) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::stats::ranking_size(first), child_complexity)")]
     async fn coverage_ranking(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
+use super::limits::repeated;
 use super::loaders::{CoveragesOf, PayoutsOf, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};
@@ -190,7 +191,7 @@ impl WorkerQuery {
     }
 
     /// Connections: first/last default to 20, at most 100. Cursors are opaque and keyset-based.
-    #[graphql(complexity = "crate::services::pagination::page_cost(first, last) * child_complexity")]
+    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn workers(
         &self,
