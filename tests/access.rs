@@ -210,6 +210,18 @@ backend_test!(operators_see_full_niks_and_write_in_scope_only, |app: TestApp| as
             json!({ "id": cast.home }),
             "FORBIDDEN",
         ),
+        // Seen through our coverage, but the profile belongs to the domicile regency (Bandung).
+        (
+            "mutation($id: ID!) { updateWorker(id: $id, input: { fullName: \"X\" }) { id } }",
+            json!({ "id": cast.commuter }),
+            "FORBIDDEN",
+        ),
+        // A death while only Bandung covered the commuter is Bandung's to record.
+        (
+            "mutation($id: ID!) { recordDeath(workerId: $id, diedOn: \"2024-01-01\") { id } }",
+            json!({ "id": cast.commuter }),
+            "FORBIDDEN",
+        ),
         // Targets need a supervisor.
         (
             "mutation { setCoverageTarget(input: { regencyCode: \"36.03\", year: 2024, targetWorkers: 5 }) { year } }",
@@ -230,11 +242,11 @@ backend_test!(operators_see_full_niks_and_write_in_scope_only, |app: TestApp| as
     let response = app
         .gql_as(
             &operator,
-            "mutation($id: ID!) { updateWorker(id: $id, input: { fullName: \"Budi C.\" }) { fullName } }",
-            json!({ "id": cast.commuter }),
+            "mutation($id: ID!) { updateWorker(id: $id, input: { fullName: \"Siti H.\" }) { fullName } }",
+            json!({ "id": cast.home }),
         )
         .await;
-    assert_eq!(data(&response)["updateWorker"]["fullName"], "Budi C.");
+    assert_eq!(data(&response)["updateWorker"]["fullName"], "Siti H.");
     // A death benefit counts where the coverage on the incident date was paid: Bandung's, not ours.
     assert_eq!(error_code(&submit_death(&app, &operator, &cast.commuter).await), "FORBIDDEN");
     let response = submit_death(&app, &operator, &cast.home).await;
@@ -244,6 +256,45 @@ backend_test!(operators_see_full_niks_and_write_in_scope_only, |app: TestApp| as
     let response =
         app.gql_as(&operator, "mutation($id: ID!) { verifyPayout(id: $id) { status } }", json!({ "id": payout })).await;
     assert_eq!(error_code(&response), "FORBIDDEN");
+});
+
+backend_test!(a_death_is_recorded_by_the_domicile_or_the_regency_covering_that_day, |app: TestApp| async move {
+    // Lives in Bandung, covered by 36.03 since 2023: 36.03 pays the death benefit, so it may
+    // record the death; Bandung may too; Kota Tangerang may not even see the worker.
+    let worker = app.register("3273011505850005", "Eko Commuter", "32.73", None, "FISHER").await;
+    app.enroll(&worker, "36.03", "2023-01-01", None).await;
+    let record = "mutation($id: ID!, $on: Date!) { recordDeath(workerId: $id, diedOn: $on) { status diedOn } }";
+    let operator = key(&app, Role::Operator, Some("36.03")).await;
+    // Before the coverage began, 36.03 had nothing to do with the worker.
+    let response = app.gql_as(&operator, record, json!({ "id": worker, "on": "2022-06-01" })).await;
+    assert_eq!(error_code(&response), "FORBIDDEN");
+    let kota = key(&app, Role::Operator, Some("36.71")).await;
+    assert_eq!(error_code(&app.gql_as(&kota, record, json!({ "id": worker, "on": "2024-01-01" })).await), "NOT_FOUND");
+    let response = app.gql_as(&operator, record, json!({ "id": worker, "on": "2024-01-01" })).await;
+    assert_eq!(data(&response)["recordDeath"]["status"], "DECEASED", "{response}");
+});
+
+backend_test!(payouts_are_seen_where_they_count_not_through_the_worker, |app: TestApp| async move {
+    let cast = cast(&app).await;
+    // The commuter died on 2023-08-01, when Bandung covered them: Bandung's payout.
+    let payout = data(&submit_death(&app, &app.admin, &cast.commuter).await)["submitPayout"]["id"].clone();
+    let query = r#"query($p: ID!, $w: ID!) { payout(id: $p) { id } worker(id: $w) { id payouts { id } }
+        payouts { totalCount nodes { id } } }"#;
+    let variables = json!({ "p": payout, "w": cast.commuter });
+    // 36.03 sees the worker through its earlier coverage, not Bandung's payout.
+    let ours = key(&app, Role::Viewer, Some("36.03")).await;
+    let response = app.gql_as(&ours, query, variables.clone()).await;
+    let d = data(&response);
+    assert!(d["payout"].is_null(), "{response}");
+    assert_eq!(d["worker"]["id"], cast.commuter);
+    assert_eq!(d["worker"]["payouts"], json!([]));
+    assert_eq!(d["payouts"]["totalCount"], 0);
+    let bandung = key(&app, Role::Viewer, Some("32.73")).await;
+    let response = app.gql_as(&bandung, query, variables).await;
+    let d = data(&response);
+    assert_eq!(d["payout"]["id"], payout);
+    assert_eq!(d["worker"]["payouts"][0]["id"], payout);
+    assert_eq!(d["payouts"]["totalCount"], 1);
 });
 
 backend_test!(supervisors_decide_payouts_and_targets_in_scope, |app: TestApp| async move {

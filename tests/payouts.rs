@@ -197,6 +197,13 @@ backend_test!(idempotent_retries_return_the_first_payout_even_when_racing, |app:
     let first = submitted(&app, input.clone()).await;
     assert_eq!(submitted(&app, input.clone()).await["id"], first["id"]);
     assert_eq!(app.count_rows("payout").await, 1);
+    // The same key for another worker is a client bug, not a retry: no payout of someone else.
+    let (other_worker, _) = covered_worker(&app, 2, "2023-01-01", "1000000").await;
+    let mut reused = input.clone();
+    reused["workerId"] = json!(other_worker);
+    let response = submit(&app, &app.admin, reused).await;
+    assert_eq!(error_code(&response), "CONFLICT", "{response}");
+    assert_eq!(app.count_rows("payout").await, 1);
 
     // 30 concurrent submissions of a new claim with one key: one payout, every answer names it.
     input["idempotencyKey"] = json!("claim-0002");

@@ -198,6 +198,11 @@ backend_test!(niks_are_masked_for_callers_without_the_right, |app: TestApp| asyn
     assert_eq!(d["workers"]["nodes"][0]["nik"], "360312******0001");
     assert_eq!(d["workers"]["edges"][0]["node"]["nik"], "360312******0001");
     assert!(!response.to_string().contains(&male_nik(1)));
+    // The birth date would give back the masked digits (DDMMYY): refused with them.
+    let birth_date = "query($id: ID!) { worker(id: $id) { birthDate } }";
+    let response = app.gql_as(&viewer, birth_date, json!({ "id": id })).await;
+    assert_eq!(error_code(&response), "FORBIDDEN", "{response}");
+    assert!(!response.to_string().contains("1985-05-15"));
     for (key, expected) in [(&app.admin, male_nik(1)), (&viewer, "360312******0001".to_owned())] {
         let response = app.gql_as(key, query, json!({ "id": id })).await;
         assert_eq!(data(&response)["worker"]["nik"], expected.as_str());
@@ -205,6 +210,8 @@ backend_test!(niks_are_masked_for_callers_without_the_right, |app: TestApp| asyn
     let (operator, _) = auth::create_key(&app.state.db, "operator", Role::Operator, None).await.unwrap();
     let response = app.gql_as(&operator, query, json!({ "id": id })).await;
     assert_eq!(data(&response)["worker"]["nik"], male_nik(1));
+    let response = app.gql_as(&operator, birth_date, json!({ "id": id })).await;
+    assert_eq!(data(&response)["worker"]["birthDate"], "1985-05-15");
     // The anonymous caller gets no worker at all (not even masked).
     let response = app.gql(query, json!({ "id": id })).await;
     assert_eq!(error_code(&response), "UNAUTHENTICATED");

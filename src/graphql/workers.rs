@@ -11,7 +11,8 @@ use super::{caller, parse_id, state};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::worker;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::services::access;
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::workers::{self, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder};
 
@@ -39,8 +40,14 @@ impl Worker {
         self.0.gender
     }
 
-    async fn birth_date(&self) -> Date {
-        Date(self.0.birth_date)
+    /// Needs the PII right (OPERATOR and above): with the masked NIK the birth date would give back
+    /// its hidden digits (DDMMYY, DD + 40 for women). Other callers get FORBIDDEN for this field.
+    async fn birth_date(&self, ctx: &Context<'_>) -> Result<Date> {
+        match caller(ctx) {
+            Some(actor) if actor.sees_nik() => Ok(Date(self.0.birth_date)),
+            // Non-null in the contract, so refused rather than nulled.
+            _ => Err(AppError::Forbidden("birthDate needs a key that may see full NIKs".into()).into()),
+        }
     }
 
     async fn occupation(&self) -> Occupation {
@@ -86,7 +93,9 @@ impl Worker {
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<super::payouts::Payout>> {
         let loader = loader(ctx);
         let rows = loader.load_one(PayoutsOf(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(super::payouts::Payout).collect())
+        // The loader is shared by every caller's view; scope applies here, as in `payouts`.
+        let Some(actor) = caller(ctx) else { return Ok(vec![]) };
+        Ok(rows.into_iter().filter(|p| access::reaches(actor, &p.regency_code)).map(super::payouts::Payout).collect())
     }
 
     /// Whether one of the worker's coverage periods includes that day.

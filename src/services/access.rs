@@ -9,7 +9,8 @@
 //! | ADMIN      | everything, + auditLog                                  | everything                              |
 //!
 //! A scoped key (province "36" or regency "36.03") reaches a regency inside its scope; it sees a
-//! worker whose domicile regency or any of whose coverage periods is inside it. Rows outside the
+//! worker whose domicile regency or any of whose coverage periods is inside it, and a payout counted
+//! in a regency inside it (its coverage's regency). Rows outside the
 //! scope are filtered out of every read (so counts cannot leak them either); writes on them are
 //! NOT_FOUND when the row is invisible, FORBIDDEN when it is visible but its regency is not reached.
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
@@ -77,17 +78,13 @@ pub fn visible_workers(actor: &Actor) -> Condition {
         .add(Expr::exists(covered_here))
 }
 
-/// The payouts an actor may see: those of the workers it may see.
+/// The payouts an actor may see: those counted in a regency it reaches (the regency of the
+/// coverage that pays them). Seeing the worker through another regency's coverage is not enough.
 pub fn visible_payouts(actor: &Actor) -> Condition {
-    if scope_of(actor).is_none() {
-        return Condition::all();
+    match scope_of(actor) {
+        None => Condition::all(),
+        Some(scope) => regency_in_scope((payout::Entity, payout::Column::RegencyCode), scope),
     }
-    let workers = Query::select()
-        .column((worker::Entity, worker::Column::Id))
-        .from(worker::Entity)
-        .cond_where(visible_workers(actor))
-        .to_owned();
-    Condition::all().add(Expr::col((payout::Entity, payout::Column::WorkerId)).in_subquery(workers))
 }
 
 /// NOT_FOUND unless the worker exists and the actor may see it.

@@ -64,6 +64,10 @@ fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
     if let Some(Value::String(nik_text)) = value.get_mut("nik") {
         *nik_text = nik::mask(nik_text);
     }
+    // The birth date is the masked part of the NIK (DDMMYY): keeping it would undo the mask.
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("birth_date");
+    }
     Ok(value)
 }
 

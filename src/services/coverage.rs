@@ -11,7 +11,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::access::{require_reach, require_role, require_visible_worker};
+use super::access::{reaches, require_reach, require_role, require_visible_worker};
 use super::audit::{self, AuditEntity};
 use super::{check_date, today};
 use crate::AppState;
@@ -191,6 +191,7 @@ pub async fn record_death(
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
     require_visible_worker(&txn, actor, worker_id).await?;
+    require_death_reach(&txn, actor, &worker, died_on).await?;
     if worker.status == WorkerStatus::Deceased {
         return Err(AppError::InvalidState("the worker's death is already recorded".into()));
     }
@@ -198,6 +199,34 @@ pub async fn record_death(
     let row = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// A death is recorded by the domicile regency or by a regency whose coverage includes that day
+/// (the one that pays the death benefit, as submitPayout does); not by one that merely covered
+/// the worker in another year.
+async fn require_death_reach(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    worker: &worker::Model,
+    died_on: NaiveDate,
+) -> AppResult<()> {
+    if reaches(actor, &worker.regency_code) {
+        return Ok(());
+    }
+    let in_force = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(coverage::Column::StartsOn.lte(died_on))
+        .filter(Condition::any().add(coverage::Column::EndsOn.is_null()).add(coverage::Column::EndsOn.gte(died_on)))
+        .all(txn)
+        .await?;
+    if in_force.iter().any(|c| reaches(actor, &c.regency_code)) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "regency {} is outside this key's scope and none of its coverage includes {died_on}",
+            worker.regency_code
+        )))
+    }
 }
 
 /// A death date must follow the birth date, and no coverage may start after it.

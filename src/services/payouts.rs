@@ -82,7 +82,7 @@ pub async fn submit(
     let actor = require_role(caller, Role::Operator)?;
     let idempotency_key = input.idempotency_key.as_deref().map(|k| clean_text("idempotencyKey", k, 200)).transpose()?;
     if let Some(key) = &idempotency_key
-        && let Some(first) = find_by_idempotency_key(&state.db, actor, key).await?
+        && let Some(first) = find_by_idempotency_key(&state.db, actor, key, worker_id).await?
     {
         return Ok(first);
     }
@@ -92,7 +92,7 @@ pub async fn submit(
     require_visible_worker(&txn, actor, worker_id).await?;
     // Re-checked under the worker's lock: a racing retry waited for the first one to commit.
     if let Some(key) = &idempotency_key
-        && let Some(first) = find_by_idempotency_key(&txn, actor, key).await?
+        && let Some(first) = find_by_idempotency_key(&txn, actor, key, worker_id).await?
     {
         return Ok(first);
     }
@@ -161,16 +161,25 @@ pub async fn submit(
     Ok(row)
 }
 
+/// The payout this key already submitted under `key`. A key reused for another worker is a
+/// client bug, not a retry: CONFLICT rather than someone else's payout.
 async fn find_by_idempotency_key<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     key: &str,
+    worker_id: i64,
 ) -> AppResult<Option<payout::Model>> {
-    Ok(payout::Entity::find()
+    let first = payout::Entity::find()
         .filter(payout::Column::SubmittedBy.eq(actor.key_id))
         .filter(payout::Column::IdempotencyKey.eq(key))
         .one(db)
-        .await?)
+        .await?;
+    match first {
+        Some(first) if first.worker_id != worker_id => {
+            Err(AppError::Conflict("this idempotencyKey was already used for a submission for another worker".into()))
+        }
+        first => Ok(first),
+    }
 }
 
 /// A submission's own fields, checked before anything is read.

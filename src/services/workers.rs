@@ -155,6 +155,9 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
 pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWorkerInput) -> AppResult<worker::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(format!("no worker with id {id}")))?;
+    // A worker seen through a coverage only is not this key's to edit: the profile belongs to
+    // the domicile regency (as at registration).
+    require_reach(actor, &current.regency_code)?;
     let mut row: worker::ActiveModel = current.clone().into();
     if let Some(name) = &input.full_name {
         row.full_name = Set(clean_text("fullName", name, MAX_NAME_CHARS)?);
