@@ -132,7 +132,11 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
         span.record("key_id", actor.key_id);
         span.record("key_name", actor.key_name.as_str());
     }
-    let loaders = RequestLoader::with_cache(Loaders::new(http.app.clone()), tokio::spawn, HashMapCache::default());
+    let loaders = RequestLoader::with_cache(
+        Loaders::new(http.app.clone(), caller.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    );
     loaders.enable_all_cache(!write);
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     let running = http.schema.execute(request.data(caller).data(loaders));

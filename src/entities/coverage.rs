@@ -27,3 +27,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Whether the period covers `day` (both ends inclusive).
+    pub fn includes(&self, day: Date) -> bool {
+        crate::domain::coverage_period::overlaps(self.starts_on, self.ends_on, day, Some(day))
+    }
+}

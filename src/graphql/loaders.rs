@@ -11,6 +11,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Lookahead};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::entities::{coverage, coverage_target, payout, worker};
 use crate::error::AppError;
 use crate::services;
@@ -60,13 +61,16 @@ pub async fn prime_payouts(
     Ok(())
 }
 
+/// Relations of rows the request may already see, so only the payouts of a worker (which may
+/// count in another regency than the one that makes the worker visible) are scoped by `caller`.
 pub struct Loaders {
     state: AppState,
+    caller: Caller,
 }
 
 impl Loaders {
-    pub fn new(state: AppState) -> Self {
-        Loaders { state }
+    pub fn new(state: AppState, caller: Caller) -> Self {
+        Loaders { state, caller }
     }
 }
 
@@ -77,7 +81,7 @@ pub struct WorkerId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CoveragesOf(pub i64);
 
-/// The payouts of one worker.
+/// The payouts of one worker that the request's caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PayoutsOf(pub i64);
 
@@ -131,7 +135,7 @@ impl Loader<PayoutsOf> for Loaders {
     async fn load(&self, keys: &[PayoutsOf]) -> Result<HashMap<PayoutsOf, Self::Value>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let mut grouped: HashMap<PayoutsOf, Vec<payout::Model>> = keys.iter().map(|k| (*k, vec![])).collect();
-        for row in services::payouts::of_workers(&self.state, &ids).await? {
+        for row in services::payouts::of_workers(&self.state, &self.caller, &ids).await? {
             grouped.entry(PayoutsOf(row.worker_id)).or_default().push(row);
         }
         Ok(grouped)

@@ -213,13 +213,8 @@ async fn require_death_reach(
     if reaches(actor, &worker.regency_code) {
         return Ok(());
     }
-    let in_force = coverage::Entity::find()
-        .filter(coverage::Column::WorkerId.eq(worker.id))
-        .filter(coverage::Column::StartsOn.lte(died_on))
-        .filter(Condition::any().add(coverage::Column::EndsOn.is_null()).add(coverage::Column::EndsOn.gte(died_on)))
-        .all(txn)
-        .await?;
-    if in_force.iter().any(|c| reaches(actor, &c.regency_code)) {
+    let periods = coverage::Entity::find().filter(coverage::Column::WorkerId.eq(worker.id)).all(txn).await?;
+    if periods.iter().any(|c| c.includes(died_on) && reaches(actor, &c.regency_code)) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(

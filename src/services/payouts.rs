@@ -63,10 +63,11 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Option
     Ok(payout::Entity::find_by_id(id).filter(visible_payouts(actor)).one(&state.db).await?)
 }
 
-/// Payouts of several workers, oldest first (for batched loading).
-pub async fn of_workers(state: &AppState, worker_ids: &[i64]) -> AppResult<Vec<payout::Model>> {
+/// The payouts of several workers the caller may see, oldest first (for batched loading).
+pub async fn of_workers(state: &AppState, caller: &Caller, worker_ids: &[i64]) -> AppResult<Vec<payout::Model>> {
     Ok(payout::Entity::find()
         .filter(payout::Column::WorkerId.is_in(worker_ids.iter().copied()))
+        .filter(visible_payouts(require_reader(caller)?))
         .order_by_asc(payout::Column::SubmittedAt)
         .order_by_asc(payout::Column::Id)
         .all(&state.db)
@@ -110,11 +111,7 @@ pub async fn submit(
     let program = claim.program(&earlier);
     let holding = coverages
         .iter()
-        .find(|c| {
-            c.starts_on <= claim.incident_on
-                && c.ends_on.is_none_or(|end| end >= claim.incident_on)
-                && Programs::from_column(&c.programs).list().contains(&program)
-        })
+        .find(|c| c.includes(claim.incident_on) && Programs::from_column(&c.programs).list().contains(&program))
         .ok_or_else(|| {
             let program = format!("{program:?}").to_uppercase();
             AppError::NotCovered(format!("the worker had no coverage with {program} on {}", claim.incident_on))
