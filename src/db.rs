@@ -14,10 +14,12 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     open(url, DEFAULT_STATEMENT_TIMEOUT_SECS).await
 }
 
-/// As `connect_and_migrate`, with the PostgreSQL statement timeout in seconds.
+/// As `connect_and_migrate`, with the PostgreSQL statement timeout in seconds. Summaries a
+/// migration asked to rebuild are rebuilt before the database is used.
 pub async fn open(url: &str, statement_timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url, statement_timeout_secs).await?;
     Migrator::up(&db, None).await?;
+    crate::stats::rebuild::rebuild_if_requested(&db).await?;
     Ok(db)
 }
 
@@ -74,12 +76,4 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
         _ => sql.to_owned(),
     };
     Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// SQL for the month (1-12) of a date column.
-pub fn month_of(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("CAST(EXTRACT(MONTH FROM {column}) AS INTEGER)"),
-        _ => format!("CAST(strftime('%m', {column}) AS INTEGER)"),
-    }
 }

@@ -1,8 +1,8 @@
 //! jaminan: a GraphQL API for regency-funded BPJS Ketenagakerjaan coverage of vulnerable workers.
 //!
-//! Layers: `graphql` (thin resolvers) -> `services` (use cases, access, writes) -> `domain`
-//! (rules without I/O) and `entities` (tables). `http` serves the schema; `auth` turns API keys
-//! into callers.
+//! Layers: `graphql` (thin resolvers) -> `services` (use cases, access, writes) and `stats`
+//! (maintained coverage summaries) -> `domain` (rules without I/O) and `entities` (tables). `http`
+//! serves the schema; `auth` turns API keys into callers.
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -14,6 +14,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod services;
+pub mod stats;
 
 use std::sync::Arc;
 

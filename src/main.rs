@@ -33,6 +33,13 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); schema.graphql is this output.
     ExportSchema,
+    /// Coverage summaries: recompute them from the raw rows, or compare them with a recomputation.
+    Stats {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
     /// Manage API keys.
     ApiKey {
         #[command(flatten)]
@@ -40,6 +47,15 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Replace the summaries with a recomputation from workers, coverage, payouts and targets
+    /// (after loading rows with SQL or restoring a backup). Writes wait while it runs.
+    Rebuild,
+    /// Compare the summaries with a recomputation; list every difference and exit 1 if any.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -98,6 +114,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::ApiKey { db, command } => api_key(&db, command).await,
+        Command::Stats { db, command } => stats(&db, command).await,
         Command::Serve { db, serve } => serve_app(&db, &serve).await,
     }
 }
@@ -130,6 +147,32 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), String> {
+    // No statement timeout: a recomputation reads every coverage period in one statement.
+    let db = db::open(&db_args.database_url, 0).await.map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    match command {
+        StatsCommand::Rebuild => {
+            jaminan::stats::rebuild::rebuild(&db).await.map_err(|e| e.to_string())?;
+            println!("summaries rebuilt in {:.1}s", started.elapsed().as_secs_f64());
+        }
+        StatsCommand::Verify => {
+            let differences = jaminan::stats::rebuild::verify(&db).await.map_err(|e| e.to_string())?;
+            for difference in &differences {
+                println!("{difference}");
+            }
+            if !differences.is_empty() {
+                return Err(format!(
+                    "{} figures differ from a recomputation: run `jaminan stats rebuild`",
+                    differences.len()
+                ));
+            }
+            println!("summaries match a recomputation ({:.1}s)", started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand) -> Result<(), String> {

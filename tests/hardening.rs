@@ -178,12 +178,30 @@ backend_test!(introspection_and_graphiql_can_be_switched_off, |app: TestApp| asy
 });
 
 backend_test!(slow_requests_are_cancelled_with_a_clear_error, |app: TestApp| async move {
+    // A request that must wait: another transaction holds the worker's row (PostgreSQL) or the
+    // write lock (SQLite) for longer than the request may run.
+    let worker = app.register("3603121505850001", "Siti", "36.03", None, "FISHER").await;
+    let blocker = {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let txn = app.state.db.begin().await.unwrap();
+        txn.execute_unprepared(&format!("UPDATE worker SET full_name = full_name WHERE id = {worker}")).await.unwrap();
+        txn
+    };
     let mut state = app.state.clone();
-    state.limits.request_timeout_secs = 0;
+    state.limits.request_timeout_secs = 1;
     let impatient = build_app(state);
-    let (status, _, response) =
-        post(&impatient, None, json!({ "query": "{ coverageStats(year: 2023) { coveredWorkers } }" })).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let update = json!({ "query": format!("mutation {{ updateWorker(id: \"{worker}\", input: {{ fullName: \"Siti A\" }}) {{ id }} }}") });
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", app.admin))
+        .body(Body::from(update.to_string()))
+        .unwrap();
+    let response = impatient.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let response: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    blocker.rollback().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{response}");
     assert!(message(&response).contains("cancelled"), "{response}");
     assert!(response["errors"][0]["extensions"]["code"].is_string());
 

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_areas;
 mod m20261124_000002_workers_coverage;
 mod m20261124_000003_payouts_audit;
+mod m20261125_000004_coverage_summary;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_areas::Migration),
             Box::new(m20261124_000002_workers_coverage::Migration),
             Box::new(m20261124_000003_payouts_audit::Migration),
+            Box::new(m20261125_000004_coverage_summary::Migration),
         ]
     }
 }

@@ -191,6 +191,9 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
     let coverages = insert_in_chunks(&txn, coverage_rows(&planned, &ids)).await?;
     let targets = insert_targets(&txn).await?;
     let payouts = payouts::insert_payouts(&txn, &ids, &mut SplitMix64(SEED.rotate_left(17))).await?;
+    // The rows went in with SQL: the summaries are recomputed from them, in the same transaction.
+    let summaries = crate::stats::rebuild::recompute(&txn).await?;
+    crate::stats::summary::replace(&txn, &summaries).await?;
     txn.commit().await?;
 
     tracing::info!(

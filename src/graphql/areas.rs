@@ -3,15 +3,15 @@ use async_graphql::{Context, Object, Result};
 
 use super::limits::repeated;
 use super::loaders::{TargetOf, loader};
-use super::stats::CoverageStats;
+use super::stats::{CoverageStats, area_coverage, area_trend};
 use super::workers::{WorkerConnection, list_workers};
 use super::{scalars::Rupiah, state};
 use crate::domain::types::{FundingSource, RegencyKind};
 use crate::entities::coverage_target;
+use crate::services;
 use crate::services::areas;
 use crate::services::pagination::PageArgs;
 use crate::services::workers::{WorkerFilter, WorkerOrder};
-use crate::services::{self, stats};
 
 pub struct Province(pub areas::Province);
 pub struct Regency(pub areas::Regency);
@@ -33,7 +33,7 @@ impl Province {
     }
 
     async fn coverage(&self, ctx: &Context<'_>, year: i32) -> Result<CoverageStats> {
-        Ok(stats::area_stats(state(ctx), Some(&self.0.code), year).await?.into())
+        area_coverage(ctx, Some(&self.0.code), year).await
     }
 }
 
@@ -69,13 +69,12 @@ impl Regency {
     }
 
     async fn coverage(&self, ctx: &Context<'_>, year: i32) -> Result<CoverageStats> {
-        Ok(stats::area_stats(state(ctx), Some(&self.0.code), year).await?.into())
+        area_coverage(ctx, Some(&self.0.code), year).await
     }
 
-    #[graphql(complexity = "repeated(crate::services::stats::trend_years(from_year, to_year), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::stats::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(&self, ctx: &Context<'_>, from_year: i32, to_year: i32) -> Result<Vec<CoverageStats>> {
-        let trend = stats::trend(state(ctx), Some(&self.0.code), from_year, to_year).await?;
-        Ok(trend.into_iter().map(CoverageStats::from).collect())
+        area_trend(ctx, Some(&self.0.code), from_year, to_year).await
     }
 
     /// Workers whose domicile is this regency.

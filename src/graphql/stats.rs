@@ -1,11 +1,13 @@
-//! Coverage statistics: CoverageStats and the statistics queries.
-use async_graphql::{Context, Object, Result, SimpleObject};
+//! Coverage statistics: CoverageStats and the statistics queries. Each resolver reads only the
+//! figure groups its selection asks for (look-ahead), from the maintained summaries.
+use async_graphql::{Context, Lookahead, Object, Result, SimpleObject};
 
 use super::limits::repeated;
 use super::scalars::Rupiah;
 use super::state;
 use crate::domain::types::{AreaLevel, Gender, Occupation};
-use crate::services::stats::{self, AreaStats, CoverageRankField};
+use crate::error::AppError;
+use crate::stats::{self, AreaStats, CoverageRankField, FigureGroups};
 
 #[derive(SimpleObject)]
 pub struct OccupationCount {
@@ -19,12 +21,51 @@ pub struct GenderCount {
     covered_workers: i64,
 }
 
+/// The figure groups a CoverageStats selection needs.
+pub fn selected_groups(selection: &Lookahead<'_>) -> FigureGroups {
+    let any = |names: &[&str]| names.iter().any(|name| selection.field(name).exists());
+    FigureGroups {
+        coverage: any(&[
+            "coveredWorkers",
+            "newlyCovered",
+            "previousYearCovered",
+            "growthRate",
+            "targetProgress",
+            "coverageRate",
+            "byGender",
+        ]),
+        targets: any(&["targetWorkers", "eligibleWorkers", "targetProgress", "coverageRate"]),
+        premium: any(&["premiumCost"]),
+        payouts: any(&["payoutsPaid", "payoutsPaidAmount", "payoutsPending"]),
+        occupations: any(&["byOccupation"]),
+    }
+}
+
+/// A group the look-ahead did not ask for; never expected, but never a silent zero either.
+fn missing() -> AppError {
+    AppError::Internal("a figure group was not loaded for this selection".into())
+}
+
 /// Coverage of one area in one calendar year. A worker is covered in year Y by a regency when one of its coverage periods with that regency overlaps Y; each worker counts once per area and year.
 pub struct CoverageStats(AreaStats);
 
 impl From<AreaStats> for CoverageStats {
     fn from(stats: AreaStats) -> Self {
         CoverageStats(stats)
+    }
+}
+
+impl CoverageStats {
+    fn coverage(&self) -> Result<stats::figures::CoverageCounts, AppError> {
+        self.0.figures.coverage.ok_or_else(missing)
+    }
+
+    fn targets(&self) -> Result<stats::figures::TargetSums, AppError> {
+        self.0.figures.targets.ok_or_else(missing)
+    }
+
+    fn payouts(&self) -> Result<stats::figures::PayoutCounts, AppError> {
+        self.0.figures.payouts.ok_or_else(missing)
     }
 }
 
@@ -47,76 +88,103 @@ impl CoverageStats {
         self.0.year
     }
 
-    async fn covered_workers(&self) -> i64 {
-        self.0.figures.covered
+    async fn covered_workers(&self) -> Result<i64> {
+        Ok(self.coverage()?.covered)
     }
 
     /// Covered in this year and not covered in the previous year.
-    async fn newly_covered(&self) -> i64 {
-        self.0.figures.newly_covered
+    async fn newly_covered(&self) -> Result<i64> {
+        Ok(self.coverage()?.newly_covered)
     }
 
-    async fn previous_year_covered(&self) -> i64 {
-        self.0.figures.previous_year_covered
+    async fn previous_year_covered(&self) -> Result<i64> {
+        Ok(self.coverage()?.previous_year_covered)
     }
 
     /// (covered - previous) / previous; null when previous is 0.
-    async fn growth_rate(&self) -> Option<f64> {
-        self.0.figures.growth_rate()
+    async fn growth_rate(&self) -> Result<Option<f64>> {
+        self.coverage()?;
+        Ok(self.0.figures.growth_rate())
     }
 
     /// Sum of the targets of the regencies in the area for the year; null when none is set.
-    async fn target_workers(&self) -> Option<i64> {
-        self.0.figures.target_workers
+    async fn target_workers(&self) -> Result<Option<i64>> {
+        Ok(self.targets()?.target_workers)
     }
 
     /// covered / target; null without a target.
-    async fn target_progress(&self) -> Option<f64> {
-        self.0.figures.target_progress()
+    async fn target_progress(&self) -> Result<Option<f64>> {
+        self.coverage()?;
+        self.targets()?;
+        Ok(self.0.figures.target_progress())
     }
 
-    async fn eligible_workers(&self) -> Option<i64> {
-        self.0.figures.eligible_workers
+    async fn eligible_workers(&self) -> Result<Option<i64>> {
+        Ok(self.targets()?.eligible_workers)
     }
 
     /// covered / eligible; null without an estimate.
-    async fn coverage_rate(&self) -> Option<f64> {
-        self.0.figures.coverage_rate()
+    async fn coverage_rate(&self) -> Result<Option<f64>> {
+        self.coverage()?;
+        self.targets()?;
+        Ok(self.0.figures.coverage_rate())
     }
 
     /// Premium cost of the year: sum over coverage periods of monthlyPremium x covered months in the year.
-    async fn premium_cost(&self) -> Rupiah {
-        Rupiah(self.0.figures.premium_cost)
+    async fn premium_cost(&self) -> Result<Rupiah> {
+        Ok(Rupiah(self.0.figures.premium_cost.ok_or_else(missing)?))
     }
 
-    async fn payouts_paid(&self) -> i64 {
-        self.0.figures.payouts_paid
+    async fn payouts_paid(&self) -> Result<i64> {
+        Ok(self.payouts()?.paid)
     }
 
-    async fn payouts_paid_amount(&self) -> Rupiah {
-        Rupiah(self.0.figures.payouts_paid_amount)
+    async fn payouts_paid_amount(&self) -> Result<Rupiah> {
+        Ok(Rupiah(self.payouts()?.paid_amount))
     }
 
-    async fn payouts_pending(&self) -> i64 {
-        self.0.figures.payouts_pending
+    async fn payouts_pending(&self) -> Result<i64> {
+        Ok(self.payouts()?.pending)
     }
 
-    async fn by_occupation(&self) -> Vec<OccupationCount> {
-        let counts = &self.0.figures.by_occupation;
-        counts.iter().map(|&(occupation, covered_workers)| OccupationCount { occupation, covered_workers }).collect()
+    async fn by_occupation(&self) -> Result<Vec<OccupationCount>> {
+        let counts = self.0.figures.by_occupation.as_ref().ok_or_else(missing)?;
+        Ok(counts
+            .iter()
+            .map(|&(occupation, covered_workers)| OccupationCount { occupation, covered_workers })
+            .collect())
     }
 
-    async fn by_gender(&self) -> Vec<GenderCount> {
-        let counts = &self.0.figures.by_gender;
-        counts.iter().map(|&(gender, covered_workers)| GenderCount { gender, covered_workers }).collect()
+    async fn by_gender(&self) -> Result<Vec<GenderCount>> {
+        let counts = self.0.figures.by_gender().ok_or_else(missing)?;
+        Ok(counts.into_iter().map(|(gender, covered_workers)| GenderCount { gender, covered_workers }).collect())
     }
 
     /// The same figures for each area one level down (provinces of the nation, regencies of a province, districts of a regency); empty for DISTRICT.
-    #[graphql(complexity = "repeated(crate::services::stats::CHILDREN_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(crate::stats::CHILDREN_COST, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CoverageStats>> {
-        let children = stats::children_stats(state(ctx), self.0.code.as_deref(), self.0.year).await?;
+        let groups = selected_groups(&ctx.look_ahead());
+        let children = stats::children_stats(state(ctx), self.0.code.as_deref(), self.0.year, groups).await?;
         Ok(children.into_iter().map(CoverageStats).collect())
     }
+}
+
+/// One area's figures for one year, as much of them as the current field selects.
+pub async fn area_coverage(ctx: &Context<'_>, area_code: Option<&str>, year: i32) -> Result<CoverageStats> {
+    let groups = selected_groups(&ctx.look_ahead());
+    Ok(stats::area_stats(state(ctx), area_code, year, groups).await?.into())
+}
+
+/// A trend, as much of each year's figures as the current field selects.
+pub async fn area_trend(
+    ctx: &Context<'_>,
+    area_code: Option<&str>,
+    from_year: i32,
+    to_year: i32,
+) -> Result<Vec<CoverageStats>> {
+    let groups = selected_groups(&ctx.look_ahead());
+    let trend = stats::trend(state(ctx), area_code, from_year, to_year, groups).await?;
+    Ok(trend.into_iter().map(CoverageStats).collect())
 }
 
 #[derive(Default)]
@@ -126,10 +194,10 @@ pub struct StatsQuery;
 impl StatsQuery {
     /// areaCode: null = national, "36" = province, "36.03" = regency, "36.03.01" = district. Unknown code: NOT_FOUND.
     async fn coverage_stats(&self, ctx: &Context<'_>, area_code: Option<String>, year: i32) -> Result<CoverageStats> {
-        Ok(stats::area_stats(state(ctx), area_code.as_deref(), year).await?.into())
+        area_coverage(ctx, area_code.as_deref(), year).await
     }
 
-    #[graphql(complexity = "repeated(crate::services::stats::trend_years(from_year, to_year), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::stats::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(
         &self,
         ctx: &Context<'_>,
@@ -137,12 +205,11 @@ impl StatsQuery {
         from_year: i32,
         to_year: i32,
     ) -> Result<Vec<CoverageStats>> {
-        let trend = stats::trend(state(ctx), area_code.as_deref(), from_year, to_year).await?;
-        Ok(trend.into_iter().map(CoverageStats).collect())
+        area_trend(ctx, area_code.as_deref(), from_year, to_year).await
     }
 
     /// Regencies (of one province, or all) ranked for a year, highest first; first defaults to 10 (at most 514).
-    #[graphql(complexity = "repeated(crate::services::stats::ranking_size(first), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::stats::ranking_size(first), child_complexity)")]
     async fn coverage_ranking(
         &self,
         ctx: &Context<'_>,
@@ -151,7 +218,8 @@ impl StatsQuery {
         by: CoverageRankField,
         first: Option<i32>,
     ) -> Result<Vec<CoverageStats>> {
-        let ranked = stats::ranking(state(ctx), province_code.as_deref(), year, by, first).await?;
+        let groups = selected_groups(&ctx.look_ahead());
+        let ranked = stats::ranking(state(ctx), province_code.as_deref(), year, by, first, groups).await?;
         Ok(ranked.into_iter().map(CoverageStats).collect())
     }
 }

@@ -23,6 +23,8 @@ use crate::domain::types::{CoverageEndReason, FundingSource, Program, WorkerStat
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::stats::summary;
+use crate::stats::tally::{Tally, WorkerRows};
 
 #[derive(Debug, Clone, InputObject)]
 pub struct EnrollInput {
@@ -98,12 +100,9 @@ pub async fn enroll(
             ));
         }
     }
-    let existing = coverage::Entity::find()
-        .filter(coverage::Column::WorkerId.eq(worker_id))
-        .filter(coverage::Column::RegencyCode.eq(regency.code.as_str()))
-        .all(&txn)
-        .await?;
-    if let Some(clash) = existing.iter().find(|c| overlaps(c.starts_on, c.ends_on, starts_on, ends_on)) {
+    let existing = periods_of(&txn, worker_id).await?;
+    let same_regency = existing.iter().filter(|c| c.regency_code == regency.code);
+    if let Some(clash) = same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, starts_on, ends_on)) {
         return Err(AppError::Conflict(format!(
             "the worker already has coverage {} with this regency from {}{}",
             clash.id,
@@ -127,6 +126,12 @@ pub async fn enroll(
     .insert(&txn)
     .await?;
     audit::record(&txn, actor, "enrollWorker", AuditEntity::Coverage, row.id, None, Some(&row)).await?;
+    let after = [existing.as_slice(), std::slice::from_ref(&row)].concat();
+    let change = Tally::change(
+        WorkerRows { worker: &worker, coverages: &existing, payouts: &[] },
+        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
+    );
+    summary::add(&txn, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -170,11 +175,17 @@ pub async fn end(
     if updated.rows_affected != 1 {
         return Err(AppError::InvalidState("this coverage has already been ended".into()));
     }
-    let row = coverage::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
+    let after = periods_of(&txn, worker.id).await?;
+    let row =
+        after.iter().find(|c| c.id == id).cloned().ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
+    let before: Vec<coverage::Model> =
+        after.iter().map(|c| if c.id == id { current.clone() } else { c.clone() }).collect();
     audit::record(&txn, actor, "endCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
+    let change = Tally::change(
+        WorkerRows { worker: &worker, coverages: &before, payouts: &[] },
+        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
+    );
+    summary::add(&txn, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -196,7 +207,8 @@ pub async fn record_death(
         return Err(AppError::InvalidState("the worker's death is already recorded".into()));
     }
     check_death_date(&txn, &worker, died_on, "diedOn").await?;
-    let row = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
+    let (row, change) = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
+    summary::add(&txn, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -252,20 +264,17 @@ pub(crate) async fn check_death_date(
 }
 
 /// Inside a transaction that holds the worker's lock: closes the periods open after `died_on`
-/// and marks the worker DECEASED, auditing each change under `operation`.
+/// and marks the worker DECEASED, auditing each change under `operation`. Returns the worker and
+/// the change to the summaries, for the caller to add with its own before committing.
 pub async fn record_death_in(
     txn: &DatabaseTransaction,
     actor: &Actor,
     operation: &str,
     worker: worker::Model,
     died_on: NaiveDate,
-) -> AppResult<worker::Model> {
+) -> AppResult<(worker::Model, Tally)> {
     let open_after = Condition::any().add(coverage::Column::EndsOn.is_null()).add(coverage::Column::EndsOn.gt(died_on));
-    let closing = coverage::Entity::find()
-        .filter(coverage::Column::WorkerId.eq(worker.id))
-        .filter(open_after.clone())
-        .all(txn)
-        .await?;
+    let before = periods_of(txn, worker.id).await?;
     coverage::Entity::update_many()
         .col_expr(coverage::Column::EndsOn, Expr::value(died_on))
         .col_expr(coverage::Column::EndReason, Expr::value(CoverageEndReason::Deceased))
@@ -273,10 +282,9 @@ pub async fn record_death_in(
         .filter(open_after)
         .exec(txn)
         .await?;
-    for before in closing {
-        let after =
-            coverage::Model { ends_on: Some(died_on), end_reason: Some(CoverageEndReason::Deceased), ..before.clone() };
-        audit::record(txn, actor, operation, AuditEntity::Coverage, before.id, Some(&before), Some(&after)).await?;
+    let after = periods_of(txn, worker.id).await?;
+    for (old, new) in before.iter().zip(&after).filter(|(old, new)| old != new) {
+        audit::record(txn, actor, operation, AuditEntity::Coverage, old.id, Some(old), Some(new)).await?;
     }
     let mut row: worker::ActiveModel = worker.clone().into();
     row.status = Set(WorkerStatus::Deceased);
@@ -284,7 +292,22 @@ pub async fn record_death_in(
     row.updated_at = Set(Utc::now());
     let row = row.update(txn).await?;
     audit::record(txn, actor, operation, AuditEntity::Worker, row.id, Some(&worker), Some(&row)).await?;
-    Ok(row)
+    let change = Tally::change(
+        WorkerRows { worker: &worker, coverages: &before, payouts: &[] },
+        WorkerRows { worker: &row, coverages: &after, payouts: &[] },
+    );
+    Ok((row, change))
+}
+
+/// All coverage periods of a worker, oldest first (in id order for equal starts, so that two
+/// reads in one transaction line up).
+pub(crate) async fn periods_of(txn: &DatabaseTransaction, worker_id: i64) -> AppResult<Vec<coverage::Model>> {
+    Ok(coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker_id))
+        .order_by_asc(coverage::Column::StartsOn)
+        .order_by_asc(coverage::Column::Id)
+        .all(txn)
+        .await?)
 }
 
 /// Takes the worker's row lock (PostgreSQL) / the write lock (SQLite) for the transaction by

@@ -6,7 +6,6 @@ pub mod audit;
 pub mod coverage;
 pub mod pagination;
 pub mod payouts;
-pub mod stats;
 pub mod targets;
 pub mod workers;
 

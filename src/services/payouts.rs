@@ -28,6 +28,8 @@ use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerS
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::stats::summary;
+use crate::stats::tally::{Tally, WorkerRows};
 
 #[derive(Debug, Clone, InputObject)]
 pub struct SubmitPayoutInput {
@@ -119,6 +121,7 @@ pub async fn submit(
     // The payout counts where the coverage was paid: that regency must be the caller's.
     require_reach(actor, &holding.regency_code)?;
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
+    let mut change = Tally::default();
     if DEATH_BENEFITS.contains(&claim.benefit) {
         if earlier.iter().any(|p| DEATH_BENEFITS.contains(&p.benefit)) {
             return Err(AppError::Conflict(
@@ -128,7 +131,9 @@ pub async fn submit(
         match worker.died_on {
             None => {
                 check_death_date(&txn, &worker, claim.incident_on, "incidentOn").await?;
-                record_death_in(&txn, actor, "submitPayout", worker.clone(), claim.incident_on).await?;
+                let (_, death) =
+                    record_death_in(&txn, actor, "submitPayout", worker.clone(), claim.incident_on).await?;
+                change.merge(&death, 1);
             }
             Some(died_on) if died_on != claim.incident_on => {
                 return Err(AppError::bad_input("incidentOn", format!("the worker's death is recorded on {died_on}")));
@@ -154,6 +159,14 @@ pub async fn submit(
     .insert(&txn)
     .await?;
     audit::record(&txn, actor, "submitPayout", AuditEntity::Payout, row.id, None, Some(&row)).await?;
+    change.merge(
+        &Tally::change(
+            WorkerRows { worker: &worker, coverages: &[], payouts: &[] },
+            WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },
+        ),
+        1,
+    );
+    summary::add(&txn, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -367,6 +380,9 @@ pub async fn transition(
         }
     };
     let txn = state.db.begin().await?;
+    // The worker's lock orders this change to the summaries with any other change of the worker
+    // (a move of its district moves its payouts' figures too).
+    let worker = lock_worker(&txn, current.worker_id).await?;
     // Compare-and-set: of concurrent requests, only the first finds the state it expects.
     let result =
         update.filter(payout::Column::Id.eq(id)).filter(payout::Column::Status.eq(current.status)).exec(&txn).await?;
@@ -383,6 +399,11 @@ pub async fn transition(
         PayoutAction::Reject => "rejectPayout",
     };
     audit::record(&txn, actor, operation, AuditEntity::Payout, id, Some(&current), Some(&row)).await?;
+    let change = Tally::change(
+        WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&current) },
+        WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },
+    );
+    summary::add(&txn, &change).await?;
     txn.commit().await?;
     Ok(row)
 }

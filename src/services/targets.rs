@@ -13,6 +13,8 @@ use crate::domain::types::FundingSource;
 use crate::entities::coverage_target;
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::Rupiah;
+use crate::stats::summary;
+use crate::stats::tally::Tally;
 
 #[derive(Debug, Clone, InputObject)]
 pub struct CoverageTargetInput {
@@ -86,6 +88,12 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
         Some(&after),
     )
     .await?;
+    let mut change = Tally::default();
+    change.add_target(&after, 1);
+    if let Some(before) = &before {
+        change.add_target(before, -1);
+    }
+    summary::add(&txn, &change.without_zeros()).await?;
     txn.commit().await?;
     Ok(after)
 }

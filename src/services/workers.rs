@@ -3,20 +3,23 @@ use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
-use super::access::{require_reach, require_reader, require_role, visible_workers};
+use super::access::{require_reach, require_reader, require_role, require_visible_worker, visible_workers};
 use super::audit::{self, AuditEntity};
+use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
-use crate::entities::{coverage, worker};
+use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
+use crate::stats::summary;
+use crate::stats::tally::{Tally, WorkerRows};
 
 #[derive(Debug, Clone, InputObject)]
 pub struct RegisterWorkerInput {
@@ -126,7 +129,7 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
         return Err(AppError::Conflict("a worker with this NIK is already registered".into()));
     }
     if let Some(number) = &membership_number {
-        ensure_membership_number_free(state, number, None).await?;
+        ensure_membership_number_free(&state.db, number, None).await?;
     }
     let now = Utc::now();
     let row = worker::ActiveModel {
@@ -154,7 +157,10 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
 
 pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWorkerInput) -> AppResult<worker::Model> {
     let actor = require_role(caller, Role::Operator)?;
-    let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(format!("no worker with id {id}")))?;
+    // Under the worker's lock: the summaries move the worker's figures from what it is now.
+    let txn = state.db.begin().await?;
+    let current = lock_worker(&txn, id).await?;
+    require_visible_worker(&txn, actor, id).await?;
     // A worker seen through a coverage only is not this key's to edit: the profile belongs to
     // the domicile regency (as at registration).
     require_reach(actor, &current.regency_code)?;
@@ -180,13 +186,21 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
     }
     if let Some(number) = &input.membership_number {
         let number = check_membership_number(number)?;
-        ensure_membership_number_free(state, &number, Some(id)).await?;
+        ensure_membership_number_free(&txn, &number, Some(id)).await?;
         row.membership_number = Set(Some(number));
     }
     row.updated_at = Set(Utc::now());
-    let txn = state.db.begin().await?;
     let row = row.update(&txn).await?;
     audit::record(&txn, actor, "updateWorker", AuditEntity::Worker, id, Some(&current), Some(&row)).await?;
+    if (row.occupation, &row.district_code) != (current.occupation, &current.district_code) {
+        let coverages = periods_of(&txn, id).await?;
+        let payouts = payout::Entity::find().filter(payout::Column::WorkerId.eq(id)).all(&txn).await?;
+        let change = Tally::change(
+            WorkerRows { worker: &current, coverages: &coverages, payouts: &payouts },
+            WorkerRows { worker: &row, coverages: &coverages, payouts: &payouts },
+        );
+        summary::add(&txn, &change).await?;
+    }
     txn.commit().await?;
     Ok(row)
 }
@@ -219,12 +233,12 @@ fn check_membership_number(number: &str) -> AppResult<String> {
     Ok(number.to_owned())
 }
 
-async fn ensure_membership_number_free(state: &AppState, number: &str, except: Option<i64>) -> AppResult<()> {
+async fn ensure_membership_number_free<C: ConnectionTrait>(db: &C, number: &str, except: Option<i64>) -> AppResult<()> {
     let mut query = worker::Entity::find().filter(worker::Column::MembershipNumber.eq(number));
     if let Some(id) = except {
         query = query.filter(worker::Column::Id.ne(id));
     }
-    if query.count(&state.db).await? > 0 {
+    if query.count(db).await? > 0 {
         return Err(AppError::Conflict("another worker has this membership number".into()));
     }
     Ok(())

@@ -3,6 +3,8 @@
 //! axum app through HTTP requests, the way a client does.
 #![allow(dead_code)]
 
+pub mod reference;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

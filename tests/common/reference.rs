@@ -1,21 +1,18 @@
-//! Coverage statistics, computed in the database with grouped SQL: a handful of queries per
-//! area level whatever the number of workers, never rows loaded into the server. An area's own
-//! figures and its children's each take one pass (distinct workers do not add up across areas).
-//!
-//! Definitions (domain.md): a worker is covered in year Y by regency R when one of its coverage
-//! periods with R overlaps Y; each worker counts once per area and year. Districts are the
-//! domicile districts of workers covered by the district's regency.
+//! The figures of domain.md computed from scratch, by grouped SQL over workers, coverage
+//! periods, payouts and targets (the way the server computed them before it kept summaries). Slow
+//! at scale, but independent of the maintained summaries: tests compare the two.
+#![allow(dead_code)]
 use std::collections::HashMap;
 
-use async_graphql::Enum;
+use jaminan::AppState;
+use jaminan::db::statement;
+use jaminan::domain::types::{AreaLevel, Gender, Occupation};
+use jaminan::services::areas::Area;
+use jaminan::services::{wib_midnight, year_bounds};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, Value};
+use serde_json::json;
 
-use super::areas::Area;
-use super::{check_year, wib_midnight, year_bounds};
-use crate::AppState;
-use crate::db::{month_of, statement};
-use crate::domain::types::{AreaLevel, Gender, Occupation};
-use crate::error::{AppError, AppResult};
+type AppResult<T> = Result<T, sea_orm::DbErr>;
 
 /// The figures of one area in one year.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,163 +30,45 @@ pub struct Figures {
     pub by_gender: Vec<(Gender, i64)>,
 }
 
-impl Figures {
-    /// (covered - previous) / previous; None when previous is 0.
-    pub fn growth_rate(&self) -> Option<f64> {
-        ratio(self.covered - self.previous_year_covered, self.previous_year_covered)
-    }
-
-    /// covered / target; None without a (positive) target.
-    pub fn target_progress(&self) -> Option<f64> {
-        ratio(self.covered, self.target_workers?)
-    }
-
-    /// covered / eligible; None without a (positive) estimate.
-    pub fn coverage_rate(&self) -> Option<f64> {
-        ratio(self.covered, self.eligible_workers?)
-    }
-}
-
 fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
-/// One area's figures for one year, with what it takes to compute its children later.
-#[derive(Debug, Clone)]
-pub struct AreaStats {
-    pub level: AreaLevel,
-    pub code: Option<String>,
-    pub name: String,
-    pub year: i32,
-    pub figures: Figures,
+/// An area's figures (None = national) as the API's CoverageStats fields.
+pub async fn coverage_stats(state: &AppState, area_code: Option<&str>, year: i32) -> serde_json::Value {
+    let area = state.areas.area(area_code).expect("known area");
+    let level = area.level();
+    let mut figures = figures_by_group(state, &area, level, year).await.expect("reference figures");
+    let f = figures.remove(group_key(&area)).unwrap_or_default();
+    let name = |o: &dyn std::fmt::Debug| o_name(&format!("{o:?}"));
+    json!({
+        "coveredWorkers": f.covered,
+        "previousYearCovered": f.previous_year_covered,
+        "newlyCovered": f.newly_covered,
+        "growthRate": ratio(f.covered - f.previous_year_covered, f.previous_year_covered),
+        "targetWorkers": f.target_workers,
+        "targetProgress": f.target_workers.and_then(|t| ratio(f.covered, t)),
+        "eligibleWorkers": f.eligible_workers,
+        "coverageRate": f.eligible_workers.and_then(|e| ratio(f.covered, e)),
+        "premiumCost": f.premium_cost.to_string(),
+        "payoutsPaid": f.payouts_paid,
+        "payoutsPaidAmount": f.payouts_paid_amount.to_string(),
+        "payoutsPending": f.payouts_pending,
+        "byOccupation": f.by_occupation.iter().map(|(o, n)| json!({ "occupation": name(o), "coveredWorkers": n })).collect::<Vec<_>>(),
+        "byGender": f.by_gender.iter().map(|(g, n)| json!({ "gender": name(g), "coveredWorkers": n })).collect::<Vec<_>>(),
+    })
 }
 
-impl AreaStats {
-    fn new(area: &Area<'_>, year: i32, figures: Figures) -> Self {
-        AreaStats {
-            level: area.level(),
-            code: area.code().map(str::to_owned),
-            name: area.name().to_owned(),
-            year,
-            figures,
+/// "FarmLaborer" -> "FARM_LABORER".
+fn o_name(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
         }
+        out.push(c.to_ascii_uppercase());
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum CoverageRankField {
-    CoveredWorkers,
-    CoverageRate,
-    TargetProgress,
-    GrowthRate,
-}
-
-/// The most years one trend request may span.
-pub const MAX_TREND_YEARS: i32 = 50;
-
-pub async fn area_stats(state: &AppState, area_code: Option<&str>, year: i32) -> AppResult<AreaStats> {
-    let year = check_year("year", year)?;
-    let area = state.areas.area(area_code)?;
-    let mut figures = figures_by_group(state, &area, area.level(), year).await?;
-    let own = figures.remove(group_key(&area)).unwrap_or_default();
-    Ok(AreaStats::new(&area, year, own))
-}
-
-/// The same figures for each area one level down; empty for a district.
-pub async fn children_stats(state: &AppState, area_code: Option<&str>, year: i32) -> AppResult<Vec<AreaStats>> {
-    let area = state.areas.area(area_code)?;
-    let children = state.areas.children(&area);
-    let Some(child_level) = children.first().map(Area::level) else { return Ok(vec![]) };
-    let mut figures = figures_by_group(state, &area, child_level, year).await?;
-    Ok(children
-        .iter()
-        .map(|child| AreaStats::new(child, year, figures.remove(group_key(child)).unwrap_or_default()))
-        .collect())
-}
-
-/// Complexity weights (see `ApiLimits::max_complexity`): how many entries a field can return.
-pub const CHILDREN_COST: usize = 40;
-
-pub fn trend_years(from_year: i32, to_year: i32) -> usize {
-    (to_year.saturating_sub(from_year).saturating_add(1)).clamp(1, MAX_TREND_YEARS) as usize
-}
-
-pub fn ranking_size(first: Option<i32>) -> usize {
-    first.map_or(10, |n| n.clamp(1, 514)) as usize
-}
-
-pub async fn trend(
-    state: &AppState,
-    area_code: Option<&str>,
-    from_year: i32,
-    to_year: i32,
-) -> AppResult<Vec<AreaStats>> {
-    check_year("fromYear", from_year)?;
-    check_year("toYear", to_year)?;
-    if to_year < from_year {
-        return Err(AppError::bad_input("toYear", "toYear is before fromYear"));
-    }
-    if to_year - from_year >= MAX_TREND_YEARS {
-        return Err(AppError::bad_input("toYear", format!("a trend spans at most {MAX_TREND_YEARS} years")));
-    }
-    let mut years = Vec::new();
-    for year in from_year..=to_year {
-        years.push(area_stats(state, area_code, year).await?);
-    }
-    Ok(years)
-}
-
-/// Regencies of one province (or all) ranked by a figure, highest first; regencies without the
-/// figure (no target, no estimate, no previous year) come last, then by code.
-pub async fn ranking(
-    state: &AppState,
-    province_code: Option<&str>,
-    year: i32,
-    by: CoverageRankField,
-    first: Option<i32>,
-) -> AppResult<Vec<AreaStats>> {
-    let year = check_year("year", year)?;
-    let limit = match first {
-        None => 10,
-        Some(n) if (1..=514).contains(&n) => n as usize,
-        Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 514")),
-    };
-    let scope = match province_code {
-        None => Area::National,
-        Some(code) => match state.areas.province(code) {
-            Some(p) => Area::Province(p),
-            None => return Err(AppError::NotFound(format!("no province with code {}", shorten(code)))),
-        },
-    };
-    let mut figures = figures_by_group(state, &scope, AreaLevel::Regency, year).await?;
-    let mut ranked: Vec<AreaStats> = state
-        .areas
-        .regencies(province_code, None)
-        .into_iter()
-        .map(|r| AreaStats::new(&Area::Regency(r), year, figures.remove(&r.code).unwrap_or_default()))
-        .collect();
-    let score = |s: &AreaStats| match by {
-        CoverageRankField::CoveredWorkers => Some(s.figures.covered as f64),
-        CoverageRankField::CoverageRate => s.figures.coverage_rate(),
-        CoverageRankField::TargetProgress => s.figures.target_progress(),
-        CoverageRankField::GrowthRate => s.figures.growth_rate(),
-    };
-    ranked.sort_by(|a, b| {
-        let order = match (score(a), score(b)) {
-            (Some(x), Some(y)) => y.total_cmp(&x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        order.then_with(|| a.code.cmp(&b.code))
-    });
-    ranked.truncate(limit);
-    Ok(ranked)
-}
-
-/// Codes echoed in messages are cut short: a megabyte of input is not repeated back.
-pub fn shorten(code: &str) -> String {
-    code.chars().take(16).collect()
+    out
 }
 
 /// The key a group of rows carries for an area (areas at the national level share one key).
@@ -373,7 +252,7 @@ async fn covered_by_profile(
         .map(|row| {
             let occupation: String = row.try_get("", "occupation")?;
             let gender: String = row.try_get("", "gender")?;
-            let bad = || AppError::Internal(format!("unknown stored occupation/gender {occupation}/{gender}"));
+            let bad = || sea_orm::DbErr::Custom(format!("unknown stored occupation/gender {occupation}/{gender}"));
             Ok((
                 row.try_get("", "g")?,
                 parse_enum::<Occupation>(&occupation).ok_or_else(bad)?,
@@ -445,7 +324,7 @@ async fn targets(
 
 async fn query(state: &AppState, sql: &str, values: Vec<Value>) -> AppResult<Vec<sea_orm::QueryResult>> {
     let backend: DbBackend = state.db.get_database_backend();
-    Ok(state.db.query_all_raw(statement(backend, sql, values)).await?)
+    state.db.query_all_raw(statement(backend, sql, values)).await
 }
 
 /// Aggregates come back as BIGINT on PostgreSQL and INTEGER on SQLite; NULL sums are 0.
@@ -455,4 +334,12 @@ fn sum(row: &sea_orm::QueryResult, column: &str) -> AppResult<i64> {
 
 fn parse_enum<E: ActiveEnum<Value = String>>(stored: &str) -> Option<E> {
     E::try_from_value(&stored.to_owned()).ok()
+}
+
+/// SQL for the month (1-12) of a date column.
+fn month_of(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("CAST(EXTRACT(MONTH FROM {column}) AS INTEGER)"),
+        _ => format!("CAST(strftime('%m', {column}) AS INTEGER)"),
+    }
 }

@@ -1,0 +1,206 @@
+//! Coverage statistics from maintained summaries: tables that every mutation keeps current in its
+//! own transaction, so that a dashboard reads a few rows per area and year instead of scanning
+//! workers and coverage periods (10 million workers answer like 10).
+//!
+//! - `tally`: what rows count, without I/O (the definitions of domain.md, in one place);
+//! - `summary`: the summary tables (changes, replacement, read-back);
+//! - `figures`: the read side, only the figure groups a query selects;
+//! - `rebuild`: recomputation from the raw rows, `stats rebuild` and `stats verify`.
+//!
+//! Definitions (domain.md): a worker is covered in year Y by regency R when one of its coverage
+//! periods with R overlaps Y; each worker counts once per area and year. Districts count the
+//! covered workers whose domicile district it is, for the periods its own regency pays.
+pub mod figures;
+pub mod rebuild;
+pub mod summary;
+pub mod tally;
+
+use async_graphql::Enum;
+use sea_orm::{ActiveEnum, DbErr};
+
+pub use figures::{FigureGroups, Figures};
+
+use crate::AppState;
+use crate::domain::types::AreaLevel;
+use crate::error::{AppError, AppResult};
+use crate::services::areas::Area;
+use crate::services::check_year;
+
+/// One area's figures for one year.
+#[derive(Debug, Clone)]
+pub struct AreaStats {
+    pub level: AreaLevel,
+    pub code: Option<String>,
+    pub name: String,
+    pub year: i32,
+    pub figures: Figures,
+}
+
+impl AreaStats {
+    fn new(area: &Area<'_>, year: i32, figures: Figures) -> Self {
+        AreaStats {
+            level: area.level(),
+            code: area.code().map(str::to_owned),
+            name: area.name().to_owned(),
+            year,
+            figures,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CoverageRankField {
+    CoveredWorkers,
+    CoverageRate,
+    TargetProgress,
+    GrowthRate,
+}
+
+impl CoverageRankField {
+    /// The figure groups the ranking figure needs.
+    fn groups(self) -> FigureGroups {
+        let targets = matches!(self, CoverageRankField::CoverageRate | CoverageRankField::TargetProgress);
+        FigureGroups { coverage: true, targets, ..FigureGroups::default() }
+    }
+}
+
+/// The most years one trend request may span.
+pub const MAX_TREND_YEARS: i32 = 50;
+
+/// Complexity weights (see `ApiLimits::max_complexity`): how many entries a field can return.
+pub const CHILDREN_COST: usize = 40;
+
+pub fn trend_years(from_year: i32, to_year: i32) -> usize {
+    (to_year.saturating_sub(from_year).saturating_add(1)).clamp(1, MAX_TREND_YEARS) as usize
+}
+
+pub fn ranking_size(first: Option<i32>) -> usize {
+    first.map_or(10, |n| n.clamp(1, 514)) as usize
+}
+
+/// The key of an area in the summaries ("" for the nation).
+fn key<'a>(area: &'a Area<'_>) -> &'a str {
+    area.code().unwrap_or(tally::NATIONAL)
+}
+
+pub async fn area_stats(
+    state: &AppState,
+    area_code: Option<&str>,
+    year: i32,
+    groups: FigureGroups,
+) -> AppResult<AreaStats> {
+    let year = check_year("year", year)?;
+    let area = state.areas.area(area_code)?;
+    let mut figures = figures::read(&state.db, &[key(&area)], year..=year, groups).await?;
+    let own = figures.remove(&(key(&area).to_owned(), year)).unwrap_or_default();
+    Ok(AreaStats::new(&area, year, own))
+}
+
+/// The same figures for each area one level down, in one statement per table; empty for a district.
+pub async fn children_stats(
+    state: &AppState,
+    area_code: Option<&str>,
+    year: i32,
+    groups: FigureGroups,
+) -> AppResult<Vec<AreaStats>> {
+    let year = check_year("year", year)?;
+    let area = state.areas.area(area_code)?;
+    let children = state.areas.children(&area);
+    let keys: Vec<&str> = children.iter().map(key).collect();
+    let mut figures = figures::read(&state.db, &keys, year..=year, groups).await?;
+    Ok(children
+        .iter()
+        .map(|child| AreaStats::new(child, year, figures.remove(&(key(child).to_owned(), year)).unwrap_or_default()))
+        .collect())
+}
+
+/// Every year of the span, from one read of the area's rows.
+pub async fn trend(
+    state: &AppState,
+    area_code: Option<&str>,
+    from_year: i32,
+    to_year: i32,
+    groups: FigureGroups,
+) -> AppResult<Vec<AreaStats>> {
+    check_year("fromYear", from_year)?;
+    check_year("toYear", to_year)?;
+    if to_year < from_year {
+        return Err(AppError::bad_input("toYear", "toYear is before fromYear"));
+    }
+    if to_year - from_year >= MAX_TREND_YEARS {
+        return Err(AppError::bad_input("toYear", format!("a trend spans at most {MAX_TREND_YEARS} years")));
+    }
+    let area = state.areas.area(area_code)?;
+    let mut figures = figures::read(&state.db, &[key(&area)], from_year..=to_year, groups).await?;
+    Ok((from_year..=to_year)
+        .map(|year| AreaStats::new(&area, year, figures.remove(&(key(&area).to_owned(), year)).unwrap_or_default()))
+        .collect())
+}
+
+/// Regencies of one province (or all) ranked by a figure, highest first; regencies without the
+/// figure (no target, no estimate, no previous year) come last, then by code.
+pub async fn ranking(
+    state: &AppState,
+    province_code: Option<&str>,
+    year: i32,
+    by: CoverageRankField,
+    first: Option<i32>,
+    groups: FigureGroups,
+) -> AppResult<Vec<AreaStats>> {
+    let year = check_year("year", year)?;
+    let limit = match first {
+        None => 10,
+        Some(n) if (1..=514).contains(&n) => n as usize,
+        Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 514")),
+    };
+    if let Some(code) = province_code
+        && state.areas.province(code).is_none()
+    {
+        return Err(AppError::NotFound(format!("no province with code {}", shorten(code))));
+    }
+    let regencies = state.areas.regencies(province_code, None);
+    let keys: Vec<&str> = regencies.iter().map(|r| r.code.as_str()).collect();
+    let groups = union(groups, by.groups());
+    let mut figures = figures::read(&state.db, &keys, year..=year, groups).await?;
+    let mut ranked: Vec<AreaStats> = regencies
+        .into_iter()
+        .map(|r| AreaStats::new(&Area::Regency(r), year, figures.remove(&(r.code.clone(), year)).unwrap_or_default()))
+        .collect();
+    let score = |s: &AreaStats| match by {
+        CoverageRankField::CoveredWorkers => s.figures.coverage.map(|c| c.covered as f64),
+        CoverageRankField::CoverageRate => s.figures.coverage_rate(),
+        CoverageRankField::TargetProgress => s.figures.target_progress(),
+        CoverageRankField::GrowthRate => s.figures.growth_rate(),
+    };
+    ranked.sort_by(|a, b| {
+        let order = match (score(a), score(b)) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        order.then_with(|| a.code.cmp(&b.code))
+    });
+    ranked.truncate(limit);
+    Ok(ranked)
+}
+
+fn union(a: FigureGroups, b: FigureGroups) -> FigureGroups {
+    FigureGroups {
+        coverage: a.coverage || b.coverage,
+        targets: a.targets || b.targets,
+        premium: a.premium || b.premium,
+        payouts: a.payouts || b.payouts,
+        occupations: a.occupations || b.occupations,
+    }
+}
+
+/// Codes echoed in messages are cut short: a megabyte of input is not repeated back.
+pub fn shorten(code: &str) -> String {
+    code.chars().take(16).collect()
+}
+
+/// A stored enum value ("FARM_LABORER") back as the enum.
+pub(crate) fn parse_stored<E: ActiveEnum<Value = String>>(stored: &str) -> Result<E, DbErr> {
+    E::try_from_value(&stored.to_owned()).map_err(|_| DbErr::Custom(format!("unknown stored value {stored:?}")))
+}

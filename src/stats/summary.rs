@@ -1,0 +1,137 @@
+//! The summary tables: changes added in the transaction of the mutation that causes them, the
+//! whole content replaced by a rebuild or a seed, and read back summed over shards.
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+
+use super::tally::{Counters, Runs, Tally};
+use crate::db::statement;
+use crate::domain::types::Occupation;
+
+/// On PostgreSQL a change goes to one of this many rows per area and year, picked at random:
+/// every enrollment into 36.03 also changes the rows of Banten and of the nation, and a row lock
+/// is held until commit (a few ms of fsync here), so with a single row 16 concurrent writers would
+/// queue behind each other (about 300 commits/s on this machine, against 4,000 with 8 shards).
+/// Reads sum the shards. SQLite has one writer at a time: shard 0 only.
+pub const SHARDS: i32 = 8;
+
+/// Adds `change` to the summaries, in the caller's transaction (call it last, just before the
+/// commit, so that the summary rows stay locked as briefly as possible).
+pub async fn add<C: ConnectionTrait>(db: &C, change: &Tally) -> Result<(), DbErr> {
+    if change.is_empty() {
+        return Ok(());
+    }
+    let shard = match db.get_database_backend() {
+        DbBackend::Postgres => rand::random_range(0..SHARDS),
+        _ => 0,
+    };
+    upsert(db, change, shard).await
+}
+
+/// Replaces every summary row with `tally` (rebuild, seed).
+pub async fn replace<C: ConnectionTrait>(db: &C, tally: &Tally) -> Result<(), DbErr> {
+    db.execute_unprepared("DELETE FROM coverage_summary").await?;
+    db.execute_unprepared("DELETE FROM coverage_summary_occupation").await?;
+    upsert(db, tally, 0).await
+}
+
+/// Every summary row summed over shards, zero rows left out (what `stats verify` compares).
+pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Tally, DbErr> {
+    let backend = db.get_database_backend();
+    let sums: Vec<String> = Counters::COLUMNS.iter().map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}")).collect();
+    let sql = format!("SELECT area_code, year, {} FROM coverage_summary GROUP BY area_code, year", sums.join(", "));
+    let mut tally = Tally::default();
+    for row in db.query_all_raw(statement(backend, &sql, vec![])).await? {
+        let mut values = [0i64; 13];
+        for (value, column) in values.iter_mut().zip(Counters::COLUMNS) {
+            *value = row.try_get::<Option<i64>>("", column)?.unwrap_or(0);
+        }
+        tally.totals.insert((row.try_get("", "area_code")?, row.try_get("", "year")?), Counters::from_values(values));
+    }
+    let sql = "SELECT area_code, year, occupation, CAST(SUM(run_starts) AS BIGINT) AS starts, \
+               CAST(SUM(run_ends) AS BIGINT) AS ends FROM coverage_summary_occupation GROUP BY area_code, year, occupation";
+    for row in db.query_all_raw(statement(backend, sql, vec![])).await? {
+        let occupation = super::parse_stored::<Occupation>(&row.try_get::<String>("", "occupation")?)?;
+        let runs = Runs {
+            starts: row.try_get::<Option<i64>>("", "starts")?.unwrap_or(0),
+            ends: row.try_get::<Option<i64>>("", "ends")?.unwrap_or(0),
+        };
+        tally.occupations.insert((row.try_get("", "area_code")?, row.try_get("", "year")?, occupation), runs);
+    }
+    Ok(tally.without_zeros())
+}
+
+/// Bind parameters per statement: on PostgreSQL a statement stays well under one 64 KB loopback
+/// segment (sqlx does not set TCP_NODELAY, so a longer message can wait for a delayed ACK).
+fn binds_per_statement(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Sqlite => 30_000,
+        _ => 3_000,
+    }
+}
+
+/// INSERT ... ON CONFLICT DO UPDATE adding to the existing counters, in key order (so that
+/// concurrent transactions lock rows in the same order and never deadlock).
+async fn upsert<C: ConnectionTrait>(db: &C, tally: &Tally, shard: i32) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let totals: Vec<Vec<Value>> = tally
+        .totals
+        .iter()
+        .map(|((area, year), counters)| {
+            let mut row: Vec<Value> = vec![area.as_str().into(), (*year).into(), shard.into()];
+            row.extend(counters.values().map(Value::from));
+            row
+        })
+        .collect();
+    let mut columns = vec!["area_code", "year", "shard"];
+    columns.extend(Counters::COLUMNS);
+    insert_rows(db, backend, "coverage_summary", &columns, 3, totals).await?;
+
+    let occupations: Vec<Vec<Value>> = tally
+        .occupations
+        .iter()
+        .map(|((area, year, occupation), runs)| {
+            vec![
+                area.as_str().into(),
+                (*year).into(),
+                occupation_name(*occupation).into(),
+                shard.into(),
+                runs.starts.into(),
+                runs.ends.into(),
+            ]
+        })
+        .collect();
+    let columns = ["area_code", "year", "occupation", "shard", "run_starts", "run_ends"];
+    insert_rows(db, backend, "coverage_summary_occupation", &columns, 4, occupations).await
+}
+
+/// Multi-row upserts of `rows`; the first `key_columns` columns are the primary key, the others
+/// counters added to what is there.
+async fn insert_rows<C: ConnectionTrait>(
+    db: &C,
+    backend: DbBackend,
+    table: &str,
+    columns: &[&str],
+    key_columns: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), DbErr> {
+    let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
+    let updates: Vec<String> =
+        columns[key_columns..].iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+    let rows_per_statement = (binds_per_statement(backend) / columns.len()).max(1);
+    for chunk in rows.chunks(rows_per_statement) {
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+            columns.join(", "),
+            vec![row_marks.as_str(); chunk.len()].join(", "),
+            columns[..key_columns].join(", "),
+            updates.join(", "),
+        );
+        db.execute_raw(statement(backend, &sql, chunk.concat())).await?;
+    }
+    Ok(())
+}
+
+/// The stored name of an occupation ("FARM_LABORER").
+pub fn occupation_name(occupation: Occupation) -> String {
+    use sea_orm::ActiveEnum;
+    occupation.to_value()
+}
