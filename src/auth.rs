@@ -1,6 +1,12 @@
 //! API keys and the caller they identify. Keys are random, shown once, stored as SHA-256 hashes
-//! (a 256-bit random key needs no slow hash), and looked up on every request so that revoking
-//! a key takes effect at once.
+//! (a 256-bit random key needs no slow hash). Each server holds the active keys in memory
+//! (`KeyCache`), so a request costs no database round trip for its key, and re-reads them at
+//! most every half second, so a key revoked on any instance (or by the CLI) stops working
+//! everywhere within a second.
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use chrono::Utc;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -53,19 +59,91 @@ impl Actor {
 /// The caller of a request, if any; passed to every service call.
 pub type Caller = Option<Actor>;
 
-/// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is UNAUTHENTICATED.
-pub async fn authenticate(db: &DatabaseConnection, header: Option<&str>) -> AppResult<Caller> {
-    let Some(header) = header else { return Ok(None) };
-    let key = header.strip_prefix("Bearer ").map(str::trim).ok_or(AppError::Unauthenticated)?;
+/// How stale the keys in memory may get: a revocation takes effect within this on every instance.
+pub const KEY_REFRESH: Duration = Duration::from_millis(500);
+
+/// The active API keys by hash, as last read from the database.
+#[derive(Debug)]
+pub struct KeyCache {
+    refresh: Duration,
+    keys: RwLock<HashMap<String, Actor>>,
+    /// When the keys were last read in full (None: never). Refreshes are serialized by this lock,
+    /// so concurrent requests after the deadline cause one read, not one each.
+    read_at: tokio::sync::Mutex<Option<Instant>>,
+    /// A copy of `read_at` that requests check without waiting on a refresh in progress.
+    fresh_until: RwLock<Option<Instant>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache::new(KEY_REFRESH)
+    }
+}
+
+impl KeyCache {
+    pub fn new(refresh: Duration) -> Self {
+        KeyCache {
+            refresh,
+            keys: RwLock::new(HashMap::new()),
+            read_at: tokio::sync::Mutex::new(None),
+            fresh_until: RwLock::new(None),
+        }
+    }
+
+    /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is UNAUTHENTICATED.
+    pub async fn authenticate(&self, db: &DatabaseConnection, header: Option<&str>) -> AppResult<Caller> {
+        let Some(header) = header else { return Ok(None) };
+        let key = header.strip_prefix("Bearer ").map(str::trim).ok_or(AppError::Unauthenticated)?;
+        let hash = hash(key);
+        self.refresh_if_stale(db).await?;
+        if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
+            return Ok(Some(actor));
+        }
+        // Not active at the last read: created since (look it up once), or no key at all.
+        let actor = find_active(db, &hash).await?.ok_or(AppError::Unauthenticated)?;
+        if let Ok(mut keys) = self.keys.write() {
+            keys.insert(hash, actor.clone());
+        }
+        Ok(Some(actor))
+    }
+
+    async fn refresh_if_stale(&self, db: &DatabaseConnection) -> AppResult<()> {
+        let now = Instant::now();
+        if self.fresh_until.read().ok().and_then(|t| *t).is_some_and(|until| now < until) {
+            return Ok(());
+        }
+        let mut read_at = self.read_at.lock().await;
+        if read_at.is_some_and(|at| at.elapsed() < self.refresh) {
+            return Ok(()); // another request refreshed while this one waited
+        }
+        let started = Instant::now();
+        let rows = api_key::Entity::find().filter(api_key::Column::RevokedAt.is_null()).all(db).await?;
+        let keys: HashMap<String, Actor> =
+            rows.into_iter().filter_map(|row| Some((row.key_hash.clone(), actor_of(row).ok()?))).collect();
+        if let Ok(mut current) = self.keys.write() {
+            *current = keys;
+        }
+        *read_at = Some(started);
+        if let Ok(mut until) = self.fresh_until.write() {
+            *until = Some(started + self.refresh);
+        }
+        Ok(())
+    }
+}
+
+async fn find_active(db: &DatabaseConnection, hash: &str) -> AppResult<Option<Actor>> {
     let found = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash(key)))
+        .filter(api_key::Column::KeyHash.eq(hash))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+        .await?;
+    found.map(actor_of).transpose()
+}
+
+fn actor_of(row: api_key::Model) -> AppResult<Actor> {
     let role =
-        Role::parse(&found.role).ok_or_else(|| AppError::Internal(format!("api key {} has unknown role", found.id)))?;
-    Ok(Some(Actor { key_id: found.id, key_name: found.name, role, scope: found.scope }))
+        Role::parse(&row.role).ok_or_else(|| AppError::Internal(format!("api key {} has unknown role", row.id)))?;
+    Ok(Actor { key_id: row.id, key_name: row.name, role, scope: row.scope })
 }
 
 fn hash(key: &str) -> String {

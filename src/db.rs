@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Iterable, Statement, Value,
+};
 
 /// A statement running longer on PostgreSQL is cancelled (the request gets a clear error).
 pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 10;
@@ -76,4 +79,37 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
         _ => sql.to_owned(),
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Bind parameters per multi-row INSERT.
+pub fn binds_per_insert(backend: DbBackend) -> usize {
+    match backend {
+        // In process, fewer and bigger statements are faster; SQLite allows 32,766 parameters.
+        DbBackend::Sqlite => 30_000,
+        // Over the network, keep each statement under ~16 KB. sqlx 0.9.0 does not set TCP_NODELAY,
+        // and a bigger message (several TLS records or TCP segments) often waits ~40 ms for a
+        // delayed ACK: 1,000-row chunks took 5-7 s here, some sizes 20-50 s. Big prepared
+        // statements also stay cached on the pooled server connection (78 MB at 30,000 binds).
+        _ => 1_000,
+    }
+}
+
+/// Inserts rows with multi-row INSERTs (on PostgreSQL ~80 workers or ~90 coverages each, on
+/// SQLite ~2,300 or ~2,700); returns how many were inserted.
+pub async fn insert_in_chunks<A, C: ConnectionTrait>(txn: &C, rows: impl IntoIterator<Item = A>) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let rows_per_insert = binds_per_insert(txn.get_database_backend()) / columns;
+    let mut rows = rows.into_iter();
+    let mut inserted = 0;
+    loop {
+        let chunk: Vec<A> = rows.by_ref().take(rows_per_insert).collect();
+        if chunk.is_empty() {
+            return Ok(inserted);
+        }
+        // insert_many of an empty list executes nothing, but we never get here with one.
+        inserted += A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
 }

@@ -14,7 +14,6 @@ use sea_orm::ConnectionTrait;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
-use crate::auth;
 use crate::error::AppError;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
@@ -123,7 +122,7 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
         return response;
     }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match auth::authenticate(&http.app.db, authorization).await {
+    let caller = match http.app.keys.authenticate(&http.app.db, authorization).await {
         Ok(caller) => caller,
         Err(err) => return error_response(err),
     };

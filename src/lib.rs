@@ -13,29 +13,33 @@ pub mod error;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod seed;
 pub mod services;
 pub mod stats;
+mod synthetic;
 
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use auth::KeyCache;
 use config::ApiLimits;
 use services::areas::Areas;
 
-/// What every request needs: the database, the reference areas loaded at start and the limits
-/// a request must stay within.
+/// What every request needs: the database, the reference areas loaded at start, the API keys
+/// held in memory and the limits a request must stay within.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub areas: Arc<Areas>,
+    pub keys: Arc<KeyCache>,
     pub limits: ApiLimits,
 }
 
 impl AppState {
     pub async fn new(db: DatabaseConnection) -> Result<Self, DbErr> {
         let areas = Areas::load(&db).await?;
-        Ok(AppState { db, areas: Arc::new(areas), limits: ApiLimits::default() })
+        Ok(AppState { db, areas: Arc::new(areas), keys: Arc::default(), limits: ApiLimits::default() })
     }
 }
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
+use jaminan::seed::SeedOptions;
 use jaminan::{AppState, build_app, db, demo, graphql};
 
 #[derive(Parser)]
@@ -33,6 +34,22 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); schema.graphql is this output.
     ExportSchema,
+    /// Load a deterministic national dataset (N workers over all regencies, with coverage,
+    /// payouts, targets and summaries) into an empty database: the benchmark's data.
+    Seed {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// How many workers.
+        #[arg(long)]
+        workers: u64,
+        /// Another seed gives other names, NIKs, dates and stories.
+        #[arg(long, default_value_t = jaminan::seed::DEFAULT_SEED)]
+        seed: u64,
+        /// Write the worker, coverage and payout rows as PostgreSQL COPY text files into this
+        /// folder instead of loading them (the benchmark's bare-load baseline).
+        #[arg(long, value_name = "DIR")]
+        tsv: Option<std::path::PathBuf>,
+    },
     /// Coverage summaries: recompute them from the raw rows, or compare them with a recomputation.
     Stats {
         #[command(flatten)]
@@ -115,6 +132,7 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::ApiKey { db, command } => api_key(&db, command).await,
         Command::Stats { db, command } => stats(&db, command).await,
+        Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv).await,
         Command::Serve { db, serve } => serve_app(&db, &serve).await,
     }
 }
@@ -147,6 +165,30 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn seed_database(
+    db_args: &DatabaseArgs,
+    options: SeedOptions,
+    tsv: Option<std::path::PathBuf>,
+) -> Result<(), String> {
+    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
+    if let Some(dir) = tsv {
+        jaminan::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
+        println!("rows written to {}", dir.display());
+        return Ok(());
+    }
+    let report = jaminan::seed::seed(&db, options).await.map_err(|e| e.to_string())?;
+    println!(
+        "seeded {} workers, {} coverage periods, {} payouts, {} targets in {:.1}s ({:.0} workers/s)",
+        report.workers,
+        report.coverages,
+        report.payouts,
+        report.targets,
+        report.elapsed.as_secs_f64(),
+        report.workers_per_second()
+    );
+    Ok(())
 }
 
 async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), String> {

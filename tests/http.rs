@@ -4,6 +4,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{TestApp, data, error_code};
+use std::sync::Arc;
+
+use jaminan::AppState;
 use jaminan::auth::{self, Role};
 use serde_json::json;
 
@@ -84,8 +87,41 @@ backend_test!(unknown_and_revoked_keys_are_unauthenticated, |app: TestApp| async
     data(&app.gql_as(&key, register, json!({})).await);
     assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
     assert!(!auth::revoke_key(&app.state.db, row.id).await.unwrap(), "revoking twice reports nothing to revoke");
+    // Keys are held in memory and re-read every half second: revoked, a key stops within a second.
+    tokio::time::sleep(auth::KEY_REFRESH + std::time::Duration::from_millis(100)).await;
     let response = app.gql_as(&key, "{ provinces { code } }", json!({})).await;
-    assert_eq!(error_code(&response), "UNAUTHENTICATED", "a revoked key stops working at once");
+    assert_eq!(error_code(&response), "UNAUTHENTICATED", "a revoked key stops working within a second");
+});
+
+backend_test!(a_revoked_key_stops_on_every_instance_within_a_second, |app: TestApp| async move {
+    // Two servers on one database, each with its own keys in memory; the CLI revokes the key.
+    let other = app.with_state(AppState::new(app.state.db.clone()).await.unwrap());
+    let (key, row) = auth::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap();
+    for instance in [&app, &other] {
+        data(&instance.gql_as(&key, "{ provinces { code } }", json!({})).await);
+    }
+    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    for instance in [&app, &other] {
+        assert_eq!(error_code(&instance.gql_as(&key, "{ provinces { code } }", json!({})).await), "UNAUTHENTICATED");
+    }
+});
+
+backend_test!(a_known_key_costs_no_database_round_trip, |app: TestApp| async move {
+    // A long refresh interval, so that the count below cannot include a periodic re-read.
+    let state =
+        AppState { keys: Arc::new(auth::KeyCache::new(std::time::Duration::from_secs(600))), ..app.state.clone() };
+    let app = app.with_state(state);
+    let (new_key, _) = auth::create_key(&app.state.db, "created after start", Role::Viewer, None).await.unwrap();
+    data(&app.gql_as(&new_key, "{ provinces { code } }", json!({})).await);
+    let before = app.query_count();
+    for _ in 0..20 {
+        data(&app.gql_as(&app.admin, "{ provinces { code } }", json!({})).await);
+        data(&app.gql_as(&new_key, "{ regency(code: \"36.03\") { name } }", json!({})).await);
+    }
+    assert_eq!(app.query_count(), before, "areas are in memory and keys too: no statement at all");
+    let response = app.gql_as("jmn_not_a_key", "{ provinces { code } }", json!({})).await;
+    assert_eq!(error_code(&response), "UNAUTHENTICATED");
 });
 
 backend_test!(viewer_keys_cannot_write, |app: TestApp| async move {

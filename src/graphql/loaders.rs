@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::entities::{coverage, coverage_target, payout, worker};
 use crate::error::AppError;
 use crate::services;
+use crate::services::workers::{Include, WorkerWith};
 
 /// One per request (http.rs). Its cache is off for mutations, so that a later mutation of the
 /// same document never reads rows cached before an earlier one changed them.
@@ -22,6 +23,26 @@ pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
 
 pub fn loader<'a>(ctx: &Context<'a>) -> &'a RequestLoader {
     ctx.data_unchecked::<RequestLoader>()
+}
+
+/// The relations a worker's selection reads, to fetch with the worker in one statement.
+pub fn include_of(selection: &Lookahead<'_>) -> Include {
+    Include {
+        coverages: selection.field("coverages").exists() || selection.field("coveredOn").exists(),
+        payouts: selection.field("payouts").exists(),
+    }
+}
+
+/// Puts workers fetched with their relations in the request's cache, where the per-worker
+/// resolvers (and `prime_workers`) find them without another statement.
+pub async fn feed_workers(ctx: &Context<'_>, rows: &[WorkerWith]) {
+    let loader = loader(ctx);
+    loader.feed_many(rows.iter().map(|r| (WorkerId(r.worker.id), r.worker.clone()))).await;
+    let with_coverages = rows.iter().filter_map(|r| Some((r.worker.id, r.coverages.as_ref()?)));
+    loader.feed_many(with_coverages.clone().map(|(id, periods)| (CoveragesOf(id), periods.clone()))).await;
+    loader.feed_many(with_coverages.flat_map(|(_, periods)| periods).map(|c| (CoverageId(c.id), c.clone()))).await;
+    let with_payouts = rows.iter().filter_map(|r| Some((PayoutsOf(r.worker.id), r.payouts.clone()?)));
+    loader.feed_many(with_payouts).await;
 }
 
 /// Loads, for a whole list of workers, the relations `selection` (one worker's selection set)

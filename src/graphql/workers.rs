@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
 use super::limits::repeated;
-use super::loaders::{CoveragesOf, PayoutsOf, loader, prime_workers};
+use super::loaders::{CoveragesOf, PayoutsOf, feed_workers, include_of, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};
 use crate::domain::nik;
@@ -13,7 +13,9 @@ use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
 use crate::services::pagination::{Page, PageArgs};
-use crate::services::workers::{self, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder};
+use crate::services::workers::{
+    self, Include, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder, WorkerWith,
+};
 
 pub struct Worker(pub worker::Model);
 
@@ -172,14 +174,27 @@ impl WorkerConnection {
     }
 }
 
+/// A page of workers, with the relations its nodes select read in the same statement.
 pub async fn list_workers(
     ctx: &Context<'_>,
     filter: WorkerFilter,
     args: PageArgs,
     order: Option<WorkerOrder>,
 ) -> AppResult<WorkerConnection> {
-    let page = workers::list(state(ctx), caller(ctx), &filter, order.unwrap_or_default(), &args).await?;
-    Ok(WorkerConnection { page, filter })
+    let selection = ctx.look_ahead();
+    let (nodes, edges) = (include_of(&selection.field("nodes")), include_of(&selection.field("edges").field("node")));
+    let include = Include { coverages: nodes.coverages || edges.coverages, payouts: nodes.payouts || edges.payouts };
+    let page = workers::list(state(ctx), caller(ctx), &filter, order.unwrap_or_default(), &args, include).await?;
+    let rows: Vec<WorkerWith> = page.rows.iter().map(|(_, row)| row.clone()).collect();
+    feed_workers(ctx, &rows).await;
+    Ok(WorkerConnection { page: page.map(|row| row.worker), filter })
+}
+
+/// One worker, with the relations the current field selects read in the same statement.
+async fn one_worker(ctx: &Context<'_>, found: Option<WorkerWith>) -> Option<Worker> {
+    let found = found?;
+    feed_workers(ctx, std::slice::from_ref(&found)).await;
+    Some(Worker(found.worker))
 }
 
 #[derive(Default)]
@@ -189,11 +204,13 @@ pub struct WorkerQuery;
 impl WorkerQuery {
     async fn worker(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Worker>> {
         let id = parse_id(&id, "id")?;
-        Ok(workers::get(state(ctx), caller(ctx), id).await?.map(Worker))
+        let found = workers::get(state(ctx), caller(ctx), id, include_of(&ctx.look_ahead())).await?;
+        Ok(one_worker(ctx, found).await)
     }
 
     async fn worker_by_nik(&self, ctx: &Context<'_>, nik: String) -> Result<Option<Worker>> {
-        Ok(workers::by_nik(state(ctx), caller(ctx), &nik).await?.map(Worker))
+        let found = workers::by_nik(state(ctx), caller(ctx), &nik, include_of(&ctx.look_ahead())).await?;
+        Ok(one_worker(ctx, found).await)
     }
 
     /// Connections: first/last default to 20, at most 100. Cursors are opaque and keyset-based.

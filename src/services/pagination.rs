@@ -109,6 +109,16 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each row transformed.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        let mut f = f;
+        Page {
+            rows: self.rows.into_iter().map(|(cursor, row)| (cursor, f(row))).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+
     /// Builds the page from rows fetched in window order with limit + 1 rows at most.
     pub fn from_fetched(window: &Window, mut fetched: Vec<(Cursor, T)>) -> Page<T> {
         let more = fetched.len() as u64 > window.limit;

@@ -1,19 +1,21 @@
 //! Registering, updating, finding and listing workers.
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
 };
 
-use super::access::{require_reach, require_reader, require_role, require_visible_worker, visible_workers};
+use super::access::{
+    require_reach, require_reader, require_role, require_visible_worker, visible_payouts, visible_workers,
+};
 use super::audit::{self, AuditEntity};
 use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::{Actor, Caller, Role};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, payout, worker};
@@ -85,26 +87,121 @@ impl Default for WorkerOrder {
 
 const MAX_NAME_CHARS: usize = 200;
 
+/// Relations read in the same statement as their workers (a LEFT JOIN on the page), so that a
+/// page or a single worker with its coverage and payouts costs one round trip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    pub coverages: bool,
+    /// Only the payouts the caller may see (`visible_payouts`), as `Worker.payouts` shows.
+    pub payouts: bool,
+}
+
+/// A worker with the relations asked for (None when not asked for).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerWith {
+    pub worker: worker::Model,
+    /// Oldest first.
+    pub coverages: Option<Vec<coverage::Model>>,
+    /// Oldest submission first.
+    pub payouts: Option<Vec<payout::Model>>,
+}
+
 /// A worker the caller may see; None when it does not exist or lies outside the caller's scope.
-pub async fn get(state: &AppState, caller: &Caller, id: i64) -> AppResult<Option<worker::Model>> {
+pub async fn get(state: &AppState, caller: &Caller, id: i64, include: Include) -> AppResult<Option<WorkerWith>> {
     let actor = require_reader(caller)?;
-    Ok(worker::Entity::find_by_id(id).filter(visible_workers(actor)).one(&state.db).await?)
+    let query = worker::Entity::find_by_id(id).filter(visible_workers(actor));
+    Ok(fetch(state, actor, query, &[], include).await?.pop())
 }
 
 pub async fn get_many(state: &AppState, ids: &[i64]) -> AppResult<Vec<worker::Model>> {
     Ok(worker::Entity::find().filter(worker::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?)
 }
 
-pub async fn by_nik(state: &AppState, caller: &Caller, nik_text: &str) -> AppResult<Option<worker::Model>> {
+pub async fn by_nik(
+    state: &AppState,
+    caller: &Caller,
+    nik_text: &str,
+    include: Include,
+) -> AppResult<Option<WorkerWith>> {
     let actor = require_reader(caller)?;
     if !nik::is_nik_shaped(nik_text) {
         return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
     }
-    Ok(worker::Entity::find()
-        .filter(worker::Column::Nik.eq(nik_text))
-        .filter(visible_workers(actor))
-        .one(&state.db)
-        .await?)
+    let query = worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).filter(visible_workers(actor));
+    Ok(fetch(state, actor, query, &[], include).await?.pop())
+}
+
+/// Runs `query` (filtered, ordered by `order`, limited) with the relations `include` asks for,
+/// in one statement: `SELECT w.*, coverage..., payout... FROM (query) w LEFT JOIN ...`. A worker
+/// with c periods and p payouts comes as max(c, 1) x max(p, 1) rows, folded back here.
+async fn fetch(
+    state: &AppState,
+    actor: &Actor,
+    query: Select<worker::Entity>,
+    order: &[(worker::Column, sea_orm::Order)],
+    include: Include,
+) -> AppResult<Vec<WorkerWith>> {
+    if include == Include::default() {
+        let rows = query.all(&state.db).await?;
+        return Ok(rows.into_iter().map(|worker| WorkerWith { worker, coverages: None, payouts: None }).collect());
+    }
+    let page = Alias::new("w");
+    let mut outer = Query::select();
+    outer.column((page.clone(), Asterisk)).from_subquery(query.into_query(), page.clone());
+    if include.coverages {
+        for column in coverage::Column::iter() {
+            outer.expr_as(Expr::col((coverage::Entity, column)), Alias::new(format!("c_{}", column.as_str())));
+        }
+        let on = Expr::col((coverage::Entity, coverage::Column::WorkerId)).equals((page.clone(), worker::Column::Id));
+        outer.join(JoinType::LeftJoin, coverage::Entity, on);
+    }
+    if include.payouts {
+        for column in payout::Column::iter() {
+            outer.expr_as(Expr::col((payout::Entity, column)), Alias::new(format!("p_{}", column.as_str())));
+        }
+        let on = Condition::all()
+            .add(Expr::col((payout::Entity, payout::Column::WorkerId)).equals((page.clone(), worker::Column::Id)))
+            .add(visible_payouts(actor));
+        outer.join(JoinType::LeftJoin, payout::Entity, on);
+    }
+    for (column, direction) in order {
+        outer.order_by((page.clone(), *column), direction.clone());
+    }
+    outer.order_by((page.clone(), worker::Column::Id), sea_orm::Order::Asc);
+    if include.coverages {
+        outer.order_by((coverage::Entity, coverage::Column::StartsOn), sea_orm::Order::Asc);
+        outer.order_by((coverage::Entity, coverage::Column::Id), sea_orm::Order::Asc);
+    }
+    if include.payouts {
+        outer.order_by((payout::Entity, payout::Column::SubmittedAt), sea_orm::Order::Asc);
+        outer.order_by((payout::Entity, payout::Column::Id), sea_orm::Order::Asc);
+    }
+    let rows = state.db.query_all_raw(state.db.get_database_backend().build(&outer)).await?;
+    let mut fetched: Vec<WorkerWith> = Vec::new();
+    for row in rows {
+        let id: i64 = row.try_get("", "id")?;
+        if fetched.last().is_none_or(|last| last.worker.id != id) {
+            fetched.push(WorkerWith {
+                worker: worker::Model::from_query_result(&row, "")?,
+                coverages: include.coverages.then(Vec::new),
+                payouts: include.payouts.then(Vec::new),
+            });
+        }
+        let Some(current) = fetched.last_mut() else { continue };
+        if let Some(periods) = current.coverages.as_mut()
+            && let Some(period) = coverage::Model::from_query_result_optional(&row, "c_")?
+            && !periods.iter().any(|p| p.id == period.id)
+        {
+            periods.push(period);
+        }
+        if let Some(payouts) = current.payouts.as_mut()
+            && let Some(payout) = payout::Model::from_query_result_optional(&row, "p_")?
+            && !payouts.iter().any(|p| p.id == payout.id)
+        {
+            payouts.push(payout);
+        }
+    }
+    Ok(fetched)
 }
 
 pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerInput) -> AppResult<worker::Model> {
@@ -332,11 +429,13 @@ pub async fn list(
     filter: &WorkerFilter,
     order: WorkerOrder,
     args: &PageArgs,
-) -> AppResult<Page<worker::Model>> {
+    include: Include,
+) -> AppResult<Page<WorkerWith>> {
     let ordering = ordering_name(order);
     let window = Window::new(args, &ordering)?;
     let ascending = order.direction == SortDirection::Asc;
-    let mut condition = filter_condition(filter)?.add(visible_workers(require_reader(caller)?));
+    let actor = require_reader(caller)?;
+    let mut condition = filter_condition(filter)?.add(visible_workers(actor));
     if let Some(after) = &window.after {
         condition = condition.add(beyond(order, after, ascending, "after")?);
     }
@@ -346,16 +445,16 @@ pub async fn list(
     // Reading backwards walks the same index in the opposite direction.
     let read_ascending = ascending != window.backward;
     let direction = if read_ascending { sea_orm::Order::Asc } else { sea_orm::Order::Desc };
-    let rows = worker::Entity::find()
+    let query = worker::Entity::find()
         .filter(condition)
         .order_by(sort_column(order), direction.clone())
-        .order_by(worker::Column::Id, direction)
-        .limit(window.limit + 1)
-        .all(&state.db)
-        .await?;
+        .order_by(worker::Column::Id, direction.clone())
+        .limit(window.limit + 1);
+    let order_of_rows = [(sort_column(order), direction.clone()), (worker::Column::Id, direction)];
+    let rows = fetch(state, actor, query, &order_of_rows, include).await?;
     let fetched = rows
         .into_iter()
-        .map(|row| (Cursor { ordering: ordering.clone(), key: sort_key(order, &row), id: row.id }, row))
+        .map(|row| (Cursor { ordering: ordering.clone(), key: sort_key(order, &row.worker), id: row.worker.id }, row))
         .collect();
     Ok(Page::from_fetched(&window, fetched))
 }

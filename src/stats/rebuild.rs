@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::figures::{FigureGroups, Figures, fold_totals, occupations_in};
 use super::summary;
-use super::tally::{Claim, Counters, Period, Profile, Tally};
+use super::tally::{AreaCode, Claim, Counters, Period, Profile, Tally};
 use crate::db::statement;
 use crate::domain::types::{Gender, Occupation, PayoutStatus};
 use crate::entities::coverage_target;
@@ -181,18 +181,19 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
 /// Compares the figures two tallies give, area by area, over the years where either has a row
 /// (before them both give zeros, after them both keep their last values).
 pub fn differences(stored: &Tally, expected: &Tally) -> Vec<String> {
-    let mut years: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
+    let mut years: BTreeMap<AreaCode, BTreeSet<i32>> = BTreeMap::new();
     for (area, year) in stored.totals.keys().chain(expected.totals.keys()) {
-        years.entry(area).or_default().insert(*year);
+        years.entry(*area).or_default().insert(*year);
     }
     for (area, year, _) in stored.occupations.keys().chain(expected.occupations.keys()) {
-        years.entry(area).or_default().insert(*year);
+        years.entry(*area).or_default().insert(*year);
     }
     let mut lines = Vec::new();
     for (area, years) in years {
         let (Some(first), Some(last)) = (years.first(), years.last()) else { continue };
         let ours = area_figures(stored, area, *first..=*last);
         let theirs = area_figures(expected, area, *first..=*last);
+        let area = area.as_str();
         for ((year, a), (_, b)) in ours.iter().zip(&theirs) {
             let label = if area.is_empty() { "national".to_owned() } else { area.to_owned() };
             for (figure, x, y) in compare(a, b) {
@@ -203,18 +204,12 @@ pub fn differences(stored: &Tally, expected: &Tally) -> Vec<String> {
     lines
 }
 
-fn area_figures(tally: &Tally, area: &str, years: std::ops::RangeInclusive<i32>) -> Vec<(i32, Figures)> {
-    let rows: Vec<(i32, Counters)> = tally
-        .totals
-        .range((area.to_owned(), i32::MIN)..=(area.to_owned(), i32::MAX))
-        .map(|((_, y), c)| (*y, *c))
-        .collect();
-    let occupation_rows: Vec<(i32, Occupation, i64)> = tally
-        .occupations
-        .iter()
-        .filter(|((a, _, _), _)| a == area)
-        .map(|((_, y, o), r)| (*y, *o, r.starts - r.ends))
-        .collect();
+fn area_figures(tally: &Tally, area: AreaCode, years: std::ops::RangeInclusive<i32>) -> Vec<(i32, Figures)> {
+    let rows: Vec<(i32, Counters)> =
+        tally.totals.range((area, i32::MIN)..=(area, i32::MAX)).map(|((_, y), c)| (*y, *c)).collect();
+    let (first, last) = ((area, i32::MIN, Occupation::Farmer), (area, i32::MAX, Occupation::Other));
+    let occupation_rows: Vec<(i32, Occupation, i64)> =
+        tally.occupations.range(first..=last).map(|((_, y, o), r)| (*y, *o, r.starts - r.ends)).collect();
     fold_totals(&rows, years, FigureGroups::ALL)
         .into_iter()
         .map(|(year, mut figures)| {

@@ -2,8 +2,8 @@
 //! whole content replaced by a rebuild or a seed, and read back summed over shards.
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
-use super::tally::{Counters, Runs, Tally};
-use crate::db::statement;
+use super::tally::{AreaCode, Counters, Runs, Tally};
+use crate::db::{binds_per_insert, statement};
 use crate::domain::types::Occupation;
 
 /// On PostgreSQL a change goes to one of this many rows per area and year, picked at random:
@@ -44,7 +44,8 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Tally, DbErr> {
         for (value, column) in values.iter_mut().zip(Counters::COLUMNS) {
             *value = row.try_get::<Option<i64>>("", column)?.unwrap_or(0);
         }
-        tally.totals.insert((row.try_get("", "area_code")?, row.try_get("", "year")?), Counters::from_values(values));
+        let area = AreaCode::new(&row.try_get::<String>("", "area_code")?);
+        tally.totals.insert((area, row.try_get("", "year")?), Counters::from_values(values));
     }
     let sql = "SELECT area_code, year, occupation, CAST(SUM(run_starts) AS BIGINT) AS starts, \
                CAST(SUM(run_ends) AS BIGINT) AS ends FROM coverage_summary_occupation GROUP BY area_code, year, occupation";
@@ -54,18 +55,10 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Tally, DbErr> {
             starts: row.try_get::<Option<i64>>("", "starts")?.unwrap_or(0),
             ends: row.try_get::<Option<i64>>("", "ends")?.unwrap_or(0),
         };
-        tally.occupations.insert((row.try_get("", "area_code")?, row.try_get("", "year")?, occupation), runs);
+        let area = AreaCode::new(&row.try_get::<String>("", "area_code")?);
+        tally.occupations.insert((area, row.try_get("", "year")?, occupation), runs);
     }
     Ok(tally.without_zeros())
-}
-
-/// Bind parameters per statement: on PostgreSQL a statement stays well under one 64 KB loopback
-/// segment (sqlx does not set TCP_NODELAY, so a longer message can wait for a delayed ACK).
-fn binds_per_statement(backend: DbBackend) -> usize {
-    match backend {
-        DbBackend::Sqlite => 30_000,
-        _ => 3_000,
-    }
 }
 
 /// INSERT ... ON CONFLICT DO UPDATE adding to the existing counters, in key order (so that
@@ -116,7 +109,7 @@ async fn insert_rows<C: ConnectionTrait>(
     let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
     let updates: Vec<String> =
         columns[key_columns..].iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
-    let rows_per_statement = (binds_per_statement(backend) / columns.len()).max(1);
+    let rows_per_statement = (binds_per_insert(backend) / columns.len()).max(1);
     for chunk in rows.chunks(rows_per_statement) {
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",

@@ -31,6 +31,35 @@ use crate::entities::{coverage, coverage_target, payout, worker};
 /// The area key of the nation.
 pub const NATIONAL: &str = "";
 
+/// An area code as a summary key: up to 8 bytes inline ("36.03.01" is the longest), so that
+/// keying millions of counter updates allocates nothing. Orders as the text does.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct AreaCode([u8; 8]);
+
+impl AreaCode {
+    pub const NATIONAL: AreaCode = AreaCode([0; 8]);
+
+    /// Reference area codes are ASCII and at most 8 bytes; anything longer is cut (never seen).
+    pub fn new(code: &str) -> AreaCode {
+        let mut bytes = [0; 8];
+        for (slot, byte) in bytes.iter_mut().zip(code.bytes()) {
+            *slot = byte;
+        }
+        AreaCode(bytes)
+    }
+
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|b| *b == 0).unwrap_or(8);
+        std::str::from_utf8(&self.0[..len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for AreaCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
 /// The counters of one area in one year (or a change to them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -127,8 +156,8 @@ pub struct Runs {
 /// them that a mutation adds in its transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    pub totals: BTreeMap<(String, i32), Counters>,
-    pub occupations: BTreeMap<(String, i32, Occupation), Runs>,
+    pub totals: BTreeMap<(AreaCode, i32), Counters>,
+    pub occupations: BTreeMap<(AreaCode, i32, Occupation), Runs>,
 }
 
 /// What of a worker the figures depend on.
@@ -209,7 +238,8 @@ impl Tally {
         change.without_zeros()
     }
 
-    fn add_worker_rows(&mut self, rows: WorkerRows<'_>, sign: i64) {
+    /// Adds (`sign` 1) or removes (-1) everything a worker's rows count.
+    pub fn add_worker_rows(&mut self, rows: WorkerRows<'_>, sign: i64) {
         let periods: Vec<Period<'_>> = rows.coverages.iter().map(Period::from).collect();
         self.add_worker(Profile::from(rows.worker), &periods, sign);
         for payout in rows.payouts {
@@ -220,7 +250,7 @@ impl Tally {
     /// Adds (`sign` 1) or removes (-1) what one worker's coverage periods count: covered-year
     /// runs in every area they reach, by gender and occupation, and their premium.
     pub fn add_worker(&mut self, profile: Profile<'_>, periods: &[Period<'_>], sign: i64) {
-        let mut spans: BTreeMap<&str, Vec<YearSpan>> = BTreeMap::new();
+        let mut spans: BTreeMap<AreaCode, Vec<YearSpan>> = BTreeMap::new();
         for period in periods {
             let span = (period.starts_on.year(), period.ends_on.map(|end| end.year()));
             for area in areas_of(period.regency_code, profile.district_code) {
@@ -268,7 +298,7 @@ impl Tally {
     pub fn add_target(&mut self, target: &coverage_target::Model, sign: i64) {
         let (regency, province) = (target.regency_code.as_str(), province_of(&target.regency_code));
         for area in [NATIONAL, province, regency] {
-            let counters = self.counters(area, target.year);
+            let counters = self.counters(AreaCode::new(area), target.year);
             counters.targets_set += sign;
             counters.target_workers += sign * target.target_workers;
             if let Some(eligible) = target.eligible_workers {
@@ -281,10 +311,10 @@ impl Tally {
     /// Adds every counter of `other` times `sign`.
     pub fn merge(&mut self, other: &Tally, sign: i64) {
         for (key, counters) in &other.totals {
-            self.totals.entry(key.clone()).or_default().add(counters, sign);
+            self.totals.entry(*key).or_default().add(counters, sign);
         }
         for (key, runs) in &other.occupations {
-            let mine = self.occupations.entry(key.clone()).or_default();
+            let mine = self.occupations.entry(*key).or_default();
             mine.starts += sign * runs.starts;
             mine.ends += sign * runs.ends;
         }
@@ -301,15 +331,22 @@ impl Tally {
         self.totals.is_empty() && self.occupations.is_empty()
     }
 
-    fn counters(&mut self, area: &str, year: i32) -> &mut Counters {
-        self.totals.entry((area.to_owned(), year)).or_default()
+    /// Workers covered in an area in a year (the seed sizes its targets by it).
+    pub fn covered(&self, area: &str, year: i32) -> i64 {
+        let area = AreaCode::new(area);
+        let rows = self.totals.range((area, i32::MIN)..=(area, year));
+        rows.map(|(_, c)| c.run_starts - c.run_ends).sum()
     }
 
-    fn occupation_runs(&mut self, area: &str, year: i32, occupation: Occupation) -> &mut Runs {
-        self.occupations.entry((area.to_owned(), year, occupation)).or_default()
+    fn counters(&mut self, area: AreaCode, year: i32) -> &mut Counters {
+        self.totals.entry((area, year)).or_default()
     }
 
-    fn add_premium(&mut self, area: &str, period: &Period<'_>, sign: i64) {
+    fn occupation_runs(&mut self, area: AreaCode, year: i32, occupation: Occupation) -> &mut Runs {
+        self.occupations.entry((area, year, occupation)).or_default()
+    }
+
+    fn add_premium(&mut self, area: AreaCode, period: &Period<'_>, sign: i64) {
         let (p, first_year) = (sign * period.monthly_premium, period.starts_on.year());
         let first_month = i64::from(period.starts_on.month());
         match period.ends_on {
@@ -333,9 +370,10 @@ impl Tally {
 }
 
 /// The areas a period or payout of `regency_code` counts in, for a worker living in `district_code`.
-pub fn areas_of<'a>(regency_code: &'a str, district_code: Option<&'a str>) -> impl Iterator<Item = &'a str> {
+pub fn areas_of(regency_code: &str, district_code: Option<&str>) -> impl Iterator<Item = AreaCode> + use<> {
     let district = district_code.filter(|d| d.strip_prefix(regency_code).is_some_and(|rest| rest.starts_with('.')));
-    [Some(NATIONAL), Some(province_of(regency_code)), Some(regency_code), district].into_iter().flatten()
+    let areas = [Some(NATIONAL), Some(province_of(regency_code)), Some(regency_code), district];
+    areas.map(|area| area.map(AreaCode::new)).into_iter().flatten()
 }
 
 /// "36.03" -> "36".
@@ -384,20 +422,13 @@ mod tests {
 
     /// covered(Y) as the read side computes it.
     fn covered(tally: &Tally, area: &str, year: i32) -> i64 {
-        tally
-            .totals
-            .range((area.to_owned(), i32::MIN)..=(area.to_owned(), year))
-            .map(|(_, c)| c.run_starts - c.run_ends)
-            .sum()
+        tally.covered(area, year)
     }
 
     fn premium(tally: &Tally, area: &str, year: i32) -> i64 {
-        let rate: i64 = tally
-            .totals
-            .range((area.to_owned(), i32::MIN)..=(area.to_owned(), year))
-            .map(|(_, c)| c.premium_rate_change)
-            .sum();
-        rate + tally.totals.get(&(area.to_owned(), year)).map_or(0, |c| c.premium)
+        let area = AreaCode::new(area);
+        let rate: i64 = tally.totals.range((area, i32::MIN)..=(area, year)).map(|(_, c)| c.premium_rate_change).sum();
+        rate + tally.totals.get(&(area, year)).map_or(0, |c| c.premium)
     }
 
     #[test]
@@ -428,15 +459,15 @@ mod tests {
         // Open-ended: counted in every later year.
         assert_eq!(covered(&tally, "36", 2099), 1);
         // Newly covered in 36 in 2025, not in 2023.
-        assert_eq!(tally.totals[&("36".to_owned(), 2025)].run_starts, 1);
+        assert_eq!(tally.totals[&(AreaCode::new("36"), 2025)].run_starts, 1);
         assert!(
-            !tally.totals.contains_key(&("36".to_owned(), 2023))
-                || tally.totals[&("36".to_owned(), 2023)].run_starts == 0
+            !tally.totals.contains_key(&(AreaCode::new("36"), 2023))
+                || tally.totals[&(AreaCode::new("36"), 2023)].run_starts == 0
         );
         // The district counts only periods paid by its own regency.
         assert_eq!(covered(&tally, "36.03.01", 2023), 1);
         assert_eq!(covered(&tally, "36.03.01", 2025), 0);
-        assert!(tally.totals.keys().all(|(area, _)| !area.starts_with("36.71.")));
+        assert!(tally.totals.keys().all(|(area, _)| !area.as_str().starts_with("36.71.")));
     }
 
     #[test]
@@ -490,7 +521,7 @@ mod tests {
         let pending =
             Claim { regency_code: "36.03", status: PayoutStatus::Verified, amount: 1, paid_on: None, submitted_at };
         tally.add_claim(Some("36.71.01"), pending, 1);
-        assert_eq!(tally.totals[&("36.03".to_owned(), 2023)].payouts_pending, 1);
+        assert_eq!(tally.totals[&(AreaCode::new("36.03"), 2023)].payouts_pending, 1);
         assert_eq!(tally.totals.len(), 3, "nation, province, regency; the district is another regency's");
         let rejected = Claim { status: PayoutStatus::Rejected, ..pending };
         let mut none = Tally::default();

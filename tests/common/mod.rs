@@ -116,6 +116,12 @@ impl TestApp {
         }
     }
 
+    /// The same database served by another app (another instance, or other settings); the
+    /// original's cleanup removes the database.
+    pub fn with_state(&self, state: AppState) -> TestApp {
+        TestApp { router: build_app(state.clone()), state, ..self.clone() }
+    }
+
     /// Drops the test database (PostgreSQL) or deletes the file (SQLite).
     pub async fn cleanup(self) {
         self.state.db.clone().close().await.ok();
