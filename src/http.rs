@@ -1,8 +1,10 @@
 //! The HTTP surface: /graphql (POST, GET, GraphiQL for browsers), /healthz, /readyz.
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::http::parse_query_string;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{BatchRequest, ErrorExtensionValues, ServerError};
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
@@ -15,6 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::graphql::documents::Documents;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
@@ -26,6 +29,7 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 struct Http {
     app: AppState,
     schema: JaminanSchema,
+    documents: Arc<Documents>,
 }
 
 pub fn router(app: AppState) -> Router {
@@ -42,7 +46,7 @@ pub fn router(app: AppState) -> Router {
     router
         // No body-limit layer: its 413 is plain text; `graphql_post` bounds the body itself and
         // answers with a GraphQL error. The other routes never read a body.
-        .with_state(Http { app, schema })
+        .with_state(Http { app, schema, documents: Arc::default() })
         // Method and path only: query strings and bodies may carry NIKs. The API key's id and
         // name are added once the key is known (never the key itself).
         .layer(
@@ -109,12 +113,16 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
     }
 }
 
-async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Request, method: Method) -> Response {
+async fn execute(http: &Http, headers: &HeaderMap, mut request: async_graphql::Request, method: Method) -> Response {
     let limits = &http.app.limits;
-    if let Err(refusal) = limits::check(&request.query, limits) {
-        return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response();
+    let document = match http.documents.prepare(&request.query, limits) {
+        Ok(document) => document,
+        Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response(),
+    };
+    let write = document.as_ref().is_some_and(|d| limits::is_write(d, request.operation_name.as_deref()));
+    if let Some(document) = document {
+        request.set_parsed_query(ExecutableDocument::clone(&document));
     }
-    let write = limits::is_write(&request.query, request.operation_name.as_deref());
     if method == Method::GET && write {
         let error = request_error("mutations must be sent with POST");
         let mut response = (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
@@ -156,18 +164,22 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
     let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
     let request_failed =
         response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = serde_json::to_value(&response).unwrap_or_default();
-    let (status, content_type) = if legacy_json {
-        (StatusCode::OK, "application/json")
-    } else if request_failed && !response.errors.is_empty() {
+    let (status, content_type, body) = if !legacy_json && request_failed && !response.errors.is_empty() {
+        let mut body = serde_json::to_value(&response).unwrap_or_default();
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-        (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE)
+        (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE, serde_json::to_vec(&body))
     } else {
-        (StatusCode::OK, GRAPHQL_RESPONSE)
+        // Straight to bytes: the response is serialized once.
+        let content_type = if legacy_json { "application/json" } else { GRAPHQL_RESPONSE };
+        (StatusCode::OK, content_type, serde_json::to_vec(&response))
     };
-    let mut http_response = (status, Json(body)).into_response();
+    let Ok(body) = body else {
+        let body = serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()))] });
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+    };
+    let mut http_response = (status, body).into_response();
     http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     http_response
 }

@@ -2,8 +2,8 @@
 //! before parsing, so a flood of tokens never reaches the parser), an alias budget, and which kind
 //! of operation a request would run (GraphQL over HTTP allows only queries over GET).
 //! Depth, complexity and directives are limited by the schema (see `schema::build`).
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
-use async_graphql::parser::{Positioned, parse_query};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 
 use crate::config::ApiLimits;
 
@@ -23,13 +23,16 @@ impl Refusal {
     }
 }
 
-/// Refuses documents over the token or alias budget; documents that do not parse are left to
-/// the executor, which reports the syntax error.
-pub fn check(query: &str, limits: &ApiLimits) -> Result<(), Refusal> {
+/// Refuses a document with more lexical tokens than allowed, before it is parsed.
+pub fn check_tokens(query: &str, limits: &ApiLimits) -> Result<(), Refusal> {
     if count_tokens(query, limits.max_tokens + 1) > limits.max_tokens {
         return Err(Refusal::TooManyTokens(limits.max_tokens));
     }
-    let Ok(document) = parse_query(query) else { return Ok(()) };
+    Ok(())
+}
+
+/// Refuses a parsed document with more aliases than allowed.
+pub fn check_aliases(document: &ExecutableDocument, limits: &ApiLimits) -> Result<(), Refusal> {
     let mut aliases = 0;
     for (_, operation) in document.operations.iter() {
         aliases += count_aliases(&operation.node.selection_set);
@@ -52,10 +55,9 @@ pub fn repeated(factor: usize, child_complexity: usize) -> usize {
     factor.saturating_mul(child_complexity).min(CAP)
 }
 
-/// Whether the operation a request selects is a mutation or subscription (None if it names no
-/// operation of the document or the document does not parse: the executor reports those).
-pub fn is_write(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = parse_query(query) else { return false };
+/// Whether the operation a request selects is a mutation or subscription (false if it names no
+/// operation of the document: the executor reports that).
+pub fn is_write(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
@@ -153,6 +155,8 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::parser::parse_query;
+
     use super::*;
 
     #[test]
@@ -164,22 +168,28 @@ mod tests {
         assert_eq!(count_tokens(&"{ a }".repeat(1000), 10), 10);
     }
 
+    fn parse(query: &str) -> ExecutableDocument {
+        parse_query(query).unwrap()
+    }
+
     #[test]
     fn counts_aliases_in_operations_and_fragments() {
         let limits = ApiLimits { max_aliases: 2, ..ApiLimits::default() };
-        assert_eq!(check("{ a: provinces { code } b: provinces { code } }", &limits), Ok(()));
+        assert_eq!(check_aliases(&parse("{ a: provinces { code } b: provinces { code } }"), &limits), Ok(()));
         assert_eq!(
-            check("{ a: provinces { c: code } ...F } fragment F on Query { b: provinces { code } }", &limits),
+            check_aliases(
+                &parse("{ a: provinces { c: code } ...F } fragment F on Query { b: provinces { code } }"),
+                &limits
+            ),
             Err(Refusal::TooManyAliases(2))
         );
     }
 
     #[test]
     fn tells_mutations_from_queries() {
-        assert!(!is_write("{ provinces { code } }", None));
-        assert!(is_write("mutation { registerWorker }", None));
-        assert!(is_write("query A { a } mutation B { b }", Some("B")));
-        assert!(!is_write("query A { a } mutation B { b }", Some("A")));
-        assert!(!is_write("not graphql", None));
+        assert!(!is_write(&parse("{ provinces { code } }"), None));
+        assert!(is_write(&parse("mutation { registerWorker }"), None));
+        assert!(is_write(&parse("query A { a } mutation B { b }"), Some("B")));
+        assert!(!is_write(&parse("query A { a } mutation B { b }"), Some("A")));
     }
 }

@@ -2,6 +2,7 @@
 //! Query/Mutation. Resolvers translate arguments, call a service and wrap the result.
 pub mod areas;
 pub mod coverage;
+pub mod documents;
 pub mod limits;
 pub mod loaders;
 pub mod payouts;
