@@ -12,6 +12,9 @@ pub struct DatabaseArgs {
     /// PostgreSQL cancels any statement running longer (SQLite has no such setting).
     #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     pub statement_timeout_secs: u64,
+    /// PostgreSQL connections in the pool; default twice the CPU cores, at least 4.
+    #[arg(long, env = "JAMINAN_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -131,7 +131,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Migrate { db } => {
-            db::open(&db.database_url, db.statement_timeout_secs).await.map_err(|e| e.to_string())?;
+            db::open(&db).await.map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }
@@ -143,7 +143,7 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), String> {
-    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if args.demo {
         let started = std::time::Instant::now();
         if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
@@ -177,7 +177,7 @@ async fn seed_database(
     options: SeedOptions,
     tsv: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
-    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if let Some(dir) = tsv {
         jaminan::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
         println!("rows written to {}", dir.display());
@@ -198,7 +198,8 @@ async fn seed_database(
 
 async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), String> {
     // No statement timeout: a recomputation reads every coverage period in one statement.
-    let db = db::open(&db_args.database_url, 0).await.map_err(|e| e.to_string())?;
+    let db =
+        db::open(&DatabaseArgs { statement_timeout_secs: 0, ..db_args.clone() }).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     match command {
         StatsCommand::Rebuild => {
@@ -223,7 +224,7 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
 }
 
 async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand) -> Result<(), String> {
-    let db = db::open(&db_args.database_url, db_args.statement_timeout_secs).await.map_err(|e| e.to_string())?;
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     match command {
         ApiKeyCommand::Create { name, role, scope } => {
             let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
