@@ -63,3 +63,43 @@ fn bad_scopes_are_refused() {
     }
     assert_eq!(stdout(&cli.run(&["api-key", "list"])), "");
 }
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn seed_then_verify_and_rebuild_the_summaries() {
+    let cli = Cli::new();
+    let seeded = cli.run(&["seed", "--workers", "400", "--seed", "3"]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    assert!(stdout(&seeded).contains("seeded 400 workers"), "{}", stdout(&seeded));
+    let again = cli.run(&["seed", "--workers", "400"]);
+    assert!(!again.status.success() && stderr(&again).contains("empty database"), "{again:?}");
+
+    let verified = cli.run(&["stats", "verify"]);
+    assert!(verified.status.success() && stdout(&verified).contains("match"), "{verified:?}");
+
+    // Summaries that drifted (rows loaded with SQL, say): verify lists the figures and exits 1.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let db = jaminan::db::connect(&cli.database_url, 10).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO coverage_summary (area_code, year, shard, run_starts) VALUES ('36.03', 2023, 3, 1)",
+        )
+        .await
+        .unwrap();
+    });
+    let drifted = cli.run(&["stats", "verify"]);
+    assert_eq!(drifted.status.code(), Some(1), "{drifted:?}");
+    let listed = stdout(&drifted);
+    assert!(listed.contains("36.03 2023 coveredWorkers: summaries "), "{listed}");
+    assert!(listed.contains("36.03 2023 newlyCovered: summaries "), "{listed}");
+    let last_year = listed.lines().filter(|l| l.contains(" coveredWorkers: ")).last().unwrap_or_default();
+    assert!(last_year.ends_with("(and every later year)"), "{listed}");
+
+    let rebuilt = cli.run(&["stats", "rebuild"]);
+    assert!(rebuilt.status.success(), "{rebuilt:?}");
+    assert!(cli.run(&["stats", "verify"]).status.success());
+}

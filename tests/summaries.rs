@@ -437,3 +437,44 @@ async fn concurrent_writers_lose_no_change(app: TestApp) {
 }
 
 backend_test!(concurrent_enrollments_deaths_and_moves_keep_the_summaries_exact, concurrent_writers_lose_no_change);
+
+/// A dashboard reads a few summary rows per area and year, and only the figure groups its query
+/// selects: no statement for names alone, one per table otherwise, one for a whole trend.
+async fn queries_read_only_what_they_select(app: TestApp) {
+    let worker = app.register("3603121505850001", "Siti", "36.03", Some("36.03.01"), "FISHER").await;
+    app.enroll(&worker, "36.03", "2022-01-01", None).await;
+    let statements = |query: &'static str| {
+        let app = app.clone();
+        async move {
+            let before = app.query_count();
+            let response = app.gql(query, json!({})).await;
+            data(&response);
+            (app.query_count() - before, response)
+        }
+    };
+    let (n, _) = statements(r#"{ coverageStats(areaCode: "36.03", year: 2023) { areaName level } }"#).await;
+    assert_eq!(n, 0, "names need no figures");
+    let (n, response) = statements(r#"{ coverageStats(areaCode: "36.03", year: 2023) { coveredWorkers } }"#).await;
+    assert_eq!((n, &response["data"]["coverageStats"]["coveredWorkers"]), (1, &json!(1)));
+    let (n, _) = statements(
+        r#"{ coverageStats(areaCode: "36.03", year: 2023) { coveredWorkers byOccupation { occupation } } }"#,
+    )
+    .await;
+    assert_eq!(n, 2, "occupations have their own table");
+    let (n, response) = statements(
+        r#"{ coverageStats(year: 2023) { coveredWorkers children { areaCode coveredWorkers premiumCost } } }"#,
+    )
+    .await;
+    assert_eq!(n, 2, "the nation, then its 38 provinces in one statement");
+    assert_eq!(response["data"]["coverageStats"]["children"].as_array().unwrap().len(), 38);
+    let (n, response) = statements(
+        r#"{ coverageTrend(areaCode: "36.03", fromYear: 2019, toYear: 2030) { year coveredWorkers premiumCost } }"#,
+    )
+    .await;
+    assert_eq!(n, 1, "a trend reads its years at once");
+    assert_eq!(response["data"]["coverageTrend"][11]["coveredWorkers"], 1, "open-ended: covered in 2030 too");
+    let (n, _) = statements(r#"{ coverageRanking(year: 2023, by: TARGET_PROGRESS, first: 514) { areaCode } }"#).await;
+    assert_eq!(n, 1, "514 regencies in one statement");
+}
+
+backend_test!(queries_read_only_the_figure_groups_they_select, queries_read_only_what_they_select);

@@ -61,8 +61,7 @@ pub struct Plan {
     workers: u64,
     seed: u64,
     districts: Vec<District>,
-    /// The NIK (first registration) district of each worker, by id - 1: a shuffled list with each
-    /// district as many times as its weight gives it.
+    /// The NIK (first registration) district of each worker, by id - 1.
     order: Vec<u16>,
     /// Per district, how many birth-date classes keep its NIKs unique (see `Generator::person`).
     classes: Vec<u64>,
@@ -87,20 +86,23 @@ impl Plan {
                 }
             }
         }
-        // Each district's count by its weight, the remainder one by one to the first districts.
-        let total: u64 = weights.iter().sum();
-        let mut counts: Vec<u64> = weights.iter().map(|w| workers * w / total.max(1)).collect();
-        let short = workers - counts.iter().sum::<u64>();
-        for count in counts.iter_mut().take(short as usize) {
-            *count += 1;
+        // Each worker's NIK district drawn by weight (registrations of all regencies interleave,
+        // as they do in real life), then each district's count.
+        let mut cumulative = Vec::with_capacity(weights.len());
+        let mut total = 0;
+        for weight in &weights {
+            total += weight;
+            cumulative.push(total);
         }
-        let mut order: Vec<u16> = Vec::with_capacity(workers as usize);
-        for (index, count) in counts.iter().enumerate() {
-            order.extend(std::iter::repeat_n(index as u16, *count as usize));
-        }
-        // Fisher-Yates: registrations of all regencies interleave, as they do in real life.
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.below(i as u64 + 1) as usize);
+        let order: Vec<u16> = (0..workers)
+            .map(|_| {
+                let ticket = rng.below(total.max(1));
+                cumulative.partition_point(|&c| c <= ticket) as u16
+            })
+            .collect();
+        let mut counts = vec![0u64; districts.len()];
+        for &district in &order {
+            counts[district as usize] += 1;
         }
         let classes = counts.iter().map(|n| n.div_ceil(SERIALS).max(1)).collect();
         Plan { workers, seed, districts, order, classes }
@@ -120,6 +122,11 @@ impl Plan {
             next_coverage_id: 1,
             next_payout_id: 1,
         }
+    }
+
+    /// As `people`, for a plan used once.
+    pub fn people_once(self, authors: Authors) -> Generator {
+        Arc::new(self).people(authors)
     }
 
     /// Targets for 2022-2024 of every regency that covers workers, sized by what it covers.

@@ -196,8 +196,10 @@ pub fn differences(stored: &Tally, expected: &Tally) -> Vec<String> {
         let area = area.as_str();
         for ((year, a), (_, b)) in ours.iter().zip(&theirs) {
             let label = if area.is_empty() { "national".to_owned() } else { area.to_owned() };
+            // After the last year with rows, running figures keep their last values.
+            let later = if year == last { " (and every later year)" } else { "" };
             for (figure, x, y) in compare(a, b) {
-                lines.push(format!("{label} {year} {figure}: summaries {x}, recomputed {y}"));
+                lines.push(format!("{label} {year} {figure}: summaries {x}, recomputed {y}{later}"));
             }
         }
     }
