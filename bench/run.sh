@@ -4,10 +4,11 @@
 #   2. dashboard latencies, one client, p50/p99: national figures with provinces as children,
 #      a province with its regencies, a regency with its districts, the ranking of all 514
 #      regencies, a regency's trend 2019-2025;
-#   3. writes: enrollWorker one client at a time (p50), then 16 clients enrolling into 36.03;
-#   4. the read load, 16 clients: worker page, worker detail, regency dashboard;
-#   5. server memory idle and at the end of the load;
-#   6. bench/side-by-side.sh: the same page and detail on PostGraphile 5 and the pgbench floor.
+#   3. the read load, 16 clients: worker page, worker detail, regency dashboard, and the server's
+#      memory idle and after the load;
+#   4. bench/side-by-side.sh: the same page and detail on PostGraphile 5 and the pgbench floor;
+#   5. writes: enrollWorker one client at a time (p50), then 16 clients enrolling into 36.03, and
+#      `stats verify` after them (last: its full scan evicts PostgreSQL's cache).
 # Usage (from the project checkout): bench/run.sh [N] [DB]; needs wrk (apt-get install wrk), psql,
 # pgbench, python3, and npm for PostGraphile (SKIP_PEER=1 leaves it out).
 set -euo pipefail
@@ -36,9 +37,9 @@ rss() { grep "$1" /proc/$SERVER/status | awk '{print $2 / 1024 " MB"}'; }
 body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1" > "$W/$2.json"; }
 run() { # name clients [extra env]: one wrk run, its RESULT line
   local name=$1 clients=$2; shift 2
-  # One request first: the measurement leaves out the first preparation of its statements.
+  # Two seconds of the same load first, not measured: new pooled connections, first preparations.
   if [ -f "$W/$name.json" ]; then
-    curl -s -o /dev/null -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d @"$W/$name.json" 127.0.0.1:$PORT/graphql
+    env KEY="$KEY" "$@" wrk -t1 -c"$clients" -d2s -s "$HERE/graphql.lua" http://127.0.0.1:$PORT/graphql >/dev/null 2>&1
   fi
   env KEY="$KEY" "$@" wrk -t1 -c"$clients" -d"${SECS}s" -s "$HERE/graphql.lua" http://127.0.0.1:$PORT/graphql 2>"$W/$name.err" \
     | grep RESULT | sed "s/^RESULT/$name/"
@@ -59,6 +60,14 @@ echo "== server memory idle: $(rss VmRSS)"
 echo "== dashboards, 1 client (p50/p99)"
 for q in national province regency ranking trend; do run "$q" 1 BODY="$W/$q.json"; done
 
+echo "== read load, 16 clients"
+for q in page detail dashboard; do run "$q" 16 BODY="$W/$q.json"; done
+echo "== server memory after the load: $(rss VmRSS) (peak $(rss VmHWM))"
+if [ "${SKIP_PEER:-0}" != 1 ]; then
+  echo "== side by side (bench/side-by-side.sh), 16 clients"
+  BIN=$BIN "$HERE/side-by-side.sh" "$DB" "$SECS" 16
+fi
+
 echo "== enrollWorker into 36.03 for 2024 (workers of 36.03 without coverage in 2024)"
 psql -X -Atc "SELECT w.id FROM worker w WHERE w.regency_code = '36.03' AND w.status = 'ALIVE'
   AND NOT EXISTS (SELECT 1 FROM coverage c WHERE c.worker_id = w.id AND c.regency_code = '36.03'
@@ -66,15 +75,7 @@ psql -X -Atc "SELECT w.id FROM worker w WHERE w.regency_code = '36.03' AND w.sta
 ENROLL='mutation($id: ID!) { enrollWorker(input: { workerId: $id, regencyCode: \"36.03\", fundingSource: APBD, startsOn: \"2024-01-01\", endsOn: \"2024-12-31\" }) { id } }'
 echo "   $(wc -l < "$W/ids") candidates"
 SECS=5 run enroll_1_client 1 QUERY="$ENROLL" IDS="$W/ids" OFFSET=0
-SECS=5 run enroll_16_clients 16 QUERY="$ENROLL" IDS="$W/ids" OFFSET=20000
+SECS=5 run enroll_16_clients 16 QUERY="$ENROLL" IDS="$W/ids" OFFSET=$(( $(wc -l < "$W/ids") / 2 ))
 echo "   summaries after the enrollments: $(DATABASE_URL=$URL "$BIN" stats verify 2>/dev/null | tail -1)"
 
-echo "== read load, 16 clients"
-for q in page detail dashboard; do run "$q" 16 BODY="$W/$q.json"; done
-echo "== server memory after the load: $(rss VmRSS) (peak $(rss VmHWM))"
-kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
 
-if [ "${SKIP_PEER:-0}" != 1 ]; then
-  echo "== side by side (bench/side-by-side.sh), 16 clients"
-  BIN=$BIN "$HERE/side-by-side.sh" "$DB" "$SECS" 16
-fi

@@ -1,6 +1,7 @@
 //! `jaminan` command line: serve, migrate, export-schema, api-key.
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
@@ -164,6 +165,11 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     println!("Worker data and mutations need an API key: jaminan api-key create --name you --role admin");
     println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
     println!("  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}");
+    // TCP_NODELAY, as request/response servers do: with Nagle's algorithm the last segment of a
+    // response can wait for the client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -24,7 +24,7 @@ impl Coverage {
     async fn worker(&self, ctx: &Context<'_>) -> Result<Worker> {
         let loader = loader(ctx);
         let worker = loader.load_one(WorkerId(self.0.worker_id)).await?;
-        Ok(Worker(worker.ok_or("coverage without worker")?))
+        Ok(Worker::from(worker.ok_or("coverage without worker")?))
     }
 
     /// The regency whose program enrolled the worker; coverage statistics count it here.
@@ -88,7 +88,7 @@ impl CoverageMutation {
     /// Marks the worker DECEASED and ends every coverage still open after diedOn, at diedOn, with reason DECEASED.
     async fn record_death(&self, ctx: &Context<'_>, worker_id: ID, died_on: Date) -> Result<Worker> {
         let worker_id = parse_id(&worker_id, "workerId")?;
-        Ok(Worker(coverage_service::record_death(state(ctx), caller(ctx), worker_id, died_on.0).await?))
+        Ok(Worker::from(coverage_service::record_death(state(ctx), caller(ctx), worker_id, died_on.0).await?))
     }
 
     async fn set_coverage_target(&self, ctx: &Context<'_>, input: CoverageTargetInput) -> Result<CoverageTarget> {

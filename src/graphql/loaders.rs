@@ -33,34 +33,27 @@ pub fn include_of(selection: &Lookahead<'_>) -> Include {
     }
 }
 
-/// Puts workers fetched with their relations in the request's cache, where the per-worker
-/// resolvers (and `prime_workers`) find them without another statement.
-pub async fn feed_workers(ctx: &Context<'_>, rows: &[WorkerWith]) {
-    let loader = loader(ctx);
-    loader.feed_many(rows.iter().map(|r| (WorkerId(r.worker.id), r.worker.clone()))).await;
-    let with_coverages = rows.iter().filter_map(|r| Some((r.worker.id, r.coverages.as_ref()?)));
-    loader.feed_many(with_coverages.clone().map(|(id, periods)| (CoveragesOf(id), periods.clone()))).await;
-    loader.feed_many(with_coverages.flat_map(|(_, periods)| periods).map(|c| (CoverageId(c.id), c.clone()))).await;
-    let with_payouts = rows.iter().filter_map(|r| Some((PayoutsOf(r.worker.id), r.payouts.clone()?)));
-    loader.feed_many(with_payouts).await;
-}
-
-/// Loads, for a whole list of workers, the relations `selection` (one worker's selection set)
-/// asks for, and puts the workers themselves in the cache for their coverages' `worker`.
+/// For a list of workers: puts the workers in the request's cache (for their coverages' and
+/// payouts' `worker`), loads the relations `selection` (one worker's selection set) asks for that
+/// were not read with the workers, and primes the payouts' own relations.
 pub async fn prime_workers(
     ctx: &Context<'_>,
     selection: Lookahead<'_>,
-    workers: &[&worker::Model],
+    workers: &[&WorkerWith],
 ) -> Result<(), AppError> {
     let loader = loader(ctx);
-    loader.feed_many(workers.iter().map(|w| (WorkerId(w.id), (*w).clone()))).await;
-    if selection.field("coverages").exists() || selection.field("coveredOn").exists() {
-        loader.load_many(workers.iter().map(|w| CoveragesOf(w.id))).await?;
+    loader.feed_many(workers.iter().map(|w| (WorkerId(w.worker.id), w.worker.clone()))).await;
+    let needs = include_of(&selection);
+    if needs.coverages {
+        let missing = workers.iter().filter(|w| w.coverages.is_none());
+        loader.load_many(missing.map(|w| CoveragesOf(w.worker.id))).await?;
     }
     let payouts = selection.field("payouts");
     if payouts.exists() {
-        let by_worker = loader.load_many(workers.iter().map(|w| PayoutsOf(w.id))).await?;
-        let rows: Vec<&payout::Model> = by_worker.values().flatten().collect();
+        let missing = workers.iter().filter(|w| w.payouts.is_none());
+        let loaded = loader.load_many(missing.map(|w| PayoutsOf(w.worker.id))).await?;
+        let read_with = workers.iter().filter_map(|w| w.payouts.as_ref()).flatten();
+        let rows: Vec<&payout::Model> = loaded.values().flatten().chain(read_with).collect();
         prime_payouts(ctx, payouts, &rows).await?;
     }
     Ok(())

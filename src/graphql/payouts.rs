@@ -26,7 +26,7 @@ impl Payout {
 
     async fn worker(&self, ctx: &Context<'_>) -> Result<Worker> {
         let loader = loader(ctx);
-        Ok(Worker(loader.load_one(WorkerId(self.0.worker_id)).await?.ok_or("payout without worker")?))
+        Ok(Worker::from(loader.load_one(WorkerId(self.0.worker_id)).await?.ok_or("payout without worker")?))
     }
 
     async fn coverage(&self, ctx: &Context<'_>) -> Result<Coverage> {

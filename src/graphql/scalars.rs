@@ -21,7 +21,9 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // NaiveDate's Display is ISO 8601 (YYYY-MM-DD) for the years we accept, without parsing a
+        // format string on every date of every response.
+        Value::String(self.0.to_string())
     }
 }
 

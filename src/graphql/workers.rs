@@ -1,107 +1,128 @@
 //! Workers: the Worker type, the keyset connection, and worker queries and mutations.
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
 use super::limits::repeated;
-use super::loaders::{CoveragesOf, PayoutsOf, feed_workers, include_of, loader, prime_workers};
+use super::loaders::{CoveragesOf, PayoutsOf, include_of, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
-use crate::entities::worker;
+use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::workers::{
     self, Include, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder, WorkerWith,
 };
 
-pub struct Worker(pub worker::Model);
+/// A worker, with the coverage periods and payouts read in the same statement when the query
+/// selected them (a page or a single worker); otherwise they come from the request's loaders.
+pub struct Worker(Arc<WorkerWith>);
+
+impl From<worker::Model> for Worker {
+    fn from(worker: worker::Model) -> Self {
+        Worker(Arc::new(WorkerWith { worker, coverages: None, payouts: None }))
+    }
+}
+
+impl Worker {
+    fn row(&self) -> &worker::Model {
+        &self.0.worker
+    }
+
+    async fn periods(&self, ctx: &Context<'_>) -> Result<Vec<coverage::Model>> {
+        match &self.0.coverages {
+            Some(periods) => Ok(periods.clone()),
+            None => Ok(loader(ctx).load_one(CoveragesOf(self.row().id)).await?.unwrap_or_default()),
+        }
+    }
+}
 
 #[Object]
 impl Worker {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row().id.to_string())
     }
 
     /// 16 digits. Masked as 360312******0001 (first 6 and last 4 kept) for callers without the PII right.
     async fn nik(&self, ctx: &Context<'_>) -> String {
         match caller(ctx) {
-            Some(actor) if actor.sees_nik() => self.0.nik.clone(),
-            _ => nik::mask(&self.0.nik),
+            Some(actor) if actor.sees_nik() => self.row().nik.clone(),
+            _ => nik::mask(&self.row().nik),
         }
     }
 
     async fn full_name(&self) -> &str {
-        &self.0.full_name
+        &self.row().full_name
     }
 
     async fn gender(&self) -> Gender {
-        self.0.gender
+        self.row().gender
     }
 
     /// Needs the PII right (OPERATOR and above): with the masked NIK the birth date would give back
     /// its hidden digits (DDMMYY, DD + 40 for women). Other callers get FORBIDDEN for this field.
     async fn birth_date(&self, ctx: &Context<'_>) -> Result<Date> {
         match caller(ctx) {
-            Some(actor) if actor.sees_nik() => Ok(Date(self.0.birth_date)),
+            Some(actor) if actor.sees_nik() => Ok(Date(self.row().birth_date)),
             // Non-null in the contract, so refused rather than nulled.
             _ => Err(AppError::Forbidden("birthDate needs a key that may see full NIKs".into()).into()),
         }
     }
 
     async fn occupation(&self) -> Occupation {
-        self.0.occupation
+        self.row().occupation
     }
 
     /// Domicile regency: where the worker lives now (not derived from the NIK).
     async fn regency(&self, ctx: &Context<'_>) -> Result<Regency> {
-        let regency = state(ctx).areas.regency(&self.0.regency_code);
+        let regency = state(ctx).areas.regency(&self.row().regency_code);
         Ok(Regency(regency.cloned().ok_or("worker without regency")?))
     }
 
     async fn district(&self, ctx: &Context<'_>) -> Option<District> {
-        let code = self.0.district_code.as_deref()?;
+        let code = self.row().district_code.as_deref()?;
         state(ctx).areas.district(code).map(|d| District(d.clone()))
     }
 
     async fn status(&self) -> WorkerStatus {
-        self.0.status
+        self.row().status
     }
 
     async fn died_on(&self) -> Option<Date> {
-        self.0.died_on.map(Date)
+        self.row().died_on.map(Date)
     }
 
     /// Opaque BPJS membership number (KPJ), once issued.
     async fn membership_number(&self) -> Option<&str> {
-        self.0.membership_number.as_deref()
+        self.row().membership_number.as_deref()
     }
 
     async fn registered_at(&self) -> DateTime<Utc> {
-        self.0.registered_at
+        self.row().registered_at
     }
 
     /// Coverage periods, oldest first.
     async fn coverages(&self, ctx: &Context<'_>) -> Result<Vec<Coverage>> {
-        let loader = loader(ctx);
-        let rows = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(Coverage).collect())
+        Ok(self.periods(ctx).await?.into_iter().map(Coverage).collect())
     }
 
     /// Benefit claims for this worker, oldest first.
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<super::payouts::Payout>> {
-        let loader = loader(ctx);
-        let rows = loader.load_one(PayoutsOf(self.0.id)).await?.unwrap_or_default();
+        let rows = match &self.0.payouts {
+            Some(rows) => rows.clone(),
+            None => loader(ctx).load_one(PayoutsOf(self.row().id)).await?.unwrap_or_default(),
+        };
         Ok(rows.into_iter().map(super::payouts::Payout).collect())
     }
 
     /// Whether one of the worker's coverage periods includes that day.
     async fn covered_on(&self, ctx: &Context<'_>, date: Date) -> Result<bool> {
-        let loader = loader(ctx);
-        let periods = loader.load_one(CoveragesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(periods.iter().any(|c| c.includes(date.0)))
+        Ok(self.periods(ctx).await?.iter().any(|c| c.includes(date.0)))
     }
 }
 
@@ -126,7 +147,7 @@ impl PageInfo {
 
 pub struct WorkerEdge {
     cursor: String,
-    node: worker::Model,
+    node: Arc<WorkerWith>,
 }
 
 #[Object]
@@ -142,13 +163,13 @@ impl WorkerEdge {
 
 /// A page of workers. totalCount runs its COUNT only when selected.
 pub struct WorkerConnection {
-    page: Page<worker::Model>,
+    page: Page<Arc<WorkerWith>>,
     filter: WorkerFilter,
 }
 
 impl WorkerConnection {
-    fn workers(&self) -> Vec<&worker::Model> {
-        self.page.rows.iter().map(|(_, w)| w).collect()
+    fn workers(&self) -> Vec<&WorkerWith> {
+        self.page.rows.iter().map(|(_, w)| w.as_ref()).collect()
     }
 }
 
@@ -185,16 +206,14 @@ pub async fn list_workers(
     let (nodes, edges) = (include_of(&selection.field("nodes")), include_of(&selection.field("edges").field("node")));
     let include = Include { coverages: nodes.coverages || edges.coverages, payouts: nodes.payouts || edges.payouts };
     let page = workers::list(state(ctx), caller(ctx), &filter, order.unwrap_or_default(), &args, include).await?;
-    let rows: Vec<WorkerWith> = page.rows.iter().map(|(_, row)| row.clone()).collect();
-    feed_workers(ctx, &rows).await;
-    Ok(WorkerConnection { page: page.map(|row| row.worker), filter })
+    Ok(WorkerConnection { page: page.map(Arc::new), filter })
 }
 
 /// One worker, with the relations the current field selects read in the same statement.
 async fn one_worker(ctx: &Context<'_>, found: Option<WorkerWith>) -> Option<Worker> {
     let found = found?;
-    feed_workers(ctx, std::slice::from_ref(&found)).await;
-    Some(Worker(found.worker))
+    prime_workers(ctx, ctx.look_ahead(), &[&found]).await.ok()?;
+    Some(Worker(Arc::new(found)))
 }
 
 #[derive(Default)]
@@ -236,11 +255,11 @@ pub struct WorkerMutation;
 #[Object]
 impl WorkerMutation {
     async fn register_worker(&self, ctx: &Context<'_>, input: RegisterWorkerInput) -> Result<Worker> {
-        Ok(Worker(workers::register(state(ctx), caller(ctx), input).await?))
+        Ok(Worker::from(workers::register(state(ctx), caller(ctx), input).await?))
     }
 
     async fn update_worker(&self, ctx: &Context<'_>, id: ID, input: UpdateWorkerInput) -> Result<Worker> {
         let id = parse_id(&id, "id")?;
-        Ok(Worker(workers::update(state(ctx), caller(ctx), id, input).await?))
+        Ok(Worker::from(workers::update(state(ctx), caller(ctx), id, input).await?))
     }
 }

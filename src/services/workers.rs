@@ -1,7 +1,7 @@
 //! Registering, updating, finding and listing workers.
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionTrait,
@@ -132,7 +132,7 @@ pub async fn by_nik(
 }
 
 /// Runs `query` (filtered, ordered by `order`, limited) with the relations `include` asks for,
-/// in one statement: `SELECT w.*, coverage..., payout... FROM (query) w LEFT JOIN ...`. A worker
+/// in one statement: `SELECT w..., coverage..., payout... FROM (query) w LEFT JOIN ...`. A worker
 /// with c periods and p payouts comes as max(c, 1) x max(p, 1) rows, folded back here.
 async fn fetch(
     state: &AppState,
@@ -147,10 +147,15 @@ async fn fetch(
     }
     let page = Alias::new("w");
     let mut outer = Query::select();
-    outer.column((page.clone(), Asterisk)).from_subquery(query.into_query(), page.clone());
+    // Worker columns prefixed (read once per worker), coverage columns as they are (read on
+    // every row: a prefixed name costs an allocation per column and row).
+    for column in worker::Column::iter() {
+        outer.expr_as(Expr::col((page.clone(), column)), Alias::new(format!("w_{}", column.as_str())));
+    }
+    outer.from_subquery(query.into_query(), page.clone());
     if include.coverages {
         for column in coverage::Column::iter() {
-            outer.expr_as(Expr::col((coverage::Entity, column)), Alias::new(format!("c_{}", column.as_str())));
+            outer.expr_as(Expr::col((coverage::Entity, column)), Alias::new(column.as_str()));
         }
         let on = Expr::col((coverage::Entity, coverage::Column::WorkerId)).equals((page.clone(), worker::Column::Id));
         outer.join(JoinType::LeftJoin, coverage::Entity, on);
@@ -179,17 +184,17 @@ async fn fetch(
     let rows = state.db.query_all_raw(state.db.get_database_backend().build(&outer)).await?;
     let mut fetched: Vec<WorkerWith> = Vec::new();
     for row in rows {
-        let id: i64 = row.try_get("", "id")?;
+        let id: i64 = row.try_get("", "w_id")?;
         if fetched.last().is_none_or(|last| last.worker.id != id) {
             fetched.push(WorkerWith {
-                worker: worker::Model::from_query_result(&row, "")?,
+                worker: worker::Model::from_query_result(&row, "w_")?,
                 coverages: include.coverages.then(Vec::new),
                 payouts: include.payouts.then(Vec::new),
             });
         }
         let Some(current) = fetched.last_mut() else { continue };
         if let Some(periods) = current.coverages.as_mut()
-            && let Some(period) = coverage::Model::from_query_result_optional(&row, "c_")?
+            && let Some(period) = coverage::Model::from_query_result_optional(&row, "")?
             && !periods.iter().any(|p| p.id == period.id)
         {
             periods.push(period);
