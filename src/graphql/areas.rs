@@ -1,4 +1,6 @@
 //! Provinces, regencies and districts (reference data held in memory).
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, Result};
 
 use super::limits::repeated;
@@ -13,9 +15,9 @@ use crate::services::areas;
 use crate::services::pagination::PageArgs;
 use crate::services::workers::{WorkerFilter, WorkerOrder};
 
-pub struct Province(pub areas::Province);
-pub struct Regency(pub areas::Regency);
-pub struct District(pub areas::District);
+pub struct Province(pub Arc<areas::Province>);
+pub struct Regency(pub Arc<areas::Regency>);
+pub struct District(pub Arc<areas::District>);
 
 #[Object]
 impl Province {

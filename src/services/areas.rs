@@ -1,6 +1,7 @@
 //! The reference areas, held in memory: 38 provinces, 514 regencies, 7,285 districts. They only
 //! change by migration, so loading them once at start makes every area lookup free of queries.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
 
@@ -70,24 +71,28 @@ impl Area<'_> {
     }
 }
 
+/// Each area behind an `Arc`: GraphQL objects hold one per field resolved (a worker's regency, a
+/// district), and cloning a regency with its district codes for each was measurable.
 #[derive(Debug, Default)]
 pub struct Areas {
-    provinces: Vec<Province>,
+    provinces: Vec<Arc<Province>>,
     province_index: HashMap<String, usize>,
-    regencies: HashMap<String, Regency>,
-    districts: HashMap<String, District>,
+    regencies: HashMap<String, Arc<Regency>>,
+    districts: HashMap<String, Arc<District>>,
 }
 
 impl Areas {
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let mut areas = Areas::default();
+        let mut provinces: Vec<Province> = Vec::new();
+        let mut regencies: HashMap<String, Regency> = HashMap::new();
         for p in province::Entity::find().order_by_asc(province::Column::Code).all(db).await? {
-            areas.province_index.insert(p.code.clone(), areas.provinces.len());
-            areas.provinces.push(Province { code: p.code, name: p.name, regency_codes: vec![] });
+            areas.province_index.insert(p.code.clone(), provinces.len());
+            provinces.push(Province { code: p.code, name: p.name, regency_codes: vec![] });
         }
         for r in regency::Entity::find().order_by_asc(regency::Column::Code).all(db).await? {
             if let Some(&i) = areas.province_index.get(&r.province_code) {
-                areas.provinces[i].regency_codes.push(r.code.clone());
+                provinces[i].regency_codes.push(r.code.clone());
             }
             let regency = Regency {
                 code: r.code.clone(),
@@ -96,39 +101,40 @@ impl Areas {
                 kind: r.kind,
                 district_codes: vec![],
             };
-            areas.regencies.insert(r.code, regency);
+            regencies.insert(r.code, regency);
         }
         for d in district::Entity::find().order_by_asc(district::Column::Code).all(db).await? {
-            if let Some(regency) = areas.regencies.get_mut(&d.regency_code) {
+            if let Some(regency) = regencies.get_mut(&d.regency_code) {
                 regency.district_codes.push(d.code.clone());
             }
-            areas
-                .districts
-                .insert(d.code.clone(), District { code: d.code, regency_code: d.regency_code, name: d.name });
+            let district = District { code: d.code.clone(), regency_code: d.regency_code, name: d.name };
+            areas.districts.insert(d.code, Arc::new(district));
         }
+        areas.provinces = provinces.into_iter().map(Arc::new).collect();
+        areas.regencies = regencies.into_iter().map(|(code, r)| (code, Arc::new(r))).collect();
         Ok(areas)
     }
 
-    pub fn provinces(&self) -> &[Province] {
+    pub fn provinces(&self) -> &[Arc<Province>] {
         &self.provinces
     }
 
-    pub fn province(&self, code: &str) -> Option<&Province> {
+    pub fn province(&self, code: &str) -> Option<&Arc<Province>> {
         self.province_index.get(code).map(|&i| &self.provinces[i])
     }
 
-    pub fn regency(&self, code: &str) -> Option<&Regency> {
+    pub fn regency(&self, code: &str) -> Option<&Arc<Regency>> {
         self.regencies.get(code)
     }
 
-    pub fn district(&self, code: &str) -> Option<&District> {
+    pub fn district(&self, code: &str) -> Option<&Arc<District>> {
         self.districts.get(code)
     }
 
     /// Regencies of one province (or all), optionally whose name contains `search` (any case).
-    pub fn regencies(&self, province_code: Option<&str>, search: Option<&str>) -> Vec<&Regency> {
+    pub fn regencies(&self, province_code: Option<&str>, search: Option<&str>) -> Vec<&Arc<Regency>> {
         let needle = search.map(str::to_lowercase);
-        let provinces: Vec<&Province> = match province_code {
+        let provinces: Vec<&Arc<Province>> = match province_code {
             Some(code) => self.province(code).into_iter().collect(),
             None => self.provinces.iter().collect(),
         };
@@ -139,7 +145,7 @@ impl Areas {
             .collect()
     }
 
-    pub fn districts_of<'a>(&'a self, regency: &'a Regency) -> impl Iterator<Item = &'a District> {
+    pub fn districts_of<'a>(&'a self, regency: &'a Regency) -> impl Iterator<Item = &'a Arc<District>> {
         regency.district_codes.iter().filter_map(|c| self.districts.get(c))
     }
 
@@ -147,9 +153,9 @@ impl Areas {
     pub fn area(&self, code: Option<&str>) -> AppResult<Area<'_>> {
         let Some(code) = code else { return Ok(Area::National) };
         let found = match code.len() {
-            2 => self.province(code).map(Area::Province),
-            5 => self.regency(code).map(Area::Regency),
-            8 => self.district(code).map(Area::District),
+            2 => self.province(code).map(|p| Area::Province(p)),
+            5 => self.regency(code).map(|r| Area::Regency(r)),
+            8 => self.district(code).map(|d| Area::District(d)),
             _ => None,
         };
         // Echo at most a short prefix: a megabyte of input is not repeated back.
@@ -161,11 +167,11 @@ impl Areas {
     /// The areas one level down, in code order; none below a district.
     pub fn children<'a>(&'a self, area: &Area<'a>) -> Vec<Area<'a>> {
         match area {
-            Area::National => self.provinces.iter().map(Area::Province).collect(),
+            Area::National => self.provinces.iter().map(|p| Area::Province(p)).collect(),
             Area::Province(p) => {
-                p.regency_codes.iter().filter_map(|c| self.regencies.get(c)).map(Area::Regency).collect()
+                p.regency_codes.iter().filter_map(|c| self.regencies.get(c)).map(|r| Area::Regency(r)).collect()
             }
-            Area::Regency(r) => self.districts_of(r).map(Area::District).collect(),
+            Area::Regency(r) => self.districts_of(r).map(|d| Area::District(d)).collect(),
             Area::District(_) => vec![],
         }
     }
