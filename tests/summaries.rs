@@ -421,6 +421,15 @@ async fn concurrent_writers_lose_no_change(app: TestApp) {
     for response in died.into_iter().chain(moved) {
         data(&response.unwrap());
     }
+    // Supervisors setting one target at once: each change applies to what the other left.
+    let targets = (1..=8).map(|n| {
+        json!({ "i": { "regencyCode": "36.03", "year": 2024, "targetWorkers": n * 1000, "eligibleWorkers": n * 3000 } })
+    });
+    for response in
+        run("mutation($i: CoverageTargetInput!) { setCoverageTarget(input: $i) { year } }", targets.collect()).await
+    {
+        data(&response.unwrap());
+    }
     let differences = jaminan::stats::rebuild::verify(&app.state.db).await.unwrap();
     assert!(differences.is_empty(), "{differences:?}");
     for area in [None, Some("36"), Some("36.03"), Some("36.03.01"), Some("36.03.03"), Some("36.71")] {

@@ -210,10 +210,10 @@ pub async fn list_workers(
 }
 
 /// One worker, with the relations the current field selects read in the same statement.
-async fn one_worker(ctx: &Context<'_>, found: Option<WorkerWith>) -> Option<Worker> {
-    let found = found?;
-    prime_workers(ctx, ctx.look_ahead(), &[&found]).await.ok()?;
-    Some(Worker(Arc::new(found)))
+async fn one_worker(ctx: &Context<'_>, found: Option<WorkerWith>) -> AppResult<Option<Worker>> {
+    let Some(found) = found else { return Ok(None) };
+    prime_workers(ctx, ctx.look_ahead(), &[&found]).await?;
+    Ok(Some(Worker(Arc::new(found))))
 }
 
 #[derive(Default)]
@@ -224,12 +224,12 @@ impl WorkerQuery {
     async fn worker(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Worker>> {
         let id = parse_id(&id, "id")?;
         let found = workers::get(state(ctx), caller(ctx), id, include_of(&ctx.look_ahead())).await?;
-        Ok(one_worker(ctx, found).await)
+        Ok(one_worker(ctx, found).await?)
     }
 
     async fn worker_by_nik(&self, ctx: &Context<'_>, nik: String) -> Result<Option<Worker>> {
         let found = workers::by_nik(state(ctx), caller(ctx), &nik, include_of(&ctx.look_ahead())).await?;
-        Ok(one_worker(ctx, found).await)
+        Ok(one_worker(ctx, found).await?)
     }
 
     /// Connections: first/last default to 20, at most 100. Cursors are opaque and keyset-based.

@@ -36,13 +36,14 @@ pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar)
     .await
     .map_err(error)?;
     let occupied: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM worker) OR EXISTS (SELECT 1 FROM coverage) OR EXISTS (SELECT 1 FROM payout)",
+        "SELECT EXISTS (SELECT 1 FROM worker) OR EXISTS (SELECT 1 FROM coverage) OR EXISTS (SELECT 1 FROM payout) \
+         OR EXISTS (SELECT 1 FROM coverage_target)",
     )
     .fetch_one(&mut *txn)
     .await
     .map_err(error)?;
     if occupied {
-        return Err(DbErr::Custom("seed: the database already has workers; seed an empty database".into()));
+        return Err(DbErr::Custom("seed: the database already has workers or targets; seed an empty database".into()));
     }
     let authors = insert_authors(&mut txn).await?;
     let ddl = Ddl::read(&mut txn).await?;
@@ -57,7 +58,9 @@ pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar)
         for (n, person) in people.people(authors).enumerate() {
             text::worker(&mut buffer, &person.worker);
             if buffer.len() >= CHUNK_BYTES {
-                send(std::mem::take(&mut buffer));
+                if !send(std::mem::take(&mut buffer)) {
+                    return;
+                }
                 bar.set_position(n as u64 + 1);
             }
         }
@@ -81,7 +84,9 @@ pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar)
             tally.add_worker_rows(rows, 1);
             payouts.extend(person.payouts);
             if buffer.len() >= CHUNK_BYTES {
-                send(std::mem::take(&mut buffer));
+                if !send(std::mem::take(&mut buffer)) {
+                    break;
+                }
                 bar.set_position(n as u64 + 1);
             }
         }
@@ -135,17 +140,13 @@ pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar)
 }
 
 /// Runs `generate` on a blocking thread; what it sends arrives in the receiver, a few chunks ahead
-/// of the COPY that consumes them (so PostgreSQL and the generator work at the same time).
+/// of the COPY that consumes them (so PostgreSQL and the generator work at the same time). The
+/// send function returns false once the receiver is gone (the COPY failed): generation stops.
 fn produce<T: Send + 'static>(
-    generate: impl FnOnce(&mut dyn FnMut(String)) -> T + Send + 'static,
+    generate: impl FnOnce(&mut dyn FnMut(String) -> bool) -> T + Send + 'static,
 ) -> (tokio::task::JoinHandle<T>, mpsc::Receiver<String>) {
     let (tx, rx) = mpsc::channel(4);
-    let handle = tokio::task::spawn_blocking(move || {
-        // A closed channel means the COPY failed: the rest is generated for nothing, then dropped.
-        generate(&mut |chunk| {
-            let _ = tx.blocking_send(chunk);
-        })
-    });
+    let handle = tokio::task::spawn_blocking(move || generate(&mut |chunk| tx.blocking_send(chunk).is_ok()));
     (handle, rx)
 }
 

@@ -26,8 +26,9 @@ pub(super) async fn load(
     if worker::Entity::find().count(&txn).await? > 0
         || coverage::Entity::find().count(&txn).await? > 0
         || payout::Entity::find().count(&txn).await? > 0
+        || coverage_target::Entity::find().count(&txn).await? > 0
     {
-        return Err(DbErr::Custom("seed: the database already has workers; seed an empty database".into()));
+        return Err(DbErr::Custom("seed: the database already has workers or targets; seed an empty database".into()));
     }
     let authors = insert_authors(&txn).await?;
     progress.set_message("workers");

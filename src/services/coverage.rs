@@ -164,6 +164,7 @@ pub async fn end(
     if worker.died_on.is_some_and(|died_on| ends_on > died_on) {
         return Err(AppError::bad_input("endsOn", "coverage cannot extend past the worker's death"));
     }
+    let before = periods_of(&txn, worker.id).await?;
     // Compare-and-set: only a period nobody ended meanwhile is ended.
     let updated = coverage::Entity::update_many()
         .col_expr(coverage::Column::EndsOn, Expr::value(ends_on))
@@ -178,8 +179,6 @@ pub async fn end(
     let after = periods_of(&txn, worker.id).await?;
     let row =
         after.iter().find(|c| c.id == id).cloned().ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
-    let before: Vec<coverage::Model> =
-        after.iter().map(|c| if c.id == id { current.clone() } else { c.clone() }).collect();
     audit::record(&txn, actor, "endCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
     let change = Tally::change(
         WorkerRows { worker: &worker, coverages: &before, payouts: &[] },

@@ -399,6 +399,8 @@ pub async fn transition(
         PayoutAction::Reject => "rejectPayout",
     };
     audit::record(&txn, actor, operation, AuditEntity::Payout, id, Some(&current), Some(&row)).await?;
+    // `current` was read before the lock, but the compare-and-set above proves the row was still
+    // in that state, and every write to a payout changes its state.
     let change = Tally::change(
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&current) },
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },

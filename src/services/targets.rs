@@ -1,8 +1,10 @@
 //! Yearly coverage targets per regency (one row per regency and year, set again = replaced).
 use async_graphql::InputObject;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 
 use super::access::{require_reach, require_role};
 use super::audit::{self, AuditEntity};
@@ -10,7 +12,7 @@ use super::{check_year, clean_text};
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::types::FundingSource;
-use crate::entities::coverage_target;
+use crate::entities::{coverage_target, regency};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::Rupiah;
 use crate::stats::summary;
@@ -59,6 +61,10 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
     };
     use coverage_target::Column as C;
     let txn = state.db.begin().await?;
+    // Two supervisors setting one target at once must add their changes to the summaries one
+    // after the other, each from the value the other left: the regency's row is the lock (a
+    // row lock on PostgreSQL, the write lock on SQLite), taken by writing before reading.
+    lock_regency(&txn, &regency.code).await?;
     let before = find(&txn, &regency.code, year).await?;
     coverage_target::Entity::insert(row)
         .on_conflict(
@@ -96,6 +102,15 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
     summary::add(&txn, &change.without_zeros()).await?;
     txn.commit().await?;
     Ok(after)
+}
+
+async fn lock_regency(txn: &DatabaseTransaction, code: &str) -> AppResult<()> {
+    regency::Entity::update_many()
+        .col_expr(regency::Column::Code, Expr::col(regency::Column::Code))
+        .filter(regency::Column::Code.eq(code))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 async fn find<C: ConnectionTrait>(db: &C, regency_code: &str, year: i32) -> AppResult<Option<coverage_target::Model>> {
