@@ -196,7 +196,7 @@ fn union(a: FigureGroups, b: FigureGroups) -> FigureGroups {
 }
 
 /// Codes echoed in messages are cut short: a megabyte of input is not repeated back.
-pub fn shorten(code: &str) -> String {
+fn shorten(code: &str) -> String {
     code.chars().take(16).collect()
 }
 
