@@ -53,6 +53,12 @@ pub struct ApiLimits {
     /// Seconds a request may run before it is cancelled.
     #[arg(long, env = "JAMINAN_REQUEST_TIMEOUT_SECS", default_value_t = ApiLimits::DEFAULT.request_timeout_secs)]
     pub request_timeout_secs: u64,
+    /// Bytes of a file uploaded to importEnrollments (a multipart request).
+    #[arg(long, env = "JAMINAN_MAX_UPLOAD_BYTES", default_value_t = ApiLimits::DEFAULT.max_upload_bytes)]
+    pub max_upload_bytes: usize,
+    /// Seconds an upload request (an import) may run before it is cancelled and rolled back.
+    #[arg(long, env = "JAMINAN_IMPORT_TIMEOUT_SECS", default_value_t = ApiLimits::DEFAULT.import_timeout_secs)]
+    pub import_timeout_secs: u64,
     /// Schema introspection, field suggestions in errors and GraphiQL; turn off in production.
     #[arg(long, env = "JAMINAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
@@ -67,6 +73,8 @@ impl ApiLimits {
         max_tokens: 10_000,
         max_body_bytes: 1024 * 1024,
         request_timeout_secs: 30,
+        max_upload_bytes: 200 * 1024 * 1024,
+        import_timeout_secs: 600,
         introspection: true,
     };
 }

@@ -3,15 +3,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::HashMapCache;
-use async_graphql::http::parse_query_string;
+use async_graphql::http::{MultipartOptions, parse_query_string};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{BatchRequest, ErrorExtensionValues, ServerError};
+use async_graphql::{BatchRequest, ErrorExtensionValues, ParseRequestError, ServerError};
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::TryStreamExt;
 use sea_orm::ConnectionTrait;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -69,8 +70,14 @@ pub fn router(app: AppState) -> Router {
 async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
-        let error = request_error("send the GraphQL request as JSON with `Content-Type: application/json`");
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if media_type.eq_ignore_ascii_case("multipart/form-data") {
+        return graphql_multipart(&http, &parts.headers, content_type, body).await;
+    }
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        let error = request_error(
+            "send the GraphQL request as JSON with `Content-Type: application/json` (or a file upload as multipart/form-data)",
+        );
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
     }
     let bytes = match to_bytes(body, http.app.limits.max_body_bytes).await {
@@ -91,7 +98,27 @@ async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
             return (StatusCode::BAD_REQUEST, error).into_response();
         }
     };
-    execute(&http, &parts.headers, request, Method::POST).await
+    execute(&http, &parts.headers, request, Method::POST, http.app.limits.request_timeout_secs).await
+}
+
+/// POST as a GraphQL multipart request (an upload for importEnrollments): the file is spooled to
+/// a temporary file as it arrives, up to the upload limit, and the request gets the import's
+/// longer timeout.
+async fn graphql_multipart(http: &Http, headers: &HeaderMap, content_type: &str, body: axum::body::Body) -> Response {
+    let limits = &http.app.limits;
+    let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
+    let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
+    match async_graphql::http::receive_body(Some(content_type), body, options).await {
+        Ok(request) => execute(http, headers, request, Method::POST, limits.import_timeout_secs).await,
+        Err(ParseRequestError::PayloadTooLarge) => {
+            let error = request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
+            (StatusCode::PAYLOAD_TOO_LARGE, error).into_response()
+        }
+        Err(err) => {
+            let error = request_error(&format!("the multipart request is not valid: {err}"));
+            (StatusCode::BAD_REQUEST, error).into_response()
+        }
+    }
 }
 
 /// A browser asking for /graphql without a query gets GraphiQL; anything else is a GraphQL GET,
@@ -105,7 +132,7 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
         return crate::graphiql::page().await.into_response();
     }
     match parse_query_string(query_string) {
-        Ok(graphql) => execute(&http, headers, graphql, Method::GET).await,
+        Ok(graphql) => execute(&http, headers, graphql, Method::GET, http.app.limits.request_timeout_secs).await,
         Err(err) => {
             let error = request_error(&format!("the query string is not a GraphQL request: {err}"));
             (StatusCode::BAD_REQUEST, error).into_response()
@@ -113,7 +140,13 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
     }
 }
 
-async fn execute(http: &Http, headers: &HeaderMap, mut request: async_graphql::Request, method: Method) -> Response {
+async fn execute(
+    http: &Http,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    method: Method,
+    timeout_secs: u64,
+) -> Response {
     let limits = &http.app.limits;
     let document = match http.documents.prepare(&request.query, limits) {
         Ok(document) => document,
@@ -145,10 +178,9 @@ async fn execute(http: &Http, headers: &HeaderMap, mut request: async_graphql::R
         HashMapCache::default(),
     );
     loaders.enable_all_cache(!write);
-    let timeout = Duration::from_secs(limits.request_timeout_secs);
     let running = http.schema.execute(request.data(caller).data(loaders));
-    let Ok(mut response) = tokio::time::timeout(timeout, running).await else {
-        let message = format!("the request ran longer than {}s and was cancelled", limits.request_timeout_secs);
+    let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
+        let message = format!("the request ran longer than {timeout_secs}s and was cancelled");
         let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message))] });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     };

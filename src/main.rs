@@ -1,4 +1,4 @@
-//! `jaminan` command line: serve, migrate, export-schema, api-key.
+//! `jaminan` command line: serve, migrate, export-schema, seed, stats, import, export, api-key.
 use std::process::ExitCode;
 
 use axum::serve::ListenerExt;
@@ -6,6 +6,13 @@ use clap::{Parser, Subcommand};
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
 use jaminan::seed::SeedOptions;
+use jaminan::services::export;
+use jaminan::services::import::{self, ImportOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 use jaminan::{AppState, build_app, db, demo, graphql};
 
 #[derive(Parser)]
@@ -58,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// Import a CSV file into the database (see the README's "Bulk enrollment").
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export data as the CSV files that `import` reads.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Manage API keys.
     ApiKey {
         #[command(flatten)]
@@ -74,6 +91,40 @@ enum StatsCommand {
     Rebuild,
     /// Compare the summaries with a recomputation; list every difference and exit 1 if any.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A regency's list of workers to enroll: registers the new ones and enrolls everyone, all or
+    /// nothing. Error rows are written to FILE's name with `.errors.csv`, next to it.
+    Enrollments {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        file: PathBuf,
+        /// The paying regency, e.g. 36.03.
+        #[arg(long)]
+        regency: String,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the good rows even when others are in error.
+        #[arg(long)]
+        partial: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// A regency's coverage in a year, in the import's format (with full NIKs), to FILE or stdout.
+    Enrollments {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        regency: String,
+        #[arg(long)]
+        year: i32,
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +188,12 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::ApiKey { db, command } => api_key(&db, command).await,
+        Command::Import { command: ImportCommand::Enrollments { db, file, regency, dry_run, partial } } => {
+            import_enrollments(&db, &file, &regency, ImportOptions { dry_run, partial, keep_errors: usize::MAX }).await
+        }
+        Command::Export { command: ExportCommand::Enrollments { db, regency, year, file } } => {
+            export_enrollments(&db, &regency, year, file).await
+        }
         Command::Stats { db, command } => stats(&db, command).await,
         Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv).await,
         Command::Serve { db, serve } => serve_app(&db, &serve).await,
@@ -225,6 +282,86 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
             }
             println!("summaries match a recomputation ({:.1}s)", started.elapsed().as_secs_f64());
         }
+    }
+    Ok(())
+}
+
+async fn import_enrollments(
+    db_args: &DatabaseArgs,
+    path: &Path,
+    regency: &str,
+    options: ImportOptions,
+) -> Result<(), String> {
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // Drawn on a terminal only (indicatif hides itself otherwise).
+    let progress = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("{spinner} {elapsed} {human_pos} rows read").map_err(|e| e.to_string())?);
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let bar = progress.clone();
+    let caller = Some(import::cli_actor());
+    let source = Box::new(std::io::BufReader::new(file));
+    let report = import::import_enrollments(&state, &caller, regency, source, options, Arc::new(move |rows| bar.set_position(rows)))
+        .await
+        .map_err(|e| e.message());
+    progress.finish_and_clear();
+    let report = report?;
+    println!("rows read:            {}", report.rows_read);
+    println!("workers registered:   {}", report.workers_registered);
+    println!("workers already known: {}", report.workers_known);
+    println!("coverages created:    {}", report.coverages_created);
+    println!("rows already imported: {}", report.rows_skipped);
+    println!("rows in error:        {}", report.rows_in_error);
+    let errors_path = errors_file(path);
+    if report.errors.is_empty() {
+        // An error file of an earlier run would describe rows that are now fine.
+        let _ = std::fs::remove_file(&errors_path);
+    } else {
+        write_errors(&errors_path, &report.errors).map_err(|e| format!("cannot write {}: {e}", errors_path.display()))?;
+        println!("error rows written to {}", errors_path.display());
+    }
+    match (report.written, options.dry_run) {
+        (true, _) => println!("written (file SHA-256 {})", report.file_sha256),
+        (false, true) => println!("dry run: nothing written"),
+        (false, false) if report.rows_in_error == 0 => println!("nothing to write: every row was imported before"),
+        (false, false) => println!("nothing written: fix the error rows and import again, or use --partial"),
+    }
+    if report.rows_in_error > 0 {
+        return Err(format!("{} rows in error", report.rows_in_error));
+    }
+    Ok(())
+}
+
+/// `list.csv` -> `list.errors.csv`, in the same folder.
+fn errors_file(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "import".into());
+    path.with_file_name(format!("{stem}.errors.csv"))
+}
+
+fn write_errors(path: &Path, errors: &[import::RowError]) -> Result<(), csv::Error> {
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(["line", "column", "code", "message"])?;
+    for error in errors {
+        out.write_record([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &error.message])?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn export_enrollments(db_args: &DatabaseArgs, regency: &str, year: i32, file: Option<PathBuf>) -> Result<(), String> {
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    let rows = match &file {
+        Some(path) => {
+            let out = std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            export::enrollments(&state.db, &state.areas, regency, year, std::io::BufWriter::new(out)).await
+        }
+        None => export::enrollments(&state.db, &state.areas, regency, year, std::io::stdout().lock()).await,
+    }
+    .map_err(|e| e.message())?;
+    if let Some(path) = file {
+        println!("{rows} coverage periods written to {}", path.display());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod areas;
 pub mod coverage;
 pub mod documents;
+pub mod imports;
 pub mod limits;
 pub mod loaders;
 pub mod payouts;

@@ -3,6 +3,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use super::areas::AreaQuery;
 use super::coverage::CoverageMutation;
+use super::imports::ImportMutation;
 use super::payouts::{PayoutMutation, PayoutQuery};
 use super::stats::StatsQuery;
 use super::workers::{WorkerMutation, WorkerQuery};
@@ -12,7 +13,7 @@ use crate::AppState;
 pub struct Query(AreaQuery, WorkerQuery, StatsQuery, PayoutQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation);
+pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation, ImportMutation);
 
 pub type JaminanSchema = Schema<Query, Mutation, EmptySubscription>;
 

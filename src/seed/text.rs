@@ -1,83 +1,14 @@
 //! Rows as PostgreSQL COPY text (tab-separated, `\N` for NULL), in the tables' column order.
-use std::fmt::Write;
-
-use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveEnum;
 
+use crate::db::copy_text::{Field, line};
 use crate::entities::{coverage, coverage_target, payout, worker};
-
-/// Appends one field and its separator (a tab, or the line end after the last field).
-trait Field {
-    fn put(&self, out: &mut String);
-}
-
-impl Field for &str {
-    fn put(&self, out: &mut String) {
-        for c in self.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c => out.push(c),
-            }
-        }
-    }
-}
-
-impl Field for String {
-    fn put(&self, out: &mut String) {
-        self.as_str().put(out);
-    }
-}
-
-impl Field for i64 {
-    fn put(&self, out: &mut String) {
-        let _ = write!(out, "{self}");
-    }
-}
-
-impl Field for i32 {
-    fn put(&self, out: &mut String) {
-        let _ = write!(out, "{self}");
-    }
-}
-
-impl Field for NaiveDate {
-    fn put(&self, out: &mut String) {
-        let _ = write!(out, "{self}");
-    }
-}
-
-impl Field for DateTime<Utc> {
-    fn put(&self, out: &mut String) {
-        let _ = write!(out, "{}+00", self.naive_utc());
-    }
-}
-
-impl<T: Field> Field for Option<T> {
-    fn put(&self, out: &mut String) {
-        match self {
-            Some(value) => value.put(out),
-            None => out.push_str("\\N"),
-        }
-    }
-}
 
 /// A stored enum value ("FARM_LABORER").
 fn stored<E: ActiveEnum<Value = String>>(value: E) -> String {
     value.to_value()
 }
 
-fn line(out: &mut String, fields: &[&dyn Field]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push('\t');
-        }
-        field.put(out);
-    }
-    out.push('\n');
-}
 
 pub fn worker(out: &mut String, w: &worker::Model) {
     line(
@@ -181,6 +112,7 @@ pub fn values(out: &mut String, text: &[&str], numbers: &[i64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     #[test]
     fn fields_are_escaped_and_nulls_written_as_backslash_n() {

@@ -20,6 +20,8 @@ pub enum AuditEntity {
     Coverage,
     CoverageTarget,
     Payout,
+    /// One entry per bulk import (its entity id is 0): the regency, the file's SHA-256, the counts.
+    EnrollmentImport,
 }
 
 impl AuditEntity {
@@ -29,6 +31,7 @@ impl AuditEntity {
             AuditEntity::Coverage => "COVERAGE",
             AuditEntity::CoverageTarget => "COVERAGE_TARGET",
             AuditEntity::Payout => "PAYOUT",
+            AuditEntity::EnrollmentImport => "ENROLLMENT_IMPORT",
         }
     }
 }

@@ -38,6 +38,86 @@ pub struct EnrollInput {
     pub ends_on: Option<Date>,
 }
 
+/// The terms of a new coverage period, checked on their own (the rules of enrollWorker that do not
+/// depend on the worker); `check_for` adds those that do. The import applies both per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    pub programs: Programs,
+    pub declared_monthly_income: i64,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+}
+
+impl Terms {
+    /// Programs default to JKK and JKM, the declared income to Rp1,000,000.
+    pub fn check(
+        programs: Option<&[Program]>,
+        declared_monthly_income: Option<i64>,
+        starts_on: NaiveDate,
+        ends_on: Option<NaiveDate>,
+    ) -> AppResult<Terms> {
+        let programs = Programs::from_list(programs.unwrap_or(&[Program::Jkk, Program::Jkm]))
+            .map_err(|e| AppError::bad_input("programs", e.to_string()))?;
+        let income = declared_monthly_income.unwrap_or(DEFAULT_DECLARED_MONTHLY_INCOME);
+        if !(1..=MAX_DECLARED_MONTHLY_INCOME).contains(&income) {
+            return Err(AppError::bad_input(
+                "declaredMonthlyIncome",
+                format!("declared monthly income must be between 1 and {MAX_DECLARED_MONTHLY_INCOME}"),
+            ));
+        }
+        let starts_on = check_date("startsOn", starts_on)?;
+        let ends_on = ends_on.map(|d| check_date("endsOn", d)).transpose()?;
+        if ends_on.is_some_and(|end| end < starts_on) {
+            return Err(AppError::bad_input("endsOn", "endsOn is before startsOn"));
+        }
+        Ok(Terms { programs, declared_monthly_income: income, starts_on, ends_on })
+    }
+
+    pub fn monthly_premium(&self) -> i64 {
+        self.programs.monthly_premium(self.declared_monthly_income)
+    }
+
+    /// The rules that depend on the worker: not before birth, not past death, no overlap with
+    /// another period paid by the same regency (`existing`: all the worker's periods).
+    pub fn check_for(&self, worker: &worker::Model, existing: &[coverage::Model], regency_code: &str) -> AppResult<()> {
+        self.check_for_life(worker)?;
+        let same_regency = existing.iter().filter(|c| c.regency_code == regency_code);
+        if let Some(clash) = same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, self.starts_on, self.ends_on)) {
+            return Err(AppError::Conflict(format!(
+                "the worker already has coverage {} with this regency from {}{}",
+                clash.id,
+                clash.starts_on,
+                clash.ends_on.map(|d| format!(" to {d}")).unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Not before the worker's birth date, not past its death.
+    pub fn check_for_life(&self, worker: &worker::Model) -> AppResult<()> {
+        self.check_birth(worker.birth_date)?;
+        if let Some(died_on) = worker.died_on {
+            if self.starts_on > died_on {
+                return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));
+            }
+            if self.ends_on.is_none_or(|end| end > died_on) {
+                return Err(AppError::bad_input(
+                    "endsOn",
+                    "coverage cannot extend past the worker's death: end it on or before diedOn",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn check_birth(&self, birth_date: NaiveDate) -> AppResult<()> {
+        if self.starts_on < birth_date {
+            return Err(AppError::bad_input("startsOn", "coverage cannot start before the worker's birth date"));
+        }
+        Ok(())
+    }
+}
+
 pub async fn get(state: &AppState, id: i64) -> AppResult<Option<coverage::Model>> {
     Ok(coverage::Entity::find_by_id(id).one(&state.db).await?)
 }
@@ -68,57 +148,26 @@ pub async fn enroll(
         .regency(&input.regency_code)
         .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
     require_reach(actor, &regency.code)?;
-    let programs = Programs::from_list(&input.programs.unwrap_or_else(|| vec![Program::Jkk, Program::Jkm]))
-        .map_err(|e| AppError::bad_input("programs", e.to_string()))?;
-    let income = input.declared_monthly_income.map_or(DEFAULT_DECLARED_MONTHLY_INCOME, |r| r.0);
-    if !(1..=MAX_DECLARED_MONTHLY_INCOME).contains(&income) {
-        return Err(AppError::bad_input(
-            "declaredMonthlyIncome",
-            format!("declared monthly income must be between 1 and {MAX_DECLARED_MONTHLY_INCOME}"),
-        ));
-    }
-    let starts_on = check_date("startsOn", input.starts_on.0)?;
-    let ends_on = input.ends_on.map(|d| check_date("endsOn", d.0)).transpose()?;
-    if ends_on.is_some_and(|end| end < starts_on) {
-        return Err(AppError::bad_input("endsOn", "endsOn is before startsOn"));
-    }
-
+    let terms = Terms::check(
+        input.programs.as_deref(),
+        input.declared_monthly_income.map(|r| r.0),
+        input.starts_on.0,
+        input.ends_on.map(|d| d.0),
+    )?;
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
     require_visible_worker(&txn, actor, worker_id).await?;
-    if starts_on < worker.birth_date {
-        return Err(AppError::bad_input("startsOn", "coverage cannot start before the worker's birth date"));
-    }
-    if let Some(died_on) = worker.died_on {
-        if starts_on > died_on {
-            return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));
-        }
-        if ends_on.is_none_or(|end| end > died_on) {
-            return Err(AppError::bad_input(
-                "endsOn",
-                "coverage cannot extend past the worker's death: end it on or before diedOn",
-            ));
-        }
-    }
     let existing = periods_of(&txn, worker_id).await?;
-    let same_regency = existing.iter().filter(|c| c.regency_code == regency.code);
-    if let Some(clash) = same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, starts_on, ends_on)) {
-        return Err(AppError::Conflict(format!(
-            "the worker already has coverage {} with this regency from {}{}",
-            clash.id,
-            clash.starts_on,
-            clash.ends_on.map(|d| format!(" to {d}")).unwrap_or_default()
-        )));
-    }
+    terms.check_for(&worker, &existing, &regency.code)?;
     let row = coverage::ActiveModel {
         worker_id: Set(worker_id),
         regency_code: Set(regency.code.clone()),
         funding_source: Set(input.funding_source),
-        programs: Set(programs.to_column()),
-        declared_monthly_income: Set(income),
-        monthly_premium: Set(programs.monthly_premium(income)),
-        starts_on: Set(starts_on),
-        ends_on: Set(ends_on),
+        programs: Set(terms.programs.to_column()),
+        declared_monthly_income: Set(terms.declared_monthly_income),
+        monthly_premium: Set(terms.monthly_premium()),
+        starts_on: Set(terms.starts_on),
+        ends_on: Set(terms.ends_on),
         end_reason: Set(None),
         created_at: Set(Utc::now()),
         ..Default::default()

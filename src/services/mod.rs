@@ -4,6 +4,8 @@ pub mod access;
 pub mod areas;
 pub mod audit;
 pub mod coverage;
+pub mod export;
+pub mod import;
 pub mod pagination;
 pub mod payouts;
 pub mod targets;

@@ -13,6 +13,7 @@ use super::access::{
 use super::audit::{self, AuditEntity};
 use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::areas::Areas;
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
@@ -212,17 +213,14 @@ async fn fetch(
 pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerInput) -> AppResult<worker::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let nik_text = input.nik.trim();
-    let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e.to_string()))?;
-    if state.areas.province(&nik.province_code).is_none() {
-        return Err(AppError::bad_input("nik", "the NIK's province code is not a known province"));
-    }
+    let nik = check_nik(&state.areas, nik_text)?;
     if input.gender.is_some_and(|g| g != nik.gender) {
         return Err(AppError::bad_input("gender", "gender does not match the NIK"));
     }
     if input.birth_date.is_some_and(|d| d.0 != nik.birth_date) {
         return Err(AppError::bad_input("birthDate", "birthDate does not match the NIK"));
     }
-    let full_name = clean_text("fullName", &input.full_name, MAX_NAME_CHARS)?;
+    let full_name = check_name(&input.full_name)?;
     let (regency_code, district_code) = domicile(state, &input.regency_code, input.district_code.as_deref())?;
     require_reach(actor, &regency_code)?;
     let membership_number = input.membership_number.as_deref().map(check_membership_number).transpose()?;
@@ -268,7 +266,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
     require_reach(actor, &current.regency_code)?;
     let mut row: worker::ActiveModel = current.clone().into();
     if let Some(name) = &input.full_name {
-        row.full_name = Set(clean_text("fullName", name, MAX_NAME_CHARS)?);
+        row.full_name = Set(check_name(name)?);
     }
     if let Some(occupation) = input.occupation {
         row.occupation = Set(occupation);
@@ -307,6 +305,19 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
     Ok(row)
 }
 
+/// A NIK that parses and whose province exists (registerWorker's rule, and the import's).
+pub(crate) fn check_nik(areas: &Areas, nik_text: &str) -> AppResult<nik::Nik> {
+    let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e.to_string()))?;
+    if areas.province(&nik.province_code).is_none() {
+        return Err(AppError::bad_input("nik", "the NIK's province code is not a known province"));
+    }
+    Ok(nik)
+}
+
+pub(crate) fn check_name(full_name: &str) -> AppResult<String> {
+    clean_text("fullName", full_name, MAX_NAME_CHARS)
+}
+
 /// Checks a domicile: the regency exists and the district, if any, lies in it.
 fn domicile(state: &AppState, regency_code: &str, district_code: Option<&str>) -> AppResult<(String, Option<String>)> {
     let regency = state
@@ -327,7 +338,7 @@ fn domicile(state: &AppState, regency_code: &str, district_code: Option<&str>) -
 }
 
 /// KPJ: opaque BPJS membership number, digits only.
-fn check_membership_number(number: &str) -> AppResult<String> {
+pub(crate) fn check_membership_number(number: &str) -> AppResult<String> {
     let number = number.trim();
     if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::bad_input("membershipNumber", "a membership number (KPJ) has 1 to 20 digits"));

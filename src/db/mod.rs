@@ -1,5 +1,7 @@
 //! Opening the database (PostgreSQL or the embedded SQLite default) and the few SQL fragments
 //! that differ between the two.
+pub mod copy_text;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};

@@ -1,0 +1,218 @@
+//! Bulk enrollment: a regency's yearly list of workers (CSV, see `file`) registered and enrolled
+//! in one transaction, with exactly the rules of registerWorker and enrollWorker per row.
+//!
+//! Set-based, never a round trip per row:
+//! 1. `file` reads and checks each row on a blocking thread while the good rows stream into a
+//!    staging table (COPY on PostgreSQL, multi-row INSERTs on SQLite);
+//! 2. `staging` asks the database, in two statements, which NIKs are known (with their coverage)
+//!    and which membership numbers are taken; `decide` rules on those rows;
+//! 3. two INSERT ... SELECT statements write the new workers and the coverage, then one audit
+//!    entry and the change to the statistics, in the same transaction.
+//!
+//! All or nothing unless `partial`: an error row rolls everything back. Nothing is half-written
+//! whatever happens: the writes are one transaction, and the staging table is temporary.
+mod decide;
+pub mod file;
+mod staging;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::auth::{Actor, Caller, Role};
+use crate::error::{AppError, AppResult};
+use crate::services::access::{require_reach, require_role};
+use crate::services::audit::{self, AuditEntity};
+use crate::stats::summary;
+use file::{Context, Enrollment, Reading};
+
+/// How many error rows a GraphQL caller gets back (their total is always given).
+pub const ERRORS_RETURNED: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Check everything, write nothing (not even the audit entry).
+    pub dry_run: bool,
+    /// Write the good rows even when others are in error.
+    pub partial: bool,
+    /// Error rows kept in the report (the first ones by line).
+    pub keep_errors: usize,
+}
+
+/// What an import did (or, when `written` is false, would have done).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub rows_read: u64,
+    pub workers_registered: u64,
+    /// Rows whose NIK was already registered: the worker was enrolled, not registered again.
+    pub workers_known: u64,
+    pub coverages_created: u64,
+    /// Rows already imported (same worker, regency and start).
+    pub rows_skipped: u64,
+    pub rows_in_error: u64,
+    pub written: bool,
+    /// The first `keep_errors` error rows, in line order.
+    #[serde(skip)]
+    pub errors: Vec<RowError>,
+    pub file_sha256: String,
+}
+
+/// A row that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Line in the file, the header being line 1.
+    pub line: u64,
+    /// The file's column name, when one cell is at fault.
+    pub column: Option<&'static str>,
+    /// An `extensions.code` of the API (BAD_USER_INPUT, CONFLICT, FORBIDDEN...).
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// A rule's error as an error row: the column is `column`, or the rule's input field written as
+/// the file names it ("startsOn" -> "starts_on").
+pub(crate) fn row_error(line: u64, column: Option<&'static str>, err: &AppError) -> RowError {
+    let column = column.or(match err {
+        AppError::BadInput { field, .. } => file::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase()),
+        _ => None,
+    });
+    RowError { line, column, code: err.code(), message: err.message() }
+}
+
+/// Reports progress: rows read so far.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Imports `source` (CSV) as enrollments paid by `regency_code`. The caller needs OPERATOR and
+/// the regency in scope; each new worker's domicile must be in scope too (as for registerWorker).
+pub async fn import_enrollments(
+    state: &AppState,
+    caller: &Caller,
+    regency_code: &str,
+    source: Box<dyn Read + Send>,
+    options: ImportOptions,
+    progress: Progress,
+) -> AppResult<ImportReport> {
+    let actor = require_role(caller, Role::Operator)?.clone();
+    let regency = state
+        .areas
+        .regency(regency_code)
+        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    require_reach(&actor, &regency.code)?;
+    let context = Arc::new(Context { areas: state.areas.clone(), actor, regency_code: regency.code.clone() });
+
+    let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
+    let reader_context = context.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        file::read(source, &reader_context, options.keep_errors, |chunk| tx.blocking_send(chunk).is_ok(), |n| progress(n))
+    });
+    let read = async move {
+        reader.await.map_err(|e| AppError::Internal(format!("import reader: {e}")))?
+    };
+    match state.db.get_database_backend() {
+        DbBackend::Postgres => {
+            let session = staging::postgres_session(state).await?;
+            let staged = staging::stage_postgres(&session, rows).await;
+            // The file's own error (header, I/O) explains a failed staging best.
+            let reading = read.await?;
+            staged?;
+            let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(session);
+            let txn = db.begin().await?;
+            let report = apply(&txn, &context, reading, options).await;
+            let report = finish(txn, report).await;
+            let _ = db.close().await;
+            report
+        }
+        _ => {
+            let txn = state.db.begin().await?;
+            let staged = staging::stage_sqlite(&txn, rows).await;
+            let reading = read.await?;
+            staged?;
+            let report = apply(&txn, &context, reading, options).await;
+            finish(txn, report).await
+        }
+    }
+}
+
+/// Commits what `apply` wrote; anything else rolls back.
+async fn finish(txn: DatabaseTransaction, report: AppResult<ImportReport>) -> AppResult<ImportReport> {
+    let report = report?;
+    if report.written {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(report)
+}
+
+/// What the audit log keeps of an import: no row, no NIK, the file by its hash.
+#[derive(Serialize)]
+struct ImportAudit<'a> {
+    regency_code: &'a str,
+    partial: bool,
+    #[serde(flatten)]
+    report: &'a ImportReport,
+}
+
+/// Decides on the staged rows against the database and writes them (or rolls back).
+async fn apply(
+    txn: &DatabaseTransaction,
+    context: &Context,
+    reading: Reading,
+    options: ImportOptions,
+) -> AppResult<ImportReport> {
+    let Reading { rows_read, errors: file_errors, errors_total: file_errors_total, mut tally, sha256 } = reading;
+    let base_id = staging::lock_for_writes(txn).await?;
+    let decided = decide::against_database(txn, context, &mut tally, options.keep_errors).await?;
+    let rows_in_error = file_errors_total + decided.errors_total;
+    let mut report = ImportReport {
+        rows_read,
+        workers_known: decided.enrolled_known,
+        rows_skipped: decided.skipped,
+        rows_in_error,
+        file_sha256: sha256,
+        errors: merge_by_line(file_errors, decided.errors, options.keep_errors),
+        ..ImportReport::default()
+    };
+    let staged = rows_read - file_errors_total;
+    let enrolled = staged - decided.errors_total - decided.skipped;
+    report.coverages_created = enrolled;
+    report.workers_registered = enrolled - decided.enrolled_known;
+    // Nothing to do (a file imported before) writes nothing, not even an audit entry.
+    let nothing_to_do = report.coverages_created == 0;
+    if options.dry_run || nothing_to_do || (rows_in_error > 0 && !options.partial) {
+        return Ok(report);
+    }
+    staging::write_decisions(txn, &decided.decisions).await?;
+    let (workers, coverages) = staging::insert_rows(txn, &context.regency_code, base_id).await?;
+    if (workers, coverages) != (report.workers_registered, report.coverages_created) {
+        return Err(AppError::Internal(format!(
+            "import wrote {workers} workers and {coverages} coverages, expected {} and {}",
+            report.workers_registered, report.coverages_created
+        )));
+    }
+    report.written = true;
+    let audited = ImportAudit { regency_code: &context.regency_code, partial: options.partial, report: &report };
+    audit::record(txn, &context.actor, "importEnrollments", AuditEntity::EnrollmentImport, 0, None, Some(&audited))
+        .await?;
+    summary::add(txn, &tally.without_zeros()).await?;
+    Ok(report)
+}
+
+/// The first `keep` of two lists sorted by line, merged.
+fn merge_by_line(a: Vec<RowError>, b: Vec<RowError>, keep: usize) -> Vec<RowError> {
+    let mut all = a;
+    all.extend(b);
+    all.sort_by_key(|e| e.line);
+    all.truncate(keep);
+    all
+}
+
+/// The CLI acts with the database's own authority: an admin without a key, audited under this name.
+pub fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor { key_id: 0, key_name: format!("cli ({user})"), role: Role::Admin, scope: None }
+}
