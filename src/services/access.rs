@@ -35,7 +35,7 @@ pub fn require_role(caller: &Caller, role: Role) -> AppResult<&Actor> {
 }
 
 /// The scope that limits an actor, None when it reaches the whole country.
-fn scope_of(actor: &Actor) -> Option<&str> {
+pub(crate) fn scope_of(actor: &Actor) -> Option<&str> {
     if actor.role == Role::Admin { None } else { actor.scope.as_deref() }
 }
 

@@ -220,6 +220,53 @@ impl TestApp {
         data(&response)["enrollWorker"]["id"].as_str().expect("coverage id").to_owned()
     }
 
+    /// The database's URL, for running the `jaminan` binary against it.
+    pub fn database_url(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}?mode=rwc", self.cleanup_target),
+            Backend::Postgres => {
+                database_url(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL"), &self.cleanup_target)
+            }
+        }
+    }
+
+    /// `importEnrollments` as a GraphQL multipart request (what `curl -F operations=... -F
+    /// map=... -F 0=@file.csv` sends); returns the status and the JSON body.
+    pub async fn import_csv(&self, key: Option<&str>, regency: &str, file: &[u8], options: Value) -> (StatusCode, Value) {
+        let query = "mutation($regency: String!, $file: Upload!, $dryRun: Boolean, $partial: Boolean) { \
+            importEnrollments(regencyCode: $regency, file: $file, dryRun: $dryRun, partial: $partial) { \
+            rowsRead workersRegistered workersKnown coveragesCreated rowsSkipped rowsInError written fileSha256 \
+            errors { line column code message } } }";
+        let mut variables = json!({ "regency": regency, "file": null });
+        if let (Some(target), Some(extra)) = (variables.as_object_mut(), options.as_object()) {
+            target.extend(extra.clone());
+        }
+        let operations = json!({ "query": query, "variables": variables });
+        let boundary = "------------------------jaminanTestBoundary";
+        let mut body = Vec::new();
+        let mut part = |headers: &str, content: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        };
+        part("Content-Disposition: form-data; name=\"operations\"", operations.to_string().as_bytes());
+        part("Content-Disposition: form-data; name=\"map\"", br#"{"0": ["variables.file"]}"#);
+        part("Content-Disposition: form-data; name=\"0\"; filename=\"list.csv\"\r\nContent-Type: text/csv", file);
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut request = Request::post("/graphql")
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("content-length", body.len().to_string());
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        self.send(request.body(Body::from(body)).expect("request")).await
+    }
+
+    /// The differences between the maintained statistics and a recomputation (none expected).
+    pub async fn stats_differences(&self) -> Vec<String> {
+        jaminan::stats::rebuild::verify(&self.state.db).await.expect("verify")
+    }
+
     /// Runs a statement directly on the test database (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self

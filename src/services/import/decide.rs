@@ -9,7 +9,7 @@ use super::file::Enrollment;
 use super::staging::{self, Action, Known};
 use super::{RowError, row_error};
 use crate::error::{AppError, AppResult};
-use crate::services::access::reaches;
+use crate::services::access::{reaches, scope_of};
 use crate::services::import::file::Context;
 use crate::stats::tally::{Tally, WorkerRows};
 
@@ -74,10 +74,21 @@ pub async fn against_database(
         Ok(())
     })
     .await?;
+    // New workers: registerWorker's rules of scope (first) and membership numbers.
+    let mut refused: BTreeMap<u64, (Enrollment, RowError)> = BTreeMap::new();
+    if let Some(scope) = scope_of(&context.actor) {
+        for row in staging::new_outside_scope(txn, scope).await? {
+            let err = AppError::Forbidden(format!("regency {} is outside this key's scope", row.regency_code));
+            refused.insert(row.line, (row.clone(), row_error(row.line, Some("district_code"), &err)));
+        }
+    }
     for (line, row) in taken {
-        row.add_to(tally, &context.regency_code, -1);
         let err = AppError::Conflict("another worker has this membership number".into());
-        errors.push(row_error(line, Some("membership_number"), &err));
+        refused.entry(line).or_insert_with(|| (row, row_error(line, Some("membership_number"), &err)));
+    }
+    for (line, (row, error)) in refused {
+        row.add_to(tally, &context.regency_code, -1);
+        errors.push(error);
         decided.decisions.push((line, Action::Exclude));
     }
     errors.sort_by_key(|e| e.line);

@@ -15,7 +15,6 @@ use crate::auth::Actor;
 use crate::domain::coverage_period::Programs;
 use crate::domain::types::{FundingSource, Gender, Occupation, Program};
 use crate::error::{AppError, AppResult};
-use crate::services::access::require_reach;
 use crate::services::areas::Areas;
 use crate::services::coverage::Terms;
 use crate::services::workers::{check_membership_number, check_name, check_nik};
@@ -293,7 +292,6 @@ fn parse_row(
         .areas
         .district(district_code)
         .ok_or_else(|| cells.error("district_code", "unknown district code (expected e.g. \"36.03.01\")".into()))?;
-    require_reach(&context.actor, &district.regency_code).map_err(|e| cells.broken("district_code", e))?;
     let membership_number = match cells.get("membership_number")? {
         None => None,
         Some(text) => {

@@ -210,6 +210,19 @@ pub async fn taken_membership_numbers(txn: &DatabaseTransaction) -> AppResult<Ve
     rows.iter().map(staged).collect()
 }
 
+/// Staged rows of new workers (NIK not registered) whose domicile lies outside `scope` (a
+/// province or regency code): registerWorker's rule.
+pub async fn new_outside_scope(txn: &DatabaseTransaction, scope: &str) -> AppResult<Vec<Enrollment>> {
+    let sql = format!(
+        "SELECT {} FROM import_row s WHERE s.regency_code <> ? AND s.regency_code NOT LIKE ? \
+         AND NOT EXISTS (SELECT 1 FROM worker w WHERE w.nik = s.nik) ORDER BY s.line",
+        staged_columns()
+    );
+    let values = vec![scope.into(), format!("{scope}.%").into()];
+    let rows = txn.query_all_raw(statement(backend(txn), &sql, values)).await?;
+    rows.iter().map(staged).collect()
+}
+
 /// A staged row whose NIK is registered, with the worker and all its coverage periods.
 pub struct Known {
     pub row: Enrollment,
