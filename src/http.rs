@@ -111,7 +111,8 @@ async fn graphql_multipart(http: &Http, headers: &HeaderMap, content_type: &str,
     match async_graphql::http::receive_body(Some(content_type), body, options).await {
         Ok(request) => execute(http, headers, request, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
-            let error = request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
+            let error =
+                request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
             (StatusCode::PAYLOAD_TOO_LARGE, error).into_response()
         }
         Err(err) => {

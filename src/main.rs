@@ -296,15 +296,23 @@ async fn import_enrollments(
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     // Drawn on a terminal only (indicatif hides itself otherwise).
-    let progress = ProgressBar::new_spinner()
-        .with_style(ProgressStyle::with_template("{spinner} {elapsed} {human_pos} rows read").map_err(|e| e.to_string())?);
+    let progress = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {human_pos} rows read").map_err(|e| e.to_string())?,
+    );
     progress.enable_steady_tick(Duration::from_millis(200));
     let bar = progress.clone();
     let caller = Some(import::cli_actor());
     let source = Box::new(std::io::BufReader::new(file));
-    let report = import::import_enrollments(&state, &caller, regency, source, options, Arc::new(move |rows| bar.set_position(rows)))
-        .await
-        .map_err(|e| e.message());
+    let report = import::import_enrollments(
+        &state,
+        &caller,
+        regency,
+        source,
+        options,
+        Arc::new(move |rows| bar.set_position(rows)),
+    )
+    .await
+    .map_err(|e| e.message());
     progress.finish_and_clear();
     let report = report?;
     println!("rows read:            {}", report.rows_read);
@@ -318,14 +326,18 @@ async fn import_enrollments(
         // An error file of an earlier run would describe rows that are now fine.
         let _ = std::fs::remove_file(&errors_path);
     } else {
-        write_errors(&errors_path, &report.errors).map_err(|e| format!("cannot write {}: {e}", errors_path.display()))?;
+        write_errors(&errors_path, &report.errors)
+            .map_err(|e| format!("cannot write {}: {e}", errors_path.display()))?;
         println!("error rows written to {}", errors_path.display());
     }
-    match (report.written, options.dry_run) {
-        (true, _) => println!("written (file SHA-256 {})", report.file_sha256),
-        (false, true) => println!("dry run: nothing written"),
-        (false, false) if report.rows_in_error == 0 => println!("nothing to write: every row was imported before"),
-        (false, false) => println!("nothing written: fix the error rows and import again, or use --partial"),
+    if report.written {
+        println!("written (file SHA-256 {})", report.file_sha256);
+    } else if options.dry_run {
+        println!("dry run: nothing written");
+    } else if report.rows_in_error > 0 && !options.partial {
+        println!("nothing written: fix the error rows and import again, or use --partial");
+    } else {
+        println!("nothing to write: every good row was imported before");
     }
     if report.rows_in_error > 0 {
         return Err(format!("{} rows in error", report.rows_in_error));
@@ -349,7 +361,12 @@ fn write_errors(path: &Path, errors: &[import::RowError]) -> Result<(), csv::Err
     Ok(())
 }
 
-async fn export_enrollments(db_args: &DatabaseArgs, regency: &str, year: i32, file: Option<PathBuf>) -> Result<(), String> {
+async fn export_enrollments(
+    db_args: &DatabaseArgs,
+    regency: &str,
+    year: i32,
+    file: Option<PathBuf>,
+) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
     let rows = match &file {

@@ -37,20 +37,23 @@ async fn import(app: &TestApp, file: &str, options: Value) -> Value {
 }
 
 async fn imports_audited(app: &TestApp) -> i64 {
-    let row = app.count_rows("audit_log WHERE entity_type = 'ENROLLMENT_IMPORT'").await;
-    row
+    app.count_rows("audit_log WHERE entity_type = 'ENROLLMENT_IMPORT'").await
 }
 
 async fn covered(app: &TestApp, area: &str, year: i32) -> i64 {
     let response = app
-        .gql("query($a: String, $y: Int!) { coverageStats(areaCode: $a, year: $y) { coveredWorkers } }", json!({ "a": area, "y": year }))
+        .gql(
+            "query($a: String, $y: Int!) { coverageStats(areaCode: $a, year: $y) { coveredWorkers } }",
+            json!({ "a": area, "y": year }),
+        )
         .await;
     data(&response)["coverageStats"]["coveredWorkers"].as_i64().unwrap()
 }
 
 backend_test!(a_file_imports_once_and_the_second_time_changes_nothing, |app: TestApp| async move {
     let dewi = app.register(DEWI_NIK, "Dewi Lestari", "36.03", Some("36.03.01"), "FARMER").await;
-    let file = format!("{HEADER}\n{}\n{DEWI_NIK},dewi  LESTARI,FARMER,36.03.01,2023-01-01,2023-12-31,APBD,,,\n", new_rows());
+    let file =
+        format!("{HEADER}\n{}\n{DEWI_NIK},dewi  LESTARI,FARMER,36.03.01,2023-01-01,2023-12-31,APBD,,,\n", new_rows());
 
     let first = import(&app, &file, json!({})).await;
     assert_eq!(
@@ -70,7 +73,11 @@ backend_test!(a_file_imports_once_and_the_second_time_changes_nothing, |app: Tes
 
     // The known worker was enrolled, not registered again nor renamed.
     let response = app
-        .gql_as(&app.admin, "query($id: ID!) { worker(id: $id) { fullName coverages { regency { code } startsOn } } }", json!({ "id": dewi }))
+        .gql_as(
+            &app.admin,
+            "query($id: ID!) { worker(id: $id) { fullName coverages { regency { code } startsOn } } }",
+            json!({ "id": dewi }),
+        )
         .await;
     assert_eq!(data(&response)["worker"]["fullName"], "Dewi Lestari");
     assert_eq!(data(&response)["worker"]["coverages"][0]["startsOn"], "2023-01-01");
@@ -139,9 +146,9 @@ backend_test!(any_error_row_writes_nothing_unless_partial, |app: TestApp| async 
         b"3603011505850014,Backwards,FISHER,36.03.01,2023-05-01,2023-04-01,,,,".to_vec(), // 10
         b"3603011505850015,Bad \xff UTF8,FISHER,36.03.01,2023-01-01,,,,,".to_vec(), // 11
         b"3603011505850016,Taken Number,FISHER,36.03.01,2023-01-01,,,,,777".to_vec(), // 12
-        b"3603011505850017,Good Too,FARMER,36.03.02,2023-01-01,,,,,".to_vec(),      // 13: good
-        b"3603011505850018,Slashes,FISHER,36.03.01,01/02/2023,,,,,".to_vec(),       // 14
-        b"3603011505850019,Only Jkk,FISHER,36.03.01,2023-01-01,,,JKK,,".to_vec(),   // 15
+        b"3603011505850017,Good Too,FARMER,36.03.02,2023-01-01,,,,,".to_vec(),     // 13: good
+        b"3603011505850018,Slashes,FISHER,36.03.01,01/02/2023,,,,,".to_vec(),      // 14
+        b"3603011505850019,Only Jkk,FISHER,36.03.01,2023-01-01,,,JKK,,".to_vec(),  // 15
     ];
     let mut file = format!("{HEADER}\n").into_bytes();
     for row in &rows {
@@ -170,14 +177,21 @@ backend_test!(any_error_row_writes_nothing_unless_partial, |app: TestApp| async 
 
     let (_, all_or_nothing) = app.import_csv(Some(&app.admin), "36.03", &file, json!({})).await;
     assert_eq!(errors_of(&all_or_nothing), expected_errors, "{all_or_nothing}");
-    assert!(report(&all_or_nothing)["errors"].as_array().unwrap().iter().all(|e| !e["message"].as_str().unwrap().is_empty()));
+    assert!(
+        report(&all_or_nothing)["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["message"].as_str().unwrap().is_empty())
+    );
     assert_eq!(report(&all_or_nothing)["rowsInError"], 12);
     assert_eq!(report(&all_or_nothing)["rowsRead"], 14);
     assert_eq!(report(&all_or_nothing)["written"], false);
     let after = (app.count_rows("worker").await, app.count_rows("coverage").await, app.count_rows("audit_log").await);
     assert_eq!(after, before, "nothing written, audit included");
 
-    let (_, dry_run) = app.import_csv(Some(&app.admin), "36.03", &file, json!({ "dryRun": true, "partial": true })).await;
+    let (_, dry_run) =
+        app.import_csv(Some(&app.admin), "36.03", &file, json!({ "dryRun": true, "partial": true })).await;
     assert_eq!(report(&dry_run)["written"], false);
     assert_eq!(report(&dry_run)["workersRegistered"], 2);
     assert_eq!((app.count_rows("worker").await, app.count_rows("audit_log").await), (before.0, before.2));
@@ -191,7 +205,8 @@ backend_test!(any_error_row_writes_nothing_unless_partial, |app: TestApp| async 
     assert_eq!(app.count_rows("coverage").await, before.1 + 2);
     assert!(app.stats_differences().await.is_empty());
     // Dewi's record is as it was.
-    let response = app.gql_as(&app.admin, "query($id: ID!) { worker(id: $id) { fullName } }", json!({ "id": dewi })).await;
+    let response =
+        app.gql_as(&app.admin, "query($id: ID!) { worker(id: $id) { fullName } }", json!({ "id": dewi })).await;
     assert_eq!(data(&response)["worker"]["fullName"], "Dewi Lestari");
 });
 
@@ -295,7 +310,9 @@ backend_test!(an_interrupted_file_leaves_nothing_written, |app: TestApp| async m
     let mut body = Vec::new();
     body.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n");
     body.extend_from_slice(br#"{"query":"mutation($f: Upload!) { importEnrollments(regencyCode: \"36.03\", file: $f) { written } }","variables":{"f":null}}"#);
-    body.extend_from_slice(b"\r\n--b\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{\"0\": [\"variables.f\"]}\r\n");
+    body.extend_from_slice(
+        b"\r\n--b\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{\"0\": [\"variables.f\"]}\r\n",
+    );
     body.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"0\"; filename=\"a.csv\"\r\n\r\n");
     body.extend_from_slice(&bytes[..cut]);
     let request = Request::post("/graphql")

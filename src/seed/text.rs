@@ -9,7 +9,6 @@ fn stored<E: ActiveEnum<Value = String>>(value: E) -> String {
     value.to_value()
 }
 
-
 pub fn worker(out: &mut String, w: &worker::Model) {
     line(
         out,

@@ -82,7 +82,9 @@ impl Terms {
     pub fn check_for(&self, worker: &worker::Model, existing: &[coverage::Model], regency_code: &str) -> AppResult<()> {
         self.check_for_life(worker)?;
         let same_regency = existing.iter().filter(|c| c.regency_code == regency_code);
-        if let Some(clash) = same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, self.starts_on, self.ends_on)) {
+        if let Some(clash) =
+            same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, self.starts_on, self.ends_on))
+        {
             return Err(AppError::Conflict(format!(
                 "the worker already has coverage {} with this regency from {}{}",
                 clash.id,

@@ -232,7 +232,13 @@ impl TestApp {
 
     /// `importEnrollments` as a GraphQL multipart request (what `curl -F operations=... -F
     /// map=... -F 0=@file.csv` sends); returns the status and the JSON body.
-    pub async fn import_csv(&self, key: Option<&str>, regency: &str, file: &[u8], options: Value) -> (StatusCode, Value) {
+    pub async fn import_csv(
+        &self,
+        key: Option<&str>,
+        regency: &str,
+        file: &[u8],
+        options: Value,
+    ) -> (StatusCode, Value) {
         let query = "mutation($regency: String!, $file: Upload!, $dryRun: Boolean, $partial: Boolean) { \
             importEnrollments(regencyCode: $regency, file: $file, dryRun: $dryRun, partial: $partial) { \
             rowsRead workersRegistered workersKnown coveragesCreated rowsSkipped rowsInError written fileSha256 \

@@ -175,7 +175,8 @@ fn sniff_delimiter<R: Read>(source: &mut BufReader<R>) -> AppResult<u8> {
     if buffer.starts_with(b"\xEF\xBB\xBF") {
         source.consume(3);
     }
-    let buffer = source.fill_buf().map_err(|e| AppError::bad_input("file", format!("the file could not be read: {e}")))?;
+    let buffer =
+        source.fill_buf().map_err(|e| AppError::bad_input("file", format!("the file could not be read: {e}")))?;
     let header = buffer.split(|b| *b == b'\n').next().unwrap_or_default();
     let count = |delimiter: u8| header.iter().filter(|b| **b == delimiter).count();
     Ok(if count(b';') > count(b',') { b';' } else { b',' })

@@ -77,7 +77,9 @@ pub struct RowError {
 /// the file names it ("startsOn" -> "starts_on").
 pub(crate) fn row_error(line: u64, column: Option<&'static str>, err: &AppError) -> RowError {
     let column = column.or(match err {
-        AppError::BadInput { field, .. } => file::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase()),
+        AppError::BadInput { field, .. } => {
+            file::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase())
+        }
         _ => None,
     });
     RowError { line, column, code: err.code(), message: err.message() }
@@ -107,11 +109,15 @@ pub async fn import_enrollments(
     let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
     let reader_context = context.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        file::read(source, &reader_context, options.keep_errors, |chunk| tx.blocking_send(chunk).is_ok(), |n| progress(n))
+        file::read(
+            source,
+            &reader_context,
+            options.keep_errors,
+            |chunk| tx.blocking_send(chunk).is_ok(),
+            |n| progress(n),
+        )
     });
-    let read = async move {
-        reader.await.map_err(|e| AppError::Internal(format!("import reader: {e}")))?
-    };
+    let read = async move { reader.await.map_err(|e| AppError::Internal(format!("import reader: {e}")))? };
     match state.db.get_database_backend() {
         DbBackend::Postgres => {
             let session = staging::postgres_session(state).await?;

@@ -86,8 +86,10 @@ fn sqlx_error(err: sqlx::Error) -> AppError {
 /// Fills the staging table with COPY as the rows arrive.
 pub async fn stage_postgres(pool: &PgPool, mut rows: mpsc::Receiver<Vec<Enrollment>>) -> AppResult<()> {
     let mut connection = pool.acquire().await.map_err(sqlx_error)?;
-    let sequence: String =
-        sqlx::query_scalar("SELECT pg_get_serial_sequence('worker', 'id')").fetch_one(&mut *connection).await.map_err(sqlx_error)?;
+    let sequence: String = sqlx::query_scalar("SELECT pg_get_serial_sequence('worker', 'id')")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(sqlx_error)?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(create_tables(DbBackend::Postgres, Some(&sequence))))
         .execute(&mut *connection)
         .await
@@ -182,7 +184,9 @@ pub async fn lock_for_writes(txn: &DatabaseTransaction) -> AppResult<i64> {
         return Ok(0);
     }
     txn.execute_unprepared("UPDATE worker SET id = id WHERE id = -1").await?;
-    let row = txn.query_one_raw(statement(DbBackend::Sqlite, "SELECT COALESCE(MAX(id), 0) AS base FROM worker", vec![])).await?;
+    let row = txn
+        .query_one_raw(statement(DbBackend::Sqlite, "SELECT COALESCE(MAX(id), 0) AS base FROM worker", vec![]))
+        .await?;
     Ok(row.map(|r| r.try_get::<i64>("", "base")).transpose()?.unwrap_or(0))
 }
 
@@ -261,7 +265,8 @@ pub async fn each_known(txn: &DatabaseTransaction, mut each: impl FnMut(Known) -
                 coverages: Vec::new(),
             }),
         };
-        if let Some(period) = <coverage::Model as sea_orm::FromQueryResult>::from_query_result_optional(&result, "c_")? {
+        if let Some(period) = <coverage::Model as sea_orm::FromQueryResult>::from_query_result_optional(&result, "c_")?
+        {
             known.coverages.push(period);
         }
     }
