@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::db::copy_text::{Field, line};
 use crate::db::{binds_per_insert, statement};
 use crate::domain::coverage_period::Programs;
-use crate::domain::types::{FundingSource, Gender, Occupation, WorkerStatus};
+use crate::domain::types::WorkerStatus;
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::services::coverage::Terms;
@@ -279,7 +279,6 @@ pub async fn each_known(txn: &DatabaseTransaction, mut each: impl FnMut(Known) -
 /// A staged row read back.
 fn staged(result: &QueryResult) -> AppResult<Enrollment> {
     let text = |column: &str| result.try_get::<String>("", &format!("s_{column}"));
-    let stored = |column: &str| -> Result<Value, DbErr> { Ok(Value::from(text(column)?)) };
     let terms = Terms {
         programs: Programs::from_column(&text("programs")?),
         declared_monthly_income: result.try_get("", "s_declared_monthly_income")?,
@@ -290,24 +289,15 @@ fn staged(result: &QueryResult) -> AppResult<Enrollment> {
         line: result.try_get::<i64>("", "s_line")? as u64,
         nik: text("nik")?,
         full_name: text("full_name")?,
-        gender: parse_stored::<Gender>(stored("gender")?)?,
+        gender: result.try_get("", "s_gender")?,
         birth_date: result.try_get("", "s_birth_date")?,
-        occupation: parse_stored::<Occupation>(stored("occupation")?)?,
+        occupation: result.try_get("", "s_occupation")?,
         regency_code: text("regency_code")?,
         district_code: text("district_code")?,
         membership_number: result.try_get("", "s_membership_number")?,
-        funding_source: parse_stored::<FundingSource>(stored("funding_source")?)?,
+        funding_source: result.try_get("", "s_funding_source")?,
         terms,
     })
-}
-
-fn parse_stored<E: ActiveEnum>(value: Value) -> AppResult<E>
-where
-    E::Value: sea_orm::sea_query::ValueType,
-{
-    let raw = <E::Value as sea_orm::sea_query::ValueType>::try_from(value)
-        .map_err(|_| AppError::Internal("import: unreadable staged value".into()))?;
-    E::try_from_value(&raw).map_err(|e| AppError::Internal(format!("import: {e}")))
 }
 
 /// What to do with a staged row that is not simply a new worker.
