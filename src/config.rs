@@ -9,12 +9,29 @@ pub struct DatabaseArgs {
     /// `postgres://user@host/db` or `sqlite://path?mode=rwc`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
-    /// PostgreSQL cancels any statement running longer (SQLite has no such setting).
+    /// PostgreSQL cancels any statement running longer; SQLite gives up waiting for the write
+    /// lock after as long (0: no limit).
     #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     pub statement_timeout_secs: u64,
-    /// PostgreSQL connections in the pool; default twice the CPU cores, at least 4.
+    /// Connections in the pool; PostgreSQL default twice the CPU cores, at least 4; SQLite 8.
     #[arg(long, env = "JAMINAN_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
+    /// Milliseconds a request waits for a database connection (every one busy, or the database
+    /// unreachable) before it is answered 503 SERVICE_UNAVAILABLE.
+    #[arg(long, env = "JAMINAN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = crate::db::DEFAULT_ACQUIRE_TIMEOUT_MS)]
+    pub db_acquire_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    /// The defaults for a database URL (tests and tools).
+    pub fn for_url(url: &str) -> Self {
+        DatabaseArgs {
+            database_url: url.to_owned(),
+            statement_timeout_secs: crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS,
+            db_max_connections: None,
+            db_acquire_timeout_ms: crate::db::DEFAULT_ACQUIRE_TIMEOUT_MS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -24,6 +41,10 @@ pub struct ServeArgs {
     /// Load the deterministic demo dataset (Kabupaten Tangerang 2022-2023) into an empty database.
     #[arg(long)]
     pub demo: bool,
+    /// Seconds the requests in flight may run on after SIGTERM or Ctrl-C before they are cut
+    /// (rolled back). Kubernetes waits 30 s before it kills a pod.
+    #[arg(long, env = "JAMINAN_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub limits: ApiLimits,
 }

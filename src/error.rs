@@ -20,6 +20,8 @@ pub enum AppError {
     Forbidden(String),
     /// The request or one of its statements ran past its time limit.
     TooSlow(String),
+    /// The database is unreachable or every connection is busy: nothing was done, retry later.
+    Unavailable(String),
     /// Anything unexpected. Logged with an id; the client sees only the id.
     Internal(String),
 }
@@ -40,7 +42,8 @@ impl AppError {
             | AppError::InvalidState(m)
             | AppError::NotCovered(m)
             | AppError::Forbidden(m)
-            | AppError::TooSlow(m) => m.clone(),
+            | AppError::TooSlow(m)
+            | AppError::Unavailable(m) => m.clone(),
             AppError::Unauthenticated => "an API key is required: send `Authorization: Bearer <key>`".into(),
             AppError::Internal(_) => "internal error".into(),
         }
@@ -55,6 +58,7 @@ impl AppError {
             AppError::NotCovered(_) => "NOT_COVERED",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             // The contract's codes have no timeout of their own; the message says what happened.
             AppError::TooSlow(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -69,9 +73,49 @@ impl From<DbErr> for AppError {
         }
         // PostgreSQL's statement_timeout (SQLSTATE 57014).
         if err.to_string().contains("statement timeout") {
-            return AppError::TooSlow("the database took too long to answer and the query was cancelled".into());
+            return AppError::TooSlow("the database took too long to answer and the statement was cancelled".into());
+        }
+        if let Some(message) = unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return AppError::Unavailable(message.into());
         }
         AppError::Internal(err.to_string())
+    }
+}
+
+/// Failures that say nothing about the request and will pass: the pool had no connection in
+/// time, the connection broke (PostgreSQL stopped or restarting, a network cut), or the database
+/// refused new work while shutting down. The transaction, if any, did not commit.
+fn unavailable(err: &DbErr) -> Option<&'static str> {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{ConnAcquireErr, RuntimeErr};
+    const UNREACHABLE: &str = "the database is unreachable; nothing was changed, retry later";
+    const BUSY: &str = "the database is busy; nothing was changed, retry later";
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return Some(BUSY),
+        DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => return Some(UNREACHABLE),
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return Some(UNREACHABLE),
+        _ => return None,
+    };
+    match sqlx.as_ref() {
+        Sqlx::PoolTimedOut => Some(BUSY),
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => Some(UNREACHABLE),
+        Sqlx::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: class 08 connection exceptions, 57P01-57P03 shutting down or starting
+            // up. SQLite: 5 and 6, a lock still held after the busy timeout.
+            if code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03") {
+                Some(UNREACHABLE)
+            } else if matches!(code.as_ref(), "5" | "6") {
+                Some(BUSY)
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 

@@ -183,7 +183,7 @@ async fn execute(
     let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
         let message = format!("the request ran longer than {timeout_secs}s and was cancelled");
         let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message))] });
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        return with_retry_after((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
     };
     response.errors.iter_mut().for_each(ensure_code);
     graphql_response(headers, response)
@@ -197,6 +197,10 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
     let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
     let request_failed =
         response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
+    let unavailable = response.errors.iter().any(|e| {
+        let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+        code == Some(&async_graphql::Value::from(AppError::Unavailable(String::new()).code()))
+    });
     let (status, content_type, body) = if !legacy_json && request_failed && !response.errors.is_empty() {
         let mut body = serde_json::to_value(&response).unwrap_or_default();
         if let Some(object) = body.as_object_mut() {
@@ -212,9 +216,20 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         let body = serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()))] });
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
     };
+    // The database being away is the server's condition, not the client's: 503 whatever was
+    // asked, so that proxies, load balancers and clients retry.
+    let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { status };
     let mut http_response = (status, body).into_response();
     http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    http_response
+    with_retry_after(http_response)
+}
+
+/// A 503 says when to come back.
+fn with_retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// One error of a request that never reached a field (so without locations or path).
@@ -252,16 +267,16 @@ fn argument_named(message: &str) -> Option<String> {
 fn error_response(err: AppError) -> Response {
     let status = match err {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Internal(_) | AppError::TooSlow(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    (status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response()
+    with_retry_after((status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response())
 }
 
 async fn readyz(State(http): State<Http>) -> Response {
     let ping = http.app.db.execute_unprepared("SELECT 1");
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        _ => with_retry_after((StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()),
     }
 }

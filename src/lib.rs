@@ -14,6 +14,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod seed;
+pub mod server;
 pub mod services;
 pub mod stats;
 mod synthetic;

@@ -1,11 +1,11 @@
 //! `jaminan` command line: serve, migrate, export-schema, seed, stats, import, export, api-key.
 use std::process::ExitCode;
 
-use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
 use jaminan::seed::SeedOptions;
+use jaminan::server::Stopped;
 use jaminan::services::export;
 use jaminan::services::import::{self, ImportOptions};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use jaminan::{AppState, build_app, db, demo, graphql};
+use jaminan::{AppState, db, demo, graphql};
 
 #[derive(Parser)]
 #[command(
@@ -222,17 +222,21 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     println!("Worker data and mutations need an API key: jaminan api-key create --name you --role admin");
     println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
     println!("  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}");
-    // TCP_NODELAY, as request/response servers do: with Nagle's algorithm the last segment of a
-    // response can wait for the client's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, build_app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let stopped = jaminan::server::run(listener, state.clone(), jaminan::server::shutdown_signal(), grace)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    state.db.close().await.ok();
+    match stopped {
+        Stopped::Drained => {
+            println!("stopped: every request finished");
+            Ok(())
+        }
+        Stopped::GraceExpired => Err(format!(
+            "requests still running after the {}s grace period were cancelled (their changes rolled back)",
+            args.shutdown_grace_secs
+        )),
+    }
 }
 
 async fn seed_database(

@@ -16,16 +16,19 @@ use sea_orm::{
 /// A statement running longer on PostgreSQL is cancelled (the request gets a clear error).
 pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 10;
 
+/// A request waits this long for a connection before it is answered 503: long enough for a
+/// burst to drain, short enough that an outage is reported at once rather than after 30 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 2_000;
+
 /// Connects, creating the SQLite file's folder when needed, and runs pending migrations.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url, DEFAULT_STATEMENT_TIMEOUT_SECS).await?;
-    migrate(db).await
+    open(&DatabaseArgs::for_url(url)).await
 }
 
 /// Connects as the command line says and runs pending migrations. Summaries a migration asked
 /// to rebuild are rebuilt before the database is used.
 pub async fn open(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
-    let db = connect_with(&args.database_url, args.statement_timeout_secs, args.db_max_connections).await?;
+    let db = connect_with(args).await?;
     migrate(db).await
 }
 
@@ -35,9 +38,9 @@ async fn migrate(db: DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// A pool with the default size.
+/// A pool with the default settings and this statement timeout.
 pub async fn connect(url: &str, statement_timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
-    connect_with(url, statement_timeout_secs, None).await
+    connect_with(&DatabaseArgs { statement_timeout_secs, ..DatabaseArgs::for_url(url) }).await
 }
 
 /// PostgreSQL connections by default: twice the cores, at least 4. More connections than
@@ -48,25 +51,26 @@ pub fn default_max_connections() -> u32 {
     (2 * cores).max(4)
 }
 
-pub async fn connect_with(
-    url: &str,
-    statement_timeout_secs: u64,
-    max_connections: Option<u32>,
-) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
+    let (url, statement_timeout_secs, max_connections) =
+        (args.database_url.as_str(), args.statement_timeout_secs, args.db_max_connections);
     let mut options = ConnectOptions::new(url);
     // Ping a pooled connection only when it sat idle for a while (a server or firewall may have
     // dropped it): pinging on every checkout doubled the round trips of every request.
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_millis(args.db_acquire_timeout_ms))
         .test_before_acquire_if_idle_for(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         create_sqlite_folder(url)?;
-        // WAL lets readers run beside the single writer; writers wait instead of failing at once.
-        options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+        // WAL lets readers run beside the single writer; writers wait for the write lock instead
+        // of failing at once, for as long as PostgreSQL lets a statement run (SQLite has no
+        // statement timeout; a statement waiting for a lock is what runs long here).
+        let busy_timeout = Duration::from_secs(if statement_timeout_secs == 0 { 3600 } else { statement_timeout_secs });
+        options.max_connections(max_connections.unwrap_or(8)).map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
         });
     } else {

@@ -3,6 +3,8 @@
 //! axum app through HTTP requests, the way a client does.
 #![allow(dead_code)]
 
+pub mod outage;
+pub mod proxy;
 pub mod reference;
 
 use std::sync::Arc;

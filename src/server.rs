@@ -1,0 +1,77 @@
+//! Serving the app on a listener until told to stop, then draining: the one `run` that `main`
+//! and the tests use (as in tokio's mini-redis).
+use std::future::Future;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::{AppState, build_app};
+
+/// How serving ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight finished.
+    Drained,
+    /// Requests were still running when the grace period ended; they were dropped, which rolls
+    /// their transactions back (none is committed halfway).
+    GraceExpired,
+}
+
+/// Serves until `shutdown` completes, then stops accepting connections and lets the requests in
+/// flight finish, for at most `grace`.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<Stopped> {
+    // TCP_NODELAY, as request/response servers do: with Nagle's algorithm the last segment of a
+    // response can wait for the client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, build_app(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections, draining requests");
+        let _ = stopping_tx.send(());
+    });
+    // The grace period starts with the shutdown, not with the server.
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.map(|()| Stopped::Drained),
+        () = deadline => Ok(Stopped::GraceExpired),
+    }
+}
+
+/// Completes on SIGTERM (what systemd, Docker and Kubernetes send) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
