@@ -1,4 +1,4 @@
-//! `jaminan` command line: serve, migrate, export-schema, seed, stats, import, export, api-key.
+//! `jaminan` command line: serve, migrate, export-schema, seed, stats, import, export, backup, api-key.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -74,6 +74,14 @@ enum Command {
     Export {
         #[command(subcommand)]
         command: ExportCommand,
+    },
+    /// Write a consistent copy of the SQLite database to FILE, also while the server runs
+    /// (PostgreSQL: use pg_dump, see the README).
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// A new file; the copy opens as it is (`DATABASE_URL=sqlite://FILE`).
+        file: PathBuf,
     },
     /// Manage API keys.
     ApiKey {
@@ -188,6 +196,13 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::ApiKey { db, command } => api_key(&db, command).await,
+        Command::Backup { db, file } => {
+            let started = std::time::Instant::now();
+            let db = db::open(&db).await.map_err(|e| e.to_string())?;
+            db::backup::backup(&db, &file).await?;
+            println!("backup written to {} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::Import { command: ImportCommand::Enrollments { db, file, regency, dry_run, partial } } => {
             import_enrollments(&db, &file, &regency, ImportOptions { dry_run, partial, keep_errors: usize::MAX }).await
         }
@@ -226,16 +241,22 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     let stopped = jaminan::server::run(listener, state.clone(), jaminan::server::shutdown_signal(), grace)
         .await
         .map_err(|e| e.to_string())?;
-    state.db.close().await.ok();
     match stopped {
         Stopped::Drained => {
+            state.db.close().await.ok();
             println!("stopped: every request finished");
             Ok(())
         }
-        Stopped::GraceExpired => Err(format!(
-            "requests still running after the {}s grace period were cancelled (their changes rolled back)",
-            args.shutdown_grace_secs
-        )),
+        Stopped::GraceExpired => {
+            // Exit at once: the requests left hold connections (and may wait on blocking
+            // threads) that a pool close or the runtime's shutdown would wait for. Their
+            // transactions end with the connections, uncommitted.
+            eprintln!(
+                "error: requests still running after the {}s grace period were cut (their changes rolled back)",
+                args.shutdown_grace_secs
+            );
+            std::process::exit(1)
+        }
     }
 }
 

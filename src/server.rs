@@ -13,8 +13,8 @@ use crate::{AppState, build_app};
 pub enum Stopped {
     /// Every request in flight finished.
     Drained,
-    /// Requests were still running when the grace period ended; they were dropped, which rolls
-    /// their transactions back (none is committed halfway).
+    /// Requests were still running when the grace period ended. The process should exit now:
+    /// their transactions end with its connections, uncommitted (none is committed halfway).
     GraceExpired,
 }
 

@@ -1,5 +1,6 @@
 //! Opening the database (PostgreSQL or the embedded SQLite default) and the few SQL fragments
 //! that differ between the two.
+pub mod backup;
 pub mod copy_text;
 
 use std::time::Duration;

@@ -275,6 +275,16 @@ impl TestApp {
         jaminan::stats::rebuild::verify(&self.state.db).await.expect("verify")
     }
 
+    /// `SELECT COUNT(*) AS n ...` on any database.
+    pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+
     /// Runs a statement directly on the test database (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self

@@ -1,0 +1,127 @@
+//! SIGTERM, as systemd, Docker and Kubernetes send it, to the real `jaminan serve` process: new
+//! connections are refused, the requests in flight finish (within the grace period) and the
+//! process exits 0; past the grace period the requests left are cut and roll back.
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use serde_json::{Value, json};
+
+const RENAME: &str = "mutation($id: ID!) { updateWorker(id: $id, input: { fullName: \"Siti Renamed\" }) { fullName } }";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    async fn start(app: &TestApp, grace_secs: u64) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--shutdown-grace-secs", &grace_secs.to_string()])
+            .env("DATABASE_URL", app.database_url())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("jaminan serve");
+        let server = Server { child, url: format!("http://127.0.0.1:{port}") };
+        let started = Instant::now();
+        while reqwest::get(format!("{}/healthz", server.url)).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+    }
+
+    /// The exit code, waiting at most `limit`.
+    async fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(started.elapsed() < limit, "the server did not exit within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Holds the worker's row (PostgreSQL) or the write lock (SQLite) so that a rename waits.
+async fn block(app: &TestApp, worker: &str) -> DatabaseTransaction {
+    let blocker = app.state.db.begin().await.unwrap();
+    blocker.execute_unprepared(&format!("UPDATE worker SET full_name = full_name WHERE id = {worker}")).await.unwrap();
+    blocker
+}
+
+/// The rename, sent in the background.
+fn rename(server: &Server, admin: &str, worker: &str) -> tokio::task::JoinHandle<reqwest::Result<(u16, Value)>> {
+    let request = reqwest::Client::new()
+        .post(format!("{}/graphql", server.url))
+        .bearer_auth(admin)
+        .json(&json!({ "query": RENAME, "variables": { "id": worker } }));
+    tokio::spawn(async move {
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await?))
+    })
+}
+
+async fn stored_name(app: &TestApp, worker: &str) -> String {
+    let response =
+        app.gql_as(&app.admin, "query($id: ID!) { worker(id: $id) { fullName } }", json!({ "id": worker })).await;
+    common::data(&response)["worker"]["fullName"].as_str().unwrap().to_owned()
+}
+
+backend_test!(sigterm_drains_requests_in_flight_and_exits_0, |app: TestApp| async move {
+    let worker = app.register("3603121505850001", "Siti", "36.03", None, "FISHER").await;
+    let mut server = Server::start(&app, 20).await;
+    let blocker = block(&app, &worker).await;
+    let in_flight = rename(&server, &app.admin, &worker);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(reqwest::get(format!("{}/healthz", server.url)).await.is_err(), "no new connections after SIGTERM");
+    assert!(server.child.try_wait().unwrap().is_none(), "still draining while the request waits");
+    blocker.rollback().await.unwrap();
+    let (status, response) = in_flight.await.unwrap().expect("the request in flight is answered");
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(common::data(&response)["updateWorker"]["fullName"], "Siti Renamed");
+    assert_eq!(server.exit_code(Duration::from_secs(10)).await, Some(0));
+    assert_eq!(stored_name(&app, &worker).await, "Siti Renamed");
+});
+
+backend_test!(past_the_grace_period_requests_are_cut_and_roll_back, |app: TestApp| async move {
+    let worker = app.register("3603121505850001", "Siti", "36.03", None, "FISHER").await;
+    let mut server = Server::start(&app, 1).await;
+    let blocker = block(&app, &worker).await;
+    let in_flight = rename(&server, &app.admin, &worker);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let terminated = Instant::now();
+    server.terminate();
+    let code = server.exit_code(Duration::from_secs(10)).await;
+    let took = terminated.elapsed();
+    assert_eq!(code, Some(1), "cut requests make the exit status say so");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    assert!(in_flight.await.unwrap().is_err(), "the cut request got no answer");
+    blocker.rollback().await.unwrap();
+    // The server's transaction was never committed: PostgreSQL aborts it when it finds the
+    // connection gone, SQLite never got the lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stored_name(&app, &worker).await, "Siti");
+    assert!(app.stats_differences().await.is_empty());
+});
