@@ -67,11 +67,19 @@ pub const KEY_REFRESH: Duration = Duration::from_millis(500);
 pub struct KeyCache {
     refresh: Duration,
     keys: RwLock<HashMap<String, Actor>>,
-    /// When the keys were last read in full (None: never). Refreshes are serialized by this lock,
-    /// so concurrent requests after the deadline cause one read, not one each.
-    read_at: tokio::sync::Mutex<Option<Instant>>,
+    /// The last reads of the keys. Refreshes are serialized by this lock, so concurrent requests
+    /// after the deadline cause one read, not one each.
+    reads: tokio::sync::Mutex<Reads>,
     /// A copy of `read_at` that requests check without waiting on a refresh in progress.
     fresh_until: RwLock<Option<Instant>>,
+}
+
+#[derive(Debug, Default)]
+struct Reads {
+    /// When the keys were last read in full (None: never).
+    read_at: Option<Instant>,
+    /// When the last read failed, and why.
+    failed: Option<(Instant, AppError)>,
 }
 
 impl Default for KeyCache {
@@ -85,7 +93,7 @@ impl KeyCache {
         KeyCache {
             refresh,
             keys: RwLock::new(HashMap::new()),
-            read_at: tokio::sync::Mutex::new(None),
+            reads: tokio::sync::Mutex::default(),
             fresh_until: RwLock::new(None),
         }
     }
@@ -112,18 +120,34 @@ impl KeyCache {
         if self.fresh_until.read().ok().and_then(|t| *t).is_some_and(|until| now < until) {
             return Ok(());
         }
-        let mut read_at = self.read_at.lock().await;
-        if read_at.is_some_and(|at| at.elapsed() < self.refresh) {
+        let mut reads = self.reads.lock().await;
+        if reads.read_at.is_some_and(|at| at.elapsed() < self.refresh) {
             return Ok(()); // another request refreshed while this one waited
         }
+        // A read that ended while this request waited failed (the database is away): share its
+        // answer. Trying again, one request after the other, each for as long as the pool waits
+        // for a connection, kept requests in line for the whole outage.
+        if let Some((failed_at, err)) = &reads.failed
+            && *failed_at >= now
+        {
+            return Err(err.clone());
+        }
         let started = Instant::now();
-        let rows = api_key::Entity::find().filter(api_key::Column::RevokedAt.is_null()).all(db).await?;
+        let rows = match api_key::Entity::find().filter(api_key::Column::RevokedAt.is_null()).all(db).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                let err = AppError::from(err);
+                reads.failed = Some((Instant::now(), err.clone()));
+                return Err(err);
+            }
+        };
         let keys: HashMap<String, Actor> =
             rows.into_iter().filter_map(|row| Some((row.key_hash.clone(), actor_of(row).ok()?))).collect();
         if let Ok(mut current) = self.keys.write() {
             *current = keys;
         }
-        *read_at = Some(started);
+        reads.read_at = Some(started);
+        reads.failed = None;
         if let Ok(mut until) = self.fresh_until.write() {
             *until = Some(started + self.refresh);
         }

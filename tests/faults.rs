@@ -70,6 +70,7 @@ async fn a_database_outage_under_load_fails_fast_and_recovers() {
         &figures.unexpected[..figures.unexpected.len().min(5)]
     );
     assert!(figures.during_outage >= 100, "requests were sent during the outage: {figures}");
+    assert!(figures.away >= Duration::from_secs(4), "{figures}");
     assert_eq!(figures.during_outage_503, figures.during_outage);
     assert!(figures.slowest_during_outage < Duration::from_secs(3), "{figures}");
     assert!(figures.recovered_after < Duration::from_secs(5), "{figures}");

@@ -23,6 +23,8 @@ pub struct Target {
 /// One answered (or failed) request.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// Read when a failure is printed (Debug).
+    #[allow(dead_code)]
     pub operation: &'static str,
     pub started: Duration,
     pub elapsed: Duration,
@@ -233,15 +235,18 @@ fn id(object: &Value) -> Option<i64> {
 pub struct Figures {
     pub requests: usize,
     pub succeeded: usize,
-    /// Requests that started while the database was away (after the first second, once the
-    /// requests caught at the cut had failed) and ended before it returned.
+    /// From the cut to the first success of a request sent after it (the database answering
+    /// again, which a restart command reports later than it happens).
+    pub away: Duration,
+    /// Requests sent while the database was away (after the first second, once the stop had
+    /// taken effect) and answered before it was back.
     pub during_outage: usize,
     pub during_outage_503: usize,
     /// Responses other than 200 and 503 SERVICE_UNAVAILABLE (must be none).
     pub unexpected: Vec<Outcome>,
     /// The slowest answer to a request sent while the database was away.
     pub slowest_during_outage: Duration,
-    /// From the database's return to the last failure caused by the outage.
+    /// From the database's return to the end of the last failure.
     pub recovered_after: Duration,
     pub readyz_503_during_outage: bool,
     pub readyz_200_after: bool,
@@ -249,9 +254,15 @@ pub struct Figures {
 
 impl Run {
     pub fn figures(&self) -> Figures {
-        let (cut, back) = (self.cut_at, self.restored_at);
-        let during: Vec<&Outcome> =
-            self.outcomes.iter().filter(|o| o.started >= cut + Duration::from_secs(1) && o.ended() <= back).collect();
+        let settled = self.cut_at + Duration::from_secs(1);
+        let back = self
+            .outcomes
+            .iter()
+            .filter(|o| o.started >= settled && o.succeeded())
+            .map(Outcome::ended)
+            .min()
+            .unwrap_or(self.restored_at);
+        let during: Vec<&Outcome> = self.outcomes.iter().filter(|o| o.started >= settled && o.ended() < back).collect();
         let unavailable = |o: &Outcome| o.status == 503 && o.code.as_deref() == Some("SERVICE_UNAVAILABLE");
         let recovered_after = self
             .outcomes
@@ -263,13 +274,14 @@ impl Run {
         Figures {
             requests: self.outcomes.len(),
             succeeded: self.outcomes.iter().filter(|o| o.succeeded()).count(),
+            away: back - self.cut_at,
             during_outage: during.len(),
             during_outage_503: during.iter().filter(|o| unavailable(o)).count(),
             unexpected: self.outcomes.iter().filter(|o| !o.succeeded() && !unavailable(o)).cloned().collect(),
             slowest_during_outage: self
                 .outcomes
                 .iter()
-                .filter(|o| o.started >= cut && o.started < back)
+                .filter(|o| o.started >= self.cut_at && o.started < back)
                 .map(|o| o.elapsed)
                 .max()
                 .unwrap_or_default(),
@@ -277,7 +289,7 @@ impl Run {
             readyz_503_during_outage: self
                 .readiness
                 .iter()
-                .any(|(at, status)| *at > cut + Duration::from_secs(1) && *at < back && *status == 503),
+                .any(|(at, status)| *at > settled && *at < back && *status == 503),
             readyz_200_after: self.readiness.iter().any(|(at, status)| *at > back && *status == 200),
         }
     }
@@ -285,13 +297,14 @@ impl Run {
 
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "requests:                       {} ({} succeeded)", self.requests, self.succeeded)?;
+        writeln!(f, "requests:                        {} ({} succeeded)", self.requests, self.succeeded)?;
+        writeln!(f, "database away (as clients saw):  {:.1} s", self.away.as_secs_f64())?;
         writeln!(
             f,
-            "sent and answered during outage: {} ({} were 503 SERVICE_UNAVAILABLE)",
+            "sent and answered meanwhile:     {} ({} were 503 SERVICE_UNAVAILABLE)",
             self.during_outage, self.during_outage_503
         )?;
-        writeln!(f, "slowest answer during outage:    {:.2} s", self.slowest_during_outage.as_secs_f64())?;
+        writeln!(f, "slowest answer meanwhile:        {:.2} s", self.slowest_during_outage.as_secs_f64())?;
         writeln!(f, "last failure after the return:   {:.2} s", self.recovered_after.as_secs_f64())?;
         writeln!(f, "/readyz 503 during, 200 after:   {}, {}", self.readyz_503_during_outage, self.readyz_200_after)?;
         write!(f, "other failures:                  {}", self.unexpected.len())

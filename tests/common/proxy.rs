@@ -1,35 +1,42 @@
 //! A TCP proxy in the test process between the server's pool and PostgreSQL, to simulate an
-//! outage without stopping the shared cluster that the other tests use: `cut` closes every
-//! proxied connection and refuses new ones (as a stopped or restarting PostgreSQL does),
-//! `restore` lets connections through again.
+//! outage without stopping the shared cluster that the other tests use. `cut` does what a stopped
+//! PostgreSQL does: every open connection breaks and new ones are refused (nothing listens on the
+//! port); `restore` listens on the same port again.
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 pub struct Proxy {
     pub addr: SocketAddr,
-    up: Arc<AtomicBool>,
+    target: SocketAddr,
+    accepting: Mutex<Option<JoinHandle<()>>>,
     /// Bumped by `cut`: every piped connection watching it closes.
     cuts: watch::Sender<u64>,
 }
 
 impl Proxy {
     pub async fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy listener");
-        let addr = listener.local_addr().expect("proxy address");
-        let up = Arc::new(AtomicBool::new(true));
         let (cuts, _) = watch::channel(0u64);
-        let (accept_up, accept_cuts) = (up.clone(), cuts.clone());
-        tokio::spawn(async move {
+        let mut proxy = Proxy { addr: "127.0.0.1:0".parse().unwrap(), target, accepting: Mutex::new(None), cuts };
+        proxy.addr = proxy.listen(proxy.addr);
+        proxy
+    }
+
+    /// Accepts on `addr` (port 0: any) and pipes each connection to the target until a cut.
+    fn listen(&self, addr: SocketAddr) -> SocketAddr {
+        let socket = TcpSocket::new_v4().expect("socket");
+        // The port was ours a moment ago: listen on it again at once.
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.bind(addr).expect("bind the proxy's port");
+        let listener = socket.listen(128).expect("listen");
+        let bound = listener.local_addr().expect("proxy address");
+        let (target, cuts) = (self.target, self.cuts.clone());
+        let accepting = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if !accept_up.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let mut cut = accept_cuts.subscribe();
+                let mut cut = cuts.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(target).await else { return };
                     tokio::select! {
@@ -39,16 +46,19 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, up, cuts }
+        *self.accepting.lock().unwrap() = Some(accepting);
+        bound
     }
 
-    /// The database goes away: open connections break, new ones are closed at once.
+    /// The database goes away: open connections break, new ones are refused.
     pub fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
+        if let Some(accepting) = self.accepting.lock().unwrap().take() {
+            accepting.abort();
+        }
         self.cuts.send_modify(|n| *n += 1);
     }
 
     pub fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.listen(self.addr);
     }
 }
