@@ -80,7 +80,9 @@ impl Regency {
     }
 
     /// Workers whose domicile is this regency.
-    #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
+    #[graphql(
+        complexity = "crate::services::pagination::QUERY_COST + repeated(crate::services::pagination::page_cost(first, last), child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn workers(
         &self,
@@ -169,7 +171,7 @@ impl AreaQuery {
     }
 
     /// All 514 at most; filter by province or a case-insensitive name substring.
-    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(regencies_cost(province_code.as_deref()), child_complexity)")]
     async fn regencies(
         &self,
         ctx: &Context<'_>,
@@ -179,5 +181,14 @@ impl AreaQuery {
         let search = search.map(|s| services::clean_text("search", &s, 100)).transpose()?;
         let found = state(ctx).areas.regencies(province_code.as_deref(), search.as_deref());
         Ok(found.into_iter().map(|r| Regency(r.clone())).collect())
+    }
+}
+
+/// What the root `regencies` list counts for in the complexity limit: a province's at most, or
+/// all 514.
+fn regencies_cost(province_code: Option<&str>) -> usize {
+    match province_code {
+        Some(_) => crate::services::areas::LIST_COST,
+        None => crate::services::areas::ALL_REGENCIES_COST,
     }
 }

@@ -180,3 +180,8 @@ impl Areas {
 /// Complexity weight of an area list (a province has up to 38 regencies, a regency up to ~50
 /// districts): what its selection counts for in `ApiLimits::max_complexity`.
 pub const LIST_COST: usize = 10;
+
+/// Complexity weight of the 514 regencies listed without a province: a nested selection under
+/// them runs 514 times (a fuzzed query asking each of the 7,285 districts for its regency's
+/// workers ran thousands of statements and exhausted the pool).
+pub const ALL_REGENCIES_COST: usize = 514;

@@ -12,6 +12,10 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
 /// How many times a page's selection counts in the complexity budget: the rows it can return.
+/// Complexity weight of the statements of a connection resolved once per parent (a regency's
+/// workers under a list of regencies or districts): each is a round trip of its own, not a batch.
+pub const QUERY_COST: usize = 100;
+
 pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
     first.or(last).map_or(DEFAULT_PAGE_SIZE, |n| n.clamp(1, MAX_PAGE_SIZE as i32) as u64) as usize
 }
