@@ -29,6 +29,9 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    /// The code of `Unavailable`, which HTTP answers with 503 wherever it appears.
+    pub const UNAVAILABLE_CODE: &'static str = "SERVICE_UNAVAILABLE";
+
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
         AppError::BadInput { field, message: message.into() }
     }
@@ -58,7 +61,7 @@ impl AppError {
             AppError::NotCovered(_) => "NOT_COVERED",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Unavailable(_) => AppError::UNAVAILABLE_CODE,
             // The contract's codes have no timeout of their own; the message says what happened.
             AppError::TooSlow(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

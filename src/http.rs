@@ -199,7 +199,7 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     let unavailable = response.errors.iter().any(|e| {
         let code = e.extensions.as_ref().and_then(|x| x.get("code"));
-        code == Some(&async_graphql::Value::from(AppError::Unavailable(String::new()).code()))
+        code == Some(&async_graphql::Value::from(AppError::UNAVAILABLE_CODE))
     });
     let (status, content_type, body) = if !legacy_json && request_failed && !response.errors.is_empty() {
         let mut body = serde_json::to_value(&response).unwrap_or_default();

@@ -184,3 +184,35 @@ backend_test!(a_statement_past_the_timeout_is_cancelled_and_changes_nothing, |ap
     assert_eq!(common::data(&renamed)["updateWorker"]["fullName"], "Siti Renamed");
     impatient.state.db.clone().close().await.ok();
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_cut_off_from_the_database_answers_503_and_writes_nothing() {
+    // PostgreSQL only: the import's staging session is a connection of its own (SQLite imports
+    // inside the request's transaction, which the outage test above covers).
+    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let proxy = Arc::new(Proxy::start(postgres_addr()).await);
+    let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
+    let cut_off = app.with_state(AppState::new(pool).await.expect("state"));
+    let mut file = String::from("nik,full_name,occupation,district_code,starts_on\n");
+    for n in 0..200_000 {
+        let (day, serial) = (10 + n / 9_000, 1 + n % 9_000);
+        file.push_str(&format!("360301{day:02}0585{serial:04},Worker {n},FISHER,36.03.01,2023-01-01\n"));
+    }
+    let cutter = proxy.clone();
+    let cut = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        cutter.cut();
+    });
+    let started = Instant::now();
+    let (status, response) = cut_off.import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({})).await;
+    cut.await.unwrap();
+    assert!(started.elapsed() > Duration::from_millis(1200), "the cut came while the import ran: {response}");
+    assert_eq!(status, 503, "{response}");
+    assert_eq!(error_code(&response), "SERVICE_UNAVAILABLE", "{response}");
+    proxy.restore();
+    assert_eq!((app.count_rows("worker").await, app.count_rows("coverage").await), (0, 0));
+    assert_eq!(app.count_rows("audit_log").await, 0);
+    assert!(app.stats_differences().await.is_empty());
+    cut_off.state.db.clone().close().await.ok();
+    app.cleanup().await;
+}

@@ -122,7 +122,7 @@ pub fn read(
                 chunk.push(row);
                 if chunk.len() == CHUNK_ROWS {
                     if !send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS))) {
-                        return Err(AppError::Internal("the import was abandoned while reading".into()));
+                        return Err(abandoned());
                     }
                     progress(reading.rows_read);
                 }
@@ -136,7 +136,7 @@ pub fn read(
         }
     }
     if !chunk.is_empty() && !send(chunk) {
-        return Err(AppError::Internal("the import was abandoned while reading".into()));
+        return Err(abandoned());
     }
     progress(reading.rows_read);
     let hashing = csv.into_inner().into_inner();
@@ -383,4 +383,15 @@ pub fn funding_source_name(source: FundingSource) -> String {
 /// "JKK|JKM|JHT".
 pub fn programs_text(programs: Programs) -> String {
     programs.list().iter().map(|p| p.to_value()).collect::<Vec<_>>().join("|")
+}
+
+const ABANDONED: &str = "the import was abandoned while reading";
+
+/// The rows had nowhere to go: the staging stopped (and has the error that says why).
+fn abandoned() -> AppError {
+    AppError::Internal(ABANDONED.into())
+}
+
+pub fn is_abandoned(err: &AppError) -> bool {
+    matches!(err, AppError::Internal(message) if message == ABANDONED)
 }

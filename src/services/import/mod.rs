@@ -122,9 +122,7 @@ pub async fn import_enrollments(
         DbBackend::Postgres => {
             let session = staging::postgres_session(state).await?;
             let staged = staging::stage_postgres(&session, rows).await;
-            // The file's own error (header, I/O) explains a failed staging best.
-            let reading = read.await?;
-            staged?;
+            let reading = settle(read.await, staged)?;
             let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(session);
             let txn = db.begin().await?;
             let report = apply(&txn, &context, reading, options).await;
@@ -135,11 +133,21 @@ pub async fn import_enrollments(
         _ => {
             let txn = state.db.begin().await?;
             let staged = staging::stage_sqlite(&txn, rows).await;
-            let reading = read.await?;
-            staged?;
+            let reading = settle(read.await, staged)?;
             let report = apply(&txn, &context, reading, options).await;
             finish(txn, report).await
         }
+    }
+}
+
+/// The outcome of reading and staging together. The file's own error (header, I/O) explains a
+/// failed staging best, unless the reader only stopped because the staging had (a lost database
+/// connection, say).
+fn settle(read: AppResult<file::Reading>, staged: AppResult<()>) -> AppResult<file::Reading> {
+    match (read, staged) {
+        (Ok(reading), Ok(())) => Ok(reading),
+        (Err(err), Err(staging)) if file::is_abandoned(&err) => Err(staging),
+        (Err(err), _) | (Ok(_), Err(err)) => Err(err),
     }
 }
 

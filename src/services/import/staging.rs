@@ -62,8 +62,11 @@ fn create_tables(backend: DbBackend, worker_sequence: Option<&str>) -> String {
 /// staging table lives in its session and COPY can fill it. No statement timeout (the request's
 /// own timeout bounds an import), and a vanished client is noticed within a second.
 pub async fn postgres_session(state: &AppState) -> AppResult<PgPool> {
-    let options = state.db.get_postgres_connection_pool().connect_options().as_ref().clone();
+    let requests = state.db.get_postgres_connection_pool();
+    let options = requests.connect_options().as_ref().clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
+        // An unreachable database fails the import as soon as it fails requests.
+        .acquire_timeout(requests.options().get_acquire_timeout())
         .max_connections(1)
         .min_connections(0)
         .connect_with(options)
@@ -79,8 +82,9 @@ pub async fn postgres_session(state: &AppState) -> AppResult<PgPool> {
     Ok(pool)
 }
 
+/// As the pool's errors are: a lost connection is SERVICE_UNAVAILABLE, the rest internal.
 fn sqlx_error(err: sqlx::Error) -> AppError {
-    AppError::from(DbErr::Custom(format!("import: {err}")))
+    AppError::from(DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err))))
 }
 
 /// Fills the staging table with COPY as the rows arrive.
