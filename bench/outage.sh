@@ -21,7 +21,9 @@ target/release/jaminan migrate >/dev/null
 admin=$(target/release/jaminan api-key create --name outage-submitter --role admin | tail -n 1)
 admin2=$(target/release/jaminan api-key create --name outage-approver --role admin | tail -n 1)
 
-RUST_LOG=error target/release/jaminan serve --listen 127.0.0.1:$PORT >/tmp/jaminan-outage.log 2>&1 &
+# Load generators are not the clients the rate limits are for.
+JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 JAMINAN_ANONYMOUS_REQUESTS_PER_MINUTE=100000000 \
+  RUST_LOG=error target/release/jaminan serve --listen 127.0.0.1:$PORT >/tmp/jaminan-outage.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 until curl -sf http://127.0.0.1:$PORT/healthz >/dev/null; do sleep 0.2; done

@@ -47,6 +47,50 @@ pub struct ServeArgs {
     pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub limits: ApiLimits,
+    #[command(flatten)]
+    pub rate_limits: RateLimits,
+}
+
+/// Budgets per key and per client over time (see `throttle`).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct RateLimits {
+    /// Refusals per key and hour that reveal a record the key cannot see (a CONFLICT on a NIK or
+    /// membership number registered elsewhere, a death benefit under another regency); each is
+    /// audited. Past it: 429 RATE_LIMITED.
+    #[arg(long, env = "JAMINAN_PROBES_PER_HOUR", default_value_t = RateLimits::DEFAULT.probes_per_hour)]
+    pub probes_per_hour: u32,
+    /// Requests per minute of one API key (a dashboard sends a few per page; an office may share
+    /// one key).
+    #[arg(long, env = "JAMINAN_KEY_REQUESTS_PER_MINUTE", default_value_t = RateLimits::DEFAULT.key_requests_per_minute)]
+    pub key_requests_per_minute: u32,
+    /// Requests per minute without a key, per client address (an office behind one NAT address
+    /// shares it).
+    #[arg(long, env = "JAMINAN_ANONYMOUS_REQUESTS_PER_MINUTE", default_value_t = RateLimits::DEFAULT.anonymous_requests_per_minute)]
+    pub anonymous_requests_per_minute: u32,
+    /// Wrong or revoked API keys per hour and client address; past it every request with a key
+    /// from that address is refused until the budget refills.
+    #[arg(long, env = "JAMINAN_FAILED_KEYS_PER_HOUR", default_value_t = RateLimits::DEFAULT.failed_keys_per_hour)]
+    pub failed_keys_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses); by default
+    /// none, and the client address is the connection's.
+    #[arg(long, env = "JAMINAN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl RateLimits {
+    pub const DEFAULT: RateLimits = RateLimits {
+        probes_per_hour: 20,
+        key_requests_per_minute: 1200,
+        anonymous_requests_per_minute: 1200,
+        failed_keys_per_hour: 20,
+        trusted_proxies: Vec::new(),
+    };
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits::DEFAULT
+    }
 }
 
 /// What one request may ask of the server. The defaults leave room for every dashboard query

@@ -22,6 +22,11 @@ pub enum AppError {
     TooSlow(String),
     /// The database is unreachable or every connection is busy: nothing was done, retry later.
     Unavailable(String),
+    /// A budget over time is spent (HTTP 429 with Retry-After).
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Anything unexpected. Logged with an id; the client sees only the id.
     Internal(String),
 }
@@ -31,15 +36,21 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     /// The code of `Unavailable`, which HTTP answers with 503 wherever it appears.
     pub const UNAVAILABLE_CODE: &'static str = "SERVICE_UNAVAILABLE";
+    /// The code of `RateLimited`, answered with 429 and `Retry-After` (also in `extensions.retryAfter`).
+    pub const RATE_LIMITED_CODE: &'static str = "RATE_LIMITED";
 
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
         AppError::BadInput { field, message: message.into() }
     }
 
+    pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        AppError::RateLimited { message: message.into(), retry_after_secs: crate::throttle::retry_after_secs(wait) }
+    }
+
     /// The message a client sees (internal details are never part of it).
     pub fn message(&self) -> String {
         match self {
-            AppError::BadInput { message, .. } => message.clone(),
+            AppError::BadInput { message, .. } | AppError::RateLimited { message, .. } => message.clone(),
             AppError::NotFound(m)
             | AppError::Conflict(m)
             | AppError::InvalidState(m)
@@ -62,6 +73,7 @@ impl AppError {
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unavailable(_) => AppError::UNAVAILABLE_CODE,
+            AppError::RateLimited { .. } => AppError::RATE_LIMITED_CODE,
             // The contract's codes have no timeout of their own; the message says what happened.
             AppError::TooSlow(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -142,6 +154,9 @@ impl ErrorExtensions for AppError {
             ext.set("code", self.code());
             if let AppError::BadInput { field, .. } = self {
                 ext.set("field", *field);
+            }
+            if let AppError::RateLimited { retry_after_secs, .. } = self {
+                ext.set("retryAfter", *retry_after_secs);
             }
         })
     }

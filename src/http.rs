@@ -1,4 +1,5 @@
 //! The HTTP surface: /graphql (POST, GET, GraphiQL for browsers), /healthz, /readyz.
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use async_graphql::http::{MultipartOptions, parse_query_string};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{BatchRequest, ErrorExtensionValues, ParseRequestError, ServerError};
 use axum::body::to_bytes;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,11 +18,13 @@ use sea_orm::ConnectionTrait;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
+use crate::auth::Role;
 use crate::error::AppError;
 use crate::graphql::documents::Documents;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
+use crate::throttle;
 
 /// The media type of GraphQL over HTTP responses; `application/json` for clients asking only for it.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -67,12 +70,18 @@ pub fn router(app: AppState) -> Router {
 }
 
 /// POST: one GraphQL request as `application/json` (batches are not accepted).
+/// The connection's peer address (absent when the router is driven without a listener).
+fn peer_of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
 async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    let peer = peer_of(&parts.extensions);
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     if media_type.eq_ignore_ascii_case("multipart/form-data") {
-        return graphql_multipart(&http, &parts.headers, content_type, body).await;
+        return graphql_multipart(&http, &parts.headers, peer, content_type, body).await;
     }
     if !media_type.eq_ignore_ascii_case("application/json") {
         let error = request_error(
@@ -98,18 +107,24 @@ async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
             return (StatusCode::BAD_REQUEST, error).into_response();
         }
     };
-    execute(&http, &parts.headers, request, Method::POST, http.app.limits.request_timeout_secs).await
+    execute(&http, &parts.headers, peer, request, Method::POST, http.app.limits.request_timeout_secs).await
 }
 
 /// POST as a GraphQL multipart request (an upload for importEnrollments): the file is spooled to
 /// a temporary file as it arrives, up to the upload limit, and the request gets the import's
 /// longer timeout.
-async fn graphql_multipart(http: &Http, headers: &HeaderMap, content_type: &str, body: axum::body::Body) -> Response {
+async fn graphql_multipart(
+    http: &Http,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    content_type: &str,
+    body: axum::body::Body,
+) -> Response {
     let limits = &http.app.limits;
     let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
     let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
     match async_graphql::http::receive_body(Some(content_type), body, options).await {
-        Ok(request) => execute(http, headers, request, Method::POST, limits.import_timeout_secs).await,
+        Ok(request) => execute(http, headers, peer, request, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
             let error =
                 request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
@@ -133,7 +148,10 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
         return crate::graphiql::page().await.into_response();
     }
     match parse_query_string(query_string) {
-        Ok(graphql) => execute(&http, headers, graphql, Method::GET, http.app.limits.request_timeout_secs).await,
+        Ok(graphql) => {
+            let peer = peer_of(request.extensions());
+            execute(&http, headers, peer, graphql, Method::GET, http.app.limits.request_timeout_secs).await
+        }
         Err(err) => {
             let error = request_error(&format!("the query string is not a GraphQL request: {err}"));
             (StatusCode::BAD_REQUEST, error).into_response()
@@ -144,6 +162,7 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
 async fn execute(
     http: &Http,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
     mut request: async_graphql::Request,
     method: Method,
     timeout_secs: u64,
@@ -154,6 +173,7 @@ async fn execute(
         Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response(),
     };
     let write = document.as_ref().is_some_and(|d| limits::is_write(d, request.operation_name.as_deref()));
+    let root_fields = document.as_ref().map_or(0, |d| limits::root_fields(d, request.operation_name.as_deref()));
     if let Some(document) = document {
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }
@@ -164,7 +184,7 @@ async fn execute(
         return response;
     }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match http.app.keys.authenticate(&http.app.db, authorization).await {
+    let caller = match authenticate(http, headers, peer, authorization).await {
         Ok(caller) => caller,
         Err(err) => return error_response(err),
     };
@@ -172,6 +192,11 @@ async fn execute(
         let span = tracing::Span::current();
         span.record("key_id", actor.key_id);
         span.record("key_name", actor.key_name.as_str());
+    }
+    if write && root_fields > 1 && caller.as_ref().is_none_or(|actor| actor.role != Role::Admin) {
+        let error =
+            request_error("one mutation per request: send each mutation on its own (only ADMIN keys may combine them)");
+        return (StatusCode::BAD_REQUEST, error).into_response();
     }
     let loaders = RequestLoader::with_cache(
         Loaders::new(http.app.clone(), caller.clone()),
@@ -189,6 +214,40 @@ async fn execute(
     graphql_response(headers, response)
 }
 
+/// The caller, within the rate limits: a key's requests per minute, an address's requests
+/// without a key, and an address's wrong keys (past that budget, keys from the address are not
+/// even checked until it refills).
+async fn authenticate(
+    http: &Http,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    authorization: Option<&str>,
+) -> Result<crate::auth::Caller, AppError> {
+    let throttle = &http.app.throttle;
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let address = throttle::client_address(peer, forwarded, &throttle.trusted_proxies);
+    if authorization.is_some()
+        && let Some(address) = address
+    {
+        throttle.check_not_blocked(address)?;
+    }
+    let caller = match http.app.keys.authenticate(&http.app.db, authorization).await {
+        Err(AppError::Unauthenticated) if authorization.is_some() => {
+            if let Some(address) = address {
+                throttle.failed_key(address)?;
+            }
+            return Err(AppError::Unauthenticated);
+        }
+        other => other?,
+    };
+    match (&caller, address) {
+        (Some(actor), _) => throttle.key_request(actor.key_id)?,
+        (None, Some(address)) => throttle.anonymous_request(address)?,
+        (None, None) => {}
+    }
+    Ok(caller)
+}
+
 /// GraphQL over HTTP: with `application/graphql-response+json` (the default), a request that
 /// could not start executing (syntax, validation, limits, unknown operation, bad variables) is a
 /// 400 without `data`; with `application/json` everything that was understood is a 200.
@@ -197,10 +256,20 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
     let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
     let request_failed =
         response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
-    let unavailable = response.errors.iter().any(|e| {
-        let code = e.extensions.as_ref().and_then(|x| x.get("code"));
-        code == Some(&async_graphql::Value::from(AppError::UNAVAILABLE_CODE))
-    });
+    let code_of = |e: &ServerError| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(code)) => code.clone(),
+        _ => String::new(),
+    };
+    let unavailable = response.errors.iter().any(|e| code_of(e) == AppError::UNAVAILABLE_CODE);
+    let retry_after = response
+        .errors
+        .iter()
+        .filter(|e| code_of(e) == AppError::RATE_LIMITED_CODE)
+        .filter_map(|e| match e.extensions.as_ref().and_then(|x| x.get("retryAfter")) {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max();
     let (status, content_type, body) = if !legacy_json && request_failed && !response.errors.is_empty() {
         let mut body = serde_json::to_value(&response).unwrap_or_default();
         if let Some(object) = body.as_object_mut() {
@@ -216,11 +285,18 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         let body = serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()))] });
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
     };
-    // The database being away is the server's condition, not the client's: 503 whatever was
-    // asked, so that proxies, load balancers and clients retry.
-    let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { status };
+    // A spent budget and the database being away say "later", whatever was asked: 429 and 503,
+    // so that proxies, load balancers and clients wait and retry.
+    let status = match (retry_after, unavailable) {
+        (Some(_), _) => StatusCode::TOO_MANY_REQUESTS,
+        (None, true) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => status,
+    };
     let mut http_response = (status, body).into_response();
     http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(secs) = retry_after {
+        http_response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     with_retry_after(http_response)
 }
 
@@ -265,12 +341,21 @@ fn argument_named(message: &str) -> Option<String> {
 
 /// A request-level failure (e.g. a bad API key) as a GraphQL response with the right status.
 fn error_response(err: AppError) -> Response {
+    let retry_after = match &err {
+        AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+        _ => None,
+    };
     let status = match err {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    with_retry_after((status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response())
+    let mut response = (status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    with_retry_after(response)
 }
 
 async fn readyz(State(http): State<Http>) -> Response {

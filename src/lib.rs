@@ -18,6 +18,7 @@ pub mod server;
 pub mod services;
 pub mod stats;
 mod synthetic;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -26,21 +27,29 @@ use sea_orm::{DatabaseConnection, DbErr};
 use auth::KeyCache;
 use config::ApiLimits;
 use services::areas::Areas;
+use throttle::Throttle;
 
 /// What every request needs: the database, the reference areas loaded at start, the API keys
-/// held in memory and the limits a request must stay within.
+/// held in memory, the limits a request must stay within and the budgets over time.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub areas: Arc<Areas>,
     pub keys: Arc<KeyCache>,
     pub limits: ApiLimits,
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {
     pub async fn new(db: DatabaseConnection) -> Result<Self, DbErr> {
         let areas = Areas::load(&db).await?;
-        Ok(AppState { db, areas: Arc::new(areas), keys: Arc::default(), limits: ApiLimits::default() })
+        Ok(AppState {
+            db,
+            areas: Arc::new(areas),
+            keys: Arc::default(),
+            limits: ApiLimits::default(),
+            throttle: Arc::default(),
+        })
     }
 }
 

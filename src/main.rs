@@ -230,6 +230,7 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     }
     let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
     state.limits = args.limits.clone();
+    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&args.rate_limits));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -32,7 +32,9 @@ pub async fn run(
         let _ = tcp.set_nodelay(true);
     });
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, build_app(state)).with_graceful_shutdown(async move {
+    // The peer address reaches the handlers for the per-address rate limits.
+    let app = build_app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections, draining requests");
         let _ = stopping_tx.send(());

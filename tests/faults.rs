@@ -1,16 +1,15 @@
-//! What happens when the world misbehaves: the database going away under load, every connection
-//! busy, statements running past their timeout.
+//! What happens when the world misbehaves: every connection busy, statements running past their
+//! timeout, an import cut off from the database. (The outage under load has a binary of its own,
+//! tests/outage.rs, so that no other test competes with it for the CPU.)
 mod common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::outage::{self, Target};
 use common::proxy::Proxy;
 use common::{Backend, TestApp, error_code};
 use jaminan::config::DatabaseArgs;
-use jaminan::server::{self, Stopped};
 use jaminan::{AppState, db};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
@@ -31,65 +30,12 @@ fn through(proxy: &Proxy, url: &str) -> String {
     url.to_string()
 }
 
-/// The app over real TCP, as `serve` runs it; returns its base URL and the task (which must not
-/// end while the test runs).
-async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<std::io::Result<Stopped>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(server::run(listener, state, std::future::pending(), Duration::from_secs(1)));
-    (url, task)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_outage_under_load_fails_fast_and_recovers() {
-    // SQLite is a file inside the process: it has no outage to simulate (its faults, a busy lock
-    // or an exhausted pool, are tested below on both databases).
-    let Some(app) = TestApp::spawn_postgres().await else { return };
-    let proxy = Arc::new(Proxy::start(postgres_addr()).await);
-    let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
-    let (url, server) = serve(AppState::new(pool).await.expect("state")).await;
-    let target = Target { url, admin: app.admin.clone(), admin2: app.admin2.clone() };
-
-    let (cut, restore) = (proxy.clone(), proxy.clone());
-    let run = outage::run(
-        &target,
-        200,
-        Duration::from_secs(2),
-        move || cut.cut(),
-        Duration::from_secs(4),
-        move || restore.restore(),
-        Duration::from_secs(6),
-    )
-    .await;
-    let figures = run.figures();
-    println!("{figures}");
-    assert!(!server.is_finished(), "the server must keep running");
-    assert!(
-        figures.unexpected.is_empty(),
-        "only 503 SERVICE_UNAVAILABLE may fail: {:?}",
-        &figures.unexpected[..figures.unexpected.len().min(5)]
-    );
-    assert!(figures.during_outage >= 100, "requests were sent during the outage: {figures}");
-    assert!(figures.away >= Duration::from_secs(4), "{figures}");
-    assert_eq!(figures.during_outage_503, figures.during_outage);
-    assert!(figures.slowest_during_outage < Duration::from_secs(3), "{figures}");
-    assert!(figures.recovered_after < Duration::from_secs(5), "{figures}");
-    assert!(figures.readyz_503_during_outage && figures.readyz_200_after, "{figures}");
-    let succeeded_after = run.outcomes.iter().filter(|o| o.started > run.restored_at && o.succeeded()).count();
-    assert!(succeeded_after > 100, "work resumed after the outage: {succeeded_after}");
-    let problems = outage::check(&app.state.db, &run.acknowledged).await;
-    assert!(problems.is_empty(), "{problems:#?}");
-    assert!(run.acknowledged.payouts.values().filter(|s| **s == "PAID").count() > 10);
-    server.abort();
-    app.cleanup().await;
-}
-
 /// A second app on the test database with its own, smaller pool.
 async fn app_with_pool(app: &TestApp, args: impl FnOnce(&mut DatabaseArgs)) -> TestApp {
     let mut settings = DatabaseArgs::for_url(&app.database_url());
     args(&mut settings);
     let pool = db::connect_with(&settings).await.expect("pool");
-    app.with_state(AppState::new(pool).await.expect("state"))
+    app.with_state(common::unthrottled(AppState::new(pool).await.expect("state")))
 }
 
 /// Transactions left open on the test database by anyone but this check (PostgreSQL).
@@ -192,7 +138,7 @@ async fn an_import_cut_off_from_the_database_answers_503_and_writes_nothing() {
     let Some(app) = TestApp::spawn_postgres().await else { return };
     let proxy = Arc::new(Proxy::start(postgres_addr()).await);
     let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
-    let cut_off = app.with_state(AppState::new(pool).await.expect("state"));
+    let cut_off = app.with_state(common::unthrottled(AppState::new(pool).await.expect("state")));
     let mut file = String::from("nik,full_name,occupation,district_code,starts_on\n");
     for n in 0..200_000 {
         let (day, serial) = (10 + n / 9_000, 1 + n % 9_000);

@@ -58,13 +58,47 @@ pub fn repeated(factor: usize, child_complexity: usize) -> usize {
 /// Whether the operation a request selects is a mutation or subscription (false if it names no
 /// operation of the document: the executor reports that).
 pub fn is_write(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let operation = match (&document.operations, operation_name) {
+    selected(document, operation_name).is_some_and(|o| o.node.ty != OperationType::Query)
+}
+
+/// How many root fields the selected operation runs (through fragments too). Each root field of
+/// a mutation is a mutation of its own, and aliases multiply them: 50 aliased registerWorker
+/// fields were 50 guesses whether a NIK exists.
+pub fn root_fields(document: &ExecutableDocument, operation_name: Option<&str>) -> usize {
+    selected(document, operation_name).map_or(0, |o| count_fields(document, &o.node.selection_set, 0))
+}
+
+fn selected<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
         (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
         (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|o| o.node.ty != OperationType::Query)
+    }
+}
+
+/// Fields of one selection set, fragments expanded (to a bounded depth: validation refuses
+/// fragment cycles later, and this must not loop on one first).
+fn count_fields(document: &ExecutableDocument, selection_set: &Positioned<SelectionSet>, depth: usize) -> usize {
+    if depth > 16 {
+        return 0;
+    }
+    selection_set
+        .node
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => count_fields(document, &fragment.node.selection_set, depth + 1),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| count_fields(document, &fragment.node.selection_set, depth + 1)),
+        })
+        .sum()
 }
 
 fn count_aliases(selection_set: &Positioned<SelectionSet>) -> usize {

@@ -22,6 +22,10 @@ pub enum AuditEntity {
     Payout,
     /// One entry per bulk import (its entity id is 0): the regency, the file's SHA-256, the counts.
     EnrollmentImport,
+    /// A refused mutation that answered about a worker the key cannot see (a NIK or membership
+    /// number registered elsewhere, a death benefit under another regency): the entity is that
+    /// worker, the changes say what was refused and its masked NIK.
+    Refusal,
 }
 
 impl AuditEntity {
@@ -32,6 +36,7 @@ impl AuditEntity {
             AuditEntity::CoverageTarget => "COVERAGE_TARGET",
             AuditEntity::Payout => "PAYOUT",
             AuditEntity::EnrollmentImport => "ENROLLMENT_IMPORT",
+            AuditEntity::Refusal => "REFUSAL",
         }
     }
 }

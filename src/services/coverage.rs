@@ -276,14 +276,22 @@ async fn require_death_reach(
         return Ok(());
     }
     let periods = coverage::Entity::find().filter(coverage::Column::WorkerId.eq(worker.id)).all(txn).await?;
-    if periods.iter().any(|c| c.includes(died_on) && reaches(actor, &c.regency_code)) {
+    if periods.iter().any(|c| c.includes(died_on) && reaches(actor, &c.regency_code) && enrolled_by(c, died_on)) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(
-            "regency {} is outside this key's scope and none of its coverage includes {died_on}",
+            "regency {} is outside this key's scope and none of its coverage enrolled by {died_on} includes that day",
             worker.regency_code
         )))
     }
+}
+
+/// Whether a coverage was enrolled by the end of `day` (Indonesian western time). A coverage
+/// lets a regency act for a worker who lives elsewhere only about events it covered when they
+/// happened: one enrolled afterwards and backdated over the event would manufacture the reach
+/// (a regency recorded the death of another regency's worker that way, closing its coverage).
+pub(crate) fn enrolled_by(period: &coverage::Model, day: NaiveDate) -> bool {
+    period.created_at < super::wib_midnight(day + chrono::Days::new(1))
 }
 
 /// A death date must follow the birth date, and no coverage may start after it.

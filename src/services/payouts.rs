@@ -11,10 +11,11 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-use super::access::{require_reach, require_reader, require_role, require_visible_worker, visible_payouts};
+use super::access::{reaches, require_reach, require_reader, require_role, require_visible_worker, visible_payouts};
 use super::audit::{self, AuditEntity};
-use super::coverage::{check_death_date, lock_worker, record_death_in};
+use super::coverage::{check_death_date, enrolled_by, lock_worker, record_death_in};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::probes;
 use super::{check_date, clean_text, today, wib_midnight};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
@@ -118,15 +119,29 @@ pub async fn submit(
             let program = format!("{program:?}").to_uppercase();
             AppError::NotCovered(format!("the worker had no coverage with {program} on {}", claim.incident_on))
         })?;
-    // The payout counts where the coverage was paid: that regency must be the caller's.
+    // The payout counts where the coverage was paid: that regency must be the caller's. For a
+    // worker living elsewhere, that coverage must have been enrolled by the incident.
     require_reach(actor, &holding.regency_code)?;
+    if !reaches(actor, &worker.regency_code) && !enrolled_by(holding, claim.incident_on) {
+        return Err(AppError::Forbidden(format!(
+            "the coverage under which this is claimed was enrolled after {} and the worker lives outside this key's scope",
+            claim.incident_on
+        )));
+    }
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
     let mut change = Tally::default();
     if DEATH_BENEFITS.contains(&claim.benefit) {
-        if earlier.iter().any(|p| DEATH_BENEFITS.contains(&p.benefit)) {
-            return Err(AppError::Conflict(
-                "a death benefit for this worker already exists (reject it first to submit another)".into(),
-            ));
+        if let Some(other) = earlier.iter().find(|p| DEATH_BENEFITS.contains(&p.benefit)) {
+            if reaches(actor, &other.regency_code) {
+                return Err(AppError::Conflict(
+                    "a death benefit for this worker already exists (reject it first to submit another)".into(),
+                ));
+            }
+            // Under another regency's coverage: the rule still refuses, but says no more (not
+            // its status, amount or regency) and the probe is audited and counted.
+            txn.rollback().await?;
+            let message = "a death benefit for this worker is already being handled";
+            return Err(probes::refuse(state, actor, "submitPayout", &worker, message).await);
         }
         match worker.died_on {
             None => {

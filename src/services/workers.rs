@@ -14,6 +14,7 @@ use super::areas::Areas;
 use super::audit::{self, AuditEntity};
 use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::probes;
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
@@ -124,7 +125,7 @@ pub async fn by_nik(
     nik_text: &str,
     include: Include,
 ) -> AppResult<Option<WorkerWith>> {
-    let actor = require_reader(caller)?;
+    let actor = require_nik_lookup(caller)?;
     if !nik::is_nik_shaped(nik_text) {
         return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
     }
@@ -225,11 +226,14 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
     require_reach(actor, &regency_code)?;
     let membership_number = input.membership_number.as_deref().map(check_membership_number).transpose()?;
 
-    if worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).count(&state.db).await? > 0 {
-        return Err(AppError::Conflict("a worker with this NIK is already registered".into()));
+    if let Some(other) = worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).one(&state.db).await? {
+        let message = "a worker with this NIK is already registered";
+        return Err(probes::conflict_with(state, actor, "registerWorker", &other, message).await?);
     }
-    if let Some(number) = &membership_number {
-        ensure_membership_number_free(&state.db, number, None).await?;
+    if let Some(number) = &membership_number
+        && let Some(other) = holder_of_membership_number(&state.db, number, None).await?
+    {
+        return Err(probes::conflict_with(state, actor, "registerWorker", &other, MEMBERSHIP_NUMBER_TAKEN).await?);
     }
     let now = Utc::now();
     let row = worker::ActiveModel {
@@ -286,7 +290,10 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
     }
     if let Some(number) = &input.membership_number {
         let number = check_membership_number(number)?;
-        ensure_membership_number_free(&txn, &number, Some(id)).await?;
+        if let Some(other) = holder_of_membership_number(&txn, &number, Some(id)).await? {
+            txn.rollback().await?;
+            return Err(probes::conflict_with(state, actor, "updateWorker", &other, MEMBERSHIP_NUMBER_TAKEN).await?);
+        }
         row.membership_number = Set(Some(number));
     }
     row.updated_at = Set(Utc::now());
@@ -346,18 +353,35 @@ pub(crate) fn check_membership_number(number: &str) -> AppResult<String> {
     Ok(number.to_owned())
 }
 
-async fn ensure_membership_number_free<C: ConnectionTrait>(db: &C, number: &str, except: Option<i64>) -> AppResult<()> {
+const MEMBERSHIP_NUMBER_TAKEN: &str = "another worker has this membership number";
+
+/// The worker other than `except` that holds this membership number, if any.
+async fn holder_of_membership_number<C: ConnectionTrait>(
+    db: &C,
+    number: &str,
+    except: Option<i64>,
+) -> AppResult<Option<worker::Model>> {
     let mut query = worker::Entity::find().filter(worker::Column::MembershipNumber.eq(number));
     if let Some(id) = except {
         query = query.filter(worker::Column::Id.ne(id));
     }
-    if query.count(db).await? > 0 {
-        return Err(AppError::Conflict("another worker has this membership number".into()));
-    }
-    Ok(())
+    Ok(query.one(db).await?)
 }
 
-fn filter_condition(filter: &WorkerFilter) -> AppResult<Condition> {
+/// Finding a worker by a full NIK is for keys that may see full NIKs. A viewer sees NIKs masked
+/// (first 6 and last 4 digits, and the gender tells the day's offset), so an exact lookup would
+/// tell it which birth date completes a NIK: 624 requests recovered one.
+fn require_nik_lookup(caller: &Caller) -> AppResult<&Actor> {
+    let actor = require_reader(caller)?;
+    if !actor.sees_nik() {
+        return Err(AppError::Forbidden(
+            "finding a worker by NIK needs a key that sees full NIKs (OPERATOR or above)".into(),
+        ));
+    }
+    Ok(actor)
+}
+
+fn filter_condition(caller: &Caller, filter: &WorkerFilter) -> AppResult<Condition> {
     let mut condition = Condition::all();
     if let Some(code) = &filter.regency_code {
         condition = condition.add(worker::Column::RegencyCode.eq(code.as_str()));
@@ -393,6 +417,7 @@ fn filter_condition(filter: &WorkerFilter) -> AppResult<Condition> {
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if nik::is_nik_shaped(search) {
+            require_nik_lookup(caller)?;
             condition = condition.add(worker::Column::Nik.eq(search));
         } else {
             let search = clean_text("search", search, MAX_NAME_CHARS)?.to_lowercase();
@@ -451,7 +476,7 @@ pub async fn list(
     let window = Window::new(args, &ordering)?;
     let ascending = order.direction == SortDirection::Asc;
     let actor = require_reader(caller)?;
-    let mut condition = filter_condition(filter)?.add(visible_workers(actor));
+    let mut condition = filter_condition(caller, filter)?.add(visible_workers(actor));
     if let Some(after) = &window.after {
         condition = condition.add(beyond(order, after, ascending, "after")?);
     }
@@ -476,6 +501,6 @@ pub async fn list(
 }
 
 pub async fn count(state: &AppState, caller: &Caller, filter: &WorkerFilter) -> AppResult<u64> {
-    let condition = filter_condition(filter)?.add(visible_workers(require_reader(caller)?));
+    let condition = filter_condition(caller, filter)?.add(visible_workers(require_reader(caller)?));
     Ok(worker::Entity::find().filter(condition).count(&state.db).await?)
 }

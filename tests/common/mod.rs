@@ -107,7 +107,7 @@ impl TestApp {
         });
         let (admin, _) = auth::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
         let (admin2, _) = auth::create_key(&db, "second admin", Role::Admin, None).await.expect("admin key");
-        let state = AppState::new(db).await.expect("app state");
+        let state = unthrottled(AppState::new(db).await.expect("app state"));
         TestApp {
             backend,
             router: build_app(state.clone()),
@@ -300,6 +300,18 @@ impl TestApp {
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
     }
+}
+
+/// The state with request rate limits out of reach: suites send thousands of requests a minute
+/// with one key (the limits have tests of their own).
+pub fn unthrottled(mut state: AppState) -> AppState {
+    let limits = jaminan::config::RateLimits {
+        key_requests_per_minute: 100_000_000,
+        anonymous_requests_per_minute: 100_000_000,
+        ..jaminan::config::RateLimits::DEFAULT
+    };
+    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&limits));
+    state
 }
 
 /// The data of a successful response; panics with the errors otherwise.

@@ -1,0 +1,65 @@
+//! Refusals that answer about a record the caller cannot see. Deduplication must say that a NIK
+//! or membership number is taken, and one death benefit per worker must refuse a second, even when
+//! the record belongs to another regency; but each such answer tells the caller something it may
+//! not read (50 aliased registerWorker guesses per request listed the women of one district born
+//! in 1974). So each is recorded in the audit log (who asked about which worker, NIK masked) and
+//! counted against the key's budget (`--probes-per-hour`); past it the answer is RATE_LIMITED.
+use serde::Serialize;
+
+use super::access::visible_workers;
+use super::audit::{self, AuditEntity};
+use crate::AppState;
+use crate::auth::Actor;
+use crate::entities::worker;
+use crate::error::{AppError, AppResult};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
+
+/// Whether the actor may see this worker (its domicile or a coverage in scope).
+pub async fn can_see<C: ConnectionTrait>(db: &C, actor: &Actor, worker_id: i64) -> AppResult<bool> {
+    Ok(worker::Entity::find_by_id(worker_id).filter(visible_workers(actor)).one(db).await?.is_some())
+}
+
+/// What the audit entry of a refusal holds.
+#[derive(Serialize)]
+struct Refused<'a> {
+    refused: &'a str,
+    nik: &'a str,
+}
+
+/// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited and counted.
+/// Call it outside any transaction of the request (on SQLite a write transaction would hold the
+/// lock the audit entry needs); a transaction that found the conflict must be rolled back first.
+pub async fn refuse(
+    state: &AppState,
+    actor: &Actor,
+    operation: &str,
+    hidden: &worker::Model,
+    message: &str,
+) -> AppError {
+    let entry = Refused { refused: message, nik: &hidden.nik };
+    let recorded =
+        audit::record(&state.db, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await;
+    if let Err(err) = recorded {
+        return err;
+    }
+    tracing::info!(key_id = actor.key_id, operation, "refused: a record outside the key's scope");
+    match state.throttle.probe(actor.key_id) {
+        Ok(()) => AppError::Conflict(message.to_owned()),
+        Err(limited) => limited,
+    }
+}
+
+/// CONFLICT `message` when the actor may see `other`, otherwise the audited, counted refusal.
+pub async fn conflict_with(
+    state: &AppState,
+    actor: &Actor,
+    operation: &str,
+    other: &worker::Model,
+    message: &str,
+) -> AppResult<AppError> {
+    if can_see(&state.db, actor, other.id).await? {
+        Ok(AppError::Conflict(message.to_owned()))
+    } else {
+        Ok(refuse(state, actor, operation, other, message).await)
+    }
+}

@@ -1,0 +1,134 @@
+//! Rate limits held in memory (per instance): budgets that keep one key or one client address
+//! from flooding the server or turning an answer the server must give into a search. Counted
+//! with governor's GCRA, which refills steadily rather than in hourly steps.
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::config::RateLimits;
+use crate::error::{AppError, AppResult};
+
+pub struct Throttle {
+    clock: DefaultClock,
+    /// Refusals that tell a key about a worker or payout it cannot see (a NIK or membership number
+    /// registered elsewhere, a death benefit submitted under another regency), per key.
+    probes: DefaultKeyedRateLimiter<i64>,
+    keys: DefaultKeyedRateLimiter<i64>,
+    anonymous: DefaultKeyedRateLimiter<IpAddr>,
+    failed_keys: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses whose failed-key budget is spent, until when: every request with a key from them
+    /// is refused unchecked, so that guessing cannot go on at the speed of the answers.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Throttle {
+    pub fn new(limits: &RateLimits) -> Throttle {
+        Throttle {
+            clock: DefaultClock::default(),
+            probes: DefaultKeyedRateLimiter::keyed(per_hour(limits.probes_per_hour)),
+            keys: DefaultKeyedRateLimiter::keyed(per_minute(limits.key_requests_per_minute)),
+            anonymous: DefaultKeyedRateLimiter::keyed(per_minute(limits.anonymous_requests_per_minute)),
+            failed_keys: DefaultKeyedRateLimiter::keyed(per_hour(limits.failed_keys_per_hour)),
+            blocked: Mutex::default(),
+            trusted_proxies: limits.trusted_proxies.clone(),
+        }
+    }
+
+    /// Counts one revealing refusal for the key; RATE_LIMITED once its budget is spent.
+    pub fn probe(&self, key_id: i64) -> AppResult<()> {
+        self.count(
+            &self.probes,
+            &key_id,
+            "this key was refused too often for records it cannot see; wait before trying again",
+        )
+    }
+
+    /// Counts one request of a key.
+    pub fn key_request(&self, key_id: i64) -> AppResult<()> {
+        self.count(&self.keys, &key_id, "too many requests with this API key; slow down")
+    }
+
+    /// Counts one request without a key from this address.
+    pub fn anonymous_request(&self, address: IpAddr) -> AppResult<()> {
+        self.count(&self.anonymous, &address, "too many requests from this address; slow down")
+    }
+
+    /// RATE_LIMITED while the address may not present keys.
+    pub fn check_not_blocked(&self, address: IpAddr) -> AppResult<()> {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        blocked.retain(|_, until| *until > now);
+        match blocked.get(&address) {
+            Some(until) => Err(AppError::rate_limited(FAILED_KEYS, *until - now)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a wrong or revoked key from this address; once the budget is spent the address is
+    /// blocked until one more failure would fit, and this failure is answered RATE_LIMITED.
+    pub fn failed_key(&self, address: IpAddr) -> AppResult<()> {
+        self.failed_keys.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+            blocked.insert(address, Instant::now() + wait);
+            AppError::rate_limited(FAILED_KEYS, wait)
+        })
+    }
+
+    fn count<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+        message: &str,
+    ) -> AppResult<()> {
+        limiter
+            .check_key(key)
+            .map_err(|not_until| AppError::rate_limited(message, not_until.wait_time_from(self.clock.now())))
+    }
+}
+
+const FAILED_KEYS: &str = "too many wrong API keys from this address; wait before trying again";
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle::new(&RateLimits::default())
+    }
+}
+
+/// `n` per hour, refilled steadily, all of them available at once.
+fn per_hour(n: u32) -> Quota {
+    Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+/// Whole seconds to tell a client, at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_millis().div_ceil(1000) as u64).max(1)
+}
+
+/// The client's address: the connection's, or, when the connection comes from a trusted proxy,
+/// the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
+pub fn client_address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let hops = forwarded_for.unwrap_or_default().split(',').rev().map(str::trim);
+    for hop in hops {
+        match hop.parse::<IpAddr>() {
+            Ok(address) if trusted.contains(&address) => continue,
+            Ok(address) => return Some(address),
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}

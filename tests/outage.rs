@@ -1,0 +1,83 @@
+//! A database outage under load: 200 clients through the real server over TCP while a proxy in
+//! the test cuts PostgreSQL away for 4 s and restores it (see tests/common/outage.rs).
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::TestApp;
+use common::outage::{self, Target};
+use common::proxy::Proxy;
+use jaminan::config::DatabaseArgs;
+use jaminan::server::{self, Stopped};
+use jaminan::{AppState, db};
+
+/// The PostgreSQL server of TEST_DATABASE_URL.
+fn postgres_addr() -> SocketAddr {
+    let url = reqwest::Url::parse(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL")).expect("url");
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    let host = if host == "localhost" { "127.0.0.1" } else { host };
+    format!("{host}:{}", url.port().unwrap_or(5432)).parse().expect("PostgreSQL address")
+}
+
+/// The test database's URL, reached through the proxy.
+fn through(proxy: &Proxy, url: &str) -> String {
+    let mut url = reqwest::Url::parse(url).expect("url");
+    url.set_host(Some(&proxy.addr.ip().to_string())).expect("host");
+    url.set_port(Some(proxy.addr.port())).expect("port");
+    url.to_string()
+}
+
+/// The app over real TCP, as `serve` runs it; returns its base URL and the task (which must not
+/// end while the test runs).
+async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<std::io::Result<Stopped>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(server::run(listener, state, std::future::pending(), Duration::from_secs(1)));
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_under_load_fails_fast_and_recovers() {
+    // SQLite is a file inside the process: it has no outage to simulate (its faults, a busy lock
+    // or an exhausted pool, are tested below on both databases).
+    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let proxy = Arc::new(Proxy::start(postgres_addr()).await);
+    let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
+    let (url, server) = serve(common::unthrottled(AppState::new(pool).await.expect("state"))).await;
+    let target = Target { url, admin: app.admin.clone(), admin2: app.admin2.clone() };
+
+    let (cut, restore) = (proxy.clone(), proxy.clone());
+    let run = outage::run(
+        &target,
+        200,
+        Duration::from_secs(2),
+        move || cut.cut(),
+        Duration::from_secs(4),
+        move || restore.restore(),
+        Duration::from_secs(6),
+    )
+    .await;
+    let figures = run.figures();
+    println!("{figures}");
+    assert!(!server.is_finished(), "the server must keep running");
+    assert!(
+        figures.unexpected.is_empty(),
+        "only 503 SERVICE_UNAVAILABLE may fail: {:?}",
+        &figures.unexpected[..figures.unexpected.len().min(5)]
+    );
+    assert!(figures.during_outage >= 100, "requests were sent during the outage: {figures}");
+    assert!(figures.away >= Duration::from_secs(4), "{figures}");
+    assert_eq!(figures.during_outage_503, figures.during_outage);
+    assert!(figures.slowest_during_outage < Duration::from_secs(3), "{figures}");
+    assert!(figures.recovered_after < Duration::from_secs(5), "{figures}");
+    assert!(figures.readyz_503_during_outage && figures.readyz_200_after, "{figures}");
+    let succeeded_after = run.outcomes.iter().filter(|o| o.started > run.restored_at && o.succeeded()).count();
+    assert!(succeeded_after > 100, "work resumed after the outage: {succeeded_after}");
+    let problems = outage::check(&app.state.db, &run.acknowledged).await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(run.acknowledged.payouts.values().filter(|s| **s == "PAID").count() > 10);
+    server.abort();
+    app.cleanup().await;
+}

@@ -1,0 +1,247 @@
+//! Side channels closed (issue "Abuse and privacy"): what a scoped key could learn through the
+//! answers the server must give, tried as an attacker would.
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestApp, data, error_code};
+use jaminan::auth::{self, Role};
+use jaminan::config::RateLimits;
+use jaminan::throttle::Throttle;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+async fn key(app: &TestApp, role: Role, scope: &str) -> String {
+    auth::create_key(&app.state.db, &format!("{role:?} {scope}"), role, Some(scope.to_owned())).await.unwrap().0
+}
+
+/// Audit entries of refused probes: (operation, changes).
+async fn refusals(app: &TestApp) -> Vec<(String, String)> {
+    let db = &app.state.db;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT operation, changes FROM audit_log WHERE entity_type = 'REFUSAL' ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.try_get("", "operation").unwrap(), r.try_get("", "changes").unwrap())).collect()
+}
+
+const WOMAN_NIK: &str = "3603124503850001"; // born 5 March 1985 (45 = 5 + 40: a woman)
+
+backend_test!(a_viewer_cannot_complete_a_masked_nik, |app: TestApp| async move {
+    let worker = app.register(WOMAN_NIK, "Siti Aminah", "36.03", Some("36.03.12"), "FISHER").await;
+    let viewer = key(&app, Role::Viewer, "36.03").await;
+    let shown = app.gql_as(&viewer, "query($w: ID!) { worker(id: $w) { nik gender } }", json!({ "w": worker })).await;
+    assert_eq!(data(&shown)["worker"]["nik"], "360312******0001");
+    // The attack: 50 birth dates per request through aliases, the right one among them. Every
+    // guess is refused, so no number of requests finds it.
+    let guesses: String = (0..50)
+        .map(|n| {
+            let nik = if n == 17 { WOMAN_NIK.to_owned() } else { format!("360312{:02}0385{}", 41 + n % 28, "0001") };
+            format!("g{n}: workerByNik(nik: \"{nik}\") {{ id }} ")
+        })
+        .collect();
+    let response = app.gql_as(&viewer, &format!("{{ {guesses} }}"), json!({})).await;
+    let errors = response["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 50, "{response}");
+    assert!(errors.iter().all(|e| e["extensions"]["code"] == "FORBIDDEN"), "{response}");
+    assert!(!response.to_string().contains(&format!("\"{worker}\"")), "{response}");
+    let search = app
+        .gql_as(
+            &viewer,
+            "query($n: String!) { workers(filter: { search: $n }) { totalCount } }",
+            json!({ "n": WOMAN_NIK }),
+        )
+        .await;
+    assert_eq!(error_code(&search), "FORBIDDEN");
+    // An operator of the regency may: it sees full NIKs anyway.
+    let operator = key(&app, Role::Operator, "36.03").await;
+    let found =
+        app.gql_as(&operator, "query($n: String!) { workerByNik(nik: $n) { id } }", json!({ "n": WOMAN_NIK })).await;
+    assert_eq!(data(&found)["workerByNik"]["id"], worker);
+});
+
+backend_test!(one_mutation_per_request_unless_admin, |app: TestApp| async move {
+    let operator = key(&app, Role::Operator, "36.71").await;
+    let two = "mutation { a: registerWorker(input: { nik: \"3671011505850021\", fullName: \"A\", regencyCode: \"36.71\", occupation: FISHER }) { id } \
+        b: registerWorker(input: { nik: \"3671011505850022\", fullName: \"B\", regencyCode: \"36.71\", occupation: FISHER }) { id } }";
+    let body = json!({ "query": two }).to_string();
+    let (status, response) = app.post_json(Some(&operator), &body).await;
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+    assert!(response["errors"][0]["message"].as_str().unwrap().contains("one mutation per request"));
+    // Through a fragment too.
+    let fragment = "mutation { ...M } fragment M on Mutation { a: recordDeath(workerId: \"1\", diedOn: \"2024-01-01\") { id } \
+        b: recordDeath(workerId: \"2\", diedOn: \"2024-01-01\") { id } }";
+    let (status, _) = app.post_json(Some(&operator), &json!({ "query": fragment }).to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(app.count_rows("worker").await, 0, "nothing ran");
+    // An admin may combine them (GraphiQL sessions).
+    let response = app.gql_as(&app.admin, two, json!({})).await;
+    assert!(data(&response)["a"]["id"].is_string() && data(&response)["b"]["id"].is_string());
+});
+
+backend_test!(conflicts_about_hidden_workers_are_audited_and_budgeted, |app: TestApp| async move {
+    let hidden = app.register(WOMAN_NIK, "Siti Aminah", "36.03", Some("36.03.12"), "FISHER").await;
+    let update = "mutation($w: ID!, $k: String!) { updateWorker(id: $w, input: { membershipNumber: $k }) { id } }";
+    common::data(&app.gql_as(&app.admin, update, json!({ "w": hidden, "k": "11223344" })).await);
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&RateLimits { probes_per_hour: 3, ..RateLimits::DEFAULT }));
+    let app3 = app.with_state(state);
+    let kota = key(&app, Role::Operator, "36.71").await;
+    let register = "mutation($nik: String!, $k: String) { registerWorker(input: { nik: $nik, fullName: \"X\", \
+        regencyCode: \"36.71\", occupation: FISHER, membershipNumber: $k }) { id } }";
+    // Deduplication still answers, within the budget: the NIK, then the membership number.
+    let response = app3.gql_as(&kota, register, json!({ "nik": WOMAN_NIK })).await;
+    assert_eq!(error_code(&response), "CONFLICT", "{response}");
+    let response = app3.gql_as(&kota, register, json!({ "nik": "3671011505850021", "k": "11223344" })).await;
+    assert_eq!(error_code(&response), "CONFLICT", "{response}");
+    let own = app3.gql_as(&kota, register, json!({ "nik": "3671011505850022" })).await;
+    let own = data(&own)["registerWorker"]["id"].as_str().unwrap().to_owned();
+    let response = app3.gql_as(&kota, update, json!({ "w": own, "k": "11223344" })).await;
+    assert_eq!(error_code(&response), "CONFLICT", "{response}");
+    // The budget is spent: 429 with Retry-After, the code RATE_LIMITED; still audited.
+    let body = json!({ "query": register, "variables": { "nik": WOMAN_NIK } }).to_string();
+    let (status, response) = app3.post_json(Some(&kota), &body).await;
+    assert_eq!(status, 429, "{response}");
+    assert_eq!(error_code(&response), "RATE_LIMITED");
+    assert!(response["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+    let audited = refusals(&app).await;
+    let operations: Vec<&str> = audited.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(operations, ["registerWorker", "registerWorker", "updateWorker", "registerWorker"]);
+    assert!(audited.iter().all(|(_, c)| c.contains("360312******0001") && !c.contains(WOMAN_NIK)), "{audited:?}");
+    // A duplicate the key can see is a plain CONFLICT: nothing to audit, nothing counted.
+    let again = app3.gql_as(&kota, register, json!({ "nik": "3671011505850022" })).await;
+    assert_eq!(error_code(&again), "CONFLICT");
+    assert_eq!(refusals(&app).await.len(), 4);
+    assert_eq!(app.count_rows("worker").await, 2, "nothing registered by the refusals");
+});
+
+backend_test!(a_coverage_enrolled_after_the_death_grants_no_reach, |app: TestApp| async move {
+    // Lives in 36.03, covered by 36.03 since 2024; Kota Tangerang (36.71) covered the worker in
+    // 2022, so it sees the worker. Dies on 2024-06-01.
+    let worker = app.register("3603121505850001", "Budi", "36.03", Some("36.03.12"), "FISHER").await;
+    let home_coverage = app.enroll(&worker, "36.03", "2024-01-01", None).await;
+    app.enroll(&worker, "36.71", "2022-01-01", Some("2022-12-31")).await;
+    let kota = key(&app, Role::Operator, "36.71").await;
+    let record = "mutation($w: ID!) { recordDeath(workerId: $w, diedOn: \"2024-06-01\") { status } }";
+    assert_eq!(error_code(&app.gql_as(&kota, record, json!({ "w": worker })).await), "FORBIDDEN");
+    // The attack: a backdated 36.71 coverage over the day of death, enrolled today.
+    let enroll = "mutation($w: ID!) { enrollWorker(input: { workerId: $w, regencyCode: \"36.71\", fundingSource: APBD, \
+        startsOn: \"2024-05-01\" }) { id } }";
+    let enrolled = app.gql_as(&kota, enroll, json!({ "w": worker })).await;
+    assert!(enrolled["data"]["enrollWorker"]["id"].is_string(), "{enrolled}");
+    let response = app.gql_as(&kota, record, json!({ "w": worker })).await;
+    assert_eq!(error_code(&response), "FORBIDDEN", "{response}");
+    // Nor through a death benefit, which records the death too.
+    let submit = "mutation($w: ID!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2024-06-01\", \
+        beneficiaryName: \"Ahli Waris\", beneficiaryRelationship: SPOUSE }) { id } }";
+    let response = app.gql_as(&kota, submit, json!({ "w": worker })).await;
+    assert_eq!(error_code(&response), "FORBIDDEN", "{response}");
+    // 36.03's coverage is still open and the worker alive.
+    let state = app
+        .gql_as(
+            &app.admin,
+            "query($w: ID!) { worker(id: $w) { status coverages { id endsOn } } }",
+            json!({ "w": worker }),
+        )
+        .await;
+    assert_eq!(data(&state)["worker"]["status"], "ALIVE");
+    let coverages = data(&state)["worker"]["coverages"].as_array().unwrap().clone();
+    let home = coverages.iter().find(|c| c["id"] == json!(home_coverage)).unwrap();
+    assert!(home["endsOn"].is_null(), "{coverages:?}");
+});
+
+backend_test!(a_death_benefit_out_of_sight_is_refused_without_details, |app: TestApp| async move {
+    // Lives in 36.03; Bandung (32.73) covered the worker from 2023 and paid the death benefit.
+    let worker = app.register("3603121505850001", "Budi", "36.03", Some("36.03.12"), "FISHER").await;
+    app.enroll(&worker, "32.73", "2023-01-01", None).await;
+    let submit = "mutation($w: ID!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2024-06-01\", \
+        beneficiaryName: \"Ahli Waris\", beneficiaryRelationship: SPOUSE }) { id } }";
+    data(&app.gql_as(&app.admin, submit, json!({ "w": worker })).await);
+    // The domicile regency enrolls the worker for 2022 up to the death, then claims too.
+    let home = key(&app, Role::Operator, "36.03").await;
+    let enroll = "mutation($w: ID!) { enrollWorker(input: { workerId: $w, regencyCode: \"36.03\", fundingSource: APBD, \
+        startsOn: \"2022-01-01\", endsOn: \"2024-06-01\" }) { id } }";
+    data(&app.gql_as(&home, enroll, json!({ "w": worker })).await);
+    let response = app.gql_as(&home, submit, json!({ "w": worker })).await;
+    assert_eq!(error_code(&response), "CONFLICT", "{response}");
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("reject") && !message.contains("32.73"), "no more than the refusal: {message}");
+    let payouts = app.gql_as(&home, "{ payouts { totalCount } }", json!({})).await;
+    assert_eq!(data(&payouts)["payouts"]["totalCount"], 0, "the other payout stays out of sight");
+    let audited = refusals(&app).await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].0, "submitPayout");
+});
+
+/// A request from `peer` (as the listener reports it), with a key and `X-Forwarded-For` if given.
+fn from(peer: &str, key: Option<&str>, forwarded_for: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    let body = json!({ "query": "{ regency(code: \"36.03\") { name } }" }).to_string();
+    let mut request = axum::http::Request::post("/graphql").header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    if let Some(forwarded) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let mut request = request.body(axum::body::Body::from(body)).unwrap();
+    let address: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(address));
+    request
+}
+
+fn limited(app: &TestApp, limits: RateLimits) -> TestApp {
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&limits));
+    app.with_state(state)
+}
+
+backend_test!(floods_are_throttled_per_key_and_per_address, |app: TestApp| async move {
+    let limits = RateLimits {
+        key_requests_per_minute: 3,
+        anonymous_requests_per_minute: 2,
+        failed_keys_per_hour: 3,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..RateLimits::DEFAULT
+    };
+    let app = limited(&app, limits);
+    // Per key.
+    for _ in 0..3 {
+        assert_eq!(app.send(from("10.0.0.1", Some(&app.admin), None)).await.0, 200);
+    }
+    let (status, response) = app.send(from("10.0.0.2", Some(&app.admin), None)).await;
+    assert_eq!(status, 429, "{response}");
+    assert_eq!(error_code(&response), "RATE_LIMITED");
+    let raw = app.router.clone();
+    let answer = tower::ServiceExt::oneshot(raw, from("10.0.0.2", Some(&app.admin), None)).await.unwrap();
+    assert!(answer.headers().get("retry-after").is_some(), "Retry-After on 429");
+    assert_eq!(app.send(from("10.0.0.1", Some(&app.admin2), None)).await.0, 200, "another key has its own budget");
+    // Per address without a key.
+    for _ in 0..2 {
+        assert_eq!(app.send(from("10.0.0.3", None, None)).await.0, 200);
+    }
+    assert_eq!(app.send(from("10.0.0.3", None, None)).await.0, 429);
+    assert_eq!(app.send(from("10.0.0.4", None, None)).await.0, 200);
+    // Wrong keys: three, then the address may not present keys at all, the right one included.
+    for _ in 0..3 {
+        assert_eq!(app.send(from("10.0.0.5", Some("jmn_wrong"), None)).await.0, 401);
+    }
+    let (status, response) = app.send(from("10.0.0.5", Some("jmn_wrong"), None)).await;
+    assert_eq!((status.as_u16(), error_code(&response)), (429, "RATE_LIMITED"));
+    assert_eq!(app.send(from("10.0.0.5", Some(&app.admin2), None)).await.0, 429, "guessing is stopped, not answered");
+    assert_eq!(app.send(from("10.0.0.6", Some(&app.admin2), None)).await.0, 200);
+    // Behind a trusted proxy the client is the forwarded address; others cannot claim one.
+    for _ in 0..2 {
+        assert_eq!(app.send(from("127.0.0.1", None, Some("10.0.0.9"))).await.0, 200);
+    }
+    assert_eq!(app.send(from("127.0.0.1", None, Some("10.0.0.9"))).await.0, 429);
+    assert_eq!(app.send(from("127.0.0.1", None, Some("10.0.0.10, 127.0.0.1"))).await.0, 200);
+    assert_eq!(
+        app.send(from("10.0.0.3", None, Some("10.0.0.11"))).await.0,
+        429,
+        "an untrusted peer's header is ignored"
+    );
+});
