@@ -72,7 +72,13 @@ async fn a_database_outage_under_load_fails_fast_and_recovers() {
     assert_eq!(figures.during_outage_503, figures.during_outage);
     assert!(figures.slowest_during_outage < Duration::from_secs(3), "{figures}");
     assert!(figures.recovered_after < Duration::from_secs(5), "{figures}");
-    assert!(figures.readyz_503_during_outage && figures.readyz_200_after, "{figures}");
+    assert!(
+        figures.readyz_503_during_outage && figures.readyz_200_after,
+        "{figures}\ncut at {:?}, back at {:?}, /readyz probes (started, status): {:?}",
+        run.cut_at,
+        run.restored_at,
+        run.readiness
+    );
     let succeeded_after = run.outcomes.iter().filter(|o| o.started > run.restored_at && o.succeeded()).count();
     assert!(succeeded_after > 100, "work resumed after the outage: {succeeded_after}");
     let problems = outage::check(&app.state.db, &run.acknowledged).await;

@@ -56,8 +56,8 @@ pub struct Acknowledged {
 pub struct Run {
     pub outcomes: Vec<Outcome>,
     pub acknowledged: Acknowledged,
-    /// `/readyz` probes: (when, status).
-    pub readiness: Vec<(Duration, u16)>,
+    /// `/readyz` probes: (sent, answered, status).
+    pub readiness: Vec<(Duration, Duration, u16)>,
     /// When the database went away and when it was back.
     pub cut_at: Duration,
     pub restored_at: Duration,
@@ -107,7 +107,7 @@ pub async fn run(
                     Ok(response) => response.status().as_u16(),
                     Err(_) => 0,
                 };
-                readiness.push((at, status));
+                readiness.push((at, started.elapsed(), status));
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             readiness
@@ -286,11 +286,12 @@ impl Run {
                 .max()
                 .unwrap_or_default(),
             recovered_after,
+            // A probe sent while the database is away may be answered 200 if it returns meanwhile.
             readyz_503_during_outage: self
                 .readiness
                 .iter()
-                .any(|(at, status)| *at > settled && *at < back && *status == 503),
-            readyz_200_after: self.readiness.iter().any(|(at, status)| *at > back && *status == 200),
+                .any(|(sent, answered, status)| *sent >= self.cut_at && *answered < back && *status == 503),
+            readyz_200_after: self.readiness.iter().any(|(sent, _, status)| *sent > back && *status == 200),
         }
     }
 }

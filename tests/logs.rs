@@ -1,0 +1,101 @@
+//! No personal data in the logs: the real server at debug level, the API surface driven through
+//! it (registrations, NIK lookups, a death benefit through its whole workflow, errors, a wrong
+//! key, a GET with a NIK in the query string, an import), and its log scanned for full NIKs, API
+//! keys, birth dates and beneficiaries' names.
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+const NIK: &str = "3603124503850001"; // a woman born on 5 March 1985
+const OTHER_NIK: &str = "3603121505850002";
+const HEIR: &str = "Rahayu Kusumawardani";
+const WRONG_KEY: &str = "jmn_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
+    let dir = std::env::temp_dir().join("jaminan-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", app.database_url())
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{url}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let client = reqwest::Client::new();
+    let call = |key: Option<String>, query: &str, variables: Value| {
+        let mut request =
+            client.post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap_or(Value::Null) }
+    };
+    let (admin, admin2) = (Some(app.admin.clone()), Some(app.admin2.clone()));
+    let register = "mutation($n: String!) { registerWorker(input: { nik: $n, fullName: \"Siti Aminah\", regencyCode: \"36.03\", \
+        districtCode: \"36.03.12\", occupation: FISHER, membershipNumber: \"90011223344\" }) { id nik birthDate } }";
+    let worker = call(admin.clone(), register, json!({ "n": NIK })).await;
+    let worker = worker["data"]["registerWorker"]["id"].as_str().expect("registered").to_owned();
+    call(admin.clone(), register, json!({ "n": NIK })).await; // CONFLICT
+    call(admin.clone(), register, json!({ "n": "3603124513850001" })).await; // a bad date
+    call(admin.clone(), "query($n: String!) { workerByNik(nik: $n) { id nik birthDate } }", json!({ "n": NIK })).await;
+    call(
+        admin.clone(),
+        "query($n: String!) { workers(filter: { search: $n }) { nodes { nik } } }",
+        json!({ "n": OTHER_NIK }),
+    )
+    .await;
+    let enroll = "mutation($w: ID!) { enrollWorker(input: { workerId: $w, regencyCode: \"36.03\", fundingSource: APBD, startsOn: \"2024-01-01\" }) { id } }";
+    call(admin.clone(), enroll, json!({ "w": worker })).await;
+    let submit = "mutation($w: ID!, $h: String!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2024-06-01\", \
+        beneficiaryName: $h, beneficiaryRelationship: CHILD }) { id beneficiaryName } }";
+    let payout = call(admin.clone(), submit, json!({ "w": worker, "h": HEIR })).await;
+    let payout = payout["data"]["submitPayout"]["id"].as_str().expect("submitted").to_owned();
+    call(admin2.clone(), "mutation($p: ID!) { verifyPayout(id: $p) { id } }", json!({ "p": payout })).await;
+    call(admin2.clone(), "mutation($p: ID!) { approvePayout(id: $p) { id } }", json!({ "p": payout })).await;
+    call(
+        admin.clone(),
+        "mutation($p: ID!) { markPayoutPaid(id: $p, paymentReference: \"TRF-1\") { id } }",
+        json!({ "p": payout }),
+    )
+    .await;
+    call(admin.clone(), "{ auditLog(first: 50) { nodes { operation changes } } }", json!({})).await;
+    call(Some(WRONG_KEY.to_owned()), "{ workers { totalCount } }", json!({})).await;
+    call(None, "{ coverageStats(areaCode: \"36.03\", year: 2024) { coveredWorkers payoutsPaidAmount } }", json!({}))
+        .await;
+    let query = format!("{{ workerByNik(nik: \"{OTHER_NIK}\") {{ id }} }}");
+    client
+        .get(format!("{url}/graphql"))
+        .query(&[("query", query.as_str())])
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).ok();
+    assert!(log.lines().count() > 20 && log.contains("DEBUG"), "the server logged at debug level:\n{log}");
+    for secret in [NIK, OTHER_NIK, &app.admin, &app.admin2, WRONG_KEY, HEIR, "1985-03-05", "05-03-1985", "90011223344"]
+    {
+        assert!(!log.contains(secret), "{secret:?} is in the log:\n{}", lines_with(&log, secret));
+    }
+});
+
+fn lines_with(log: &str, needle: &str) -> String {
+    log.lines().filter(|l| l.contains(needle)).take(5).collect::<Vec<_>>().join("\n")
+}
