@@ -3,32 +3,14 @@
 //! tests/outage.rs, so that no other test competes with it for the CPU.)
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::proxy::Proxy;
+use common::proxy;
 use common::{Backend, TestApp, error_code};
 use jaminan::config::DatabaseArgs;
 use jaminan::{AppState, db};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
-
-/// The PostgreSQL server of TEST_DATABASE_URL.
-fn postgres_addr() -> SocketAddr {
-    let url = reqwest::Url::parse(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL")).expect("url");
-    let host = url.host_str().unwrap_or("127.0.0.1");
-    let host = if host == "localhost" { "127.0.0.1" } else { host };
-    format!("{host}:{}", url.port().unwrap_or(5432)).parse().expect("PostgreSQL address")
-}
-
-/// The test database's URL, reached through the proxy.
-fn through(proxy: &Proxy, url: &str) -> String {
-    let mut url = reqwest::Url::parse(url).expect("url");
-    url.set_host(Some(&proxy.addr.ip().to_string())).expect("host");
-    url.set_port(Some(proxy.addr.port())).expect("port");
-    url.to_string()
-}
 
 /// A second app on the test database with its own, smaller pool.
 async fn app_with_pool(app: &TestApp, args: impl FnOnce(&mut DatabaseArgs)) -> TestApp {
@@ -136,8 +118,8 @@ async fn an_import_cut_off_from_the_database_answers_503_and_writes_nothing() {
     // PostgreSQL only: the import's staging session is a connection of its own (SQLite imports
     // inside the request's transaction, which the outage test above covers).
     let Some(app) = TestApp::spawn_postgres().await else { return };
-    let proxy = Arc::new(Proxy::start(postgres_addr()).await);
-    let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
+    let (proxy, url) = proxy::in_front_of(&app.database_url()).await;
+    let pool = db::connect_with(&DatabaseArgs::for_url(&url)).await.expect("pool");
     let cut_off = app.with_state(common::unthrottled(AppState::new(pool).await.expect("state")));
     let mut file = String::from("nik,full_name,occupation,district_code,starts_on\n");
     for n in 0..200_000 {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::generator::Generator;
-use common::proxy::Proxy;
+use common::proxy::{self, Proxy};
 use common::{Backend, TestApp};
 use jaminan::auth::{self, Role};
 use jaminan::config::DatabaseArgs;
@@ -99,14 +99,8 @@ impl Fuzzed {
         let (url, proxy) = match app.backend {
             Backend::Sqlite => (app.database_url(), None),
             Backend::Postgres => {
-                let url = reqwest::Url::parse(&app.database_url()).expect("url");
-                let target = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(5432));
-                let target = target.replace("localhost", "127.0.0.1").parse().expect("address");
-                let proxy = Arc::new(Proxy::start(target).await);
-                let mut through = url.clone();
-                through.set_port(Some(proxy.addr.port())).expect("port");
-                through.set_host(Some("127.0.0.1")).expect("host");
-                (through.to_string(), Some(proxy))
+                let (proxy, url) = proxy::in_front_of(&app.database_url()).await;
+                (url, Some(proxy))
             }
         };
         let args =

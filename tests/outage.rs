@@ -2,32 +2,14 @@
 //! the test cuts PostgreSQL away for 4 s and restores it (see tests/common/outage.rs).
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestApp;
 use common::outage::{self, Target};
-use common::proxy::Proxy;
+use common::proxy;
 use jaminan::config::DatabaseArgs;
 use jaminan::server::{self, Stopped};
 use jaminan::{AppState, db};
-
-/// The PostgreSQL server of TEST_DATABASE_URL.
-fn postgres_addr() -> SocketAddr {
-    let url = reqwest::Url::parse(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL")).expect("url");
-    let host = url.host_str().unwrap_or("127.0.0.1");
-    let host = if host == "localhost" { "127.0.0.1" } else { host };
-    format!("{host}:{}", url.port().unwrap_or(5432)).parse().expect("PostgreSQL address")
-}
-
-/// The test database's URL, reached through the proxy.
-fn through(proxy: &Proxy, url: &str) -> String {
-    let mut url = reqwest::Url::parse(url).expect("url");
-    url.set_host(Some(&proxy.addr.ip().to_string())).expect("host");
-    url.set_port(Some(proxy.addr.port())).expect("port");
-    url.to_string()
-}
 
 /// The app over real TCP, as `serve` runs it; returns its base URL and the task (which must not
 /// end while the test runs).
@@ -43,8 +25,8 @@ async fn a_database_outage_under_load_fails_fast_and_recovers() {
     // SQLite is a file inside the process: it has no outage to simulate (its faults, a busy lock
     // or an exhausted pool, are tested below on both databases).
     let Some(app) = TestApp::spawn_postgres().await else { return };
-    let proxy = Arc::new(Proxy::start(postgres_addr()).await);
-    let pool = db::connect_with(&DatabaseArgs::for_url(&through(&proxy, &app.database_url()))).await.expect("pool");
+    let (proxy, url) = proxy::in_front_of(&app.database_url()).await;
+    let pool = db::connect_with(&DatabaseArgs::for_url(&url)).await.expect("pool");
     let (url, server) = serve(common::unthrottled(AppState::new(pool).await.expect("state"))).await;
     let target = Target { url, admin: app.admin.clone(), admin2: app.admin2.clone() };
 

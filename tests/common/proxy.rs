@@ -3,7 +3,7 @@
 //! PostgreSQL does: every open connection breaks and new ones are refused (nothing listens on the
 //! port); `restore` listens on the same port again.
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
@@ -61,4 +61,18 @@ impl Proxy {
     pub fn restore(&self) {
         self.listen(self.addr);
     }
+}
+
+/// A proxy in front of the PostgreSQL server of `database_url`, and that URL through it.
+pub async fn in_front_of(database_url: &str) -> (Arc<Proxy>, String) {
+    let mut url = reqwest::Url::parse(database_url).expect("database URL");
+    let host = match url.host_str() {
+        Some("localhost") | None => "127.0.0.1".to_owned(),
+        Some(host) => host.to_owned(),
+    };
+    let target = format!("{host}:{}", url.port().unwrap_or(5432)).parse().expect("PostgreSQL address");
+    let proxy = Arc::new(Proxy::start(target).await);
+    url.set_host(Some(&proxy.addr.ip().to_string())).expect("host");
+    url.set_port(Some(proxy.addr.port())).expect("port");
+    (proxy, url.to_string())
 }
