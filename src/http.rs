@@ -173,7 +173,10 @@ async fn execute(
         Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response(),
     };
     let write = document.as_ref().is_some_and(|d| limits::is_write(d, request.operation_name.as_deref()));
-    let root_fields = document.as_ref().map_or(0, |d| limits::root_fields(d, request.operation_name.as_deref()));
+    let root_fields = match &document {
+        Some(document) if write => limits::root_fields(document, request.operation_name.as_deref()),
+        _ => 0,
+    };
     if let Some(document) = document {
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }

@@ -63,9 +63,12 @@ impl Throttle {
     pub fn check_not_blocked(&self, address: IpAddr) -> AppResult<()> {
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        blocked.retain(|_, until| *until > now);
-        match blocked.get(&address) {
-            Some(until) => Err(AppError::rate_limited(FAILED_KEYS, *until - now)),
+        match blocked.get(&address).copied() {
+            Some(until) if until > now => Err(AppError::rate_limited(FAILED_KEYS, until - now)),
+            Some(_) => {
+                blocked.remove(&address);
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -76,7 +79,10 @@ impl Throttle {
         self.failed_keys.check_key(&address).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-            blocked.insert(address, Instant::now() + wait);
+            // Pruned here, on the rare path, rather than on every request with a key.
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+            blocked.insert(address, now + wait);
             AppError::rate_limited(FAILED_KEYS, wait)
         })
     }
