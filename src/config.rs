@@ -49,6 +49,20 @@ pub struct ServeArgs {
     pub limits: ApiLimits,
     #[command(flatten)]
     pub rate_limits: RateLimits,
+    #[command(flatten)]
+    pub disclosure: DisclosureArgs,
+}
+
+/// Small-count suppression of the statistics that callers outside an area's scope receive.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct DisclosureArgs {
+    /// k: a figure made of fewer workers or payouts than this is withheld from callers outside the
+    /// area's scope (with as many others as keep it from being recovered by subtraction).
+    #[arg(long, env = "JAMINAN_MIN_PUBLIC_COUNT", default_value_t = crate::stats::publication::DEFAULT_MIN_COUNT)]
+    pub min_public_count: i64,
+    /// Seconds a year's published figures are served before they are recomputed from the summaries.
+    #[arg(long, env = "JAMINAN_PUBLIC_STATS_REFRESH_SECS", default_value_t = 30)]
+    pub public_stats_refresh_secs: u64,
 }
 
 /// Budgets per key and per client over time (see `throttle`).

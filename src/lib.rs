@@ -27,6 +27,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use auth::KeyCache;
 use config::ApiLimits;
 use services::areas::Areas;
+use stats::publication::Publications;
 use throttle::Throttle;
 
 /// What every request needs: the database, the reference areas loaded at start, the API keys
@@ -38,6 +39,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub limits: ApiLimits,
     pub throttle: Arc<Throttle>,
+    /// The statistics that callers outside an area's scope receive (small counts withheld).
+    pub publications: Arc<Publications>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             keys: Arc::default(),
             limits: ApiLimits::default(),
             throttle: Arc::default(),
+            publications: Arc::default(),
         })
     }
 }

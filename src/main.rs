@@ -8,6 +8,7 @@ use jaminan::seed::SeedOptions;
 use jaminan::server::Stopped;
 use jaminan::services::export;
 use jaminan::services::import::{self, ImportOptions};
+use jaminan::stats::publication::Publications;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -231,6 +232,10 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
     state.limits = args.limits.clone();
     state.throttle = Arc::new(jaminan::throttle::Throttle::new(&args.rate_limits));
+    state.publications = Arc::new(Publications::new(
+        args.disclosure.min_public_count,
+        Duration::from_secs(args.disclosure.public_stats_refresh_secs),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

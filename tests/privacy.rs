@@ -3,10 +3,12 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{TestApp, data, error_code};
 use jaminan::auth::{self, Role};
 use jaminan::config::RateLimits;
+use jaminan::stats::publication::Publications;
 use jaminan::throttle::Throttle;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -244,4 +246,84 @@ backend_test!(floods_are_throttled_per_key_and_per_address, |app: TestApp| async
         429,
         "an untrusted peer's header is ignored"
     );
+});
+
+/// The publication with its default k (10), recomputed on every request.
+fn published(app: &TestApp) -> TestApp {
+    let mut state = app.state.clone();
+    state.publications = Arc::new(Publications::new(10, Duration::ZERO));
+    app.with_state(state)
+}
+
+/// `count` farmers living in `district` of Kota Tangerang (36.71), covered by it from 2026.
+async fn farmers(app: &TestApp, district: &str, count: u32, first_serial: u32) -> Vec<String> {
+    let mut workers = Vec::new();
+    for serial in first_serial..first_serial + count {
+        let nik = format!("36711215058{serial:05}");
+        let worker = app.register(&nik, &format!("Petani {serial}"), "36.71", Some(district), "FARMER").await;
+        app.enroll(&worker, "36.71", "2026-01-01", None).await;
+        workers.push(worker);
+    }
+    workers
+}
+
+const STATS: &str = "query($a: String) { coverageStats(areaCode: $a, year: 2026) { coveredWorkers premiumCost \
+    payoutsPaid payoutsPaidAmount byGender { gender } byOccupation { occupation } withheld \
+    children { areaCode coveredWorkers withheld } } }";
+
+backend_test!(small_figures_are_withheld_outside_the_scope, |app: TestApp| async move {
+    let app = published(&app);
+    // The finding: one farmer in 36.71.01 whose heirs were paid a death benefit; 12 and 30 workers
+    // in two other districts.
+    let lone = farmers(&app, "36.71.01", 1, 1).await.remove(0);
+    farmers(&app, "36.71.02", 12, 100).await;
+    farmers(&app, "36.71.03", 30, 200).await;
+    let submit = "mutation($w: ID!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2026-03-01\", \
+        beneficiaryName: \"Ahli Waris\", beneficiaryRelationship: SPOUSE }) { id } }";
+    let payout = data(&app.gql_as(&app.admin, submit, json!({ "w": lone })).await)["submitPayout"]["id"].clone();
+    for (key, step) in [(&app.admin2, "verifyPayout(id: $id)"), (&app.admin2, "approvePayout(id: $id)")]
+        .into_iter()
+        .chain([(&app.admin, "markPayoutPaid(id: $id, paymentReference: \"TRF-1\", paidOn: \"2026-03-10\")")])
+    {
+        data(&app.gql_as(key, &format!("mutation($id: ID!) {{ {step} {{ id }} }}"), json!({ "id": payout })).await);
+    }
+    let stats = |key: Option<String>, area: &'static str| {
+        let app = app.clone();
+        async move { data(&app.gql_with(key.as_deref(), STATS, json!({ "a": area })).await)["coverageStats"].clone() }
+    };
+
+    // Keys in scope see everything: the national admin, a viewer of 36.71.
+    let viewer = key(&app, Role::Viewer, "36.71").await;
+    for caller in [Some(app.admin.clone()), Some(viewer)] {
+        let exact = stats(caller, "36.71.01").await;
+        assert_eq!((&exact["coveredWorkers"], &exact["payoutsPaidAmount"]), (&json!(1), &json!("42000000")));
+        assert_eq!(exact["withheld"], json!([]));
+    }
+
+    // Anonymous callers and keys of other regencies receive none of that person's figures.
+    let outsider = key(&app, Role::Operator, "36.03").await;
+    for caller in [None, Some(outsider)] {
+        let district = stats(caller.clone(), "36.71.01").await;
+        assert_eq!(district["coveredWorkers"], 0, "{district}");
+        assert_eq!((&district["payoutsPaid"], &district["payoutsPaidAmount"]), (&json!(0), &json!("0")));
+        assert_eq!((&district["byGender"], &district["byOccupation"]), (&json!([]), &json!([])));
+        for figure in ["COVERED_WORKERS", "PREMIUM_COST", "PAYOUTS_PAID_AMOUNT", "BY_GENDER", "BY_OCCUPATION"] {
+            assert!(district["withheld"].as_array().unwrap().contains(&json!(figure)), "{figure}: {district}");
+        }
+        // The regency's 43 stay published, so the district of 12 is withheld too: 43 - 30 = 13 is
+        // not the lone worker. Asked for directly, it is withheld the same way.
+        let regency = stats(caller.clone(), "36.71").await;
+        assert_eq!(regency["coveredWorkers"], 43);
+        let children: Vec<(String, i64)> = regency["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["areaCode"].as_str().unwrap() <= "36.71.03")
+            .map(|c| (c["areaCode"].as_str().unwrap().to_owned(), c["coveredWorkers"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(children, [("36.71.01".into(), 0), ("36.71.02".into(), 0), ("36.71.03".into(), 30)]);
+        assert_eq!(stats(caller.clone(), "36.71.02").await["coveredWorkers"], 0);
+        // One paid death benefit in the whole regency: withheld there too, and its amount.
+        assert_eq!((&regency["payoutsPaid"], &regency["payoutsPaidAmount"]), (&json!(0), &json!("0")));
+    }
 });

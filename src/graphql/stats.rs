@@ -4,10 +4,10 @@ use async_graphql::{Context, Lookahead, Object, Result, SimpleObject};
 
 use super::limits::repeated;
 use super::scalars::Rupiah;
-use super::state;
+use super::{caller, state};
 use crate::domain::types::{AreaLevel, Gender, Occupation};
 use crate::error::AppError;
-use crate::stats::{self, AreaStats, CoverageRankField, FigureGroups};
+use crate::stats::{self, AreaStats, CoverageRankField, FigureGroups, StatsFigure};
 
 #[derive(SimpleObject)]
 pub struct OccupationCount {
@@ -160,11 +160,20 @@ impl CoverageStats {
         Ok(counts.into_iter().map(|(gender, covered_workers)| GenderCount { gender, covered_workers }).collect())
     }
 
+    /// Figures withheld from this caller: outside a key's scope (and for anonymous callers) a figure
+    /// made of fewer than k workers or payouts (10 by default) is withheld, with as many others as
+    /// keep it from being recovered by subtraction. A withheld count or amount reads 0, a withheld
+    /// rate null, and withheld cells are left out of byOccupation and byGender.
+    async fn withheld(&self) -> &[StatsFigure] {
+        &self.0.figures.withheld
+    }
+
     /// The same figures for each area one level down (provinces of the nation, regencies of a province, districts of a regency); empty for DISTRICT.
     #[graphql(complexity = "repeated(crate::stats::CHILDREN_COST, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CoverageStats>> {
         let groups = selected_groups(&ctx.look_ahead());
-        let children = stats::children_stats(state(ctx), self.0.code.as_deref(), self.0.year, groups).await?;
+        let children =
+            stats::children_stats(state(ctx), caller(ctx), self.0.code.as_deref(), self.0.year, groups).await?;
         Ok(children.into_iter().map(CoverageStats).collect())
     }
 }
@@ -172,7 +181,7 @@ impl CoverageStats {
 /// One area's figures for one year, as much of them as the current field selects.
 pub async fn area_coverage(ctx: &Context<'_>, area_code: Option<&str>, year: i32) -> Result<CoverageStats> {
     let groups = selected_groups(&ctx.look_ahead());
-    Ok(stats::area_stats(state(ctx), area_code, year, groups).await?.into())
+    Ok(stats::area_stats(state(ctx), caller(ctx), area_code, year, groups).await?.into())
 }
 
 /// A trend, as much of each year's figures as the current field selects.
@@ -183,7 +192,7 @@ pub async fn area_trend(
     to_year: i32,
 ) -> Result<Vec<CoverageStats>> {
     let groups = selected_groups(&ctx.look_ahead());
-    let trend = stats::trend(state(ctx), area_code, from_year, to_year, groups).await?;
+    let trend = stats::trend(state(ctx), caller(ctx), area_code, from_year, to_year, groups).await?;
     Ok(trend.into_iter().map(CoverageStats).collect())
 }
 
@@ -219,7 +228,7 @@ impl StatsQuery {
         first: Option<i32>,
     ) -> Result<Vec<CoverageStats>> {
         let groups = selected_groups(&ctx.look_ahead());
-        let ranked = stats::ranking(state(ctx), province_code.as_deref(), year, by, first, groups).await?;
+        let ranked = stats::ranking(state(ctx), caller(ctx), province_code.as_deref(), year, by, first, groups).await?;
         Ok(ranked.into_iter().map(CoverageStats).collect())
     }
 }

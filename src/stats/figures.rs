@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
+use async_graphql::Enum;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::tally::Counters;
@@ -39,6 +40,7 @@ pub struct CoverageCounts {
     pub previous_year_covered: i64,
     pub newly_covered: i64,
     pub male: i64,
+    pub female: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,32 +67,68 @@ pub struct Figures {
     pub payouts: Option<PayoutCounts>,
     /// Covered workers per occupation, most first; occupations with none are left out.
     pub by_occupation: Option<Vec<(Occupation, i64)>>,
+    /// Figures withheld from this caller (small counts, see `disclosure`): their counts read 0,
+    /// their cells are left out of the breakdowns and the rates built on them are None.
+    pub withheld: Vec<StatsFigure>,
+}
+
+/// A figure of CoverageStats that can be withheld from a caller outside the area's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Enum)]
+pub enum StatsFigure {
+    CoveredWorkers,
+    NewlyCovered,
+    PreviousYearCovered,
+    GrowthRate,
+    TargetProgress,
+    CoverageRate,
+    PremiumCost,
+    PayoutsPaid,
+    PayoutsPaidAmount,
+    PayoutsPending,
+    ByOccupation,
+    ByGender,
 }
 
 impl Figures {
     /// (covered - previous) / previous; None when previous is 0.
     pub fn growth_rate(&self) -> Option<f64> {
+        if self.is_withheld(StatsFigure::GrowthRate) {
+            return None;
+        }
         let c = self.coverage?;
         ratio(c.covered - c.previous_year_covered, c.previous_year_covered)
     }
 
     /// covered / target; None without a (positive) target.
     pub fn target_progress(&self) -> Option<f64> {
+        if self.is_withheld(StatsFigure::TargetProgress) {
+            return None;
+        }
         ratio(self.coverage?.covered, self.targets?.target_workers?)
     }
 
     /// covered / eligible; None without a (positive) estimate.
     pub fn coverage_rate(&self) -> Option<f64> {
+        if self.is_withheld(StatsFigure::CoverageRate) {
+            return None;
+        }
         ratio(self.coverage?.covered, self.targets?.eligible_workers?)
+    }
+
+    pub fn is_withheld(&self, figure: StatsFigure) -> bool {
+        self.withheld.contains(&figure)
+    }
+
+    /// Covered workers, None when withheld (what rankings sort by).
+    pub fn covered(&self) -> Option<i64> {
+        self.coverage.filter(|_| !self.is_withheld(StatsFigure::CoveredWorkers)).map(|c| c.covered)
     }
 
     /// Covered workers per gender, most first; genders with none are left out.
     pub fn by_gender(&self) -> Option<Vec<(Gender, i64)>> {
         let c = self.coverage?;
-        let mut counts: Vec<(Gender, i64)> = [(Gender::Male, c.male), (Gender::Female, c.covered - c.male)]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let mut counts: Vec<(Gender, i64)> =
+            [(Gender::Male, c.male), (Gender::Female, c.female)].into_iter().filter(|(_, n)| *n > 0).collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Some(counts)
     }
@@ -225,6 +263,7 @@ pub(super) fn fold_totals(
                     previous_year_covered: covered - own.run_starts + own.run_ends,
                     newly_covered: own.run_starts,
                     male,
+                    female: covered - male,
                 }),
                 targets: groups.targets.then_some(TargetSums {
                     target_workers: (own.targets_set > 0).then_some(own.target_workers),
@@ -237,6 +276,7 @@ pub(super) fn fold_totals(
                     pending: own.payouts_pending,
                 }),
                 by_occupation: None,
+                withheld: Vec::new(),
             };
             (year, figures)
         })

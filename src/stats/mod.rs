@@ -10,19 +10,26 @@
 //! Definitions (domain.md): a worker is covered in year Y by regency R when one of its coverage
 //! periods with R overlaps Y; each worker counts once per area and year. Districts count the
 //! covered workers whose domicile district it is, for the periods its own regency pays.
+pub mod disclosure;
 pub mod figures;
+pub mod publication;
 pub mod rebuild;
 pub mod summary;
 pub mod tally;
 
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
 use async_graphql::Enum;
 use sea_orm::{ActiveEnum, DbErr};
 
-pub use figures::{FigureGroups, Figures};
+pub use figures::{FigureGroups, Figures, StatsFigure};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::domain::types::AreaLevel;
 use crate::error::{AppError, AppResult};
+use crate::services::access;
 use crate::services::areas::Area;
 use crate::services::check_year;
 
@@ -83,15 +90,57 @@ fn key<'a>(area: &'a Area<'_>) -> &'a str {
     area.code().unwrap_or(tally::NATIONAL)
 }
 
+/// Whether the caller receives the exact figures of an area: keys whose scope contains it. Everyone
+/// else receives the publication, where small counts are withheld (`disclosure`).
+fn sees_exact(caller: &Caller, area: &Area<'_>) -> bool {
+    let Some(actor) = caller else { return false };
+    match (access::scope_of(actor), area.code()) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(_), Some(code)) => access::reaches(actor, code),
+    }
+}
+
+/// The figures of `areas` in `years` as this caller may see them: exact from the summaries for the
+/// areas in its scope, from the publication for the others.
+async fn figures_for(
+    state: &AppState,
+    caller: &Caller,
+    areas: &[Area<'_>],
+    years: RangeInclusive<i32>,
+    groups: FigureGroups,
+) -> AppResult<HashMap<(String, i32), Figures>> {
+    let (exact, published): (Vec<&Area<'_>>, Vec<&Area<'_>>) = areas.iter().partition(|a| sees_exact(caller, a));
+    let exact_keys: Vec<&str> = exact.into_iter().map(key).collect();
+    let mut figures = figures::read(&state.db, &exact_keys, years.clone(), groups).await?;
+    // Names alone need no figures, from either side.
+    if !published.is_empty() && groups != FigureGroups::default() {
+        let publication = state.publications.get(&state.db, &state.areas, years.clone()).await?;
+        for area in published {
+            for year in years.clone() {
+                figures.insert((key(area).to_owned(), year), publication.figures(key(area), year));
+            }
+        }
+    } else {
+        for area in published {
+            for year in years.clone() {
+                figures.insert((key(area).to_owned(), year), Figures::default());
+            }
+        }
+    }
+    Ok(figures)
+}
+
 pub async fn area_stats(
     state: &AppState,
+    caller: &Caller,
     area_code: Option<&str>,
     year: i32,
     groups: FigureGroups,
 ) -> AppResult<AreaStats> {
     let year = check_year("year", year)?;
     let area = state.areas.area(area_code)?;
-    let mut figures = figures::read(&state.db, &[key(&area)], year..=year, groups).await?;
+    let mut figures = figures_for(state, caller, &[area], year..=year, groups).await?;
     let own = figures.remove(&(key(&area).to_owned(), year)).unwrap_or_default();
     Ok(AreaStats::new(&area, year, own))
 }
@@ -99,6 +148,7 @@ pub async fn area_stats(
 /// The same figures for each area one level down, in one statement per table; empty for a district.
 pub async fn children_stats(
     state: &AppState,
+    caller: &Caller,
     area_code: Option<&str>,
     year: i32,
     groups: FigureGroups,
@@ -106,8 +156,7 @@ pub async fn children_stats(
     let year = check_year("year", year)?;
     let area = state.areas.area(area_code)?;
     let children = state.areas.children(&area);
-    let keys: Vec<&str> = children.iter().map(key).collect();
-    let mut figures = figures::read(&state.db, &keys, year..=year, groups).await?;
+    let mut figures = figures_for(state, caller, &children, year..=year, groups).await?;
     Ok(children
         .iter()
         .map(|child| AreaStats::new(child, year, figures.remove(&(key(child).to_owned(), year)).unwrap_or_default()))
@@ -117,6 +166,7 @@ pub async fn children_stats(
 /// Every year of the span, from one read of the area's rows.
 pub async fn trend(
     state: &AppState,
+    caller: &Caller,
     area_code: Option<&str>,
     from_year: i32,
     to_year: i32,
@@ -131,7 +181,7 @@ pub async fn trend(
         return Err(AppError::bad_input("toYear", format!("a trend spans at most {MAX_TREND_YEARS} years")));
     }
     let area = state.areas.area(area_code)?;
-    let mut figures = figures::read(&state.db, &[key(&area)], from_year..=to_year, groups).await?;
+    let mut figures = figures_for(state, caller, &[area], from_year..=to_year, groups).await?;
     Ok((from_year..=to_year)
         .map(|year| AreaStats::new(&area, year, figures.remove(&(key(&area).to_owned(), year)).unwrap_or_default()))
         .collect())
@@ -141,6 +191,7 @@ pub async fn trend(
 /// figure (no target, no estimate, no previous year) come last, then by code.
 pub async fn ranking(
     state: &AppState,
+    caller: &Caller,
     province_code: Option<&str>,
     year: i32,
     by: CoverageRankField,
@@ -158,16 +209,17 @@ pub async fn ranking(
     {
         return Err(AppError::NotFound(format!("no province with code {}", shorten(code))));
     }
-    let regencies = state.areas.regencies(province_code, None);
-    let keys: Vec<&str> = regencies.iter().map(|r| r.code.as_str()).collect();
+    let regencies: Vec<Area<'_>> =
+        state.areas.regencies(province_code, None).into_iter().map(|r| Area::Regency(r)).collect();
     let groups = union(groups, by.groups());
-    let mut figures = figures::read(&state.db, &keys, year..=year, groups).await?;
+    let mut figures = figures_for(state, caller, &regencies, year..=year, groups).await?;
     let mut ranked: Vec<AreaStats> = regencies
-        .into_iter()
-        .map(|r| AreaStats::new(&Area::Regency(r), year, figures.remove(&(r.code.clone(), year)).unwrap_or_default()))
+        .iter()
+        .map(|r| AreaStats::new(r, year, figures.remove(&(key(r).to_owned(), year)).unwrap_or_default()))
         .collect();
+    // A withheld figure ranks like a missing one: its place would tell its size.
     let score = |s: &AreaStats| match by {
-        CoverageRankField::CoveredWorkers => s.figures.coverage.map(|c| c.covered as f64),
+        CoverageRankField::CoveredWorkers => s.figures.covered().map(|c| c as f64),
         CoverageRankField::CoverageRate => s.figures.coverage_rate(),
         CoverageRankField::TargetProgress => s.figures.target_progress(),
         CoverageRankField::GrowthRate => s.figures.growth_rate(),

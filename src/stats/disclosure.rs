@@ -1,0 +1,274 @@
+//! Small-count suppression, without I/O: which counts of one year's publication are withheld from
+//! callers outside an area's scope, so that none of them learns a figure made of fewer than k
+//! workers or payouts (one district's single accident claim names a person).
+//!
+//! Every count of every area is a cell; cells are tied by sums (families): an area's count is the
+//! sum of its children's (nation = provinces, province = regencies, regency = districts), and an
+//! area's covered workers are the sum of its gender cells and of its occupation cells. Withholding
+//! a small cell alone is not enough: parent minus the visible children gives it back. So:
+//!
+//! 1. a cell with 0 < value < k is withheld (primary); zeros are published (they name no one);
+//! 2. in every family whose parent is withheld or that has a withheld child, the withheld children
+//!    must add up to at least k, otherwise the next smallest children are withheld too
+//!    (complementary); if the children cannot reach k, the parent is withheld as well;
+//! 3. in families whose children belong to different keys (the provinces of the nation, the
+//!    regencies of a province), each owner knows its own cell exactly, so the withheld children
+//!    must add up to at least k even without the largest of them;
+//! 4. repeat until nothing changes (withholding only grows, so this ends).
+//!
+//! Families are treated as exact sums even where a worker counted in two regencies makes the parent
+//! smaller than the sum: protecting a sum that is not exact only errs on the safe side.
+use sea_orm::Iterable;
+
+use crate::domain::types::Occupation;
+
+/// The counts of one area, each withheld on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    Covered,
+    NewlyCovered,
+    PayoutsPaid,
+    PayoutsPending,
+    Male,
+    Female,
+    Occupation(Occupation),
+}
+
+const FIXED_CELLS: usize = 6;
+
+impl Cell {
+    /// How many cells each area has.
+    pub fn count() -> usize {
+        FIXED_CELLS + Occupation::iter().count()
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Cell::Covered => 0,
+            Cell::NewlyCovered => 1,
+            Cell::PayoutsPaid => 2,
+            Cell::PayoutsPending => 3,
+            Cell::Male => 4,
+            Cell::Female => 5,
+            Cell::Occupation(occupation) => FIXED_CELLS + occupation as usize,
+        }
+    }
+}
+
+/// The area hierarchy as indexes: 0 is the nation, every other area has a parent.
+#[derive(Debug, Default)]
+pub struct Tree {
+    children: Vec<Vec<usize>>,
+    /// Whether the children of an area are owned by different keys (nation and provinces).
+    shared: Vec<bool>,
+}
+
+impl Tree {
+    /// Adds an area below `parent` (None for the nation) and returns its index.
+    pub fn add(&mut self, parent: Option<usize>, children_shared: bool) -> usize {
+        let index = self.children.len();
+        self.children.push(Vec::new());
+        self.shared.push(children_shared);
+        if let Some(parent) = parent {
+            self.children[parent].push(index);
+        }
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+}
+
+/// Cells whose parent is the sum of the children.
+struct Family {
+    parent: usize,
+    children: Vec<usize>,
+    shared: bool,
+}
+
+fn families(tree: &Tree) -> Vec<Family> {
+    let cells = Cell::count();
+    let cell = |area: usize, c: Cell| area * cells + c.index();
+    let mut families = Vec::new();
+    for (area, children) in tree.children.iter().enumerate() {
+        if !children.is_empty() {
+            for c in 0..cells {
+                families.push(Family {
+                    parent: area * cells + c,
+                    children: children.iter().map(|&child| child * cells + c).collect(),
+                    shared: tree.shared[area],
+                });
+            }
+        }
+        families.push(Family {
+            parent: cell(area, Cell::Covered),
+            children: vec![cell(area, Cell::Male), cell(area, Cell::Female)],
+            shared: false,
+        });
+        families.push(Family {
+            parent: cell(area, Cell::Covered),
+            children: Occupation::iter().map(|o| cell(area, Cell::Occupation(o))).collect(),
+            shared: false,
+        });
+    }
+    families
+}
+
+/// Which cells to withhold. `values[area * Cell::count() + cell.index()]` is a cell's count.
+pub fn withhold(tree: &Tree, values: &[i64], k: i64) -> Vec<bool> {
+    debug_assert_eq!(values.len(), tree.len() * Cell::count());
+    let mut withheld: Vec<bool> = values.iter().map(|&v| v > 0 && v < k).collect();
+    let families = families(tree);
+    loop {
+        let mut changed = false;
+        for family in &families {
+            changed |= protect(family, values, &mut withheld, k);
+        }
+        if !changed {
+            return withheld;
+        }
+    }
+}
+
+/// Applies rule 2 (and 3) to one family; true when it withheld something.
+fn protect(family: &Family, values: &[i64], withheld: &mut [bool], k: i64) -> bool {
+    // The sum and the largest of the withheld (non-zero) children.
+    let hidden = |withheld: &[bool]| {
+        let counts = family.children.iter().filter(|&&c| withheld[c] && values[c] > 0).map(|&c| values[c]);
+        counts.fold((0, 0), |(sum, largest), v| (sum + v, largest.max(v)))
+    };
+    if !withheld[family.parent] && hidden(withheld).0 == 0 {
+        return false;
+    }
+    let mut changed = false;
+    loop {
+        let (sum, largest) = hidden(withheld);
+        let protected = if family.shared { sum - largest >= k } else { sum >= k };
+        if protected {
+            return changed;
+        }
+        // The smallest published child, first in order on ties, so the outcome is deterministic.
+        let next = family.children.iter().filter(|&&c| !withheld[c] && values[c] > 0).min_by_key(|&&c| (values[c], c));
+        match next {
+            Some(&c) => withheld[c] = true,
+            None => {
+                // The children cannot hide their withheld part: the parent would give it away.
+                if !withheld[family.parent] && values[family.parent] > 0 {
+                    withheld[family.parent] = true;
+                    return true;
+                }
+                return changed;
+            }
+        }
+        changed = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const K: i64 = 10;
+
+    /// The nation with one province of `regencies.len()` regencies; each regency has the districts
+    /// given by its counts (covered workers; every other cell 0, except gender: all MALE).
+    fn tree_with(regencies: &[Vec<i64>]) -> (Tree, Vec<i64>) {
+        let mut tree = Tree::default();
+        let nation = tree.add(None, true);
+        let province = tree.add(Some(nation), true);
+        let mut leaves: Vec<(usize, i64)> = Vec::new();
+        for districts in regencies {
+            let regency = tree.add(Some(province), false);
+            for &count in districts {
+                leaves.push((tree.add(Some(regency), false), count));
+            }
+        }
+        let cells = Cell::count();
+        let mut values = vec![0; tree.len() * cells];
+        for (leaf, count) in leaves {
+            for cell in [Cell::Covered, Cell::Male, Cell::Occupation(Occupation::Fisher)] {
+                values[leaf * cells + cell.index()] = count;
+            }
+        }
+        // Sum up (children are added after their parents, so walk backwards).
+        for area in (0..tree.len()).rev() {
+            for &child in &tree.children[area].clone() {
+                for c in 0..cells {
+                    values[area * cells + c] += values[child * cells + c];
+                }
+            }
+        }
+        (tree, values)
+    }
+
+    fn covered(values: &[i64], withheld: &[bool], area: usize) -> Option<i64> {
+        let i = area * Cell::count() + Cell::Covered.index();
+        (!withheld[i]).then_some(values[i])
+    }
+
+    #[test]
+    fn a_district_of_one_is_withheld_with_a_complement() {
+        // Regency of districts 1, 30, 40: the 1 is withheld, and the 30 with it (1 + 30 >= k).
+        let (tree, values) = tree_with(&[vec![1, 30, 40]]);
+        let withheld = withhold(&tree, &values, K);
+        let districts: Vec<Option<i64>> = (3..6).map(|d| covered(&values, &withheld, d)).collect();
+        assert_eq!(districts, [None, None, Some(40)]);
+        assert_eq!(covered(&values, &withheld, 2), Some(71), "the regency stays published");
+    }
+
+    #[test]
+    fn zeros_and_large_counts_are_published() {
+        let (tree, values) = tree_with(&[vec![0, 30, 40]]);
+        assert!(withhold(&tree, &values, K).iter().all(|w| !w));
+    }
+
+    #[test]
+    fn a_small_regency_among_regencies_needs_two_complements() {
+        // Regencies of 3, 20, 25, 400 in one province: an owner of one complement knows its own count,
+        // so withholding 3 and 20 is not enough; 25 goes too.
+        let (tree, values) = tree_with(&[vec![3], vec![20], vec![25], vec![400]]);
+        let withheld = withhold(&tree, &values, K);
+        let regencies: Vec<Option<i64>> = [2, 4, 6, 8].iter().map(|&r| covered(&values, &withheld, r)).collect();
+        assert_eq!(regencies, [None, None, None, Some(400)]);
+    }
+
+    /// Random trees: no published cell is below k, and in every family the withheld part cannot be
+    /// recovered by subtraction (it is empty, or at least k, or the parent is withheld too).
+    fn check(tree: &Tree, values: &[i64], withheld: &[bool]) -> Result<(), TestCaseError> {
+        for (i, &v) in values.iter().enumerate() {
+            prop_assert!(withheld[i] || v == 0 || v >= K, "cell {i} = {v} published");
+        }
+        for family in families(tree) {
+            let hidden: Vec<i64> =
+                family.children.iter().filter(|&&c| withheld[c] && values[c] > 0).map(|&c| values[c]).collect();
+            if hidden.is_empty() {
+                // A withheld parent with every child published is their sum.
+                prop_assert!(!withheld[family.parent] || values[family.parent] == 0);
+                continue;
+            }
+            let sum: i64 = hidden.iter().sum();
+            let largest = *hidden.iter().max().unwrap();
+            let protected = if family.shared { sum - largest >= K } else { sum >= K };
+            prop_assert!(protected || withheld[family.parent], "family of {} recoverable", family.parent);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_small_is_published_or_recoverable(
+            regencies in prop::collection::vec(prop::collection::vec(0i64..60, 1..6), 1..6)
+        ) {
+            let (tree, values) = tree_with(&regencies);
+            let withheld = withhold(&tree, &values, K);
+            check(&tree, &values, &withheld)?;
+        }
+    }
+}
