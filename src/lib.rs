@@ -27,6 +27,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use auth::KeyCache;
 use config::ApiLimits;
 use services::areas::Areas;
+use services::personal_data::ReadLog;
 use stats::publication::Publications;
 use throttle::Throttle;
 
@@ -41,11 +42,15 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// The statistics that callers outside an area's scope receive (small counts withheld).
     pub publications: Arc<Publications>,
+    /// Personal-data reads waiting to be appended to the audit log.
+    pub reads: Arc<ReadLog>,
 }
 
 impl AppState {
     pub async fn new(db: DatabaseConnection) -> Result<Self, DbErr> {
         let areas = Areas::load(&db).await?;
+        let reads = Arc::new(ReadLog::default());
+        ReadLog::spawn_flusher(&reads, db.clone());
         Ok(AppState {
             db,
             areas: Arc::new(areas),
@@ -53,6 +58,7 @@ impl AppState {
             limits: ApiLimits::default(),
             throttle: Arc::default(),
             publications: Arc::default(),
+            reads,
         })
     }
 }

@@ -247,6 +247,10 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     let stopped = jaminan::server::run(listener, state.clone(), jaminan::server::shutdown_signal(), grace)
         .await
         .map_err(|e| e.to_string())?;
+    // The last second of personal-data reads, before the process goes.
+    if let Err(err) = state.reads.flush(&state.db).await {
+        eprintln!("error: the last personal-data reads could not be audited: {err:?}");
+    }
     match stopped {
         Stopped::Drained => {
             state.db.close().await.ok();

@@ -327,3 +327,79 @@ backend_test!(small_figures_are_withheld_outside_the_scope, |app: TestApp| async
         assert_eq!((&regency["payoutsPaid"], &regency["payoutsPaidAmount"]), (&json!(0), &json!("0")));
     }
 });
+
+const READS: &str = "query($w: ID) { auditLog(entityType: PERSONAL_DATA_READ, entityId: $w, first: 100) { \
+    nodes { operation entityId apiKeyName changes } } }";
+
+backend_test!(reads_of_personal_data_are_audited_in_batches, |app: TestApp| async move {
+    let siti = app.register(WOMAN_NIK, "Siti Aminah", "36.03", Some("36.03.12"), "FISHER").await;
+    for serial in 2..=6 {
+        app.register(&format!("360312150585{serial:04}"), "Budi", "36.03", None, "FARMER").await;
+    }
+    app.state.reads.flush(&app.state.db).await.unwrap(); // the admin's registrations showed no NIK
+    let (operator, operator_key) =
+        auth::create_key(&app.state.db, "Operator 36.03", Role::Operator, Some("36.03".into())).await.unwrap();
+    let viewer = key(&app, Role::Viewer, "36.03").await;
+
+    // A page of NIKs costs an operator the statements it costs a viewer (who sees them masked):
+    // the reads are noted in memory, not written one by one.
+    let page = "{ workers(first: 20) { nodes { id nik fullName } } }";
+    let statements = |key: String| {
+        let app = app.clone();
+        async move {
+            let before = app.query_count();
+            data(&app.gql_as(&key, page, json!({})).await);
+            app.query_count() - before
+        }
+    };
+    assert_eq!(statements(operator.clone()).await, statements(viewer.clone()).await);
+
+    let lookup = "query($n: String!) { workerByNik(nik: $n) { id birthDate } }";
+    for _ in 0..3 {
+        data(&app.gql_as(&operator, lookup, json!({ "n": WOMAN_NIK })).await);
+    }
+    data(&app.gql_as(&operator, lookup, json!({ "n": "3603120101900009" })).await); // nobody's
+    let search = "query($n: String!) { workers(filter: { search: $n }) { nodes { id } } }";
+    data(&app.gql_as(&operator, search, json!({ "n": WOMAN_NIK })).await);
+    app.state.reads.flush(&app.state.db).await.unwrap();
+
+    // Who processed Siti's data: one entry per way the operator's key read it (three lookups
+    // counted in one), none for the viewer, whose NIKs were masked.
+    let response = app.gql_as(&app.admin, READS, json!({ "w": siti })).await;
+    let mut reads: Vec<(String, String, u64)> = data(&response)["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let changes = &entry["changes"];
+            assert_eq!(changes["nik"], "360312******0001", "masked: {changes}");
+            let reads = changes["reads"].as_u64().unwrap();
+            (entry["operation"].as_str().unwrap().to_owned(), entry["apiKeyName"].as_str().unwrap().to_owned(), reads)
+        })
+        .collect();
+    reads.sort();
+    let by_operator = |operation: &str, n| (operation.to_owned(), "Operator 36.03".to_owned(), n);
+    assert_eq!(
+        reads,
+        [
+            by_operator("Worker.birthDate", 3),
+            by_operator("Worker.nik", 1),
+            by_operator("workerByNik", 3),
+            by_operator("workers(search)", 1)
+        ]
+    );
+    // The lookup of a NIK that names no worker is kept too, under worker 0, with its masked NIK.
+    let response = app.gql_as(&app.admin, READS, json!({ "w": "0" })).await;
+    let nobody = &data(&response)["auditLog"]["nodes"][0];
+    assert_eq!((nobody["operation"].as_str(), nobody["entityId"].as_str()), (Some("workerByNik"), Some("0")));
+    assert_eq!(nobody["changes"]["nik"], "360312******0009");
+    // Each of the other five workers: one full-NIK read by the operator's page.
+    let all = app.gql_as(&app.admin, READS, json!({ "w": null })).await;
+    assert_eq!(data(&all)["auditLog"]["nodes"].as_array().unwrap().len(), 4 + 1 + 5);
+    // What one key read.
+    let by_key = "query($k: ID) { auditLog(entityType: PERSONAL_DATA_READ, apiKeyId: $k) { nodes { id } } }";
+    let of_operator = app.gql_as(&app.admin, by_key, json!({ "k": operator_key.id.to_string() })).await;
+    assert_eq!(data(&of_operator)["auditLog"]["nodes"].as_array().unwrap().len(), 10);
+    let of_admin = app.gql_as(&app.admin, by_key, json!({ "k": "1" })).await;
+    assert_eq!(data(&of_admin)["auditLog"]["nodes"], json!([]));
+});

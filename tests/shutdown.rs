@@ -125,3 +125,32 @@ backend_test!(past_the_grace_period_requests_are_cut_and_roll_back, |app: TestAp
     assert_eq!(stored_name(&app, &worker).await, "Siti");
     assert!(app.stats_differences().await.is_empty());
 });
+
+backend_test!(personal_data_reads_are_audited_before_the_process_exits, |app: TestApp| async move {
+    app.register("3603121505850001", "Siti", "36.03", None, "FISHER").await;
+    let mut server = Server::start(&app, 20).await;
+    // Reads are appended once a second; one made just before SIGTERM must not be lost with the process.
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", server.url))
+        .bearer_auth(&app.admin)
+        .json(&json!({ "query": "{ workerByNik(nik: \"3603121505850001\") { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.terminate();
+    assert_eq!(server.exit_code(Duration::from_secs(10)).await, Some(0));
+    let audited = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_log WHERE entity_type = 'PERSONAL_DATA_READ' AND operation = 'workerByNik'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(audited, 1);
+});

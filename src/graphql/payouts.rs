@@ -12,7 +12,7 @@ use super::{caller, parse_id, state};
 use crate::domain::payout_state::PayoutAction;
 use crate::domain::types::{Benefit, PayoutStatus, Relationship};
 use crate::entities::{audit_log, payout};
-use crate::services::audit::{self, AuditEntity};
+use crate::services::audit::{self, AuditEntity, AuditFilter};
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::payouts::{self, PayoutFilter, SubmitPayoutInput, TransitionDetails};
 
@@ -257,7 +257,9 @@ impl PayoutQuery {
         Ok(overdue.into_iter().map(Payout).collect())
     }
 
-    /// Admins only: the append-only audit trail, newest first, optionally of one entity.
+    /// Admins only: the append-only audit trail, newest first, optionally of one entity type, one
+    /// entity and one key. Who processed a worker's data: entityType PERSONAL_DATA_READ (or
+    /// WORKER for changes) with the worker's id; what a key read: PERSONAL_DATA_READ with apiKeyId.
     #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_log(
@@ -265,14 +267,19 @@ impl PayoutQuery {
         ctx: &Context<'_>,
         entity_type: Option<AuditEntity>,
         entity_id: Option<ID>,
+        api_key_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<AuditEntryConnection> {
-        let entity_id = entity_id.map(|id| parse_id(&id, "entityId")).transpose()?;
+        let filter = AuditFilter {
+            entity: entity_type,
+            entity_id: entity_id.map(|id| parse_id(&id, "entityId")).transpose()?,
+            api_key_id: api_key_id.map(|id| parse_id(&id, "apiKeyId")).transpose()?,
+        };
         let args = PageArgs { first, after, last, before };
-        Ok(AuditEntryConnection(audit::list(state(ctx), caller(ctx), entity_type, entity_id, &args).await?))
+        Ok(AuditEntryConnection(audit::list(state(ctx), caller(ctx), filter, &args).await?))
     }
 }
 

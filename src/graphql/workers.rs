@@ -15,6 +15,7 @@ use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::services::pagination::{Page, PageArgs};
+use crate::services::personal_data::PersonalRead;
 use crate::services::workers::{
     self, Include, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder, WorkerWith,
 };
@@ -51,7 +52,10 @@ impl Worker {
     /// 16 digits. Masked as 360312******0001 (first 6 and last 4 kept) for callers without the PII right.
     async fn nik(&self, ctx: &Context<'_>) -> String {
         match caller(ctx) {
-            Some(actor) if actor.sees_nik() => self.row().nik.clone(),
+            Some(actor) if actor.sees_nik() => {
+                state(ctx).reads.note(actor, PersonalRead::Nik, self.row().id, &self.row().nik);
+                self.row().nik.clone()
+            }
             _ => nik::mask(&self.row().nik),
         }
     }
@@ -68,7 +72,10 @@ impl Worker {
     /// its hidden digits (DDMMYY, DD + 40 for women). Other callers get FORBIDDEN for this field.
     async fn birth_date(&self, ctx: &Context<'_>) -> Result<Date> {
         match caller(ctx) {
-            Some(actor) if actor.sees_nik() => Ok(Date(self.row().birth_date)),
+            Some(actor) if actor.sees_nik() => {
+                state(ctx).reads.note(actor, PersonalRead::BirthDate, self.row().id, &self.row().nik);
+                Ok(Date(self.row().birth_date))
+            }
             // Non-null in the contract, so refused rather than nulled.
             _ => Err(AppError::Forbidden("birthDate needs a key that may see full NIKs".into()).into()),
         }

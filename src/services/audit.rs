@@ -2,11 +2,15 @@
 //! and the fields it changed (before/after), with NIKs masked. Rows are never updated or deleted.
 use async_graphql::Enum;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::pagination::{Cursor, Page, PageArgs, Window};
+use super::personal_data::ReadNote;
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::nik;
@@ -26,6 +30,9 @@ pub enum AuditEntity {
     /// number registered elsewhere, a death benefit under another regency): the entity is that
     /// worker, the changes say what was refused and its masked NIK.
     Refusal,
+    /// A key read a worker's personal data: an exact-NIK lookup or search, a full NIK or a birth
+    /// date shown (see `personal_data`); the entity is the worker (0: a NIK lookup found none).
+    PersonalDataRead,
 }
 
 impl AuditEntity {
@@ -37,6 +44,7 @@ impl AuditEntity {
             AuditEntity::Payout => "PAYOUT",
             AuditEntity::EnrollmentImport => "ENROLLMENT_IMPORT",
             AuditEntity::Refusal => "REFUSAL",
+            AuditEntity::PersonalDataRead => "PERSONAL_DATA_READ",
         }
     }
 }
@@ -79,6 +87,29 @@ fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
     Ok(value)
 }
 
+/// Appends the notes of personal-data reads, one entry each, in one transaction.
+pub async fn record_reads(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
+    let txn = db.begin().await?;
+    for note in notes {
+        let changes = serde_json::to_string(&note.details)
+            .map_err(|e| AppError::Internal(format!("audit serialization: {e}")))?;
+        audit_log::ActiveModel {
+            at: Set(note.at),
+            api_key_id: Set(note.key_id),
+            api_key_name: Set(note.key_name.clone()),
+            operation: Set(note.read.operation().to_owned()),
+            entity_type: Set(AuditEntity::PersonalDataRead.as_str().to_owned()),
+            entity_id: Set(note.worker_id),
+            changes: Set(changes),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Field -> {"before", "after"} for every top-level field that differs.
 fn diff(before: Option<Value>, after: Option<Value>) -> Value {
     let empty = Map::new();
@@ -95,12 +126,19 @@ fn diff(before: Option<Value>, after: Option<Value>) -> Value {
     Value::Object(changes)
 }
 
+/// Which entries `list` returns: of one entity type, one entity, one key (all when None).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter {
+    pub entity: Option<AuditEntity>,
+    pub entity_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+}
+
 /// Entries newest first, for admins only.
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    entity: Option<AuditEntity>,
-    entity_id: Option<i64>,
+    filter: AuditFilter,
     args: &PageArgs,
 ) -> AppResult<Page<audit_log::Model>> {
     let actor = caller.as_ref().ok_or(AppError::Unauthenticated)?;
@@ -109,11 +147,14 @@ pub async fn list(
     }
     let window = Window::new(args, "AUDIT")?;
     let mut query = audit_log::Entity::find();
-    if let Some(entity) = entity {
+    if let Some(entity) = filter.entity {
         query = query.filter(audit_log::Column::EntityType.eq(entity.as_str()));
     }
-    if let Some(id) = entity_id {
+    if let Some(id) = filter.entity_id {
         query = query.filter(audit_log::Column::EntityId.eq(id));
+    }
+    if let Some(id) = filter.api_key_id {
+        query = query.filter(audit_log::Column::ApiKeyId.eq(id));
     }
     // Newest first: "after" a cursor means smaller ids.
     if let Some(after) = &window.after {

@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod pagination;
 pub mod payouts;
+pub mod personal_data;
 pub mod probes;
 pub mod targets;
 pub mod workers;

@@ -14,6 +14,7 @@ use super::areas::Areas;
 use super::audit::{self, AuditEntity};
 use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
+use super::personal_data::PersonalRead;
 use super::probes;
 use super::{check_year, clean_text, today, year_bounds};
 use crate::AppState;
@@ -130,7 +131,9 @@ pub async fn by_nik(
         return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
     }
     let query = worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).filter(visible_workers(actor));
-    Ok(fetch(state, actor, query, &[], include).await?.pop())
+    let found = fetch(state, actor, query, &[], include).await?.pop();
+    state.reads.note(actor, PersonalRead::NikLookup, found.as_ref().map_or(0, |w| w.worker.id), nik_text);
+    Ok(found)
 }
 
 /// Runs `query` (filtered, ordered by `order`, limited) with the relations `include` asks for,
@@ -381,6 +384,11 @@ fn require_nik_lookup(caller: &Caller) -> AppResult<&Actor> {
     Ok(actor)
 }
 
+/// The NIK a search looks for exactly, if it is one.
+fn nik_search(filter: &WorkerFilter) -> Option<&str> {
+    filter.search.as_deref().map(str::trim).filter(|s| nik::is_nik_shaped(s))
+}
+
 fn filter_condition(caller: &Caller, filter: &WorkerFilter) -> AppResult<Condition> {
     let mut condition = Condition::all();
     if let Some(code) = &filter.regency_code {
@@ -416,7 +424,7 @@ fn filter_condition(caller: &Caller, filter: &WorkerFilter) -> AppResult<Conditi
         condition = condition.add(Expr::exists(covered));
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if nik::is_nik_shaped(search) {
+        if nik_search(filter).is_some() {
             require_nik_lookup(caller)?;
             condition = condition.add(worker::Column::Nik.eq(search));
         } else {
@@ -493,6 +501,14 @@ pub async fn list(
         .limit(window.limit + 1);
     let order_of_rows = [(sort_column(order), direction.clone()), (worker::Column::Id, direction)];
     let rows = fetch(state, actor, query, &order_of_rows, include).await?;
+    if let Some(nik_text) = nik_search(filter) {
+        for row in &rows {
+            state.reads.note(actor, PersonalRead::NikSearch, row.worker.id, nik_text);
+        }
+        if rows.is_empty() {
+            state.reads.note(actor, PersonalRead::NikSearch, 0, nik_text);
+        }
+    }
     let fetched = rows
         .into_iter()
         .map(|row| (Cursor { ordering: ordering.clone(), key: sort_key(order, &row.worker), id: row.worker.id }, row))
