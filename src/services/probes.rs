@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::Actor;
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 /// Whether the actor may see this worker (its domicile or a coverage in scope).
 pub async fn can_see<C: ConnectionTrait>(db: &C, actor: &Actor, worker_id: i64) -> AppResult<bool> {
@@ -26,9 +26,10 @@ struct Refused<'a> {
     nik: &'a str,
 }
 
-/// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited and counted.
-/// Call it outside any transaction of the request (on SQLite a write transaction would hold the
-/// lock the audit entry needs); a transaction that found the conflict must be rolled back first.
+/// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited (in a
+/// transaction of its own) and counted. Call it outside any transaction of the request (on SQLite
+/// a write transaction would hold the lock the audit entry needs); a transaction that found the
+/// conflict must be rolled back first.
 pub async fn refuse(
     state: &AppState,
     actor: &Actor,
@@ -37,9 +38,20 @@ pub async fn refuse(
     message: &str,
 ) -> AppError {
     let entry = Refused { refused: message, nik: &hidden.nik };
-    let recorded =
-        audit::record(&state.db, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await;
-    if let Err(err) = recorded {
+    let recorded = async {
+        // IMMEDIATE: on SQLite the transaction takes the write lock before it reads the chain's
+        // head, so no other writer can append in between (PostgreSQL ignores it: the audit takes
+        // its own lock).
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = state.db.begin_with_options(options).await?;
+        audit::record(&txn, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await?;
+        txn.commit().await?;
+        AppResult::Ok(())
+    };
+    if let Err(err) = recorded.await {
         return err;
     }
     tracing::info!(key_id = actor.key_id, operation, "refused: a record outside the key's scope");
