@@ -1,4 +1,5 @@
-//! `jaminan` command line: serve, migrate, export-schema, seed, stats, import, export, backup, api-key.
+//! `jaminan` command line: serve, migrate, export-schema, seed, stats, audit, import, export, backup,
+//! api-key.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +67,13 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// The tamper-evident audit log: check its hash chain.
+    Audit {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Import a CSV file into the database (see the README's "Bulk enrollment").
     Import {
         #[command(subcommand)]
@@ -99,6 +107,15 @@ enum StatsCommand {
     /// (after loading rows with SQL or restoring a backup). Writes wait while it runs.
     Rebuild,
     /// Compare the summaries with a recomputation; list every difference and exit 1 if any.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain oldest first; name the first entry edited, deleted or reordered and
+    /// exit 1, else print the number of entries checked and the head (newest id and hash).
+    /// Deleting the newest entries leaves a shorter intact chain: write the head down outside the
+    /// database; after a later intact run, that entry must still be there with that hash.
     Verify,
 }
 
@@ -211,6 +228,7 @@ async fn run(command: Command) -> Result<(), String> {
             export_enrollments(&db, &regency, year, file).await
         }
         Command::Stats { db, command } => stats(&db, command).await,
+        Command::Audit { db, command: AuditCommand::Verify } => audit_verify(&db).await,
         Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv).await,
         Command::Serve { db, serve } => serve_app(&db, &serve).await,
     }
@@ -317,6 +335,29 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
             }
             println!("summaries match a recomputation ({:.1}s)", started.elapsed().as_secs_f64());
         }
+    }
+    Ok(())
+}
+
+async fn audit_verify(db_args: &DatabaseArgs) -> Result<(), String> {
+    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let report = jaminan::services::audit::verify(&db).await.map_err(|e| e.message())?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(broken) = &report.broken {
+        println!("{broken}");
+        return Err(format!(
+            "audit log broken at entry {}: {} entries checked in {elapsed:.3}s",
+            broken.id(),
+            report.checked
+        ));
+    }
+    println!("audit log intact: {} entries checked in {elapsed:.3}s", report.checked);
+    match &report.head {
+        Some((id, hash)) => {
+            println!("head: entry {id}, hash {hash} (keep it: deleting the newest entries shows only against it)")
+        }
+        None => println!("head: none (the log is empty)"),
     }
     Ok(())
 }

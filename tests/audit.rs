@@ -1,10 +1,20 @@
 //! The audit trail through the API: one entry per mutation (in the mutation's transaction), none for
-//! a failed one, NIKs never in full, admin-only keyset pages, and no way to change it.
+//! a failed one, NIKs never in full, admin-only keyset pages, and no way to change it: the database
+//! refuses UPDATE and DELETE, and the hash chain shows an entry edited, deleted or moved past that.
 mod common;
 
-use common::{TestApp, data, error_code};
+use std::process::{Command, Output};
+
+use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
-use sea_orm::ConnectionTrait;
+use jaminan::entities::audit_log;
+use jaminan::services::audit::{self, ChainBreak};
+use migration::MigratorTrait;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement, TransactionTrait,
+};
 use serde_json::{Value, json};
 
 const NIK: &str = "3603121505850001";
@@ -286,4 +296,198 @@ backend_test!(only_admins_read_it_and_nobody_changes_it, |app: TestApp| async mo
     // And the connection has no totalCount to count it by.
     let response = app.gql_as(&app.admin, "{ auditLog { totalCount } }", json!({})).await;
     assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
+});
+
+/// Registers `n` workers (one audit entry each) and returns the entries' ids, oldest first.
+async fn entries_for(app: &TestApp, n: u32) -> Vec<i64> {
+    for serial in 1..=n {
+        app.register(&format!("3603121505850{serial:03}"), "Pekerja", "36.03", None, "FISHER").await;
+    }
+    audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::Id)
+        .order_by_asc(audit_log::Column::Id)
+        .into_tuple()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+/// Runs statements on the audit log past its triggers, as someone with the database's owner
+/// rights would: PostgreSQL skips triggers for a superuser's `session_replication_role =
+/// replica`; on SQLite the triggers are dropped (the database is this test's own).
+async fn tamper(app: &TestApp, statements: Vec<Statement>) {
+    let db = &app.state.db;
+    if app.backend == Backend::Sqlite {
+        for name in ["audit_log_no_update", "audit_log_no_delete"] {
+            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name}")).await.unwrap();
+        }
+    }
+    let txn = db.begin().await.unwrap();
+    if app.backend == Backend::Postgres {
+        txn.execute_unprepared("SET LOCAL session_replication_role = replica").await.unwrap();
+    }
+    for statement in statements {
+        txn.execute_raw(statement).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+}
+
+async fn entry(app: &TestApp, id: i64) -> audit_log::Model {
+    audit_log::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap()
+}
+
+/// Gives entry `id` the columns of `from` except the id (`with_hashes`: the hashes too).
+fn copy_entry(app: &TestApp, from: &audit_log::Model, id: i64, with_hashes: bool) -> Statement {
+    let mut row = from.clone().into_active_model().reset_all();
+    row.id = sea_orm::ActiveValue::NotSet;
+    if !with_hashes {
+        row.previous_hash = sea_orm::ActiveValue::NotSet;
+        row.entry_hash = sea_orm::ActiveValue::NotSet;
+    }
+    audit_log::Entity::update_many()
+        .set(row)
+        .filter(audit_log::Column::Id.eq(id))
+        .build(app.state.db.get_database_backend())
+}
+
+async fn chain_break(app: &TestApp) -> Option<ChainBreak> {
+    audit::verify(&app.state.db).await.unwrap().broken
+}
+
+backend_test!(the_database_refuses_to_change_or_remove_entries, |app: TestApp| async move {
+    let ids = entries_for(&app, 2).await;
+    let before = entry(&app, ids[0]).await;
+    let backend = app.state.db.get_database_backend();
+    let edit = audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::Changes, Expr::value("{}"))
+        .filter(audit_log::Column::Id.eq(ids[0]))
+        .build(backend);
+    let remove = audit_log::Entity::delete_many().filter(audit_log::Column::Id.eq(ids[0])).build(backend);
+    for statement in [edit, remove] {
+        let error = app.state.db.execute_raw(statement).await.unwrap_err().to_string();
+        assert!(error.contains("audit_log is append-only"), "{error}");
+    }
+    if app.backend == Backend::Postgres {
+        let refused = app.state.db.execute_unprepared("TRUNCATE audit_log").await;
+        assert!(refused.expect_err("TRUNCATE accepted").to_string().contains("append-only"));
+    }
+    assert_eq!(entry(&app, ids[0]).await, before);
+    assert_eq!(app.count_rows("audit_log").await, 2);
+});
+
+backend_test!(concurrent_mutations_leave_an_intact_chain, |app: TestApp| async move {
+    let registrations = (1..=40).map(|serial| {
+        let app = app.clone();
+        async move { app.register(&format!("3603121505850{serial:03}"), "Pekerja", "36.03", None, "FISHER").await }
+    });
+    futures_util::future::join_all(registrations).await;
+    let report = audit::verify(&app.state.db).await.unwrap();
+    assert_eq!(report.broken, None);
+    assert_eq!(report.checked, 40);
+    assert_eq!(report.checked as i64, app.count_rows("audit_log").await);
+    let newest = entry(&app, report.head.as_ref().unwrap().0).await;
+    assert_eq!(report.head, Some((newest.id, newest.entry_hash)));
+    let first = audit_log::Entity::find().order_by_asc(audit_log::Column::Id).one(&app.state.db).await.unwrap();
+    assert_eq!(first.unwrap().previous_hash, jaminan::domain::audit_chain::GENESIS);
+});
+
+backend_test!(an_edited_entry_is_named, |app: TestApp| async move {
+    let ids = entries_for(&app, 5).await;
+    assert_eq!(chain_break(&app).await, None);
+    let edit = audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::Changes, Expr::value(r#"{"full_name":{"before":null,"after":"Someone else"}}"#))
+        .filter(audit_log::Column::Id.eq(ids[2]))
+        .build(app.state.db.get_database_backend());
+    tamper(&app, vec![edit]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Edited { id: ids[2] }));
+});
+
+backend_test!(a_deleted_entry_is_found, |app: TestApp| async move {
+    let ids = entries_for(&app, 5).await;
+    let remove = audit_log::Entity::delete_many()
+        .filter(audit_log::Column::Id.eq(ids[2]))
+        .build(app.state.db.get_database_backend());
+    tamper(&app, vec![remove]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Unlinked { id: ids[3], after: Some(ids[1]) }));
+    // The oldest one too.
+    let remove = audit_log::Entity::delete_many()
+        .filter(audit_log::Column::Id.eq(ids[0]))
+        .build(app.state.db.get_database_backend());
+    tamper(&app, vec![remove]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Unlinked { id: ids[1], after: None }));
+});
+
+backend_test!(swapped_entries_are_found, |app: TestApp| async move {
+    let ids = entries_for(&app, 5).await;
+    let (one, three) = (entry(&app, ids[1]).await, entry(&app, ids[3]).await);
+    // The contents swapped, each keeping its hashes: the first of them no longer matches its hash.
+    tamper(&app, vec![copy_entry(&app, &three, ids[1], false), copy_entry(&app, &one, ids[3], false)]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Edited { id: ids[1] }));
+    // Swapped back: intact again.
+    tamper(&app, vec![copy_entry(&app, &one, ids[1], false), copy_entry(&app, &three, ids[3], false)]).await;
+    assert_eq!(chain_break(&app).await, None);
+    // Whole entries swapped (a reordering): the first no longer follows the one before it.
+    tamper(&app, vec![copy_entry(&app, &three, ids[1], true), copy_entry(&app, &one, ids[3], true)]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Unlinked { id: ids[1], after: Some(ids[0]) }));
+});
+
+backend_test!(the_migration_seals_entries_written_before_the_chain, |app: TestApp| async move {
+    // Back to the schema before the chain, with entries written then (times with nanoseconds, as
+    // SQLite kept them), and forward again.
+    migration::Migrator::down(&app.state.db, Some(1)).await.unwrap();
+    let at =
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00.123456789Z").unwrap().with_timezone(&chrono::Utc);
+    for (serial, changes) in ["{}", r#"{"a":{"before":1,"after":2}}"#, "{}"].into_iter().enumerate() {
+        let insert = Query::insert()
+            .into_table("audit_log")
+            .columns(["at", "api_key_id", "api_key_name", "operation", "entity_type", "entity_id", "changes"])
+            .values_panic([
+                (at + chrono::Duration::seconds(serial as i64)).into(),
+                1.into(),
+                "old admin".into(),
+                "registerWorker".into(),
+                "WORKER".into(),
+                (serial as i64 + 1).into(),
+                changes.into(),
+            ])
+            .to_owned();
+        app.state.db.execute(&insert).await.unwrap();
+    }
+    migration::Migrator::up(&app.state.db, None).await.unwrap();
+    let report = audit::verify(&app.state.db).await.unwrap();
+    assert_eq!((report.checked, report.broken), (3, None));
+    // New entries chain after them, and the triggers are back.
+    entries_for(&app, 1).await;
+    let report = audit::verify(&app.state.db).await.unwrap();
+    assert_eq!((report.checked, report.broken), (4, None));
+    assert!(app.state.db.execute_unprepared("DELETE FROM audit_log").await.is_err());
+});
+
+fn jaminan(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jaminan")).args(args).env("DATABASE_URL", database_url).output().expect("jaminan")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+backend_test!(audit_verify_command_exits_1_naming_the_entry, |app: TestApp| async move {
+    let ids = entries_for(&app, 3).await;
+    let intact = jaminan(&app.database_url(), &["audit", "verify"]);
+    assert_eq!(intact.status.code(), Some(0), "{}", text(&intact));
+    assert!(text(&intact).contains("audit log intact: 3 entries checked in"), "{}", text(&intact));
+    let head = entry(&app, ids[2]).await;
+    assert!(text(&intact).contains(&format!("head: entry {}, hash {}", head.id, head.entry_hash)), "{}", text(&intact));
+
+    let edit = audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::ApiKeyName, Expr::value("someone else"))
+        .filter(audit_log::Column::Id.eq(ids[1]))
+        .build(app.state.db.get_database_backend());
+    tamper(&app, vec![edit]).await;
+    let broken = jaminan(&app.database_url(), &["audit", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    let said = text(&broken);
+    assert!(said.contains(&format!("entry {} was edited", ids[1])), "{said}");
+    assert!(said.contains("2 entries checked in"), "{said}");
 });

@@ -1,10 +1,13 @@
 //! Database schema and reference data, as sea-orm migrations shared by PostgreSQL and SQLite.
 pub use sea_orm_migration::prelude::*;
 
+pub mod audit_chain;
+
 mod m20261124_000001_areas;
 mod m20261124_000002_workers_coverage;
 mod m20261124_000003_payouts_audit;
 mod m20261125_000004_coverage_summary;
+mod m20261126_000005_audit_chain;
 
 pub struct Migrator;
 
@@ -16,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_workers_coverage::Migration),
             Box::new(m20261124_000003_payouts_audit::Migration),
             Box::new(m20261125_000004_coverage_summary::Migration),
+            Box::new(m20261126_000005_audit_chain::Migration),
         ]
     }
 }

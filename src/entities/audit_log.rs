@@ -1,4 +1,5 @@
-//! `audit_log` table: append-only record of every mutation. Nothing updates or deletes rows.
+//! `audit_log` table: append-only record of every mutation, hash-chained; triggers refuse UPDATE
+//! and DELETE (see `services::audit`).
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,6 +17,10 @@ pub struct Model {
     pub entity_id: i64,
     /// JSON object: field -> {"before": ..., "after": ...}; NIKs masked.
     pub changes: String,
+    /// The `entry_hash` of the entry before (64 zeros for the first).
+    pub previous_hash: String,
+    /// Hex SHA-256 of `previous_hash` and this entry's content (`domain::audit_chain`).
+    pub entry_hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

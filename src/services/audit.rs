@@ -1,10 +1,14 @@
 //! The audit trail: every mutation appends, in its own transaction, who did what to which entity
-//! and the fields it changed (before/after), with NIKs masked. Rows are never updated or deleted.
+//! and the fields it changed (before/after), with NIKs masked. Rows are never updated or deleted
+//! (database triggers refuse it), and each entry carries the hash of its content and of the entry
+//! before it, so that `verify` finds an entry edited, deleted or moved by other means.
+use std::fmt;
+
 use async_graphql::Enum;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -13,6 +17,7 @@ use super::pagination::{Cursor, Page, PageArgs, Window};
 use super::personal_data::ReadNote;
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
+use crate::domain::audit_chain::{self, Content};
 use crate::domain::nik;
 use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
@@ -49,9 +54,14 @@ impl AuditEntity {
     }
 }
 
-/// Appends one entry. `before` is None for a creation, `after` None for a removal.
-pub async fn record<C: ConnectionTrait, T: Serialize>(
-    db: &C,
+/// PostgreSQL advisory lock that serializes appends to the chain (any fixed number; "audit").
+const APPEND_LOCK: i64 = 0x61_7564_6974;
+
+/// Appends one entry, chained to the newest one. `before` is None for a creation, `after` None
+/// for a removal. It needs the transaction of the change it records: the right to append is held
+/// until that transaction ends (see `chain_head`).
+pub async fn record<T: Serialize>(
+    txn: &DatabaseTransaction,
     actor: &Actor,
     operation: &str,
     entity: AuditEntity,
@@ -59,20 +69,155 @@ pub async fn record<C: ConnectionTrait, T: Serialize>(
     before: Option<&T>,
     after: Option<&T>,
 ) -> AppResult<()> {
-    let changes = diff(before.map(to_json).transpose()?, after.map(to_json).transpose()?);
+    let changes = diff(before.map(to_json).transpose()?, after.map(to_json).transpose()?).to_string();
+    let previous_hash = chain_head(txn).await?;
+    let content = Content {
+        at: audit_chain::stored_time(Utc::now()),
+        api_key_id: actor.key_id,
+        api_key_name: &actor.key_name,
+        operation,
+        entity_type: entity.as_str(),
+        entity_id,
+        changes: &changes,
+    };
+    let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
     audit_log::ActiveModel {
-        at: Set(Utc::now()),
+        at: Set(content.at),
         api_key_id: Set(actor.key_id),
         api_key_name: Set(actor.key_name.clone()),
         operation: Set(operation.to_owned()),
-        entity_type: Set(entity.as_str().to_owned()),
+        entity_type: Set(content.entity_type.to_owned()),
         entity_id: Set(entity_id),
-        changes: Set(changes.to_string()),
+        changes: Set(changes),
+        previous_hash: Set(previous_hash),
+        entry_hash: Set(entry_hash),
         ..Default::default()
     }
-    .insert(db)
+    .insert(txn)
     .await?;
     Ok(())
+}
+
+/// The newest entry's hash, read with the right to append after it until `txn` ends, so that two
+/// transactions never chain to the same entry.
+///
+/// PostgreSQL: a transaction-scoped advisory lock, released at commit, after which the next
+/// appender's read sees the committed entry (and its id is drawn under the lock, so id order is
+/// chain order). This serializes the tail of every write transaction, from its audit entry to its
+/// commit. To avoid deadlocks every transaction appends before it touches the summary rows
+/// (`stats::summary::add`) and locks no new rows after appending.
+/// SQLite: one writer at a time already; the transaction holds the write lock because it wrote
+/// the change it audits before (the probes' refusals begin IMMEDIATE for the same reason).
+async fn chain_head(txn: &DatabaseTransaction) -> AppResult<String> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})")).await?;
+    }
+    let head: Option<String> = audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::EntryHash)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(1)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(head.unwrap_or_else(|| audit_chain::GENESIS.to_owned()))
+}
+
+/// Entries read per query by `verify`: a log of millions is never in memory at once.
+const VERIFY_PAGE: u64 = 5000;
+
+/// The first place where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// The entry's content does not hash to its `entry_hash`.
+    Edited { id: i64 },
+    /// The entry's `previous_hash` is not the hash of the entry stored before it (`after`, or
+    /// None for the start of the log).
+    Unlinked { id: i64, after: Option<i64> },
+}
+
+impl ChainBreak {
+    pub fn id(&self) -> i64 {
+        match self {
+            ChainBreak::Edited { id } | ChainBreak::Unlinked { id, .. } => *id,
+        }
+    }
+}
+
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainBreak::Edited { id } => write!(f, "entry {id} was edited: its content does not match its hash"),
+            ChainBreak::Unlinked { id, after: Some(after) } => write!(
+                f,
+                "entry {id} does not follow entry {after}: entries between were deleted or entries were reordered"
+            ),
+            ChainBreak::Unlinked { id, after: None } => write!(
+                f,
+                "entry {id} does not follow the start of the log: entries before it were deleted or entries were reordered"
+            ),
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Entries read, up to and including the break if any.
+    pub checked: u64,
+    /// The last entry checked (id, entry_hash): the newest one when the chain is intact.
+    pub head: Option<(i64, String)>,
+    pub broken: Option<ChainBreak>,
+}
+
+/// Walks the log in id order and stops at the first entry that does not chain to the one before
+/// or whose content does not match its hash. Deleting the newest entries leaves an intact, shorter
+/// chain: only a head recorded elsewhere (id and hash) shows that.
+pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<ChainReport> {
+    let mut report = ChainReport { checked: 0, head: None, broken: None };
+    loop {
+        let after_id = report.head.as_ref().map_or(i64::MIN, |(id, _)| *id);
+        let page = audit_log::Entity::find()
+            .filter(audit_log::Column::Id.gt(after_id))
+            .order_by_asc(audit_log::Column::Id)
+            .limit(VERIFY_PAGE)
+            .all(db)
+            .await?;
+        if page.is_empty() {
+            return Ok(report);
+        }
+        for entry in page {
+            report.checked += 1;
+            let (previous_id, previous_hash) = match &report.head {
+                Some((id, hash)) => (Some(*id), hash.as_str()),
+                None => (None, audit_chain::GENESIS),
+            };
+            let broken = if entry.previous_hash != previous_hash {
+                Some(ChainBreak::Unlinked { id: entry.id, after: previous_id })
+            } else if entry.entry_hash != audit_chain::entry_hash(&entry.previous_hash, &content_of(&entry)) {
+                Some(ChainBreak::Edited { id: entry.id })
+            } else {
+                None
+            };
+            report.head = Some((entry.id, entry.entry_hash));
+            if broken.is_some() {
+                report.broken = broken;
+                return Ok(report);
+            }
+        }
+    }
+}
+
+fn content_of(entry: &audit_log::Model) -> Content<'_> {
+    Content {
+        at: entry.at,
+        api_key_id: entry.api_key_id,
+        api_key_name: &entry.api_key_name,
+        operation: &entry.operation,
+        entity_type: &entry.entity_type,
+        entity_id: entry.entity_id,
+        changes: &entry.changes,
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
@@ -87,24 +232,52 @@ fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
     Ok(value)
 }
 
-/// Appends the notes of personal-data reads, one entry each, in one transaction.
+/// A transaction for entries that record no change of their own (refusals, reads). IMMEDIATE: on
+/// SQLite it takes the write lock before it reads the chain's head, so no other writer can append
+/// in between (PostgreSQL ignores it: the append takes its own lock).
+pub async fn begin_append(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Rows per INSERT when appending reads (9 values each, well under SQLite's bind limit).
+const READS_PER_INSERT: usize = 1000;
+
+/// Appends the notes of personal-data reads, chained one after the other, in one transaction.
 pub async fn record_reads(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
-    let txn = db.begin().await?;
-    for note in notes {
-        let changes = serde_json::to_string(&note.details)
-            .map_err(|e| AppError::Internal(format!("audit serialization: {e}")))?;
-        audit_log::ActiveModel {
-            at: Set(note.at),
-            api_key_id: Set(note.key_id),
-            api_key_name: Set(note.key_name.clone()),
-            operation: Set(note.read.operation().to_owned()),
-            entity_type: Set(AuditEntity::PersonalDataRead.as_str().to_owned()),
-            entity_id: Set(note.worker_id),
-            changes: Set(changes),
-            ..Default::default()
+    let txn = begin_append(db).await?;
+    let mut previous_hash = chain_head(&txn).await?;
+    for batch in notes.chunks(READS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(batch.len());
+        for note in batch {
+            let changes = serde_json::to_string(&note.details)
+                .map_err(|e| AppError::Internal(format!("audit serialization: {e}")))?;
+            let content = Content {
+                at: audit_chain::stored_time(note.at),
+                api_key_id: note.key_id,
+                api_key_name: &note.key_name,
+                operation: note.read.operation(),
+                entity_type: AuditEntity::PersonalDataRead.as_str(),
+                entity_id: note.worker_id,
+                changes: &changes,
+            };
+            let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
+            rows.push(audit_log::ActiveModel {
+                at: Set(content.at),
+                api_key_id: Set(note.key_id),
+                api_key_name: Set(note.key_name.clone()),
+                operation: Set(content.operation.to_owned()),
+                entity_type: Set(content.entity_type.to_owned()),
+                entity_id: Set(note.worker_id),
+                changes: Set(changes),
+                previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
+                entry_hash: Set(entry_hash),
+                ..Default::default()
+            });
         }
-        .insert(&txn)
-        .await?;
+        // One statement inserts in the order given, so ids follow the chain.
+        audit_log::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(())

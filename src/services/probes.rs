@@ -26,9 +26,10 @@ struct Refused<'a> {
     nik: &'a str,
 }
 
-/// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited and counted.
-/// Call it outside any transaction of the request (on SQLite a write transaction would hold the
-/// lock the audit entry needs); a transaction that found the conflict must be rolled back first.
+/// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited (in a
+/// transaction of its own) and counted. Call it outside any transaction of the request (on SQLite
+/// a write transaction would hold the lock the audit entry needs); a transaction that found the
+/// conflict must be rolled back first.
 pub async fn refuse(
     state: &AppState,
     actor: &Actor,
@@ -37,9 +38,13 @@ pub async fn refuse(
     message: &str,
 ) -> AppError {
     let entry = Refused { refused: message, nik: &hidden.nik };
-    let recorded =
-        audit::record(&state.db, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await;
-    if let Err(err) = recorded {
+    let recorded = async {
+        let txn = audit::begin_append(&state.db).await?;
+        audit::record(&txn, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await?;
+        txn.commit().await?;
+        AppResult::Ok(())
+    };
+    if let Err(err) = recorded.await {
         return err;
     }
     tracing::info!(key_id = actor.key_id, operation, "refused: a record outside the key's scope");
