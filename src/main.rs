@@ -115,8 +115,13 @@ enum AuditCommand {
     /// Walk the hash chain oldest first; name the first entry edited, deleted or reordered and
     /// exit 1, else print the number of entries checked and the head (newest id and hash).
     /// Deleting the newest entries leaves a shorter intact chain: write the head down outside the
-    /// database; after a later intact run, that entry must still be there with that hash.
-    Verify,
+    /// database, and pass it back with --expect-head.
+    Verify {
+        /// A head printed by an earlier run (`ID:HASH`): that entry must still be there with
+        /// that hash, or the newest entries were deleted or rewritten.
+        #[arg(long, value_name = "ID:HASH")]
+        expect_head: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,7 +233,9 @@ async fn run(command: Command) -> Result<(), String> {
             export_enrollments(&db, &regency, year, file).await
         }
         Command::Stats { db, command } => stats(&db, command).await,
-        Command::Audit { db, command: AuditCommand::Verify } => audit_verify(&db).await,
+        Command::Audit { db, command: AuditCommand::Verify { expect_head } } => {
+            audit_verify(&db, expect_head.as_deref()).await
+        }
         Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv).await,
         Command::Serve { db, serve } => serve_app(&db, &serve).await,
     }
@@ -339,10 +346,20 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
     Ok(())
 }
 
-async fn audit_verify(db_args: &DatabaseArgs) -> Result<(), String> {
+async fn audit_verify(db_args: &DatabaseArgs, expect_head: Option<&str>) -> Result<(), String> {
+    let expected = expect_head
+        .map(|head| {
+            let (id, hash) = head.split_once(':').ok_or("--expect-head takes ID:HASH, as `audit verify` prints it")?;
+            let id: i64 = id.trim().parse().map_err(|_| format!("--expect-head: {id:?} is not an entry id"))?;
+            Ok::<_, String>((id, hash.trim().to_owned()))
+        })
+        .transpose()?;
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let report = jaminan::services::audit::verify(&db).await.map_err(|e| e.message())?;
+    let mut report = jaminan::services::audit::verify(&db).await.map_err(|e| e.message())?;
+    if let (None, Some((id, hash))) = (&report.broken, &expected) {
+        report.broken = jaminan::services::audit::check_recorded_head(&db, *id, hash).await.map_err(|e| e.message())?;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(broken) = &report.broken {
         println!("{broken}");
@@ -355,7 +372,8 @@ async fn audit_verify(db_args: &DatabaseArgs) -> Result<(), String> {
     println!("audit log intact: {} entries checked in {elapsed:.3}s", report.checked);
     match &report.head {
         Some((id, hash)) => {
-            println!("head: entry {id}, hash {hash} (keep it: deleting the newest entries shows only against it)")
+            println!("head: entry {id}, hash {hash}");
+            println!("  (keep it: deleting the newest entries shows only with --expect-head {id}:{hash})")
         }
         None => println!("head: none (the log is empty)"),
     }

@@ -491,3 +491,25 @@ backend_test!(audit_verify_command_exits_1_naming_the_entry, |app: TestApp| asyn
     assert!(said.contains(&format!("entry {} was edited", ids[1])), "{said}");
     assert!(said.contains("2 entries checked in"), "{said}");
 });
+
+backend_test!(deleting_the_newest_entries_shows_against_a_recorded_head, |app: TestApp| async move {
+    let ids = entries_for(&app, 3).await;
+    let head = entry(&app, ids[2]).await;
+    let recorded = format!("{}:{}", head.id, head.entry_hash);
+    let intact = jaminan(&app.database_url(), &["audit", "verify", "--expect-head", &recorded]);
+    assert_eq!(intact.status.code(), Some(0), "{}", text(&intact));
+    assert!(text(&intact).contains(&format!("--expect-head {recorded}")), "{}", text(&intact));
+
+    // The newest entry removed: the chain left is intact, only the recorded head shows it.
+    let delete = audit_log::Entity::delete_many()
+        .filter(audit_log::Column::Id.eq(ids[2]))
+        .build(app.state.db.get_database_backend());
+    tamper(&app, vec![delete]).await;
+    assert_eq!(chain_break(&app).await, None);
+    let truncated = jaminan(&app.database_url(), &["audit", "verify", "--expect-head", &recorded]);
+    assert_eq!(truncated.status.code(), Some(1), "{}", text(&truncated));
+    assert!(text(&truncated).contains(&format!("entry {}, the head recorded earlier, is gone", ids[2])));
+    let malformed = jaminan(&app.database_url(), &["audit", "verify", "--expect-head", "abc"]);
+    assert_eq!(malformed.status.code(), Some(1), "{}", text(&malformed));
+    assert!(text(&malformed).contains("ID:HASH"), "{}", text(&malformed));
+});

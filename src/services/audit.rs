@@ -134,12 +134,19 @@ pub enum ChainBreak {
     /// The entry's `previous_hash` is not the hash of the entry stored before it (`after`, or
     /// None for the start of the log).
     Unlinked { id: i64, after: Option<i64> },
+    /// A head recorded earlier is no longer in the log.
+    HeadGone { id: i64 },
+    /// A head recorded earlier has another hash now.
+    HeadRewritten { id: i64 },
 }
 
 impl ChainBreak {
     pub fn id(&self) -> i64 {
         match self {
-            ChainBreak::Edited { id } | ChainBreak::Unlinked { id, .. } => *id,
+            ChainBreak::Edited { id }
+            | ChainBreak::Unlinked { id, .. }
+            | ChainBreak::HeadGone { id }
+            | ChainBreak::HeadRewritten { id } => *id,
         }
     }
 }
@@ -151,6 +158,13 @@ impl fmt::Display for ChainBreak {
             ChainBreak::Unlinked { id, after: Some(after) } => write!(
                 f,
                 "entry {id} does not follow entry {after}: entries between were deleted or entries were reordered"
+            ),
+            ChainBreak::HeadGone { id } => {
+                write!(f, "entry {id}, the head recorded earlier, is gone: the newest entries were deleted")
+            }
+            ChainBreak::HeadRewritten { id } => write!(
+                f,
+                "entry {id} no longer has the hash recorded for it: it and the entries after it were rewritten"
             ),
             ChainBreak::Unlinked { id, after: None } => write!(
                 f,
@@ -206,6 +220,23 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<ChainReport> {
             }
         }
     }
+}
+
+/// Checks a head written down earlier against the log (after `verify` found the chain intact):
+/// the entry must still be there with the same hash, or the newest entries were deleted (or
+/// rewritten with their hashes recomputed), which the chain alone cannot show.
+pub async fn check_recorded_head<C: ConnectionTrait>(db: &C, id: i64, hash: &str) -> AppResult<Option<ChainBreak>> {
+    let stored: Option<String> = audit_log::Entity::find_by_id(id)
+        .select_only()
+        .column(audit_log::Column::EntryHash)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(match stored {
+        None => Some(ChainBreak::HeadGone { id }),
+        Some(stored) if stored != hash => Some(ChainBreak::HeadRewritten { id }),
+        Some(_) => None,
+    })
 }
 
 fn content_of(entry: &audit_log::Model) -> Content<'_> {
