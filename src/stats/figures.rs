@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use async_graphql::Enum;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use futures_util::TryStreamExt;
+use sea_orm::{ConnectionTrait, DbErr, StreamTrait, Value};
 
 use super::tally::Counters;
 use crate::db::statement;
@@ -140,7 +141,7 @@ fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
 
 /// Figures of each area in `areas` for each year of `years`, keyed by (area, year). Areas without
 /// any summary row get zero figures.
-pub async fn read<C: ConnectionTrait>(
+pub async fn read<C: ConnectionTrait + StreamTrait>(
     db: &C,
     areas: &[&str],
     years: RangeInclusive<i32>,
@@ -197,7 +198,7 @@ fn fill_zeros(f: &mut Figures, groups: FigureGroups) {
 }
 
 /// Summary rows of the areas, summed over shards, per area and year (ascending).
-async fn totals<C: ConnectionTrait>(
+async fn totals<C: ConnectionTrait + StreamTrait>(
     db: &C,
     areas: &[&str],
     first_year: i32,
@@ -227,7 +228,11 @@ async fn totals<C: ConnectionTrait>(
     let mut values: Vec<Value> = areas.iter().map(|a| (*a).into()).collect();
     values.extend([first_year.into(), last_year.into()]);
     let mut rows: HashMap<String, Vec<(i32, Counters)>> = HashMap::new();
-    for row in db.query_all_raw(statement(db.get_database_backend(), &sql, values)).await? {
+    // Streamed: the publication reads every area at once, and materializing its rows first cost
+    // 100 MB at 10 million workers.
+    let backend = ConnectionTrait::get_database_backend(db);
+    let mut stream = std::pin::pin!(db.stream_raw(statement(backend, &sql, values)).await?);
+    while let Some(row) = stream.try_next().await? {
         let mut values = [0i64; 13];
         for (i, name) in Counters::COLUMNS.iter().enumerate() {
             if columns.contains(name) {
@@ -286,7 +291,7 @@ pub(super) fn fold_totals(
 /// Net covered-year runs per occupation, per area: (year, occupation, starts - ends).
 pub(super) type OccupationRows = Vec<(i32, Occupation, i64)>;
 
-async fn occupation_rows<C: ConnectionTrait>(
+async fn occupation_rows<C: ConnectionTrait + StreamTrait>(
     db: &C,
     areas: &[&str],
     last_year: i32,
@@ -300,7 +305,9 @@ async fn occupation_rows<C: ConnectionTrait>(
     let mut values: Vec<Value> = areas.iter().map(|a| (*a).into()).collect();
     values.push(last_year.into());
     let mut rows: HashMap<String, OccupationRows> = HashMap::new();
-    for row in db.query_all_raw(statement(db.get_database_backend(), &sql, values)).await? {
+    let backend = ConnectionTrait::get_database_backend(db);
+    let mut stream = std::pin::pin!(db.stream_raw(statement(backend, &sql, values)).await?);
+    while let Some(row) = stream.try_next().await? {
         let stored: String = row.try_get("", "occupation")?;
         let occupation = super::parse_stored::<Occupation>(&stored)?;
         let entry = (row.try_get("", "year")?, occupation, row.try_get::<Option<i64>>("", "net")?.unwrap_or(0));
