@@ -46,3 +46,24 @@ backend_test!(district_knows_its_regency, |app: TestApp| async move {
     assert_eq!(d["regency"]["kind"], "KOTA");
     assert_eq!(d["regency"]["districts"][0]["regency"]["code"], "36.71");
 });
+
+backend_test!(targets_of_thousands_of_regency_years_load_in_one_query, |app: TestApp| async move {
+    // The target loader's batch (514 regencies a year, several years per request). Built as one OR
+    // of (regency, year) pairs, the statement nested as deep as the pairs were many and the
+    // statement builder's recursion overflowed the stack (seen in fuzzing).
+    let set =
+        "mutation { setCoverageTarget(input: { regencyCode: \"36.03\", year: 2023, targetWorkers: 100000 }) { year } }";
+    data(&app.gql_as(&app.admin, set, json!({})).await);
+    let pairs: Vec<(String, i32)> = app
+        .state
+        .areas
+        .regencies(None, None)
+        .iter()
+        .flat_map(|r| (2018..2024).map(move |year| (r.code.clone(), year)))
+        .collect();
+    assert_eq!(pairs.len(), 514 * 6);
+    let targets = jaminan::services::targets::get_many(&app.state, &pairs).await.unwrap();
+    let found: Vec<(&str, i32, i64)> =
+        targets.iter().map(|t| (t.regency_code.as_str(), t.year, t.target_workers)).collect();
+    assert_eq!(found, [("36.03", 2023, 100000)]);
+});

@@ -1,10 +1,10 @@
 //! Yearly coverage targets per regency (one row per regency and year, set again = replaced).
+use std::collections::HashSet;
+
 use async_graphql::InputObject;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use super::access::{require_reach, require_role};
 use super::audit::{self, AuditEntity};
@@ -121,15 +121,17 @@ async fn find<C: ConnectionTrait>(db: &C, regency_code: &str, year: i32) -> AppR
         .await?)
 }
 
-/// Targets for several (regency, year) pairs in one query (for batched loading).
+/// Targets for several (regency, year) pairs in one query (for batched loading): the regencies
+/// and the years as two IN lists, the other pairs dropped here. (An OR of 514 pairs nested 514
+/// deep in sea-query's builder, whose recursion overflowed a 2 MB stack in debug builds.)
 pub async fn get_many(state: &AppState, keys: &[(String, i32)]) -> AppResult<Vec<coverage_target::Model>> {
-    let mut any = Condition::any();
-    for (code, year) in keys {
-        any = any.add(
-            Condition::all()
-                .add(coverage_target::Column::RegencyCode.eq(code.as_str()))
-                .add(coverage_target::Column::Year.eq(*year)),
-        );
-    }
-    Ok(coverage_target::Entity::find().filter(any).all(&state.db).await?)
+    let codes: HashSet<&str> = keys.iter().map(|(code, _)| code.as_str()).collect();
+    let years: HashSet<i32> = keys.iter().map(|(_, year)| *year).collect();
+    let wanted: HashSet<(&str, i32)> = keys.iter().map(|(code, year)| (code.as_str(), *year)).collect();
+    let rows = coverage_target::Entity::find()
+        .filter(coverage_target::Column::RegencyCode.is_in(codes))
+        .filter(coverage_target::Column::Year.is_in(years))
+        .all(&state.db)
+        .await?;
+    Ok(rows.into_iter().filter(|t| wanted.contains(&(t.regency_code.as_str(), t.year))).collect())
 }
