@@ -51,6 +51,50 @@ pub struct ServeArgs {
     pub rate_limits: RateLimits,
     #[command(flatten)]
     pub disclosure: DisclosureArgs,
+    #[command(flatten)]
+    pub browser: BrowserSettings,
+    /// The trusted documents of the frontends: the JSON map of hash -> document that GraphQL Code
+    /// Generator (client preset, persistedDocuments) or Relay write at build time.
+    #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS", value_name = "FILE")]
+    pub trusted_documents: Option<std::path::PathBuf>,
+    /// `allowed`: requests may name trusted documents by `documentId` and send other documents
+    /// too (the default with a manifest); `only`: keys below ADMIN and anonymous callers run
+    /// nothing else; `off`: no trusted documents (the default without a manifest).
+    #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
+    pub trusted_documents_mode: Option<crate::trusted_documents::TrustedMode>,
+}
+
+/// What browsers and HTTP caches get (see `web`).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct BrowserSettings {
+    /// Origins whose pages may call the API from a browser, comma-separated
+    /// (`https://dasbor.tangerangkab.go.id`); none by default: only pages of the server's own
+    /// origin (GraphiQL) can.
+    #[arg(long, env = "JAMINAN_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<axum::http::HeaderValue>,
+    /// Seconds browsers and proxies may reuse an anonymous GET of public figures (areas and
+    /// statistics); every other response is `private, no-store`.
+    #[arg(long, env = "JAMINAN_PUBLIC_MAX_AGE_SECS", default_value_t = 60)]
+    pub public_max_age_secs: u64,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        BrowserSettings { cors_origins: Vec::new(), public_max_age_secs: 60 }
+    }
+}
+
+/// An origin as browsers send it: scheme, host and optional port, nothing after.
+fn parse_origin(text: &str) -> Result<axum::http::HeaderValue, String> {
+    let text = text.trim();
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    let valid = rest.is_some_and(|host| {
+        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    if !valid {
+        return Err(format!("{text:?} is not an origin like https://dashboard.example.go.id (no path, no slash)"));
+    }
+    axum::http::HeaderValue::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Small-count suppression of the statistics that callers outside an area's scope receive.

@@ -10,6 +10,7 @@ use async_graphql::{BatchRequest, ErrorExtensionValues, ParseRequestError, Serve
 use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -25,6 +26,7 @@ use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
 use crate::throttle;
+use crate::web::{self, Caching};
 
 /// The media type of GraphQL over HTTP responses; `application/json` for clients asking only for it.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -39,15 +41,17 @@ struct Http {
 pub fn router(app: AppState) -> Router {
     let schema = schema::build(app.clone());
     let limits = app.limits.clone();
+    let browser = app.browser.clone();
     let mut router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        // Nothing from /graphql is kept by a shared cache unless it says so (public figures).
+        .route("/graphql", get(graphql_get).post(graphql_post).layer(middleware::map_response(web::private_by_default)))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     // GraphiQL needs introspection: it is served only where introspection is on.
     if limits.introspection {
         router = router.merge(crate::graphiql::routes());
     }
-    router
+    let router = router
         // No body-limit layer: its 413 is plain text; `graphql_post` bounds the body itself and
         // answers with a GraphQL error. The other routes never read a body.
         .with_state(Http { app, schema, documents: Arc::default() })
@@ -66,7 +70,8 @@ pub fn router(app: AppState) -> Router {
                 })
                 // One line per request at the default level: status and latency.
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
+        );
+    web::layers(router, &browser)
 }
 
 /// POST: one GraphQL request as `application/json` (batches are not accepted).
@@ -107,7 +112,8 @@ async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
             return (StatusCode::BAD_REQUEST, error).into_response();
         }
     };
-    execute(&http, &parts.headers, peer, request, Method::POST, http.app.limits.request_timeout_secs).await
+    let document_id = serde_json::from_slice::<DocumentId>(&bytes).unwrap_or_default().document_id;
+    execute(&http, &parts.headers, peer, request, document_id, Method::POST, http.app.limits.request_timeout_secs).await
 }
 
 /// POST as a GraphQL multipart request (an upload for importEnrollments): the file is spooled to
@@ -124,7 +130,7 @@ async fn graphql_multipart(
     let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
     let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
     match async_graphql::http::receive_body(Some(content_type), body, options).await {
-        Ok(request) => execute(http, headers, peer, request, Method::POST, limits.import_timeout_secs).await,
+        Ok(request) => execute(http, headers, peer, request, None, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
             let error =
                 request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
@@ -143,14 +149,17 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
     let headers = request.headers();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     let query_string = request.uri().query().unwrap_or_default();
-    let has_query = query_string.split('&').any(|p| p.starts_with("query="));
+    let has_query = query_string.split('&').any(|p| p.starts_with("query=") || p.starts_with("documentId="));
     if wants_html && !has_query && http.app.limits.introspection {
         return crate::graphiql::page().await.into_response();
     }
     match parse_query_string(query_string) {
         Ok(graphql) => {
             let peer = peer_of(request.extensions());
-            execute(&http, headers, peer, graphql, Method::GET, http.app.limits.request_timeout_secs).await
+            let document_id = axum::extract::Query::<DocumentId>::try_from_uri(request.uri())
+                .map(|q| q.0.document_id)
+                .unwrap_or_default();
+            execute(&http, headers, peer, graphql, document_id, Method::GET, http.app.limits.request_timeout_secs).await
         }
         Err(err) => {
             let error = request_error(&format!("the query string is not a GraphQL request: {err}"));
@@ -164,9 +173,31 @@ async fn execute(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
     mut request: async_graphql::Request,
+    document_id: Option<String>,
     method: Method,
     timeout_secs: u64,
 ) -> Response {
+    // Who asks comes first: where only trusted documents run, it decides whether anything else
+    // may even be parsed.
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = match authenticate(http, headers, peer, authorization).await {
+        Ok(caller) => caller,
+        Err(err) => return error_response(err),
+    };
+    if let Some(actor) = &caller {
+        let span = tracing::Span::current();
+        span.record("key_id", actor.key_id);
+        span.record("key_name", actor.key_name.as_str());
+    }
+    let admin = caller.as_ref().is_some_and(|actor| actor.role == Role::Admin);
+    let document_id = document_id.or_else(|| persisted_query_hash(&request));
+    match http.app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
+        Ok(Some(document)) => request.query = document.to_string(),
+        Ok(None) => {}
+        Err(refused) => {
+            return (StatusCode::BAD_REQUEST, coded_request_error(&refused.message(), refused.code())).into_response();
+        }
+    }
     let limits = &http.app.limits;
     let document = match http.documents.prepare(&request.query, limits) {
         Ok(document) => document,
@@ -186,16 +217,6 @@ async fn execute(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match authenticate(http, headers, peer, authorization).await {
-        Ok(caller) => caller,
-        Err(err) => return error_response(err),
-    };
-    if let Some(actor) = &caller {
-        let span = tracing::Span::current();
-        span.record("key_id", actor.key_id);
-        span.record("key_name", actor.key_name.as_str());
-    }
     if write && root_fields > 1 && caller.as_ref().is_none_or(|actor| actor.role != Role::Admin) {
         let error =
             request_error("one mutation per request: send each mutation on its own (only ADMIN keys may combine them)");
@@ -207,6 +228,7 @@ async fn execute(
         HashMapCache::default(),
     );
     loaders.enable_all_cache(!write);
+    let anonymous = caller.is_none();
     let running = http.schema.execute(request.data(caller).data(loaders));
     let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
         let message = format!("the request ran longer than {timeout_secs}s and was cancelled");
@@ -214,7 +236,13 @@ async fn execute(
         return with_retry_after((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
     };
     response.errors.iter_mut().for_each(ensure_code);
-    graphql_response(headers, response)
+    // An anonymous GET can only read public data (areas, statistics): the same for everyone.
+    let caching = if method == Method::GET && anonymous && !write {
+        Caching::Public { max_age_secs: http.app.browser.public_max_age_secs }
+    } else {
+        Caching::Private
+    };
+    graphql_response(headers, response, caching)
 }
 
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
@@ -254,7 +282,7 @@ async fn authenticate(
 /// GraphQL over HTTP: with `application/graphql-response+json` (the default), a request that
 /// could not start executing (syntax, validation, limits, unknown operation, bad variables) is a
 /// 400 without `data`; with `application/json` everything that was understood is a 200.
-fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, caching: Caching) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
     let request_failed =
@@ -295,7 +323,13 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         (None, true) => StatusCode::SERVICE_UNAVAILABLE,
         _ => status,
     };
+    let caching = if status == StatusCode::OK && response.errors.is_empty() { caching } else { Caching::Private };
+    let mut cache_headers = HeaderMap::new();
+    if let Some(not_modified) = web::cache_headers(caching, headers, &body, &mut cache_headers) {
+        return not_modified;
+    }
     let mut http_response = (status, body).into_response();
+    http_response.headers_mut().extend(cache_headers);
     http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(secs) = retry_after {
         http_response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -319,7 +353,26 @@ fn error_body(err: &AppError) -> serde_json::Value {
 
 /// A request refused before execution, as a GraphQL error body with code BAD_USER_INPUT.
 fn request_error(message: &str) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }))
+    coded_request_error(message, "BAD_USER_INPUT")
+}
+
+fn coded_request_error(message: &str, code: &str) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// `documentId` of a request (GraphQL over HTTP's persisted documents), beside the fields
+/// async-graphql reads.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DocumentId {
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
+}
+
+/// Apollo's automatic persisted queries: `extensions.persistedQuery.sha256Hash` (version 1).
+fn persisted_query_hash(request: &async_graphql::Request) -> Option<String> {
+    let persisted = serde_json::to_value(request.extensions.get("persistedQuery")?).ok()?;
+    (persisted.get("version")?.as_i64()? == 1).then_some(())?;
+    Some(persisted.get("sha256Hash")?.as_str()?.to_owned())
 }
 
 /// Errors raised by async-graphql itself (syntax, validation, argument values) carry no code:

@@ -19,17 +19,20 @@ pub mod services;
 pub mod stats;
 mod synthetic;
 pub mod throttle;
+pub mod trusted_documents;
+pub mod web;
 
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
 use auth::KeyCache;
-use config::ApiLimits;
+use config::{ApiLimits, BrowserSettings};
 use services::areas::Areas;
 use services::personal_data::ReadLog;
 use stats::publication::Publications;
 use throttle::Throttle;
+use trusted_documents::TrustedDocuments;
 
 /// What every request needs: the database, the reference areas loaded at start, the API keys
 /// held in memory, the limits a request must stay within and the budgets over time.
@@ -44,6 +47,10 @@ pub struct AppState {
     pub publications: Arc<Publications>,
     /// Personal-data reads waiting to be appended to the audit log.
     pub reads: Arc<ReadLog>,
+    /// CORS origins and the caching of public figures.
+    pub browser: BrowserSettings,
+    /// The frontends' trusted documents and whether anything else may run.
+    pub trusted: Arc<TrustedDocuments>,
 }
 
 impl AppState {
@@ -59,6 +66,8 @@ impl AppState {
             throttle: Arc::default(),
             publications: Arc::default(),
             reads,
+            browser: BrowserSettings::default(),
+            trusted: Arc::default(),
         })
     }
 }

@@ -10,6 +10,7 @@ use jaminan::server::Stopped;
 use jaminan::services::export;
 use jaminan::services::import::{self, ImportOptions};
 use jaminan::stats::publication::Publications;
+use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -241,6 +242,19 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// The trusted documents the settings name (none: mode off, unless a mode asks for a manifest).
+fn trusted_documents(args: &ServeArgs) -> Result<TrustedDocuments, String> {
+    match (&args.trusted_documents, args.trusted_documents_mode) {
+        (None, None | Some(TrustedMode::Off)) => Ok(TrustedDocuments::default()),
+        (None, Some(_)) => Err("--trusted-documents-mode needs --trusted-documents FILE".into()),
+        (Some(file), mode) => {
+            let trusted = TrustedDocuments::load(file, mode.unwrap_or(TrustedMode::Allowed))?;
+            println!("Trusted documents: {} from {} ({:?})", trusted.len(), file.display(), trusted.mode);
+            Ok(trusted)
+        }
+    }
+}
+
 async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if args.demo {
@@ -257,6 +271,8 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
     state.limits = args.limits.clone();
     state.throttle = Arc::new(jaminan::throttle::Throttle::new(&args.rate_limits));
+    state.browser = args.browser.clone();
+    state.trusted = Arc::new(trusted_documents(args)?);
     state.publications = Arc::new(Publications::new(
         args.disclosure.min_public_count,
         Duration::from_secs(args.disclosure.public_stats_refresh_secs),
