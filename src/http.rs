@@ -51,6 +51,7 @@ pub fn router(app: AppState) -> Router {
     if limits.introspection {
         router = router.merge(crate::graphiql::routes());
     }
+    router = router.merge(crate::dashboard::routes());
     let router = router
         // No body-limit layer: its 413 is plain text; `graphql_post` bounds the body itself and
         // answers with a GraphQL error. The other routes never read a body.

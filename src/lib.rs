@@ -5,6 +5,7 @@
 //! serves the schema; `auth` turns API keys into callers.
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -75,12 +75,7 @@ pub enum Caching {
 
 /// Adds the cache headers of a GraphQL response with `body` to `response`; returns the 304 to
 /// send instead when the request's `If-None-Match` already names this body.
-pub fn cache_headers(
-    caching: Caching,
-    request: &HeaderMap,
-    body: &[u8],
-    response: &mut HeaderMap,
-) -> Option<Response> {
+pub fn cache_headers(caching: Caching, request: &HeaderMap, body: &[u8], response: &mut HeaderMap) -> Option<Response> {
     let Caching::Public { max_age_secs } = caching else {
         response.insert(header::CACHE_CONTROL, PRIVATE);
         return None;

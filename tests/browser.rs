@@ -257,3 +257,45 @@ backend_test!(a_page_on_an_allowed_origin_calls_the_api_in_chromium, |app: TestA
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 });
+
+backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async move {
+    let Some(browser) = chromium() else { return };
+    jaminan::demo::load_if_empty(&app.state.db).await.unwrap();
+    // Its documents are always trusted, so it runs where only trusted documents do.
+    let mut state = app.state.clone();
+    state.trusted = std::sync::Arc::new(
+        jaminan::trusted_documents::TrustedDocuments::parse("{}", jaminan::trusted_documents::TrustedMode::Only)
+            .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(jaminan::server::run(
+        listener,
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(5),
+    ));
+
+    let shown = rendered(&browser, &format!("{url}/dashboard?regency=36.03&year=2023")).await;
+    let text = |html: &str| {
+        html.split('<').map(|part| part.split_once('>').map_or(part, |(_, t)| t)).collect::<Vec<_>>().join(" ")
+    };
+    let page = text(&shown);
+    for expected in [
+        "Pekerja terlindungi 86.000",
+        "Tahun sebelumnya 50.000",
+        "Target 100.000 86% dari target",
+        "Kabupaten Tangerang, Banten",
+    ] {
+        assert!(page.split_whitespace().collect::<Vec<_>>().join(" ").contains(expected), "{expected}: {page}");
+    }
+    let english = text(&rendered(&browser, &format!("{url}/dashboard?regency=36.03&year=2023&lang=en")).await);
+    let english = english.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(english.contains("Covered workers 86,000") && english.contains("86% of target"), "{english}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+});

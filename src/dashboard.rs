@@ -1,0 +1,49 @@
+//! The reference dashboard at `/dashboard`: a regency's coverage for regency staff, in Bahasa
+//! Indonesia first (English as a switch), served with its assets compiled into the binary (no
+//! CDN: it works on an intranet). It talks to the server only through the public GraphQL API,
+//! by the ids of its trusted documents, which are always trusted (see `trusted_documents`).
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+/// The dashboard's GraphQL documents, by operation name.
+pub const DOCUMENTS: &[(&str, &str)] = &[
+    ("DashboardRegencies", include_str!("../assets/dashboard/Regencies.graphql")),
+    ("Dashboard", include_str!("../assets/dashboard/Dashboard.graphql")),
+    ("DashboardPayouts", include_str!("../assets/dashboard/Payouts.graphql")),
+];
+
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("dashboard.js", "text/javascript; charset=utf-8", include_bytes!("../assets/dashboard/dashboard.js")),
+    ("dashboard.css", "text/css; charset=utf-8", include_bytes!("../assets/dashboard/dashboard.css")),
+];
+
+const PAGE: &str = include_str!("../assets/dashboard/index.html");
+
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/dashboard", get(page)).route("/dashboard/assets/{file}", get(asset))
+}
+
+/// The page, with the ids of its documents (so that the browser need not hash them: WebCrypto
+/// is missing on plain-HTTP intranet addresses).
+async fn page() -> Html<String> {
+    let ids: serde_json::Map<String, serde_json::Value> = DOCUMENTS
+        .iter()
+        .map(|(name, text)| {
+            ((*name).to_owned(), format!("sha256:{}", crate::trusted_documents::sha256_hex(text)).into())
+        })
+        .collect();
+    Html(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes)
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
