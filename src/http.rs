@@ -25,6 +25,7 @@ use crate::graphql::documents::Documents;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
+use crate::request_id;
 use crate::throttle;
 use crate::web::{self, Caching};
 
@@ -61,17 +62,21 @@ pub fn router(app: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
+                    let request_id = request.headers().get(&request_id::HEADER).and_then(|v| v.to_str().ok());
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
+                        request_id = request_id.unwrap_or_default(),
                         key_id = tracing::field::Empty,
                         key_name = tracing::field::Empty,
                     )
                 })
                 // One line per request at the default level: status and latency.
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        );
+        )
+        // Outside the trace layer: the span records the id.
+        .layer(middleware::from_fn(request_id::middleware));
     web::layers(router, &browser)
 }
 
@@ -348,7 +353,10 @@ fn with_retry_after(mut response: Response) -> Response {
 
 /// One error of a request that never reached a field (so without locations or path).
 fn error_body(err: &AppError) -> serde_json::Value {
-    let error = async_graphql::ErrorExtensions::extend(err);
+    let mut error = async_graphql::ErrorExtensions::extend(err);
+    if let Some(id) = request_id::current() {
+        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", id.as_ref());
+    }
     serde_json::json!({ "message": error.message, "extensions": error.extensions })
 }
 
@@ -358,7 +366,11 @@ fn request_error(message: &str) -> Json<serde_json::Value> {
 }
 
 fn coded_request_error(message: &str, code: &str) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    let mut extensions = serde_json::json!({ "code": code });
+    if let Some(id) = request_id::current() {
+        extensions["requestId"] = id.as_ref().into();
+    }
+    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }))
 }
 
 /// `documentId` of a request (GraphQL over HTTP's persisted documents), beside the fields
@@ -380,6 +392,9 @@ fn persisted_query_hash(request: &async_graphql::Request) -> Option<String> {
 /// they are the client's, so BAD_USER_INPUT, with the argument named when the message names it.
 fn ensure_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    if let Some(id) = request_id::current() {
+        extensions.set("requestId", id.as_ref());
+    }
     if extensions.get("code").is_some() {
         return;
     }

@@ -90,6 +90,7 @@ backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).ok();
     assert!(log.lines().count() > 20 && log.contains("DEBUG"), "the server logged at debug level:\n{log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a log file:\n{}", lines_with(&log, "\u{1b}"));
     for secret in [NIK, OTHER_NIK, &app.admin, &app.admin2, WRONG_KEY, HEIR, "1985-03-05", "05-03-1985", "90011223344"]
     {
         assert!(!log.contains(secret), "{secret:?} is in the log:\n{}", lines_with(&log, secret));
@@ -99,3 +100,63 @@ backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
 fn lines_with(log: &str, needle: &str) -> String {
     log.lines().filter(|l| l.contains(needle)).take(5).collect::<Vec<_>>().join("\n")
 }
+
+backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| async move {
+    let dir = std::env::temp_dir().join("jaminan-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        .env("DATABASE_URL", app.database_url())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{url}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let client = reqwest::Client::new();
+    let ask = |id: Option<&str>, query: &str| {
+        let mut request = client.post(format!("{url}/graphql")).json(&json!({ "query": query }));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let echoed = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+            (echoed, response.json::<Value>().await.unwrap())
+        }
+    };
+    // Given: echoed, and in the error's extensions (a user's report names the log line).
+    let (echoed, body) = ask(Some("dasbor-7f3a-0042"), "{ regency(code: \"36.03\") { nosuchfield } }").await;
+    assert_eq!(echoed, "dasbor-7f3a-0042");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], "dasbor-7f3a-0042", "{body}");
+    // Refused before execution, too.
+    let (echoed, body) = ask(Some("dasbor-7f3a-0043"), "mutation { a: x b: y }").await;
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], echoed.as_str(), "{body}");
+    // Absent or not a plain token: a fresh one.
+    let long = "a".repeat(200);
+    for given in [None, Some("a\" level=ERROR"), Some(long.as_str())] {
+        let (echoed, _) = ask(given, "{ provinces { code } }").await;
+        assert!(uuid::Uuid::parse_str(&echoed).is_ok(), "{given:?} -> {echoed}");
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).ok();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let with_id = lines.iter().filter(|line| line.to_string().contains("dasbor-7f3a-0042")).count();
+    assert!(with_id >= 1, "the request's log line names its id:\n{log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes:\n{log}");
+});
