@@ -95,6 +95,9 @@ backend_test!(cors_answers_the_configured_origins_only, |app: TestApp| async mov
     let query = "{ regency(code: \"36.03\") { name } }";
     let (status, headers, _) = call(&app, post(query, Some(DASHBOARD), Some(&app.admin))).await;
     assert_eq!((status, text(&headers, header::ACCESS_CONTROL_ALLOW_ORIGIN)), (StatusCode::OK, DASHBOARD));
+    // A script may read the request id (to quote it), the ETag and Retry-After.
+    let exposed = text(&headers, header::ACCESS_CONTROL_EXPOSE_HEADERS).to_lowercase();
+    assert!(exposed.contains("x-request-id") && exposed.contains("etag"), "{exposed}");
 
     // Another origin gets no CORS header at all, so its browser refuses the answer.
     for request in [preflight("http://evil.example"), post(query, Some("http://evil.example"), None)] {
