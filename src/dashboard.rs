@@ -4,8 +4,7 @@
 //! by the ids of its trusted documents, which are always trusted (see `trusted_documents`).
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 
 /// The dashboard's GraphQL documents, by operation name.
@@ -39,11 +38,5 @@ async fn page() -> Html<String> {
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, bytes)) => {
-            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes)
-                .into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    crate::web::vendored_asset(ASSETS, &file, "public, max-age=3600")
 }

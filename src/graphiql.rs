@@ -2,8 +2,7 @@
 //! react 18.3.1; see assets/graphiql/README.md) so that it never depends on a CDN.
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -56,13 +55,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, bytes)) => {
-            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=86400")], *bytes)
-                .into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    crate::web::vendored_asset(ASSETS, &file, "public, max-age=86400")
 }
 
 pub async fn page() -> Html<&'static str> {

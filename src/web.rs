@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -55,6 +55,16 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
         *response.status_mut() = StatusCode::NO_CONTENT;
     }
     response
+}
+
+/// A file compiled into the binary (GraphiQL's, the dashboard's), by name, or 404.
+pub fn vendored_asset(assets: &[(&str, &str, &'static [u8])], file: &str, cache_control: &'static str) -> Response {
+    match assets.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, cache_control)], *bytes).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// `private, no-store` unless the handler said otherwise.

@@ -211,6 +211,27 @@ fetch("{api}/graphql", {{ method: "POST",
     )
 }
 
+/// The API served over real TCP (a browser needs a port), until `stop`.
+struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<std::io::Result<jaminan::server::Stopped>>,
+}
+
+impl Server {
+    fn start(listener: tokio::net::TcpListener, state: jaminan::AppState) -> Server {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        Server { stop, running: tokio::spawn(jaminan::server::run(listener, state, shutdown, Duration::from_secs(5))) }
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.running.await.unwrap().unwrap();
+    }
+}
+
 /// Serves `html` at `/` on a fresh port; returns the page's origin.
 async fn serve_page(html: String) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -242,23 +263,14 @@ backend_test!(a_page_on_an_allowed_origin_calls_the_api_in_chromium, |app: TestA
     let allowed = serve_page(page(&api, &app.admin)).await;
     let refused = serve_page(page(&api, &app.admin)).await;
     let state = with_origins(&app, &[allowed.as_str()]).state;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(jaminan::server::run(
-        api_listener,
-        state,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(5),
-    ));
+    let server = Server::start(api_listener, state);
 
     let shown = rendered(&browser, &format!("{allowed}/")).await;
     assert!(shown.contains("ANSWER Kabupaten Tangerang"), "{shown}");
     let shown = rendered(&browser, &format!("{refused}/")).await;
     assert!(shown.contains("REFUSED"), "{shown}");
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 });
 
 backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async move {
@@ -272,15 +284,7 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(jaminan::server::run(
-        listener,
-        state,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(5),
-    ));
+    let server = Server::start(listener, state);
 
     let shown = rendered(&browser, &format!("{url}/dashboard?regency=36.03&year=2023")).await;
     let text = |html: &str| {
@@ -299,6 +303,5 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
     let english = english.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(english.contains("Covered workers 86,000") && english.contains("86% of target"), "{english}");
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 });

@@ -4,7 +4,8 @@
 //! keys, birth dates and beneficiaries' names.
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestApp;
@@ -16,24 +17,7 @@ const HEIR: &str = "Rahayu Kusumawardani";
 const WRONG_KEY: &str = "jmn_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
-    let dir = std::env::temp_dir().join("jaminan-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let log_path = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", app.database_url())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{url}/healthz")).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (mut child, url, log_path) = serve(&app, "debug", &[]).await;
     let client = reqwest::Client::new();
     let call = |key: Option<String>, query: &str, variables: Value| {
         let mut request =
@@ -97,19 +81,17 @@ backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
     }
 });
 
-fn lines_with(log: &str, needle: &str) -> String {
-    log.lines().filter(|l| l.contains(needle)).take(5).collect::<Vec<_>>().join("\n")
-}
-
-backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| async move {
+/// The real server with its log (stderr) in a file, at `rust_log`, once it answers.
+async fn serve(app: &TestApp, rust_log: &str, extra: &[&str]) -> (Child, String, PathBuf) {
     let dir = std::env::temp_dir().join("jaminan-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let log_path = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+    let child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .env("DATABASE_URL", app.database_url())
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
@@ -120,6 +102,15 @@ backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| asy
         assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (child, url, log_path)
+}
+
+fn lines_with(log: &str, needle: &str) -> String {
+    log.lines().filter(|l| l.contains(needle)).take(5).collect::<Vec<_>>().join("\n")
+}
+
+backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| async move {
+    let (mut child, url, log_path) = serve(&app, "info", &["--log-format", "json"]).await;
     let client = reqwest::Client::new();
     let ask = |id: Option<&str>, query: &str| {
         let mut request = client.post(format!("{url}/graphql")).json(&json!({ "query": query }));
