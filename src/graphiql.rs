@@ -34,7 +34,10 @@ const PAGE: &str = r#"<!doctype html>
   <script src="/graphiql/assets/react-dom.production.min.js"></script>
   <script src="/graphiql/assets/graphiql.min.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+    // Subscriptions go over graphql-transport-ws on the same path; the Headers tab's
+    // Authorization is sent in connection_init.
+    const subscriptionUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
+    const fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, {
         fetcher,

@@ -33,10 +33,10 @@ use crate::web::{self, Caching};
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 #[derive(Clone)]
-struct Http {
-    app: AppState,
-    schema: JaminanSchema,
-    documents: Arc<Documents>,
+pub(crate) struct Http {
+    pub(crate) app: AppState,
+    pub(crate) schema: JaminanSchema,
+    pub(crate) documents: Arc<Documents>,
 }
 
 pub fn router(app: AppState) -> Router {
@@ -152,6 +152,10 @@ async fn graphql_multipart(
 /// A browser asking for /graphql without a query gets GraphiQL; anything else is a GraphQL GET,
 /// which may only run queries.
 async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
+    if crate::websocket::is_upgrade(request.headers()) {
+        let peer = peer_of(request.extensions());
+        return crate::websocket::upgrade(http, peer, request).await;
+    }
     let headers = request.headers();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     let query_string = request.uri().query().unwrap_or_default();
@@ -214,6 +218,10 @@ async fn execute(
         Some(document) if write => limits::root_fields(document, request.operation_name.as_deref()),
         _ => 0,
     };
+    if document.as_ref().is_some_and(|d| limits::is_subscription(d, request.operation_name.as_deref())) {
+        let error = request_error("subscriptions run over WebSocket (graphql-transport-ws) at /graphql");
+        return (StatusCode::BAD_REQUEST, error).into_response();
+    }
     if let Some(document) = document {
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }
@@ -254,7 +262,7 @@ async fn execute(
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
 /// without a key, and an address's wrong keys (past that budget, keys from the address are not
 /// even checked until it refills).
-async fn authenticate(
+pub(crate) async fn authenticate(
     http: &Http,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
@@ -382,7 +390,7 @@ struct DocumentId {
 }
 
 /// Apollo's automatic persisted queries: `extensions.persistedQuery.sha256Hash` (version 1).
-fn persisted_query_hash(request: &async_graphql::Request) -> Option<String> {
+pub(crate) fn persisted_query_hash(request: &async_graphql::Request) -> Option<String> {
     let persisted = serde_json::to_value(request.extensions.get("persistedQuery")?).ok()?;
     (persisted.get("version")?.as_i64()? == 1).then_some(())?;
     Some(persisted.get("sha256Hash")?.as_str()?.to_owned())
@@ -390,7 +398,7 @@ fn persisted_query_hash(request: &async_graphql::Request) -> Option<String> {
 
 /// Errors raised by async-graphql itself (syntax, validation, argument values) carry no code:
 /// they are the client's, so BAD_USER_INPUT, with the argument named when the message names it.
-fn ensure_code(error: &mut ServerError) {
+pub(crate) fn ensure_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
     if let Some(id) = request_id::current() {
         extensions.set("requestId", id.as_ref());

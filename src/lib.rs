@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod live;
 pub mod request_id;
 pub mod seed;
 pub mod server;
@@ -23,6 +24,7 @@ mod synthetic;
 pub mod throttle;
 pub mod trusted_documents;
 pub mod web;
+pub mod websocket;
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use auth::KeyCache;
 use config::{ApiLimits, BrowserSettings};
+use live::Live;
 use services::areas::Areas;
 use services::personal_data::ReadLog;
 use stats::publication::Publications;
@@ -53,6 +56,8 @@ pub struct AppState {
     pub browser: BrowserSettings,
     /// The frontends' trusted documents and whether anything else may run.
     pub trusted: Arc<TrustedDocuments>,
+    /// Committed changes, for subscriptions (across instances on PostgreSQL).
+    pub live: Arc<Live>,
 }
 
 impl AppState {
@@ -61,7 +66,6 @@ impl AppState {
         let reads = Arc::new(ReadLog::default());
         ReadLog::spawn_flusher(&reads, db.clone());
         Ok(AppState {
-            db,
             areas: Arc::new(areas),
             keys: Arc::default(),
             limits: ApiLimits::default(),
@@ -70,6 +74,8 @@ impl AppState {
             reads,
             browser: BrowserSettings::default(),
             trusted: Arc::default(),
+            live: Live::new(db.clone()),
+            db,
         })
     }
 }

@@ -31,6 +31,8 @@ backend_test!(browsers_get_graphiql_without_a_cdn, |app: TestApp| async move {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("graphiql"), "not a GraphiQL page");
     assert!(!page.contains("unpkg.com") && !page.contains("cdn.jsdelivr"), "GraphiQL must not load from a CDN");
+    // Subscriptions (payouts moving) over WebSocket on the same path.
+    assert!(page.contains("subscriptionUrl") && page.contains("/graphql'"), "GraphiQL needs a subscriptions URL");
     // Every asset the page references is served by the app itself.
     let assets: Vec<&str> = page.split('"').filter(|s| s.starts_with("/graphiql/assets/")).collect();
     assert!(!assets.is_empty());

@@ -61,6 +61,11 @@ pub fn is_write(document: &ExecutableDocument, operation_name: Option<&str>) -> 
     selected(document, operation_name).is_some_and(|o| o.node.ty != OperationType::Query)
 }
 
+/// Whether the selected operation is a subscription (served over WebSocket only).
+pub fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    selected(document, operation_name).is_some_and(|o| o.node.ty == OperationType::Subscription)
+}
+
 /// How many root fields the selected operation runs (through fragments too). Each root field of
 /// a mutation is a mutation of its own, and aliases multiply them: 50 aliased registerWorker
 /// fields were 50 guesses whether a NIK exists.

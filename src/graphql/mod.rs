@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod documents;
 pub mod imports;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod payouts;
 pub mod scalars;

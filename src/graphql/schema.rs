@@ -1,9 +1,10 @@
 //! Builds the schema from the per-area Query and Mutation objects.
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use super::areas::AreaQuery;
 use super::coverage::CoverageMutation;
 use super::imports::ImportMutation;
+use super::live::LiveSubscription;
 use super::payouts::{PayoutMutation, PayoutQuery};
 use super::stats::StatsQuery;
 use super::workers::{WorkerMutation, WorkerQuery};
@@ -15,13 +16,13 @@ pub struct Query(AreaQuery, WorkerQuery, StatsQuery, PayoutQuery);
 #[derive(MergedObject, Default)]
 pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation, ImportMutation);
 
-pub type JaminanSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type JaminanSchema = Schema<Query, Mutation, LiveSubscription>;
 
 /// The schema with the request limits of `state.limits` (depth, complexity, directives,
 /// introspection); token and alias budgets are checked before execution (`limits`).
 pub fn build(state: AppState) -> JaminanSchema {
     let limits = state.limits.clone();
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), LiveSubscription)
         .data(state)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -34,5 +35,5 @@ pub fn build(state: AppState) -> JaminanSchema {
 
 /// The SDL clients and the snapshot test compare against.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), LiveSubscription).finish().sdl()
 }

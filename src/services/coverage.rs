@@ -23,6 +23,7 @@ use crate::domain::types::{CoverageEndReason, FundingSource, Program, WorkerStat
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
@@ -183,7 +184,7 @@ pub async fn enroll(
         WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
     );
     summary::add(&txn, &change).await?;
-    txn.commit().await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(row)
 }
 
@@ -236,7 +237,7 @@ pub async fn end(
         WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
     );
     summary::add(&txn, &change).await?;
-    txn.commit().await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(row)
 }
 
@@ -259,7 +260,7 @@ pub async fn record_death(
     check_death_date(&txn, &worker, died_on, "diedOn").await?;
     let (row, change) = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
     summary::add(&txn, &change).await?;
-    txn.commit().await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(row)
 }
 

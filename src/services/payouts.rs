@@ -29,6 +29,7 @@ use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerS
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
@@ -182,7 +183,7 @@ pub async fn submit(
         1,
     );
     summary::add(&txn, &change).await?;
-    txn.commit().await?;
+    state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }
 
@@ -421,7 +422,7 @@ pub async fn transition(
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },
     );
     summary::add(&txn, &change).await?;
-    txn.commit().await?;
+    state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }
 

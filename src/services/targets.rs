@@ -15,6 +15,7 @@ use crate::domain::types::FundingSource;
 use crate::entities::{coverage_target, regency};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::Rupiah;
+use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::Tally;
 
@@ -99,8 +100,9 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
     if let Some(before) = &before {
         change.add_target(before, -1);
     }
-    summary::add(&txn, &change.without_zeros()).await?;
-    txn.commit().await?;
+    let change = change.without_zeros();
+    summary::add(&txn, &change).await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(after)
 }
 

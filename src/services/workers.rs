@@ -23,6 +23,7 @@ use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
+use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
@@ -302,6 +303,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
     row.updated_at = Set(Utc::now());
     let row = row.update(&txn).await?;
     audit::record(&txn, actor, "updateWorker", AuditEntity::Worker, id, Some(&current), Some(&row)).await?;
+    let mut changes = Changes::default();
     if (row.occupation, &row.district_code) != (current.occupation, &current.district_code) {
         let coverages = periods_of(&txn, id).await?;
         let payouts = payout::Entity::find().filter(payout::Column::WorkerId.eq(id)).all(&txn).await?;
@@ -310,8 +312,9 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
             WorkerRows { worker: &row, coverages: &coverages, payouts: &payouts },
         );
         summary::add(&txn, &change).await?;
+        changes = Changes::stats(&change);
     }
-    txn.commit().await?;
+    state.live.commit(txn, changes).await?;
     Ok(row)
 }
 

@@ -101,6 +101,11 @@ fn sees_exact(caller: &Caller, area: &Area<'_>) -> bool {
     }
 }
 
+/// Whether the caller receives the exact figures of the area with this code (None = the nation).
+pub fn sees_exact_code(state: &AppState, caller: &Caller, area_code: Option<&str>) -> AppResult<bool> {
+    Ok(sees_exact(caller, &state.areas.area(area_code)?))
+}
+
 /// The figures of `areas` in `years` as this caller may see them: exact from the summaries for the
 /// areas in its scope, from the publication for the others.
 async fn figures_for(

@@ -7,6 +7,7 @@ pub mod generator;
 pub mod outage;
 pub mod proxy;
 pub mod reference;
+pub mod ws;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,6 +128,11 @@ impl TestApp {
     /// original's cleanup removes the database.
     pub fn with_state(&self, state: AppState) -> TestApp {
         TestApp { router: build_app(state.clone()), state, ..self.clone() }
+    }
+
+    /// Serves this app on a real listener (for WebSocket clients) until the test ends.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        serve(self.state.clone()).await
     }
 
     /// Drops the test database (PostgreSQL) or deletes the file (SQLite).
@@ -308,6 +314,15 @@ impl TestApp {
 
 /// The state with request rate limits out of reach: suites send thousands of requests a minute
 /// with one key (the limits have tests of their own).
+/// Serves `state` on a real listener on 127.0.0.1 until the test ends.
+pub async fn serve(state: AppState) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let address = listener.local_addr().expect("address");
+    let grace = std::time::Duration::from_secs(1);
+    tokio::spawn(jaminan::server::run(listener, state, std::future::pending(), grace));
+    address
+}
+
 pub fn unthrottled(mut state: AppState) -> AppState {
     let limits = jaminan::config::RateLimits {
         key_requests_per_minute: 100_000_000,

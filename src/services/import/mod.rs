@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::error::{AppError, AppResult};
+use crate::live::Changes;
 use crate::services::access::{require_reach, require_role};
 use crate::services::audit::{self, AuditEntity};
 use crate::stats::summary;
@@ -126,7 +127,7 @@ pub async fn import_enrollments(
             let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(session);
             let txn = db.begin().await?;
             let report = apply(&txn, &context, reading, options).await;
-            let report = finish(txn, report).await;
+            let report = finish(state, txn, report).await;
             let _ = db.close().await;
             report
         }
@@ -135,7 +136,7 @@ pub async fn import_enrollments(
             let staged = staging::stage_sqlite(&txn, rows).await;
             let reading = settle(read.await, staged)?;
             let report = apply(&txn, &context, reading, options).await;
-            finish(txn, report).await
+            finish(state, txn, report).await
         }
     }
 }
@@ -151,11 +152,15 @@ fn settle(read: AppResult<file::Reading>, staged: AppResult<()>) -> AppResult<fi
     }
 }
 
-/// Commits what `apply` wrote; anything else rolls back.
-async fn finish(txn: DatabaseTransaction, report: AppResult<ImportReport>) -> AppResult<ImportReport> {
-    let report = report?;
+/// Commits what `apply` wrote, telling subscribers; anything else rolls back.
+async fn finish(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    applied: AppResult<(ImportReport, Changes)>,
+) -> AppResult<ImportReport> {
+    let (report, changes) = applied?;
     if report.written {
-        txn.commit().await?;
+        state.live.commit(txn, changes).await?;
     } else {
         txn.rollback().await?;
     }
@@ -177,7 +182,7 @@ async fn apply(
     context: &Context,
     reading: Reading,
     options: ImportOptions,
-) -> AppResult<ImportReport> {
+) -> AppResult<(ImportReport, Changes)> {
     let Reading { rows_read, errors: file_errors, errors_total: file_errors_total, mut tally, sha256 } = reading;
     let base_id = staging::lock_for_writes(txn).await?;
     let decided = decide::against_database(txn, context, &mut tally, options.keep_errors).await?;
@@ -198,7 +203,7 @@ async fn apply(
     // Nothing to do (a file imported before) writes nothing, not even an audit entry.
     let nothing_to_do = report.coverages_created == 0;
     if options.dry_run || nothing_to_do || (rows_in_error > 0 && !options.partial) {
-        return Ok(report);
+        return Ok((report, Changes::default()));
     }
     staging::write_decisions(txn, &decided.decisions).await?;
     let (workers, coverages) = staging::insert_rows(txn, &context.regency_code, base_id).await?;
@@ -212,8 +217,9 @@ async fn apply(
     let audited = ImportAudit { regency_code: &context.regency_code, partial: options.partial, report: &report };
     audit::record(txn, &context.actor, "importEnrollments", AuditEntity::EnrollmentImport, 0, None, Some(&audited))
         .await?;
-    summary::add(txn, &tally.without_zeros()).await?;
-    Ok(report)
+    let tally = tally.without_zeros();
+    summary::add(txn, &tally).await?;
+    Ok((report, Changes::stats(&tally)))
 }
 
 /// The first `keep` of two lists sorted by line, merged.

@@ -1,0 +1,49 @@
+//! Subscriptions: payouts and figures as they change (the streams are in `live::streams`).
+use async_graphql::{Context, Result, Subscription};
+use futures_util::{Stream, StreamExt};
+
+use super::payouts::Payout;
+use super::stats::{CoverageStats, selected_groups};
+use super::{caller, state};
+use crate::domain::types::PayoutStatus;
+use crate::live::streams::{self, PayoutFilter, Subscriber};
+
+/// The `Authorization` a WebSocket connection sent in `connection_init`, kept so that its
+/// subscriptions can check the key again while they last.
+#[derive(Clone, Default)]
+pub struct ConnectionAuthorization(pub Option<String>);
+
+fn subscriber(ctx: &Context<'_>) -> Subscriber {
+    let authorization = ctx.data_opt::<ConnectionAuthorization>().and_then(|a| a.0.clone());
+    Subscriber { state: state(ctx).clone(), caller: caller(ctx).clone(), authorization }
+}
+
+#[derive(Default)]
+pub struct LiveSubscription;
+
+#[Subscription]
+impl LiveSubscription {
+    /// Every committed payout transition in scope.
+    async fn payout_changed(
+        &self,
+        ctx: &Context<'_>,
+        regency_code: Option<String>,
+        statuses: Option<Vec<PayoutStatus>>,
+    ) -> Result<impl Stream<Item = Result<Payout>> + use<>> {
+        let filter = PayoutFilter { regency_code, statuses };
+        let changes = streams::payouts(subscriber(ctx), filter).await?;
+        Ok(changes.map(|change| change.map(Payout).map_err(Into::into)))
+    }
+
+    /// The area's figures after committed changes, at most once per second per area.
+    async fn coverage_stats_changed(
+        &self,
+        ctx: &Context<'_>,
+        area_code: Option<String>,
+        year: i32,
+    ) -> Result<impl Stream<Item = Result<CoverageStats>> + use<>> {
+        let groups = selected_groups(&ctx.look_ahead());
+        let changes = streams::coverage_stats(subscriber(ctx), area_code, year, groups).await?;
+        Ok(changes.map(|change| change.map(CoverageStats::from).map_err(Into::into)))
+    }
+}

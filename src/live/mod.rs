@@ -1,0 +1,194 @@
+//! Change notifications for subscriptions: what committed mutations changed (a payout's status,
+//! the figures of areas and years), delivered to every subscriber of every instance.
+//!
+//! On PostgreSQL a mutation sends `pg_notify` inside its own transaction: PostgreSQL delivers a
+//! notification only when the transaction commits, to every session listening, so a rolled-back
+//! mutation sends nothing and a change made on one instance reaches the subscribers of all. Each
+//! instance listens on one dedicated connection, opened when its first subscriber arrives. On
+//! SQLite (one process) the changes are broadcast in process, after the commit succeeded.
+//!
+//! - `streams`: the subscription streams built on these events (scope, filters, coalescing).
+pub mod streams;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, broadcast};
+
+use crate::domain::types::PayoutStatus;
+use crate::entities::payout;
+use crate::error::{AppError, AppResult};
+use crate::stats::tally::Tally;
+
+/// The PostgreSQL channel every instance listens on.
+const CHANNEL: &str = "jaminan_changes";
+
+/// How many events a subscriber may fall behind before it loses the oldest (see `streams`).
+const BACKLOG: usize = 4096;
+
+/// Areas and years per notification: a payload must stay under PostgreSQL's 8,000 bytes, and an
+/// entry takes at most 20 ("[\"36.03.01\",2026],").
+const AREAS_PER_NOTIFICATION: usize = 300;
+
+/// One committed change, as sent between instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Change {
+    /// A payout was submitted or moved to `status`; `regency_code` pays it (and scopes it).
+    Payout { id: i64, regency_code: String, status: PayoutStatus },
+    /// The figures of these areas ("" = the nation) changed in these years.
+    Stats { areas: Vec<(String, i32)> },
+    /// Changes may have been missed (the listening connection was lost and re-established):
+    /// every subscriber should look again.
+    Resync,
+}
+
+/// A change as subscribers receive it, with what they load about it loaded once for all of them.
+#[derive(Debug)]
+pub struct Event {
+    pub change: Change,
+    payout: OnceCell<Option<payout::Model>>,
+}
+
+impl Event {
+    fn new(change: Change) -> Arc<Event> {
+        Arc::new(Event { change, payout: OnceCell::new() })
+    }
+
+    /// The payout this event is about, as it is now (loaded by the first subscriber that asks).
+    pub async fn payout(&self, db: &DatabaseConnection) -> AppResult<Option<&payout::Model>> {
+        let Change::Payout { id, .. } = self.change else { return Ok(None) };
+        let row = self.payout.get_or_try_init(|| async { payout::Entity::find_by_id(id).one(db).await }).await?;
+        Ok(row.as_ref())
+    }
+}
+
+/// What a mutation changed, collected while it runs and sent when it commits.
+#[derive(Debug, Default)]
+pub struct Changes {
+    payouts: Vec<Change>,
+    areas: BTreeSet<(String, i32)>,
+}
+
+impl Changes {
+    /// The areas and years whose figures `tally` changes.
+    pub fn stats(tally: &Tally) -> Changes {
+        let mut changes = Changes::default();
+        changes.add_stats(tally);
+        changes
+    }
+
+    pub fn add_stats(&mut self, tally: &Tally) {
+        let totals = tally.totals.keys().map(|(area, year)| (area, year));
+        let occupations = tally.occupations.keys().map(|(area, year, _)| (area, year));
+        self.areas.extend(totals.chain(occupations).map(|(area, year)| (area.as_str().to_owned(), *year)));
+    }
+
+    /// A payout submitted or moved to a new status.
+    pub fn payout(mut self, row: &payout::Model) -> Changes {
+        self.payouts.push(Change::Payout { id: row.id, regency_code: row.regency_code.clone(), status: row.status });
+        self
+    }
+
+    fn into_list(self) -> Vec<Change> {
+        let areas: Vec<(String, i32)> = self.areas.into_iter().collect();
+        let stats = areas.chunks(AREAS_PER_NOTIFICATION).map(|chunk| Change::Stats { areas: chunk.to_vec() });
+        self.payouts.into_iter().chain(stats).collect()
+    }
+}
+
+/// The hub of one instance: commits with notifications, and hands out subscriptions.
+pub struct Live {
+    db: DatabaseConnection,
+    sender: broadcast::Sender<Arc<Event>>,
+    /// Set once this instance listens (PostgreSQL; SQLite needs no listener).
+    listening: OnceCell<()>,
+}
+
+impl Live {
+    pub fn new(db: DatabaseConnection) -> Arc<Live> {
+        let (sender, _) = broadcast::channel(BACKLOG);
+        Arc::new(Live { db, sender, listening: OnceCell::new() })
+    }
+
+    /// Commits `txn` and tells every subscriber, of every instance, about `changes`. On
+    /// PostgreSQL the notifications are part of the transaction; on SQLite they are sent only
+    /// once the commit succeeded.
+    pub async fn commit(&self, txn: DatabaseTransaction, changes: Changes) -> Result<(), DbErr> {
+        let backend = txn.get_database_backend();
+        let changes = changes.into_list();
+        if backend == DbBackend::Postgres {
+            for change in &changes {
+                let payload = serde_json::to_string(change).map_err(|e| DbErr::Custom(e.to_string()))?;
+                let notify = Statement::from_sql_and_values(
+                    backend,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                );
+                txn.execute_raw(notify).await?;
+            }
+            return txn.commit().await;
+        }
+        txn.commit().await?;
+        for change in changes {
+            // No subscriber is not an error.
+            let _ = self.sender.send(Event::new(change));
+        }
+        Ok(())
+    }
+
+    /// A receiver of every change committed from now on. The first subscriber of a PostgreSQL
+    /// instance opens the listening connection and waits until it listens, so nothing committed
+    /// after this returns is missed.
+    pub async fn subscribe(self: &Arc<Self>) -> AppResult<broadcast::Receiver<Arc<Event>>> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            self.listening
+                .get_or_try_init(|| async {
+                    let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
+                    listener.listen(CHANNEL).await?;
+                    tokio::spawn(listen(Arc::downgrade(self), listener));
+                    Ok::<(), sea_orm::sqlx::Error>(())
+                })
+                .await
+                .map_err(|err| AppError::from(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))))?;
+        }
+        Ok(self.sender.subscribe())
+    }
+
+    /// Subscribers now, on this instance.
+    pub fn receivers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}
+
+/// Forwards notifications to this instance's subscribers until the hub is gone or its database
+/// closed. A lost connection is re-established by the listener; what was sent meanwhile is lost,
+/// so subscribers are told to look again (`Change::Resync`).
+async fn listen(live: Weak<Live>, mut listener: PgListener) {
+    loop {
+        let received = listener.try_recv().await;
+        let Some(live) = live.upgrade() else { return };
+        match received {
+            Ok(Some(notification)) => match serde_json::from_str::<Change>(notification.payload()) {
+                Ok(change) => {
+                    let _ = live.sender.send(Event::new(change));
+                }
+                Err(err) => tracing::warn!(%err, "ignoring a change notification that cannot be read"),
+            },
+            Ok(None) => {
+                tracing::warn!("the change listener reconnected; subscribers look again");
+                let _ = live.sender.send(Event::new(Change::Resync));
+            }
+            Err(sea_orm::sqlx::Error::PoolClosed) => return,
+            Err(err) => {
+                tracing::warn!(%err, "the change listener lost its connection; retrying in 1 s");
+                drop(live);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The subscription streams: the changes one subscriber may see, as payouts or as figures.
+//!
+//! Every stream re-checks its API key once a second, so a key revoked while connected ends its
+//! subscriptions within a second (with UNAUTHENTICATED). A subscriber more than `BACKLOG` events
+//! behind loses the oldest: figures are then recomputed anyway, payout events are skipped (and
+//! logged).
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::Stream;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::{Change, Event};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::domain::types::PayoutStatus;
+use crate::entities::payout;
+use crate::error::{AppError, AppResult};
+use crate::services::access;
+use crate::stats::{self, AreaStats, FigureGroups, Figures};
+
+/// How often a subscription re-checks its key, and the least time between two figures it sends.
+const PERIOD: Duration = Duration::from_secs(1);
+
+/// Who subscribes: the caller authenticated at `connection_init`, and the `Authorization` it
+/// sent, to be checked again while the subscription lasts.
+#[derive(Clone)]
+pub struct Subscriber {
+    pub state: AppState,
+    pub caller: Caller,
+    pub authorization: Option<String>,
+}
+
+impl Subscriber {
+    /// Whether the key is still valid (anonymous subscribers always are). A database that cannot
+    /// answer right now ends nothing.
+    async fn revoked(&self) -> bool {
+        if self.caller.is_none() {
+            return false;
+        }
+        let checked = self.state.keys.authenticate(&self.state.db, self.authorization.as_deref()).await;
+        matches!(checked, Err(AppError::Unauthenticated))
+    }
+}
+
+/// What waiting for the next event gave.
+enum Next {
+    Event(Arc<Event>),
+    /// Events were dropped: this subscriber fell too far behind.
+    Lagged,
+    /// The deadline passed.
+    Due,
+    Revoked,
+    Closed,
+}
+
+/// One subscription's receiver, with its key check and its open-subscriptions count.
+struct Watch {
+    subscriber: Subscriber,
+    events: Receiver<Arc<Event>>,
+    check: Interval,
+    ended: bool,
+    _open: OpenSubscription,
+}
+
+impl Watch {
+    fn new(subscriber: Subscriber, events: Receiver<Arc<Event>>) -> Watch {
+        let mut check = tokio::time::interval_at(Instant::now() + PERIOD, PERIOD);
+        check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Watch { subscriber, events, check, ended: false, _open: OpenSubscription::new() }
+    }
+
+    async fn next(&mut self, deadline: Option<Instant>) -> Next {
+        let due = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            received = self.events.recv() => match received {
+                Ok(event) => Next::Event(event),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a subscriber fell behind and lost changes");
+                    Next::Lagged
+                }
+                Err(RecvError::Closed) => Next::Closed,
+            },
+            _ = self.check.tick() => if self.subscriber.revoked().await { Next::Revoked } else { Next::Due },
+            () = due => Next::Due,
+        }
+    }
+}
+
+/// Counts open subscriptions for /metrics while it lives.
+struct OpenSubscription;
+
+impl OpenSubscription {
+    fn new() -> OpenSubscription {
+        metrics::gauge!("jaminan_subscriptions_open").increment(1.0);
+        OpenSubscription
+    }
+}
+
+impl Drop for OpenSubscription {
+    fn drop(&mut self) {
+        metrics::gauge!("jaminan_subscriptions_open").decrement(1.0);
+    }
+}
+
+fn revoked() -> AppError {
+    AppError::Unauthenticated
+}
+
+/// Which payout changes a subscriber asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PayoutFilter {
+    pub regency_code: Option<String>,
+    pub statuses: Option<Vec<PayoutStatus>>,
+}
+
+/// `payoutChanged`: every committed payout transition the key may see (the payouts of the
+/// regencies in its scope), as the payout reads once the change is committed.
+pub async fn payouts(
+    subscriber: Subscriber,
+    filter: PayoutFilter,
+) -> AppResult<impl Stream<Item = AppResult<payout::Model>> + use<>> {
+    let actor = access::require_reader(&subscriber.caller)?.clone();
+    if let Some(code) = &filter.regency_code {
+        if subscriber.state.areas.regency(code).is_none() {
+            return Err(AppError::bad_input("regencyCode", "no regency with this code"));
+        }
+        access::require_reach(&actor, code)?;
+    }
+    let events = subscriber.state.live.subscribe().await?;
+    let watch = Watch::new(subscriber, events);
+    Ok(futures_util::stream::unfold(watch, move |mut watch| {
+        let (actor, filter) = (actor.clone(), filter.clone());
+        async move {
+            if watch.ended {
+                return None;
+            }
+            loop {
+                let event = match watch.next(None).await {
+                    Next::Event(event) => event,
+                    Next::Lagged | Next::Due => continue,
+                    Next::Closed => return None,
+                    Next::Revoked => {
+                        watch.ended = true;
+                        return Some((Err(revoked()), watch));
+                    }
+                };
+                let Change::Payout { regency_code, status, .. } = &event.change else { continue };
+                let wanted = access::reaches(&actor, regency_code)
+                    && filter.regency_code.as_ref().is_none_or(|code| code == regency_code)
+                    && filter.statuses.as_ref().is_none_or(|statuses| statuses.contains(status));
+                if !wanted {
+                    continue;
+                }
+                match event.payout(&watch.subscriber.state.db).await {
+                    Ok(Some(row)) => return Some((Ok(row.clone()), watch)),
+                    Ok(None) => continue,
+                    Err(err) => return Some((Err(err), watch)),
+                }
+            }
+        }
+    }))
+}
+
+/// `coverageStatsChanged`: the area's figures for `year` after committed changes, at most once a
+/// second (changes in between are coalesced).
+///
+/// Keys in the area's scope read exact figures, so every change sends them. Everyone else reads
+/// the publication, where small figures are withheld and which is recomputed every
+/// `--public-stats-refresh-secs`: they receive figures once a publication includes the change,
+/// and only when their figures differ from the last they received, so that a change to withheld
+/// figures does not show through the timing of an update.
+pub async fn coverage_stats(
+    subscriber: Subscriber,
+    area_code: Option<String>,
+    year: i32,
+    groups: FigureGroups,
+) -> AppResult<impl Stream<Item = AppResult<AreaStats>> + use<>> {
+    let exact = stats::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
+    // Subscribed before reading: a change committed while the figures are read is not missed.
+    let events = subscriber.state.live.subscribe().await?;
+    // Validates the year, and is what later figures are compared with.
+    let current = stats::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
+    let delay = if exact { Duration::ZERO } else { subscriber.state.publications.refresh };
+    let key = area_code.clone().unwrap_or_default();
+    let coalescing = Coalescing { watch: Watch::new(subscriber, events), pending_since: None, last_sent: None };
+    let last: Option<Figures> = Some(current.figures);
+    Ok(futures_util::stream::unfold((coalescing, last), move |(mut coalescing, mut last)| {
+        let (area_code, key) = (area_code.clone(), key.clone());
+        async move {
+            if coalescing.watch.ended {
+                return None;
+            }
+            loop {
+                match coalescing.watch.next(coalescing.due(delay)).await {
+                    Next::Event(event) => {
+                        if touches(&event.change, &key, year) {
+                            coalescing.pending_since.get_or_insert_with(Instant::now);
+                        }
+                    }
+                    Next::Lagged => {
+                        coalescing.pending_since.get_or_insert_with(Instant::now);
+                    }
+                    Next::Closed => return None,
+                    Next::Revoked => {
+                        coalescing.watch.ended = true;
+                        return Some((Err(revoked()), (coalescing, last)));
+                    }
+                    Next::Due => {
+                        if coalescing.due(delay).is_none_or(|due| due > Instant::now()) {
+                            continue;
+                        }
+                        coalescing.pending_since = None;
+                        let subscriber = &coalescing.watch.subscriber;
+                        let figures = stats::area_stats(
+                            &subscriber.state,
+                            &subscriber.caller,
+                            area_code.as_deref(),
+                            year,
+                            groups,
+                        )
+                        .await;
+                        let figures = match figures {
+                            Ok(figures) => figures,
+                            Err(err) => return Some((Err(err), (coalescing, last))),
+                        };
+                        if !exact && last.as_ref() == Some(&figures.figures) {
+                            continue;
+                        }
+                        coalescing.last_sent = Some(Instant::now());
+                        last = Some(figures.figures.clone());
+                        return Some((Ok(figures), (coalescing, last)));
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// Changes waiting to be sent, and when figures were last sent.
+struct Coalescing {
+    watch: Watch,
+    pending_since: Option<Instant>,
+    last_sent: Option<Instant>,
+}
+
+impl Coalescing {
+    /// When the pending change is due: `delay` after it, and a second after the last figures.
+    fn due(&self, delay: Duration) -> Option<Instant> {
+        let since = self.pending_since?;
+        let earliest = since + delay;
+        Some(self.last_sent.map_or(earliest, |sent| earliest.max(sent + PERIOD)))
+    }
+}
+
+/// Whether `change` may change the figures of area `key` ("" = the nation) in `year`.
+fn touches(change: &Change, key: &str, year: i32) -> bool {
+    match change {
+        // A year's figures include the previous year's count (growth).
+        Change::Stats { areas } => areas.iter().any(|(area, y)| (*y == year || *y == year - 1) && area == key),
+        Change::Resync => true,
+        Change::Payout { .. } => false,
+    }
+}

@@ -1,0 +1,150 @@
+//! GraphQL over WebSocket on /graphql: `graphql-transport-ws` (what the graphql-ws client and
+//! GraphiQL speak), and the older `graphql-ws` of subscriptions-transport-ws.
+//!
+//! Only subscriptions run here; queries and mutations go over HTTP, where the request limits,
+//! caching and rate limits live. The API key comes in the `connection_init` payload
+//! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
+//! HTTP request's, failed keys counted against the address; a refused key closes the connection
+//! (4403). Each subscription document passes the same checks as an HTTP request's: trusted
+//! documents, token and alias budgets, depth and complexity.
+use std::any::TypeId;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_graphql::dataloader::HashMapCache;
+use async_graphql::futures_util::stream::{self, BoxStream};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Data, ErrorExtensions, Executor, Response, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use futures_util::StreamExt;
+
+use crate::auth::{Caller, Role};
+use crate::error::AppError;
+use crate::graphql::limits;
+use crate::graphql::live::ConnectionAuthorization;
+use crate::graphql::loaders::{Loaders, RequestLoader};
+use crate::http::{self, Http};
+
+/// Whether a request asks to become a WebSocket.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Accepts the upgrade when the client speaks one of the GraphQL WebSocket protocols.
+pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) -> HttpResponse {
+    let (mut parts, _body) = request.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(protocol) => protocol,
+        Err(status) => {
+            let message = "ask for the graphql-transport-ws WebSocket subprotocol (Sec-WebSocket-Protocol)";
+            return (status, message).into_response();
+        }
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let headers = parts.headers;
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        let executor = LiveExecutor { http: http.clone() };
+        GraphQLWebSocket::new(socket, executor, protocol)
+            .on_connection_init(move |payload| async move {
+                let authorization = authorization_of(&payload)
+                    .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
+                let caller = http::authenticate(&http, &headers, peer, authorization.as_deref())
+                    .await
+                    .map_err(|err| err.extend())?;
+                let mut data = Data::default();
+                data.insert(caller);
+                data.insert(ConnectionAuthorization(authorization));
+                Ok(data)
+            })
+            .serve()
+            .await;
+    })
+}
+
+/// `Authorization` from a `connection_init` payload, whatever the case of its name.
+fn authorization_of(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    let (_, value) = object.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization"))?;
+    value.as_str().map(str::to_owned)
+}
+
+/// Runs the subscriptions of one connection with the connection's caller.
+#[derive(Clone)]
+struct LiveExecutor {
+    http: Http,
+}
+
+impl LiveExecutor {
+    /// The subscription's document after the same checks as an HTTP request's, or the refusal.
+    fn prepare(&self, request: &mut async_graphql::Request, caller: &Caller) -> Result<(), ServerError> {
+        let app = &self.http.app;
+        let admin = caller.as_ref().is_some_and(|actor| actor.role == Role::Admin);
+        let document_id = http::persisted_query_hash(request);
+        match app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
+            Ok(Some(document)) => request.query = document.to_string(),
+            Ok(None) => {}
+            Err(refused) => return Err(coded(refused.message(), refused.code())),
+        }
+        let document = self
+            .http
+            .documents
+            .prepare(&request.query, &app.limits)
+            .map_err(|refusal| coded(refusal.message(), "BAD_USER_INPUT"))?;
+        // Unparsable documents are left to the executor, which says where the syntax breaks.
+        let Some(document) = document else { return Ok(()) };
+        if !limits::is_subscription(&document, request.operation_name.as_deref()) {
+            let message = "only subscriptions run over WebSocket: send queries and mutations over HTTP";
+            return Err(coded(message.to_owned(), "BAD_USER_INPUT"));
+        }
+        request.set_parsed_query(ExecutableDocument::clone(&document));
+        Ok(())
+    }
+}
+
+fn coded(message: String, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    error
+}
+
+impl Executor for LiveExecutor {
+    async fn execute(&self, _request: async_graphql::Request) -> Response {
+        let error = AppError::bad_input("query", "only subscriptions run over WebSocket: send queries over HTTP");
+        Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: async_graphql::Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let session = session.unwrap_or_default();
+        let caller: Caller =
+            session.get(&TypeId::of::<Caller>()).and_then(|data| data.downcast_ref::<Caller>()).cloned().flatten();
+        if let Err(error) = self.prepare(&mut request, &caller) {
+            return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
+        }
+        // Each event is resolved afresh: nothing is cached between events of a long subscription.
+        let loaders = RequestLoader::with_cache(
+            Loaders::new(self.http.app.clone(), caller),
+            tokio::spawn,
+            HashMapCache::default(),
+        );
+        loaders.enable_all_cache(false);
+        self.http
+            .schema
+            .execute_stream_with_session_data(request.data(loaders), session)
+            .map(|mut response| {
+                response.errors.iter_mut().for_each(http::ensure_code);
+                response
+            })
+            .boxed()
+    }
+}

@@ -1,0 +1,263 @@
+//! Subscriptions over WebSocket (graphql-transport-ws): payout transitions and coverage figures as
+//! they are committed, in scope, coalesced, across instances, ended when the key is revoked.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::ws::WsClient;
+use common::{Backend, TestApp, data, error_code};
+use jaminan::auth::{self, Role};
+use jaminan::stats::publication::Publications;
+use jaminan::{AppState, db};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::{Value, json};
+
+const PAYOUTS: &str = "subscription($regency: String, $statuses: [PayoutStatus!]) {
+    payoutChanged(regencyCode: $regency, statuses: $statuses) { id status } }";
+
+const FIGURES: &str = "subscription($area: String, $year: Int!) {
+    coverageStatsChanged(areaCode: $area, year: $year) { areaCode year coveredWorkers } }";
+
+/// Waiting long enough to be sure nothing else comes.
+const QUIET: Duration = Duration::from_millis(1500);
+
+async fn key(app: &TestApp, role: Role, scope: Option<&str>) -> (String, i64) {
+    let (key, row) =
+        auth::create_key(&app.state.db, &format!("{role:?} {scope:?}"), role, scope.map(str::to_owned)).await.unwrap();
+    (key, row.id)
+}
+
+/// A worker of `regency` covered since 2020 with a submitted accident claim; the payout's id.
+async fn submitted_payout(app: &TestApp, serial: u32, regency: &str) -> String {
+    let nik = format!("{}1215058{serial:05}", regency.replace('.', ""));
+    let worker = app.register(&nik, &format!("Worker {serial}"), regency, None, "FISHER").await;
+    app.enroll(&worker, regency, "2020-01-01", None).await;
+    let response = app
+        .gql_as(
+            &app.admin,
+            "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) { id } }",
+            json!({ "input": { "workerId": worker, "benefit": "WORK_ACCIDENT_CARE", "incidentOn": "2024-03-01",
+                "amount": "1500000", "beneficiaryName": "Ahli Waris", "beneficiaryRelationship": "SPOUSE" } }),
+        )
+        .await;
+    data(&response)["submitPayout"]["id"].as_str().expect("payout id").to_owned()
+}
+
+async fn act(app: &TestApp, mutation: &str, id: &str) -> Value {
+    let query = format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ status }} }}");
+    app.gql_as(&app.admin2, &query, json!({ "id": id })).await
+}
+
+fn statuses(messages: &[Value], id: &str) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m["id"] == id && m["type"] == "next")
+        .map(|m| m["payload"]["data"]["payoutChanged"]["status"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+backend_test!(payout_transitions_reach_the_subscribers_in_scope, |app: TestApp| async move {
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    let address = app.serve().await;
+    let (viewer_36_03, _) = key(&app, Role::Viewer, Some("36.03")).await;
+    let (viewer_36_71, _) = key(&app, Role::Viewer, Some("36.71")).await;
+    let mut admin = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    admin.subscribe("all", PAYOUTS, json!({})).await;
+    admin.subscribe("approved", PAYOUTS, json!({ "statuses": ["APPROVED"] })).await;
+    admin.subscribe("elsewhere", PAYOUTS, json!({ "regency": "36.71" })).await;
+    let mut inside = WsClient::connect(address, Some(&viewer_36_03)).await.unwrap();
+    inside.subscribe("1", PAYOUTS, json!({})).await;
+    let mut outside = WsClient::connect(address, Some(&viewer_36_71)).await.unwrap();
+    outside.subscribe("1", PAYOUTS, json!({})).await;
+    // The subscriptions are in place once the server answered a ping after them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(data(&act(&app, "verifyPayout", &payout).await)["verifyPayout"]["status"], "VERIFIED");
+    let approved_at = Instant::now();
+    assert_eq!(data(&act(&app, "approvePayout", &payout).await)["approvePayout"]["status"], "APPROVED");
+    // A transition that does not exist changes nothing and sends nothing.
+    assert_eq!(error_code(&act(&app, "verifyPayout", &payout).await), "INVALID_STATE");
+
+    let messages = admin.collect(QUIET).await;
+    assert_eq!(statuses(&messages, "all"), ["VERIFIED", "APPROVED"], "{messages:?}");
+    assert_eq!(statuses(&messages, "approved"), ["APPROVED"]);
+    assert!(statuses(&messages, "elsewhere").is_empty());
+    let first = messages.iter().find(|m| m["id"] == "all").unwrap();
+    assert_eq!(first["payload"]["data"]["payoutChanged"]["id"], payout.as_str());
+    assert!(approved_at.elapsed() < Duration::from_secs(3));
+    assert_eq!(statuses(&inside.collect(Duration::from_millis(200)).await, "1"), ["VERIFIED", "APPROVED"]);
+    assert_eq!(outside.collect(Duration::from_millis(200)).await, Vec::<Value>::new());
+});
+
+/// The code of the error that ends the next subscription: an `error` message (refused before it
+/// started) or a `next` carrying errors, then `complete`.
+async fn refusal(client: &mut WsClient) -> String {
+    let message = client.next(Duration::from_secs(5)).await.expect("an answer");
+    let error = match message["type"].as_str() {
+        Some("error") => &message["payload"][0],
+        Some("next") => &message["payload"]["errors"][0],
+        _ => panic!("expected an error, got {message}"),
+    };
+    if message["type"] == "next" {
+        assert_eq!(client.next(Duration::from_secs(5)).await.unwrap()["type"], "complete");
+    }
+    error["extensions"]["code"].as_str().expect("a code").to_owned()
+}
+
+backend_test!(subscriptions_follow_the_rules_of_queries, |app: TestApp| async move {
+    let address = app.serve().await;
+    // A wrong key is refused at connection_init: the connection closes (async-graphql closes
+    // with 1002 where graphql-ws recommends 4403; both end the connection for good).
+    assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(1002));
+
+    // Anonymous callers may watch statistics, not payouts.
+    let mut anonymous = WsClient::connect(address, None).await.unwrap();
+    anonymous.subscribe("1", PAYOUTS, json!({})).await;
+    assert_eq!(refusal(&mut anonymous).await, "UNAUTHENTICATED");
+
+    // A regency outside the key's scope is refused, an unknown one too.
+    let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;
+    let mut scoped = WsClient::connect(address, Some(&viewer)).await.unwrap();
+    scoped.subscribe("1", PAYOUTS, json!({ "regency": "36.03" })).await;
+    assert_eq!(refusal(&mut scoped).await, "FORBIDDEN");
+    scoped.subscribe("2", PAYOUTS, json!({ "regency": "99.99" })).await;
+    assert_eq!(refusal(&mut scoped).await, "BAD_USER_INPUT");
+    scoped.subscribe("3", FIGURES, json!({ "area": "36.99", "year": 2026 })).await;
+    assert_eq!(refusal(&mut scoped).await, "NOT_FOUND");
+
+    // Queries and mutations go over HTTP; subscriptions over WebSocket only.
+    scoped.subscribe("4", "{ regencies(first: 1) { edges { node { code } } } }", json!({})).await;
+    assert_eq!(refusal(&mut scoped).await, "BAD_USER_INPUT");
+    let over_http = app.gql_as(&viewer, PAYOUTS, json!({})).await;
+    assert_eq!(error_code(&over_http), "BAD_USER_INPUT");
+    assert!(over_http["errors"][0]["message"].as_str().unwrap().contains("WebSocket"));
+});
+
+backend_test!(coverage_figures_follow_committed_changes_at_most_once_a_second, |app: TestApp| async move {
+    let address = app.serve().await;
+    // Anonymous callers may subscribe, as they may query statistics (k = 1 here: nothing withheld).
+    let mut anonymous = WsClient::connect(address, None).await.unwrap();
+    anonymous.subscribe("regency", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    let mut admin = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    admin.subscribe("nation", FIGURES, json!({ "year": 2026 })).await;
+    admin.subscribe("other", FIGURES, json!({ "area": "36.71", "year": 2026 })).await;
+    admin.subscribe("before", FIGURES, json!({ "area": "36.03", "year": 2019 })).await;
+    // A subscription starts by reading the current figures; changes after that are sent.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let started = Instant::now();
+    for serial in 1..=4 {
+        let worker = app.register(&format!("3603121505{serial:06}"), "Pekerja", "36.03", None, "FARMER").await;
+        app.enroll(&worker, "36.03", "2026-01-01", Some("2026-12-31")).await;
+    }
+    let writes_took = started.elapsed();
+    let mut messages = anonymous.collect(Duration::from_millis(2500)).await;
+    messages.extend(admin.collect(Duration::from_millis(100)).await);
+    let covered = |id: &str| -> Vec<i64> {
+        messages
+            .iter()
+            .filter(|m| m["id"] == id)
+            .map(|m| m["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"].as_i64().unwrap())
+            .collect()
+    };
+    // Coalesced: four changes, at most one update per second of writing plus the last.
+    let regency = covered("regency");
+    assert!(!regency.is_empty() && regency.len() <= 2 + writes_took.as_secs() as usize, "{messages:?}");
+    assert_eq!(regency.last(), Some(&4));
+    assert_eq!(covered("nation").last(), Some(&4), "{messages:?}");
+    assert!(covered("other").is_empty());
+    assert!(covered("before").is_empty());
+    let first = messages.iter().find(|m| m["id"] == "regency").unwrap();
+    assert_eq!(first["payload"]["data"]["coverageStatsChanged"]["areaCode"], "36.03");
+});
+
+backend_test!(the_public_receives_only_published_figures, |app: TestApp| async move {
+    // The defaults: counts below 10 withheld outside a key's scope, the publication kept 1 s.
+    let mut state = app.state.clone();
+    state.publications = std::sync::Arc::new(Publications::new(10, Duration::from_secs(1)));
+    let address = common::serve(state).await;
+    let mut anonymous = WsClient::connect(address, None).await.unwrap();
+    let withheld =
+        "subscription { coverageStatsChanged(areaCode: \"36.71.01\", year: 2026) { coveredWorkers withheld } }";
+    anonymous.subscribe("1", withheld, json!({})).await;
+    let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;
+    let mut in_scope = WsClient::connect(address, Some(&viewer)).await.unwrap();
+    in_scope.subscribe("1", FIGURES, json!({ "area": "36.71.01", "year": 2026 })).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // One farmer in the district: his count is withheld from the public, exact in scope.
+    let worker = app.register("3671011505800001", "Petani", "36.71", Some("36.71.01"), "FARMER").await;
+    app.enroll(&worker, "36.71", "2026-01-01", Some("2026-12-31")).await;
+    let seen = in_scope.next(Duration::from_secs(3)).await.expect("the key in scope sees the change");
+    assert_eq!(seen["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"], 1);
+    // The public reads what a query would read: the count withheld (0, named in `withheld`),
+    // once the publication includes the change. Nothing more is sent.
+    let public = anonymous.collect(Duration::from_millis(3000)).await;
+    assert_eq!(public.len(), 1, "{public:?}");
+    let figures = &public[0]["payload"]["data"]["coverageStatsChanged"];
+    assert_eq!(figures["coveredWorkers"], 0);
+    assert!(figures["withheld"].as_array().unwrap().contains(&json!("COVERED_WORKERS")), "{figures}");
+});
+
+backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestApp| async move {
+    let address = app.serve().await;
+    let (operator, id) = key(&app, Role::Operator, Some("36.03")).await;
+    let mut client = WsClient::connect(address, Some(&operator)).await.unwrap();
+    client.subscribe("payouts", PAYOUTS, json!({})).await;
+    client.subscribe("figures", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(auth::revoke_key(&app.state.db, id).await.unwrap());
+    let revoked_at = Instant::now();
+    let mut ended = Vec::new();
+    while ended.len() < 2 {
+        let message = client.next(Duration::from_secs(3)).await.expect("the subscriptions end");
+        if message["type"] == "next" && message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+            ended.push(message["id"].as_str().unwrap().to_owned());
+        }
+    }
+    // The key cache is re-read every half second, and each subscription checks once a second.
+    assert!(revoked_at.elapsed() < Duration::from_millis(1800), "{:?}", revoked_at.elapsed());
+    ended.sort();
+    assert_eq!(ended, ["figures", "payouts"]);
+});
+
+/// Two instances on one PostgreSQL (each its own pool, listener and key cache): a payout approved
+/// through A reaches a subscriber of B within a second; a notification sent by a transaction that
+/// rolls back reaches no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_subscribers_of_every_instance() {
+    let Some(app) = TestApp::spawn_postgres().await else { return };
+    assert_eq!(app.backend, Backend::Postgres);
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    let other = db::connect(&app.database_url(), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.unwrap();
+    let instance_b = serve_instance(other).await;
+    let mut subscriber = WsClient::connect(instance_b, Some(&app.admin)).await.unwrap();
+    subscriber.subscribe("1", PAYOUTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Through instance A's HTTP (the test app's router).
+    let approved = Instant::now();
+    assert_eq!(data(&act(&app, "verifyPayout", &payout).await)["verifyPayout"]["status"], "VERIFIED");
+    let message = subscriber.next(Duration::from_secs(1)).await.expect("delivered within a second");
+    assert_eq!(message["payload"]["data"]["payoutChanged"]["status"], "VERIFIED");
+    assert!(approved.elapsed() < Duration::from_secs(1));
+
+    // The channel is the transport: a rolled-back notification is never delivered.
+    let change =
+        json!({ "payout": { "id": payout.parse::<i64>().unwrap(), "regencyCode": "36.03", "status": "VERIFIED" } });
+    let txn = app.state.db.begin().await.unwrap();
+    txn.execute_unprepared(&format!("SELECT pg_notify('jaminan_changes', '{change}')")).await.unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(subscriber.collect(QUIET).await, Vec::<Value>::new());
+    let txn = app.state.db.begin().await.unwrap();
+    txn.execute_unprepared(&format!("SELECT pg_notify('jaminan_changes', '{change}')")).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(subscriber.next(Duration::from_secs(1)).await.unwrap()["type"], "next");
+    app.cleanup().await;
+}
+
+/// Another instance of the server on `db`: its own state, hub and listener.
+async fn serve_instance(db: sea_orm::DatabaseConnection) -> std::net::SocketAddr {
+    let state = common::unthrottled(AppState::new(db).await.unwrap());
+    common::serve(state).await
+}
