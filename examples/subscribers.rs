@@ -1,0 +1,168 @@
+//! The load of `bench/subscribers.sh`: N WebSocket clients subscribe to `payoutChanged` on one
+//! server; payouts are then submitted one at a time over HTTP, and every delivery's latency is
+//! measured from just before the mutation was sent to its arrival at each subscriber. Prints
+//! the percentiles, the deliveries missing and the server's memory before and after the
+//! subscribers connected.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[derive(Parser)]
+struct Args {
+    /// The server, e.g. http://127.0.0.1:8090.
+    #[arg(long)]
+    url: String,
+    /// An ADMIN key.
+    #[arg(long)]
+    admin: String,
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    /// Payouts submitted, one at a time.
+    #[arg(long, default_value_t = 20)]
+    events: usize,
+    /// The server's process id, for its resident memory.
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
+/// Resident memory of a process in MiB (Linux).
+fn rss_mib(pid: Option<u32>) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn gql(http: &reqwest::Client, args: &Args, query: &str, variables: Value) -> Value {
+    let response = http
+        .post(format!("{}/graphql", args.url))
+        .bearer_auth(&args.admin)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request");
+    let body: Value = response.json().await.expect("json");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+/// One subscriber: connects, subscribes, and reports (payout id, arrival) for every event.
+async fn subscriber(args_url: String, key: String, deliveries: mpsc::UnboundedSender<(String, Instant)>) {
+    let url = format!("{}/graphql", args_url.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } });
+    socket.send(Message::text(init.to_string())).await.expect("init");
+    let subscribe = json!({ "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription { payoutChanged { id status } }" } });
+    socket.send(Message::text(subscribe.to_string())).await.expect("subscribe");
+    while let Some(Ok(message)) = socket.next().await {
+        let Message::Text(text) = message else { continue };
+        let value: Value = serde_json::from_str(&text).unwrap_or_default();
+        match value["type"].as_str() {
+            Some("next") => {
+                let id = value["payload"]["data"]["payoutChanged"]["id"].as_str().unwrap_or_default().to_owned();
+                let _ = deliveries.send((id, Instant::now()));
+            }
+            Some("ping") => {
+                let _ = socket.send(Message::text(json!({ "type": "pong" }).to_string())).await;
+            }
+            Some("error") | Some("complete") => panic!("subscription ended: {value}"),
+            _ => {}
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let http = reqwest::Client::new();
+    // A covered worker of 36.03 to submit care payouts for.
+    let nik = format!("360312150580{:04}", std::process::id() % 10_000);
+    let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
+    let worker = gql(&http, &args, register,
+        json!({ "input": { "nik": nik, "fullName": "Pekerja Bench", "regencyCode": "36.03", "occupation": "FISHER" } }))
+        .await["registerWorker"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enroll = "mutation($input: EnrollInput!) { enrollWorker(input: $input) { id } }";
+    gql(&http, &args, enroll,
+        json!({ "input": { "workerId": worker, "regencyCode": "36.03", "fundingSource": "APBD", "startsOn": "2020-01-01" } }))
+        .await;
+
+    let before = rss_mib(args.pid);
+    let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
+    let connecting = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.subscribers {
+        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), deliveries_tx.clone())));
+    }
+    drop(deliveries_tx);
+    // Every subscription in place (the server answers them in order; 2 s is ample).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let connected_in = connecting.elapsed();
+    let after = rss_mib(args.pid);
+
+    let submit = "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) { id } }";
+    let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    for _ in 0..args.events {
+        let started = Instant::now();
+        let input = json!({ "input": { "workerId": worker, "benefit": "WORK_ACCIDENT_CARE", "incidentOn": "2024-03-01",
+            "amount": "1500000", "beneficiaryName": "Ahli Waris", "beneficiaryRelationship": "SPOUSE" } });
+        let id = gql(&http, &args, submit, input).await["submitPayout"]["id"].as_str().unwrap().to_owned();
+        sent_at.insert(id, started);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let expected = args.subscribers * args.events;
+    let mut latencies = Vec::with_capacity(expected);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while latencies.len() < expected {
+        let Ok(Some((id, arrived))) = tokio::time::timeout_at(deadline, deliveries.recv()).await else { break };
+        if let Some(sent) = sent_at.get(&id) {
+            latencies.push(arrived.duration_since(*sent));
+        }
+    }
+    let during = rss_mib(args.pid);
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("subscribers: {} connected and subscribed within {:.1} s", args.subscribers, connected_in.as_secs_f64());
+    println!(
+        "deliveries: {} of {} ({} payouts x {} subscribers), missing {}",
+        latencies.len(),
+        expected,
+        args.events,
+        args.subscribers,
+        expected - latencies.len()
+    );
+    println!(
+        "latency from sending the mutation: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.9)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
+    if let (Some(before), Some(after), Some(during)) = (before, after, during) {
+        println!(
+            "server memory (RSS): {before:.1} MiB before, {after:.1} MiB with the subscribers ({:.1} KiB each), {during:.1} MiB after the events",
+            (after - before) * 1024.0 / args.subscribers as f64
+        );
+    }
+    for task in tasks {
+        task.abort();
+    }
+}
