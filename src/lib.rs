@@ -14,12 +14,14 @@ pub mod error;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod request_id;
 pub mod seed;
 pub mod server;
 pub mod services;
 pub mod stats;
 mod synthetic;
+pub mod telemetry;
 pub mod throttle;
 pub mod trusted_documents;
 pub mod web;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub browser: BrowserSettings,
     /// The frontends' trusted documents and whether anything else may run.
     pub trusted: Arc<TrustedDocuments>,
+    /// `/metrics` on the main router: true unless `--metrics-listen` serves it elsewhere.
+    pub metrics_on_main: bool,
 }
 
 impl AppState {
@@ -70,6 +74,7 @@ impl AppState {
             reads,
             browser: BrowserSettings::default(),
             trusted: Arc::default(),
+            metrics_on_main: true,
         })
     }
 }
