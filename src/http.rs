@@ -79,9 +79,8 @@ pub fn router(app: AppState) -> Router {
                         request_id = request_id.unwrap_or_default(),
                         key_id = tracing::field::Empty,
                         key_name = tracing::field::Empty,
-                        // For traces: named after the operation once it is known.
+                        // For traces: renamed after the operation once it is known.
                         otel.kind = "server",
-                        otel.name = tracing::field::Empty,
                         graphql.operation.type = tracing::field::Empty,
                         graphql.operation.name = tracing::field::Empty,
                     )
@@ -289,7 +288,7 @@ fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
     };
-    span.record("otel.name", format!("{kind} {label}"));
+    crate::telemetry::rename(&span, format!("{kind} {label}"));
     span.record("graphql.operation.type", kind);
     if let Some(name) = name {
         span.record("graphql.operation.name", &name[..name.len().min(64)]);

@@ -36,6 +36,17 @@ pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
 
+/// Names a span's trace span (a request's after its GraphQL operation, once known). Recording
+/// `otel.name` works only until the trace span has started, which a child span does: the
+/// request's has started by the time the operation is parsed.
+pub fn rename(span: &tracing::Span, name: String) {
+    if exporting() {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        span.context().span().update_name(name);
+    }
+}
+
 /// Sends the spans still waiting in the batch and stops the exporter: call it before the process
 /// ends (it waits for the collector, at most the export timeout). Nothing to do without traces.
 pub async fn shutdown() {
