@@ -39,8 +39,9 @@ enum Command {
     Serve {
         #[command(flatten)]
         db: DatabaseArgs,
+        /// Boxed: the serve settings outweigh every other command's.
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
