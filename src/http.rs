@@ -56,7 +56,6 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
-
     // GraphiQL needs introspection: it is served only where introspection is on.
     if limits.introspection {
         router = router.merge(crate::graphiql::routes());
@@ -291,7 +290,7 @@ fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>
     crate::telemetry::rename(&span, format!("{kind} {label}"));
     span.record("graphql.operation.type", kind);
     if let Some(name) = name {
-        span.record("graphql.operation.name", &name[..name.len().min(64)]);
+        span.record("graphql.operation.name", name.get(..64).unwrap_or(name));
     }
     metrics::note_operation(label);
 }

@@ -39,7 +39,7 @@ enum Command {
     Serve {
         #[command(flatten)]
         db: DatabaseArgs,
-        /// Boxed: the serve settings outweigh every other command's.
+        // Boxed: the serve settings outweigh every other command's.
         #[command(flatten)]
         serve: Box<ServeArgs>,
     },
