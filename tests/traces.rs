@@ -107,6 +107,14 @@ backend_test!(a_request_is_traced_down_to_its_statements, |app: TestApp| async m
     )
     .await;
     assert!(registered["data"]["registerWorker"]["id"].is_string(), "{registered}");
+    // A conflict on the NIK: the failing statement's span names the error, not the values.
+    let again = call(
+        "mutation RegisterAgain($nik: String!, $name: String!) { registerWorker(input: { nik: $nik, fullName: $name, \
+         regencyCode: \"36.03\", occupation: FISHER }) { id } }",
+        json!({ "nik": NIK, "name": FULL_NAME }),
+    )
+    .await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "CONFLICT", "{again}");
     let found =
         call("query LookUpForTrace($nik: String!) { workerByNik(nik: $nik) { id nik } }", json!({ "nik": NIK })).await;
     assert_eq!(found["data"]["workerByNik"]["nik"], NIK, "{found}");
