@@ -94,9 +94,13 @@ async fn main() {
     // A covered worker of 36.03 to submit care payouts for.
     let nik = format!("360312150580{:04}", std::process::id() % 10_000);
     let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
-    let worker = gql(&http, &args, register,
-        json!({ "input": { "nik": nik, "fullName": "Pekerja Bench", "regencyCode": "36.03", "occupation": "FISHER" } }))
-        .await["registerWorker"]["id"]
+    let worker = gql(
+        &http,
+        &args,
+        register,
+        json!({ "input": { "nik": nik, "fullName": "Pekerja Bench", "regencyCode": "36.03", "occupation": "FISHER" } }),
+    )
+    .await["registerWorker"]["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -38,6 +38,10 @@ impl DatabaseArgs {
 pub struct ServeArgs {
     #[arg(long, env = "JAMINAN_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
+    /// Serve /metrics (Prometheus) on this address instead of on --listen: keep it off the public
+    /// listener (a private interface, or a port the firewall opens only to Prometheus).
+    #[arg(long, env = "JAMINAN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Load the deterministic demo dataset (Kabupaten Tangerang 2022-2023) into an empty database.
     #[arg(long)]
     pub demo: bool,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::http::{MultipartOptions, parse_query_string};
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, ErrorExtensionValues, ParseRequestError, ServerError};
 use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
@@ -25,6 +25,7 @@ use crate::graphql::documents::Documents;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
+use crate::metrics;
 use crate::request_id;
 use crate::throttle;
 use crate::web::{self, Caching};
@@ -43,9 +44,16 @@ pub fn router(app: AppState) -> Router {
     let schema = schema::build(app.clone());
     let limits = app.limits.clone();
     let browser = app.browser.clone();
+    let metrics_here = app.metrics_on_main.then(|| app.clone());
     let mut router = Router::new()
         // Nothing from /graphql is kept by a shared cache unless it says so (public figures).
-        .route("/graphql", get(graphql_get).post(graphql_post).layer(middleware::map_response(web::private_by_default)))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .layer(middleware::map_response(web::private_by_default))
+                .layer(middleware::from_fn(metrics::observe)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     // GraphiQL needs introspection: it is served only where introspection is on.
@@ -70,6 +78,10 @@ pub fn router(app: AppState) -> Router {
                         request_id = request_id.unwrap_or_default(),
                         key_id = tracing::field::Empty,
                         key_name = tracing::field::Empty,
+                        // For traces: renamed after the operation once it is known.
+                        otel.kind = "server",
+                        graphql.operation.type = tracing::field::Empty,
+                        graphql.operation.name = tracing::field::Empty,
                     )
                 })
                 // One line per request at the default level: status and latency.
@@ -77,6 +89,12 @@ pub fn router(app: AppState) -> Router {
         )
         // Outside the trace layer: the span records the id.
         .layer(middleware::from_fn(request_id::middleware));
+    // Here unless a separate address serves it (`--metrics-listen`); not logged (Prometheus
+    // scrapes every few seconds).
+    let router = match metrics_here {
+        Some(app) => router.merge(metrics::routes(app)),
+        None => router,
+    };
     web::layers(router, &browser)
 }
 
@@ -201,18 +219,24 @@ async fn execute(
     }
     let admin = caller.as_ref().is_some_and(|actor| actor.role == Role::Admin);
     let document_id = document_id.or_else(|| persisted_query_hash(&request));
-    match http.app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
-        Ok(Some(document)) => request.query = document.to_string(),
-        Ok(None) => {}
+    let trusted = match http.app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
+        Ok(Some(document)) => {
+            request.query = document.to_string();
+            true
+        }
+        Ok(None) => false,
         Err(refused) => {
             return (StatusCode::BAD_REQUEST, coded_request_error(&refused.message(), refused.code())).into_response();
         }
-    }
+    };
     let limits = &http.app.limits;
     let document = match http.documents.prepare(&request.query, limits) {
         Ok(document) => document,
         Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response(),
     };
+    if let Some(document) = &document {
+        observe_operation(document, request.operation_name.as_deref(), trusted, caller.is_some());
+    }
     let write = document.as_ref().is_some_and(|d| limits::is_write(d, request.operation_name.as_deref()));
     let root_fields = match &document {
         Some(document) if write => limits::root_fields(document, request.operation_name.as_deref()),
@@ -238,7 +262,8 @@ async fn execute(
     }
     let loaders = RequestLoader::with_cache(
         Loaders::new(http.app.clone(), caller.clone()),
-        tokio::spawn,
+        // The batch's statements belong to the resolver that asked (traces).
+        |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
         HashMapCache::default(),
     );
     loaders.enable_all_cache(!write);
@@ -257,6 +282,25 @@ async fn execute(
         Caching::Private
     };
     graphql_response(headers, response, caching)
+}
+
+/// The operation a request runs: its metrics label (bounded, see `metrics::OperationNames`), and
+/// the request span's name for traces.
+fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>, trusted: bool, keyed: bool) {
+    let Some((name, kind)) = limits::operation(document, operation_name) else { return };
+    let label = metrics::operation_names().label(name, trusted, keyed);
+    let span = tracing::Span::current();
+    let kind = match kind {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    crate::telemetry::rename(&span, format!("{kind} {label}"));
+    span.record("graphql.operation.type", kind);
+    if let Some(name) = name {
+        span.record("graphql.operation.name", name.get(..64).unwrap_or(name));
+    }
+    metrics::note_operation(label);
 }
 
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
@@ -362,6 +406,9 @@ fn with_retry_after(mut response: Response) -> Response {
 /// One error of a request that never reached a field (so without locations or path).
 fn error_body(err: &AppError) -> serde_json::Value {
     let mut error = async_graphql::ErrorExtensions::extend(err);
+    if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|x| x.get("code")) {
+        metrics::note_error(code);
+    }
     if let Some(id) = request_id::current() {
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", id.as_ref());
     }
@@ -374,6 +421,7 @@ fn request_error(message: &str) -> Json<serde_json::Value> {
 }
 
 fn coded_request_error(message: &str, code: &str) -> Json<serde_json::Value> {
+    metrics::note_error(code);
     let mut extensions = serde_json::json!({ "code": code });
     if let Some(id) = request_id::current() {
         extensions["requestId"] = id.as_ref().into();
@@ -403,9 +451,11 @@ pub(crate) fn ensure_code(error: &mut ServerError) {
     if let Some(id) = request_id::current() {
         extensions.set("requestId", id.as_ref());
     }
-    if extensions.get("code").is_some() {
+    if let Some(async_graphql::Value::String(code)) = extensions.get("code") {
+        metrics::note_error(code);
         return;
     }
+    metrics::note_error("BAD_USER_INPUT");
     extensions.set("code", "BAD_USER_INPUT");
     if let Some(field) = argument_named(&error.message) {
         extensions.set("field", field);

@@ -15,12 +15,14 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod request_id;
 pub mod seed;
 pub mod server;
 pub mod services;
 pub mod stats;
 mod synthetic;
+pub mod telemetry;
 pub mod throttle;
 pub mod trusted_documents;
 pub mod web;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub trusted: Arc<TrustedDocuments>,
     /// Committed changes, for subscriptions (across instances on PostgreSQL).
     pub live: Arc<Live>,
+    /// `/metrics` on the main router: true unless `--metrics-listen` serves it elsewhere.
+    pub metrics_on_main: bool,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             browser: BrowserSettings::default(),
             trusted: Arc::default(),
             live: Live::new(db.clone()),
+            metrics_on_main: true,
             db,
         })
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use jaminan::telemetry::{self, LogFormat};
 use jaminan::{AppState, db, demo, graphql};
 
 #[derive(Parser)]
@@ -32,20 +33,15 @@ struct Cli {
     log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (the default command).
     Serve {
         #[command(flatten)]
         db: DatabaseArgs,
+        // Boxed: the serve settings outweigh every other command's.
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -194,17 +190,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
-    // Colours only for a person at a terminal: a log file or a collector gets plain text.
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
-    }
+    // Log lines, and traces where OTEL_EXPORTER_OTLP_ENDPOINT names a collector.
+    telemetry::init(cli.log_format);
     // No subcommand means `serve` with its defaults and environment fallbacks.
     let command = match cli.command {
         Some(command) => command,
@@ -213,7 +200,9 @@ async fn main() -> ExitCode {
             None => return ExitCode::FAILURE,
         },
     };
-    match run(command).await {
+    let result = run(command).await;
+    telemetry::shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -294,6 +283,15 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    // /metrics on its own address (not the public one), or on the main listener.
+    if let Some(address) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+        state.metrics_on_main = false;
+        jaminan::server::spawn_metrics(metrics_listener, state.clone());
+        println!("Metrics: http://{address}/metrics");
+    }
     println!("GraphiQL: open http://{}/graphql in a browser", args.listen);
     println!("Worker data and mutations need an API key: jaminan api-key create --name you --role admin");
     println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
@@ -320,6 +318,7 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
                 "error: requests still running after the {}s grace period were cut (their changes rolled back)",
                 args.shutdown_grace_secs
             );
+            telemetry::shutdown().await;
             std::process::exit(1)
         }
     }

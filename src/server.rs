@@ -53,6 +53,16 @@ pub async fn run(
     }
 }
 
+/// Serves `/metrics` alone on `listener` (`--metrics-listen`), until the process ends: a scrape is
+/// a read of memory and of one count, nothing to drain.
+pub fn spawn_metrics(listener: TcpListener, state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, crate::metrics::routes(state)).await {
+            tracing::error!(%err, "the metrics listener stopped");
+        }
+    })
+}
+
 /// Completes on SIGTERM (what systemd, Docker and Kubernetes send) or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

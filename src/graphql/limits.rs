@@ -66,6 +66,21 @@ pub fn is_subscription(document: &ExecutableDocument, operation_name: Option<&st
     selected(document, operation_name).is_some_and(|o| o.node.ty == OperationType::Subscription)
 }
 
+/// The selected operation's name (None: unnamed) and type.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a str>, OperationType)> {
+    let selected = selected(document, operation_name)?;
+    let name = match &document.operations {
+        DocumentOperations::Single(_) => None,
+        DocumentOperations::Multiple(operations) => {
+            operations.iter().find(|(_, o)| std::ptr::eq(*o, selected)).map(|(name, _)| name.as_str())
+        }
+    };
+    Some((name, selected.node.ty))
+}
+
 /// How many root fields the selected operation runs (through fragments too). Each root field of
 /// a mutation is a mutation of its own, and aliases multiply them: 50 aliased registerWorker
 /// fields were 50 guesses whether a NIK exists.

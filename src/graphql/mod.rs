@@ -10,6 +10,7 @@ pub mod loaders;
 pub mod payouts;
 pub mod scalars;
 pub mod schema;
+pub mod spans;
 pub mod stats;
 pub mod workers;
 

@@ -27,6 +27,11 @@ pub fn build(state: AppState) -> JaminanSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives);
+    // Resolver spans only where traces are exported: any extension makes every field go
+    // through it, which costs where nobody reads the spans.
+    if crate::telemetry::exporting() {
+        builder = builder.extension(super::spans::ResolverSpans);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
