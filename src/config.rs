@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// listener (a private interface, or a port the firewall opens only to Prometheus).
     #[arg(long, env = "JAMINAN_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// A PostgreSQL read replica: queries read from it while it answers, mutations (and the
+    /// reads they make) go to --database-url. Same pool settings as the primary.
+    #[arg(long, env = "DATABASE_READ_URL", value_name = "URL")]
+    pub read_database_url: Option<String>,
     /// Load the deterministic demo dataset (Kabupaten Tangerang 2022-2023) into an empty database.
     #[arg(long)]
     pub demo: bool,

@@ -246,6 +246,7 @@ async fn execute(
         let error = request_error("subscriptions run over WebSocket (graphql-transport-ws) at /graphql");
         return (StatusCode::BAD_REQUEST, error).into_response();
     }
+    let parsed = document.clone();
     if let Some(document) = document {
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }
@@ -260,15 +261,23 @@ async fn execute(
             request_error("one mutation per request: send each mutation on its own (only ADMIN keys may combine them)");
         return (StatusCode::BAD_REQUEST, error).into_response();
     }
-    let loaders = RequestLoader::with_cache(
-        Loaders::new(http.app.clone(), caller.clone()),
-        // The batch's statements belong to the resolver that asked (traces).
-        |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
-        HashMapCache::default(),
-    );
-    loaders.enable_all_cache(!write);
     let anonymous = caller.is_none();
-    let running = http.schema.execute(request.data(caller).data(loaders));
+    // Queries read from the replica while it answers; mutations, and what they read, stay on
+    // the primary. A query the replica failed for want of the database runs again on the primary.
+    let replica = if write { None } else { http.app.replica.as_ref() };
+    let on_replica = replica.and_then(|replica| replica.for_reads()).cloned();
+    let retry = on_replica.is_some().then(|| replay(&request, parsed.as_deref()));
+    let running = async {
+        let Some(db) = on_replica else { return run(http, http.app.clone(), request, caller, write).await };
+        let response = run(http, AppState { db, ..http.app.clone() }, request, caller.clone(), write).await;
+        match (replica, retry) {
+            (Some(replica), Some(again)) if has_code(&response, AppError::UNAVAILABLE_CODE) => {
+                replica.mark_down();
+                run(http, http.app.clone(), again, caller, write).await
+            }
+            _ => response,
+        }
+    };
     let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
         let message = format!("the request ran longer than {timeout_secs}s and was cancelled");
         let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message))] });
@@ -282,6 +291,41 @@ async fn execute(
         Caching::Private
     };
     graphql_response(headers, response, caching)
+}
+
+/// Executes `request` with `app` (the primary's state, or the replica's for a query).
+async fn run(
+    http: &Http,
+    app: AppState,
+    request: async_graphql::Request,
+    caller: crate::auth::Caller,
+    write: bool,
+) -> async_graphql::Response {
+    let loaders = RequestLoader::with_cache(
+        Loaders::new(app.clone(), caller.clone()),
+        // The batch's statements belong to the resolver that asked (traces).
+        |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
+        HashMapCache::default(),
+    );
+    loaders.enable_all_cache(!write);
+    http.schema.execute(request.data(app).data(caller).data(loaders)).await
+}
+
+/// The same query again (a query has no uploads, and its document is parsed already).
+fn replay(request: &async_graphql::Request, document: Option<&ExecutableDocument>) -> async_graphql::Request {
+    let mut again = async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
+    again.operation_name = request.operation_name.clone();
+    again.extensions = request.extensions.clone();
+    if let Some(document) = document {
+        again.set_parsed_query(document.clone());
+    }
+    again
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        matches!(e.extensions.as_ref().and_then(|x| x.get("code")), Some(async_graphql::Value::String(c)) if c == code)
+    })
 }
 
 /// The operation a request runs: its metrics label (bounded, see `metrics::OperationNames`), and
@@ -488,11 +532,20 @@ fn error_response(err: AppError) -> Response {
     with_retry_after(response)
 }
 
+/// Ready while the primary answers; with a read replica, says how the replica is too (a replica
+/// that does not answer leaves the instance ready: its queries read from the primary).
 async fn readyz(State(http): State<Http>) -> Response {
     // Within a second: load balancers probe often and must learn of an outage fast.
     let ping = http.app.db.execute_unprepared("SELECT 1");
-    match tokio::time::timeout(Duration::from_secs(1), ping).await {
-        Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
-        _ => with_retry_after((StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()),
+    let primary = matches!(tokio::time::timeout(Duration::from_secs(1), ping).await, Ok(Ok(_)));
+    let replica = match &http.app.replica {
+        None => String::new(),
+        Some(replica) if replica.answers().await => "\nprimary: ok\nreplica: ok".to_owned(),
+        Some(_) => "\nprimary: ok\nreplica: unreachable (queries read from the primary)".to_owned(),
+    };
+    if primary {
+        (StatusCode::OK, format!("ready{replica}")).into_response()
+    } else {
+        with_retry_after((StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response())
     }
 }

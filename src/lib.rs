@@ -60,6 +60,8 @@ pub struct AppState {
     pub trusted: Arc<TrustedDocuments>,
     /// Committed changes, for subscriptions (across instances on PostgreSQL).
     pub live: Arc<Live>,
+    /// Where queries read when a PostgreSQL replica is configured (`--read-database-url`).
+    pub replica: Option<Arc<db::replica::ReadReplica>>,
     /// `/metrics` on the main router: true unless `--metrics-listen` serves it elsewhere.
     pub metrics_on_main: bool,
 }
@@ -79,6 +81,7 @@ impl AppState {
             browser: BrowserSettings::default(),
             trusted: Arc::default(),
             live: Live::new(db.clone()),
+            replica: None,
             metrics_on_main: true,
             db,
         })

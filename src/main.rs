@@ -280,6 +280,17 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
         args.disclosure.min_public_count,
         Duration::from_secs(args.disclosure.public_stats_refresh_secs),
     ));
+    if let Some(url) = &args.read_database_url {
+        if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {
+            return Err("--read-database-url needs PostgreSQL, for the primary and the replica".into());
+        }
+        // No migrations: a replica is read-only, and follows the primary's schema.
+        let replica = db::connect_lazily(&DatabaseArgs { database_url: url.clone(), ..db_args.clone() })
+            .await
+            .map_err(|e| format!("cannot connect to the read replica: {e}"))?;
+        state.replica = Some(jaminan::db::replica::ReadReplica::new(replica));
+        println!("Queries read from the replica while it answers; mutations go to the primary.");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

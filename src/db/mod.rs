@@ -2,6 +2,7 @@
 //! that differ between the two.
 pub mod backup;
 pub mod copy_text;
+pub mod replica;
 
 use std::time::Duration;
 
@@ -53,6 +54,18 @@ pub fn default_max_connections() -> u32 {
 }
 
 pub async fn connect_with(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(args)?).await
+}
+
+/// A pool that connects on first use: a read replica that is down at start is left out until
+/// it answers, instead of keeping the server from starting.
+pub async fn connect_lazily(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(args)?;
+    options.connect_lazy(true);
+    Database::connect(options).await
+}
+
+fn options(args: &DatabaseArgs) -> Result<ConnectOptions, DbErr> {
     let (url, statement_timeout_secs, max_connections) =
         (args.database_url.as_str(), args.statement_timeout_secs, args.db_max_connections);
     let mut options = ConnectOptions::new(url);
@@ -85,7 +98,7 @@ pub async fn connect_with(args: &DatabaseArgs) -> Result<DatabaseConnection, DbE
             move |o| o.options([("statement_timeout", timeout.as_str()), ("plan_cache_mode", "force_generic_plan")]),
         );
     }
-    Database::connect(options).await
+    Ok(options)
 }
 
 fn create_sqlite_folder(url: &str) -> Result<(), DbErr> {
