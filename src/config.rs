@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// reads they make) go to --database-url. Same pool settings as the primary.
     #[arg(long, env = "DATABASE_READ_URL", value_name = "URL")]
     pub read_database_url: Option<String>,
+    /// A direct PostgreSQL connection for the subscriptions' LISTEN, when --database-url goes
+    /// through PgBouncer in transaction mode (which cannot keep a session's LISTEN).
+    #[arg(long, env = "DATABASE_LISTEN_URL", value_name = "URL")]
+    pub listen_database_url: Option<String>,
     /// Load the deterministic demo dataset (Kabupaten Tangerang 2022-2023) into an empty database.
     #[arg(long)]
     pub demo: bool,

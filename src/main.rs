@@ -280,6 +280,9 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
         args.disclosure.min_public_count,
         Duration::from_secs(args.disclosure.public_stats_refresh_secs),
     ));
+    if let Some(url) = &args.listen_database_url {
+        state.live = jaminan::live::Live::listening_at(state.db.clone(), Some(url.clone()));
+    }
     if let Some(url) = &args.read_database_url {
         if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {
             return Err("--read-database-url needs PostgreSQL, for the primary and the replica".into());

@@ -236,7 +236,7 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     assert_eq!(app.backend, Backend::Postgres);
     let payout = submitted_payout(&app, 1, "36.03").await;
     let other = db::connect(&app.database_url(), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.unwrap();
-    let instance_b = serve_instance(other).await;
+    let instance_b = serve_instance(other, app.database_url()).await;
     let mut subscriber = WsClient::connect(instance_b, Some(&app.admin)).await.unwrap();
     subscriber.subscribe("1", PAYOUTS, json!({})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -262,8 +262,10 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     app.cleanup().await;
 }
 
-/// Another instance of the server on `db`: its own state, hub and listener.
-async fn serve_instance(db: sea_orm::DatabaseConnection) -> std::net::SocketAddr {
-    let state = common::unthrottled(AppState::new(db).await.unwrap());
+/// Another instance of the server on `db`: its own state, hub and listener. It listens on a
+/// connection of its own URL, as `--listen-database-url` makes it do (beside PgBouncer).
+async fn serve_instance(db: sea_orm::DatabaseConnection, listen_url: String) -> std::net::SocketAddr {
+    let mut state = common::unthrottled(AppState::new(db.clone()).await.unwrap());
+    state.live = jaminan::live::Live::listening_at(db, Some(listen_url));
     common::serve(state).await
 }

@@ -104,6 +104,9 @@ impl Changes {
 /// The hub of one instance: commits with notifications, and hands out subscriptions.
 pub struct Live {
     db: DatabaseConnection,
+    /// Where to LISTEN when it cannot go through the pool (the pool's URL points at PgBouncer in
+    /// transaction mode, where a session's LISTEN is lost between transactions).
+    listen_url: Option<String>,
     sender: broadcast::Sender<Arc<Event>>,
     /// Set once this instance listens (PostgreSQL; SQLite needs no listener).
     listening: OnceCell<()>,
@@ -111,8 +114,14 @@ pub struct Live {
 
 impl Live {
     pub fn new(db: DatabaseConnection) -> Arc<Live> {
+        Live::listening_at(db, None)
+    }
+
+    /// A hub that listens on its own connection to `listen_url` (None: a connection like the
+    /// pool's).
+    pub fn listening_at(db: DatabaseConnection, listen_url: Option<String>) -> Arc<Live> {
         let (sender, _) = broadcast::channel(BACKLOG);
-        Arc::new(Live { db, sender, listening: OnceCell::new() })
+        Arc::new(Live { db, listen_url, sender, listening: OnceCell::new() })
     }
 
     /// Commits `txn` and tells every subscriber, of every instance, about `changes`. On
@@ -148,7 +157,10 @@ impl Live {
         if self.db.get_database_backend() == DbBackend::Postgres {
             self.listening
                 .get_or_try_init(|| async {
-                    let mut listener = PgListener::connect_with(self.db.get_postgres_connection_pool()).await?;
+                    let mut listener = match &self.listen_url {
+                        Some(url) => PgListener::connect(url).await?,
+                        None => PgListener::connect_with(self.db.get_postgres_connection_pool()).await?,
+                    };
                     listener.listen(CHANNEL).await?;
                     tokio::spawn(listen(Arc::downgrade(self), listener));
                     Ok::<(), sea_orm::sqlx::Error>(())
