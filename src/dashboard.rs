@@ -12,6 +12,7 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     ("DashboardRegencies", include_str!("../assets/dashboard/Regencies.graphql")),
     ("Dashboard", include_str!("../assets/dashboard/Dashboard.graphql")),
     ("DashboardPayouts", include_str!("../assets/dashboard/Payouts.graphql")),
+    ("DashboardLive", include_str!("../assets/dashboard/Live.graphql")),
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[

@@ -8,6 +8,7 @@ use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
 use jaminan::stats::publication::Publications;
+use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::{AppState, db};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
@@ -203,6 +204,30 @@ backend_test!(the_public_receives_only_published_figures, |app: TestApp| async m
     let figures = &public[0]["payload"]["data"]["coverageStatsChanged"];
     assert_eq!(figures["coveredWorkers"], 0);
     assert!(figures["withheld"].as_array().unwrap().contains(&json!("COVERED_WORKERS")), "{figures}");
+});
+
+backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: TestApp| async move {
+    // Where only trusted documents run, the dashboard's subscription runs by its hash (as
+    // dashboard.js sends it) and any other subscription document is refused.
+    let mut state = app.state.clone();
+    state.trusted = std::sync::Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
+    let address = common::serve(state).await;
+    let live = jaminan::dashboard::DOCUMENTS.iter().find(|(name, _)| *name == "DashboardLive").unwrap().1;
+    let hash = jaminan::trusted_documents::sha256_hex(live);
+    let mut browser = WsClient::connect(address, None).await.unwrap();
+    browser.subscribe("other", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    assert_eq!(refusal(&mut browser).await, "TRUSTED_DOCUMENTS_ONLY");
+    browser
+        .send(json!({ "id": "live", "type": "subscribe", "payload": { "query": "",
+            "variables": { "code": "36.03", "year": 2026 },
+            "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } } }))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let worker = app.register("3603121505800001", "Pekerja", "36.03", None, "FARMER").await;
+    app.enroll(&worker, "36.03", "2026-01-01", None).await;
+    let update = browser.next(Duration::from_secs(3)).await.expect("a live update");
+    assert_eq!(update["id"], "live", "{update}");
+    assert_eq!(update["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"], 1);
 });
 
 backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestApp| async move {

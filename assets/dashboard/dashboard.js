@@ -11,7 +11,7 @@ const TEXT = {
     ofTarget: "dari target", rate: "Cakupan", ofEligible: "dari pekerja rentan", premium: "Biaya iuran", newly: "Baru terlindungi",
     district: "Kecamatan", name: "Nama", needKey: "Masukkan API key untuk melihat klaim manfaat.",
     overdue: "Klaim terlambat", noOverdue: "Tidak ada klaim terlambat.", days: "hari kerja", withheld: "Angka di bawah ambang privasi disembunyikan.",
-    loading: "Memuat…", chartCovered: "Terlindungi", chartTarget: "Target",
+    loading: "Memuat…", chartCovered: "Terlindungi", chartTarget: "Target", live: "langsung",
     SUBMITTED: "Diajukan", VERIFIED: "Diverifikasi", APPROVED: "Disetujui", PAID: "Dibayar", REJECTED: "Ditolak",
     MALE: "Laki-laki", FEMALE: "Perempuan",
     FARMER: "Petani", FARM_LABORER: "Buruh tani", FISHER: "Nelayan", STREET_VENDOR: "Pedagang kaki lima",
@@ -27,7 +27,7 @@ const TEXT = {
     ofTarget: "of target", rate: "Coverage rate", ofEligible: "of eligible workers", premium: "Premium cost", newly: "Newly covered",
     district: "District", name: "Name", needKey: "Enter an API key to see benefit claims.",
     overdue: "Overdue claims", noOverdue: "No overdue claims.", days: "working days", withheld: "Figures below the privacy threshold are withheld.",
-    loading: "Loading…", chartCovered: "Covered", chartTarget: "Target",
+    loading: "Loading…", chartCovered: "Covered", chartTarget: "Target", live: "live",
     SUBMITTED: "Submitted", VERIFIED: "Verified", APPROVED: "Approved", PAID: "Paid", REJECTED: "Rejected",
     MALE: "Male", FEMALE: "Female",
     FARMER: "Farmer", FARM_LABORER: "Farm laborer", FISHER: "Fisher", STREET_VENDOR: "Street vendor",
@@ -61,8 +61,9 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-// Anonymous requests go by GET, so that browsers and proxies may cache the public figures.
-async function graphql(name, variables) {
+// Anonymous requests go by GET, so that browsers and proxies may cache the public figures; after
+// a live update (`fresh`) the cached answer is revalidated (ETag) instead of reused.
+async function graphql(name, variables, fresh = false) {
   const id = documents[name];
   let response;
   if (state.key) {
@@ -73,7 +74,10 @@ async function graphql(name, variables) {
     });
   } else {
     const query = new URLSearchParams({ documentId: id, variables: JSON.stringify(variables) });
-    response = await fetch("/graphql?" + query.toString(), { headers: { Accept: "application/graphql-response+json" } });
+    response = await fetch("/graphql?" + query.toString(), {
+      headers: { Accept: "application/graphql-response+json" },
+      cache: fresh ? "no-cache" : "default",
+    });
   }
   const body = await response.json();
   if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
@@ -174,18 +178,60 @@ function renderText() {
   document.getElementById("lang").textContent = t("switch");
 }
 
-async function load() {
+// `fresh`: a live update asked for it; otherwise the regency, year or key changed, and the live
+// subscription follows them.
+async function load(fresh = false) {
   const status = document.getElementById("status");
-  status.textContent = t("loading");
+  if (!fresh) {
+    status.textContent = t("loading");
+    follow();
+  }
   try {
-    const data = await graphql("Dashboard", { code: state.regency, year: state.year, fromYear: state.year - 4 });
+    const data = await graphql("Dashboard", { code: state.regency, year: state.year, fromYear: state.year - 4 }, fresh);
     state.data = data.regency;
     render();
-    status.textContent = `${data.regency.name}, ${data.regency.province.name} · ${state.year}`;
+    const live = state.live ? ` · ● ${t("live")}` : "";
+    status.textContent = `${data.regency.name}, ${data.regency.province.name} · ${state.year}${live}`;
   } catch (error) {
     status.replaceChildren(el("span", { class: "error" }, error.message));
   }
   renderPayouts();
+}
+
+// Live figures: the DashboardLive subscription over graphql-transport-ws (by its trusted
+// document's hash); each update reloads the dashboard. Reconnects after 5 s when closed.
+function follow() {
+  if (state.socket) state.socket.close();
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/graphql";
+  let socket;
+  try {
+    socket = new WebSocket(url, "graphql-transport-ws");
+  } catch (error) {
+    return;
+  }
+  state.socket = socket;
+  const send = (message) => socket.send(JSON.stringify(message));
+  socket.onopen = () => send({ type: "connection_init", payload: state.key ? { Authorization: "Bearer " + state.key } : {} });
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "connection_ack") {
+      const persistedQuery = { version: 1, sha256Hash: documents.DashboardLive.replace("sha256:", "") };
+      const variables = { code: state.regency, year: state.year };
+      send({ id: "live", type: "subscribe", payload: { query: "", variables, extensions: { persistedQuery } } });
+      state.live = true;
+    } else if (message.type === "ping") {
+      send({ type: "pong" });
+    } else if (message.type === "next" && message.payload.data) {
+      load(true);
+    } else if (message.type === "error" || message.type === "complete") {
+      state.live = false;
+    }
+  };
+  socket.onclose = () => {
+    if (state.socket !== socket) return;
+    state.live = false;
+    setTimeout(() => state.socket === socket && follow(), 5000);
+  };
 }
 
 function render() {
