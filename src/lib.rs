@@ -60,6 +60,8 @@ pub struct AppState {
     pub trusted: Arc<TrustedDocuments>,
     /// Committed changes, for subscriptions (across instances on PostgreSQL).
     pub live: Arc<Live>,
+    /// Turns true when the server starts shutting down (long-lived WebSockets close then).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Where queries read when a PostgreSQL replica is configured (`--read-database-url`).
     pub replica: Option<Arc<db::replica::ReadReplica>>,
     /// `/metrics` on the main router: true unless `--metrics-listen` serves it elsewhere.
@@ -82,6 +84,8 @@ impl AppState {
             trusted: Arc::default(),
             live: Live::new(db.clone()),
             replica: None,
+            // No server yet: `server::run` gives the state its own signal.
+            stopping: tokio::sync::watch::channel(false).1,
             metrics_on_main: true,
             db,
         })

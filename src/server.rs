@@ -32,12 +32,17 @@ pub async fn run(
         let _ = tcp.set_nodelay(true);
     });
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    // WebSockets (subscriptions) never end by themselves: they are told to close.
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let mut state = state;
+    state.stopping = closing_rx;
     // The peer address reaches the handlers for the per-address rate limits.
     let app = build_app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections, draining requests");
         let _ = stopping_tx.send(());
+        let _ = closing_tx.send(true);
     });
     // The grace period starts with the shutdown, not with the server.
     let deadline = async move {

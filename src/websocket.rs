@@ -4,23 +4,24 @@
 //! Only subscriptions run here; queries and mutations go over HTTP, where the request limits,
 //! caching and rate limits live. The API key comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
-//! HTTP request's, failed keys counted against the address; a refused key closes the connection
-//! (4403). Each subscription document passes the same checks as an HTTP request's: trusted
+//! HTTP request's, failed keys counted against the address; a refused key closes the connection. Each subscription document passes the same checks as an HTTP request's: trusted
 //! documents, token and alias budgets, depth and complexity.
 use std::any::TypeId;
 use std::net::IpAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::futures_util::stream::{self, BoxStream};
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::http::{WebSocketProtocols as Protocols, WsMessage};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Data, ErrorExtensions, Executor, Response, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt, future};
 
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
@@ -37,12 +38,11 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// Accepts the upgrade when the client speaks one of the GraphQL WebSocket protocols.
 pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) -> HttpResponse {
     let (mut parts, _body) = request.into_parts();
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
-        Ok(protocol) => protocol,
-        Err(status) => {
-            let message = "ask for the graphql-transport-ws WebSocket subprotocol (Sec-WebSocket-Protocol)";
-            return (status, message).into_response();
-        }
+    // The first GraphQL subprotocol the client offers (as async-graphql-axum's extractor picks).
+    let offered = parts.headers.get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(protocol) = offered.split(',').find_map(|p| Protocols::from_str(p.trim()).ok()) else {
+        let message = "ask for the graphql-transport-ws WebSocket subprotocol (Sec-WebSocket-Protocol)";
+        return (StatusCode::BAD_REQUEST, message).into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => upgrade,
@@ -58,23 +58,55 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
         .write_buffer_size(0)
         .max_message_size(max_message)
         .max_frame_size(max_message);
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let executor = LiveExecutor { http: http.clone() };
-        GraphQLWebSocket::new(socket, executor, protocol)
-            .on_connection_init(move |payload| async move {
-                let authorization = authorization_of(&payload)
-                    .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
-                let caller = http::authenticate(&http, &headers, peer, authorization.as_deref())
-                    .await
-                    .map_err(|err| err.extend())?;
-                let mut data = Data::default();
-                data.insert(caller);
-                data.insert(ConnectionAuthorization(authorization));
-                Ok(data)
-            })
-            .serve()
-            .await;
-    })
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(socket, http, protocol, headers, peer))
+}
+
+/// Runs the protocol on one connection until the client leaves or the server shuts down; then
+/// the connection is closed with 1001 (going away), so that clients reconnect to another
+/// instance and draining never waits on an idle subscription.
+async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: HeaderMap, peer: Option<IpAddr>) {
+    let (mut sink, stream) = socket.split();
+    let input = stream.take_while(|message| future::ready(message.is_ok())).filter_map(|message| {
+        future::ready(match message {
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+            _ => None,
+        })
+    });
+    let executor = LiveExecutor { http: http.clone() };
+    let mut stopping = http.app.stopping.clone();
+    let stopped = async move {
+        // A state without a server (tests driving the router) never stops.
+        if stopping.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let output = async_graphql::http::WebSocket::new(executor, input, protocol)
+        .on_connection_init(move |payload| async move {
+            let authorization = authorization_of(&payload)
+                .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
+            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref())
+                .await
+                .map_err(|err| err.extend())?;
+            let mut data = Data::default();
+            data.insert(caller);
+            data.insert(ConnectionAuthorization(authorization));
+            Ok(data)
+        })
+        .map(|message| match message {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+        })
+        .take_until(stopped);
+    let mut output = std::pin::pin!(output);
+    while let Some(message) = output.next().await {
+        if sink.send(message).await.is_err() {
+            return;
+        }
+    }
+    if output.is_stopped() {
+        let going_away = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
+        let _ = sink.send(Message::Close(Some(going_away))).await;
+    }
 }
 
 /// `Authorization` from a `connection_init` payload, whatever the case of its name.

@@ -105,6 +105,22 @@ backend_test!(sigterm_drains_requests_in_flight_and_exits_0, |app: TestApp| asyn
     assert_eq!(stored_name(&app, &worker).await, "Siti Renamed");
 });
 
+backend_test!(subscriptions_are_closed_at_shutdown_and_do_not_hold_the_drain, |app: TestApp| async move {
+    let mut server = Server::start(&app, 20).await;
+    let address = server.url.trim_start_matches("http://").parse().unwrap();
+    let mut client = common::ws::WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    client.subscribe("1", "subscription { payoutChanged { id } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let terminated = Instant::now();
+    server.terminate();
+    // Closed with 1001 (going away): clients reconnect to another instance.
+    let closed = client.next(Duration::from_secs(5)).await.expect("the connection is closed");
+    assert_eq!(closed, json!({ "type": "closed", "code": 1001 }));
+    // Nothing else to drain: the process exits at once, not after the 20 s grace period.
+    assert_eq!(server.exit_code(Duration::from_secs(5)).await, Some(0));
+    assert!(terminated.elapsed() < Duration::from_secs(5));
+});
+
 backend_test!(past_the_grace_period_requests_are_cut_and_roll_back, |app: TestApp| async move {
     let worker = app.register("3603121505850001", "Siti", "36.03", None, "FISHER").await;
     let mut server = Server::start(&app, 1).await;
