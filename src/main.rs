@@ -243,7 +243,7 @@ async fn run(command: Command, lang: Lang) -> Result<(), String> {
         Command::Backup { db, file } => {
             let started = std::time::Instant::now();
             let db = db::open(&db).await.map_err(|e| e.to_string())?;
-            db::backup::backup(&db, &file).await?;
+            db::backup::backup(&db, &file).await.map_err(|e| e.text(lang))?;
             let secs = started.elapsed().as_secs_f64();
             println!("{}", Line::BackupWritten { path: file.display().to_string(), secs }.text(lang));
             Ok(())

@@ -730,6 +730,13 @@ pub enum Line {
         path: String,
         secs: f64,
     },
+    BackupNotSqlite,
+    BackupExists {
+        path: String,
+    },
+    PathNotUtf8 {
+        path: String,
+    },
     TrustedDocuments {
         count: usize,
         path: String,
@@ -862,6 +869,15 @@ impl Line {
                 let s = secs(*s, 1);
                 say!(lang, "backup written to {path} in {s}s", "cadangan ditulis ke {path} dalam {s} detik")
             }
+            Line::BackupNotSqlite => say!(
+                lang,
+                "`backup` copies the embedded SQLite database; back up PostgreSQL with pg_dump (see the README's \"Backups\")",
+                "`backup` menyalin basis data SQLite bawaan; cadangkan PostgreSQL dengan pg_dump (lihat bagian \"Backups\" di README)"
+            ),
+            Line::BackupExists { path } => {
+                say!(lang, "{path} exists: choose a new file name", "{path} sudah ada: pilih nama berkas yang baru")
+            }
+            Line::PathNotUtf8 { path } => say!(lang, "{path} is not valid UTF-8", "{path} bukan UTF-8 yang valid"),
             Line::TrustedDocuments { count, path, mode } => {
                 let n = num(*count as u64);
                 say!(

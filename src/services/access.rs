@@ -94,5 +94,5 @@ pub async fn require_visible_worker<C: ConnectionTrait>(db: &C, actor: &Actor, w
         return Ok(());
     }
     let found = worker::Entity::find_by_id(worker_id).filter(visible_workers(actor)).one(db).await?;
-    found.map(|_| ()).ok_or_else(|| AppError::NotFound(Msg::NoWorker { id: worker_id }))
+    found.map(|_| ()).ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
 }

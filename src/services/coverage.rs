@@ -193,7 +193,7 @@ pub async fn end(
 ) -> AppResult<coverage::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let ends_on = check_date("endsOn", ends_on)?;
-    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(Msg::NoCoverage { id }))?;
+    let current = get(state, id).await?.ok_or(AppError::NotFound(Msg::NoCoverage { id }))?;
     require_visible_worker(&state.db, actor, current.worker_id)
         .await
         .map_err(|_| AppError::NotFound(Msg::NoCoverage { id }))?;
@@ -370,8 +370,5 @@ pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> Ap
     if touched.rows_affected == 0 {
         return Err(AppError::NotFound(Msg::NoWorker { id: worker_id }));
     }
-    worker::Entity::find_by_id(worker_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound(Msg::NoWorker { id: worker_id }))
+    worker::Entity::find_by_id(worker_id).one(txn).await?.ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
 }

@@ -78,7 +78,7 @@ impl Window {
             match value {
                 None => Ok(None),
                 Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(Some(n as u64)),
-                Some(_) => Err(AppError::bad_input(field, Msg::PageSizeBetween { field, max: MAX_PAGE_SIZE as u64 })),
+                Some(_) => Err(AppError::bad_input(field, Msg::PageSizeBetween { field, max: MAX_PAGE_SIZE })),
             }
         };
         let first = size(args.first, "first")?;

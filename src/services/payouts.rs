@@ -268,9 +268,7 @@ impl Claim {
         earlier: &[payout::Model],
     ) -> AppResult<i64> {
         match self.benefit {
-            Benefit::Death => {
-                jkm_death_amount(self.incident_on).ok_or_else(|| AppError::NotCovered(Msg::NoJkmDeathBenefit))
-            }
+            Benefit::Death => jkm_death_amount(self.incident_on).ok_or(AppError::NotCovered(Msg::NoJkmDeathBenefit)),
             Benefit::WorkAccidentDeath => Ok(jkk_death_amount(holding.declared_monthly_income)),
             Benefit::WorkAccidentCare => self.amount.ok_or_else(|| AppError::bad_input("amount", Msg::AmountRequired)),
             Benefit::Scholarship => {
@@ -334,7 +332,7 @@ pub async fn transition(
     details: TransitionDetails,
 ) -> AppResult<payout::Model> {
     let actor = require_role(caller, Role::Supervisor)?;
-    let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(Msg::NoPayout { id }))?;
+    let current = get(state, caller, id).await?.ok_or(AppError::NotFound(Msg::NoPayout { id }))?;
     require_reach(actor, &current.regency_code)?;
     let next = action.next(current.status).ok_or_else(|| invalid_state(action, current.status))?;
     if action.needs_other_than_submitter() && current.submitted_by == actor.key_id {
