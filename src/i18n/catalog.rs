@@ -174,7 +174,7 @@ impl Msg {
                 "an API key is required: send `Authorization: Bearer <key>`",
                 "kunci API diperlukan: kirim `Authorization: Bearer <kunci>`"
             ),
-            Msg::NeedsRole { role } => say!(lang, "this needs a {role} key", "ini memerlukan kunci {role}"),
+            Msg::NeedsRole { role } => say!(lang, "this needs a {role} key", "tindakan ini memerlukan kunci {role}"),
             Msg::OutsideScope { regency } => say!(
                 lang,
                 "regency {regency} is outside this key's scope",
@@ -224,7 +224,7 @@ impl Msg {
             Msg::StatementTimeout => say!(
                 lang,
                 "the database took too long to answer and the statement was cancelled",
-                "basis data terlalu lama menjawab dan perintahnya dibatalkan"
+                "basis data terlalu lama merespons dan perintahnya dibatalkan"
             ),
             Msg::DatabaseUnreachable => say!(
                 lang,
@@ -319,12 +319,12 @@ impl Msg {
             Msg::InvalidId => say!(lang, "not a valid id", "bukan id yang valid"),
             Msg::InvalidCursor => say!(lang, "invalid cursor", "kursor tidak valid"),
             Msg::CursorOfAnotherOrdering => {
-                say!(lang, "this cursor belongs to another ordering", "kursor ini milik urutan yang lain")
+                say!(lang, "this cursor belongs to another ordering", "kursor ini berasal dari urutan yang berbeda")
             }
             Msg::PageSizeBetween { field, max } => {
                 say!(lang, "{field} must be between 0 and {max}", "{field} harus antara 0 dan {max}")
             }
-            Msg::FirstOrLast => say!(lang, "give first or last, not both", "isi first atau last, tidak keduanya"),
+            Msg::FirstOrLast => say!(lang, "give first or last, not both", "isi first atau last, jangan keduanya"),
             Msg::FirstBetween { max } => {
                 say!(lang, "first must be between 1 and {max}", "first harus antara 1 dan {max}")
             }
@@ -366,7 +366,7 @@ impl Msg {
             }
             Msg::ToYearBeforeFromYear => say!(lang, "toYear is before fromYear", "toYear lebih awal dari fromYear"),
             Msg::TrendTooLong { max } => {
-                say!(lang, "a trend spans at most {max} years", "tren mencakup paling banyak {max} tahun")
+                say!(lang, "a trend spans at most {max} years", "rentang tren paling panjang {max} tahun")
             }
             Msg::Nik(NikError::Format) => say!(lang, "a NIK has exactly 16 digits", "NIK terdiri atas tepat 16 angka"),
             Msg::Nik(NikError::Serial) => say!(
@@ -374,11 +374,9 @@ impl Msg {
                 "the NIK's serial number 0000 is never issued",
                 "nomor urut NIK 0000 tidak pernah diterbitkan"
             ),
-            Msg::Nik(NikError::BirthDate) => say!(
-                lang,
-                "the NIK does not encode a real birth date",
-                "NIK tidak memuat tanggal lahir yang sebenarnya"
-            ),
+            Msg::Nik(NikError::BirthDate) => {
+                say!(lang, "the NIK does not encode a real birth date", "NIK tidak memuat tanggal lahir yang valid")
+            }
             Msg::NikProvinceUnknown => say!(
                 lang,
                 "the NIK's province code is not a known province",
@@ -409,7 +407,7 @@ impl Msg {
             Msg::Programs(ProgramsError::MissingJkkOrJkm) => say!(
                 lang,
                 "JKK and JKM are always required together",
-                "JKK dan JKM selalu wajib diikutkan bersama-sama"
+                "program JKK dan JKM selalu wajib diikuti bersamaan"
             ),
             Msg::IncomeBetween { max } => {
                 let (one, top) = (rupiah(1, lang), rupiah(*max, lang));
@@ -517,7 +515,7 @@ impl Msg {
             Msg::DeathBenefitBeingHandled => say!(
                 lang,
                 "a death benefit for this worker is already being handled",
-                "santunan kematian untuk pekerja ini sudah sedang diproses"
+                "santunan kematian untuk pekerja ini sedang diproses"
             ),
             Msg::DeathRecordedOn { died_on } => {
                 let d = day(*died_on);
@@ -587,7 +585,7 @@ impl Msg {
                 say!(
                     lang,
                     "four-eyes rule: the key that submitted a payout cannot {en} it",
-                    "aturan empat mata: kunci yang mengajukan pembayaran manfaat tidak boleh {id} pembayaran tersebut"
+                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh kunci yang mengajukannya"
                 )
             }
             Msg::PaidInFuture => say!(lang, "paidOn is in the future", "paidOn berada di masa depan"),
@@ -599,7 +597,7 @@ impl Msg {
                 say!(
                     lang,
                     "cannot {en} a payout that is {status}",
-                    "tidak dapat {id} pembayaran manfaat yang berstatus {status}"
+                    "pembayaran manfaat yang berstatus {status} tidak dapat {id}"
                 )
             }
             Msg::UploadUnreadable { detail } => say!(
@@ -687,13 +685,14 @@ impl Msg {
     }
 }
 
-/// "memverifikasi pembayaran manfaat", as `PayoutAction::verb` says it in English.
+/// What `PayoutAction::verb` says in English, in the passive voice Indonesian messages use
+/// ("pembayaran manfaat ... tidak dapat disetujui").
 fn verb_id(action: PayoutAction) -> &'static str {
     match action {
-        PayoutAction::Verify => "memverifikasi",
-        PayoutAction::Approve => "menyetujui",
-        PayoutAction::MarkPaid => "menandai lunas",
-        PayoutAction::Reject => "menolak",
+        PayoutAction::Verify => "diverifikasi",
+        PayoutAction::Approve => "disetujui",
+        PayoutAction::MarkPaid => "ditandai sudah dibayar",
+        PayoutAction::Reject => "ditolak",
     }
 }
 
@@ -1087,5 +1086,60 @@ fn chain_break_id(broken: &ChainBreak) -> String {
         ChainBreak::HeadRewritten { id } => format!(
             "entri {id} tidak lagi memiliki hash yang dicatat untuknya: entri tersebut dan entri sesudahnya telah ditulis ulang"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().expect("a date")
+    }
+
+    #[test]
+    fn indonesian_writes_dates_money_and_numbers_its_own_way() {
+        let death = Msg::DeathRecordedOn { died_on: day("2023-06-20") };
+        assert_eq!(death.text(Lang::En), "the worker's death is recorded on 2023-06-20");
+        assert_eq!(death.text(Lang::Id), "kematian pekerja tercatat pada 20 Juni 2023");
+        let amount = Msg::AmountBetween { max: 42_000_000 };
+        assert_eq!(amount.text(Lang::En), "amount is required: whole rupiah between 1 and 42000000");
+        assert_eq!(amount.text(Lang::Id), "amount wajib diisi: rupiah bulat antara Rp1 dan Rp42.000.000");
+        let body = Msg::BodyTooLarge { max: 86_000 };
+        assert_eq!(body.text(Lang::Id), "isi permintaan melebihi 86.000 bita");
+        let state = Msg::PayoutState { action: PayoutAction::Approve, status: "SUBMITTED".into() };
+        assert_eq!(state.text(Lang::En), "cannot approve a payout that is SUBMITTED");
+        assert_eq!(state.text(Lang::Id), "pembayaran manfaat yang berstatus SUBMITTED tidak dapat disetujui");
+        let audit = Line::AuditIntact { checked: 86_000, secs: 0.0714 };
+        assert_eq!(audit.text(Lang::En), "audit log intact: 86000 entries checked in 0.071s");
+        assert_eq!(audit.text(Lang::Id), "log audit utuh: 86.000 entri diperiksa dalam 0,071 detik");
+    }
+
+    #[test]
+    fn every_sampled_message_is_translated() {
+        let samples = [
+            Msg::KeyRequired,
+            Msg::NeedsRole { role: "OPERATOR" },
+            Msg::OutsideScope { regency: "36.03".into() },
+            Msg::TooManyWrongKeys,
+            Msg::Internal { error_id: Some("x".into()) },
+            Msg::RecordExists,
+            Msg::NotJson,
+            Msg::OneMutationPerRequest,
+            Msg::PersistedQueryNotFound { id: "abc".into() },
+            Msg::InvalidCursor,
+            Msg::Nik(NikError::Serial),
+            Msg::Programs(ProgramsError::MissingJkkOrJkm),
+            Msg::CoverageOverlaps { id: 7, starts_on: day("2023-06-20"), ends_on: None },
+            Msg::DeathOutsideScope { regency: "36.03".into(), died_on: day("2023-06-20") },
+            Msg::FourEyes { action: PayoutAction::MarkPaid },
+            Msg::ScholarshipContributions { months: 12 },
+            Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
+            Msg::RegisteredWith { what: Noun::Occupation, registered: "FISHER".into() },
+        ];
+        for message in samples {
+            let (en, id) = (message.text(Lang::En), message.text(Lang::Id));
+            assert!(!id.is_empty() && en != id, "{message:?}: {id}");
+        }
     }
 }
