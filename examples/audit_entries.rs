@@ -41,7 +41,7 @@ async fn append(args: &Args) -> Result<(), String> {
         });
         audit::record(&txn, &actor, "registerWorker", AuditEntity::Worker, id, None, Some(&after))
             .await
-            .map_err(|e| e.message())?;
+            .map_err(|e| e.text(jaminan::i18n::Lang::En))?;
     }
     txn.commit().await.map_err(|e| e.to_string())?;
     println!("{} audit entries appended", args.entries);

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::entities::api_key;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 /// What a key may do, each role including the ones before it (services::access applies it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -183,7 +184,7 @@ pub async fn create_key(
 ) -> AppResult<(String, api_key::Model)> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(AppError::bad_input("name", "a key name has 1 to 100 characters"));
+        return Err(AppError::bad_input("name", Msg::KeyNameLength));
     }
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);

@@ -1,6 +1,14 @@
 //! The one error type of the server and its single mapping to GraphQL errors with `extensions.code`.
+//!
+//! Messages are `Msg` values, not text: whoever raises an error does not know the language of
+//! the person who will read it. The GraphQL error carries the English text and, as its source,
+//! the `Msg`; the HTTP layer renders it in the request's language (`http::localize`).
+use std::sync::Arc;
+
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
+
+use crate::i18n::{Lang, Msg};
 
 ///
 /// It deliberately does not implement `Display`: async-graphql converts any `Display` error into a
@@ -10,21 +18,21 @@ pub enum AppError {
     /// Input that breaks a rule; `field` names the input field (e.g. "nik", "endsOn").
     BadInput {
         field: &'static str,
-        message: String,
+        message: Msg,
     },
-    NotFound(String),
-    Conflict(String),
-    InvalidState(String),
-    NotCovered(String),
+    NotFound(Msg),
+    Conflict(Msg),
+    InvalidState(Msg),
+    NotCovered(Msg),
     Unauthenticated,
-    Forbidden(String),
+    Forbidden(Msg),
     /// The request or one of its statements ran past its time limit.
-    TooSlow(String),
+    TooSlow(Msg),
     /// The database is unreachable or every connection is busy: nothing was done, retry later.
-    Unavailable(String),
+    Unavailable(Msg),
     /// A budget over time is spent (HTTP 429 with Retry-After).
     RateLimited {
-        message: String,
+        message: Msg,
         retry_after_secs: u64,
     },
     /// Anything unexpected. Logged with an id; the client sees only the id.
@@ -39,16 +47,16 @@ impl AppError {
     /// The code of `RateLimited`, answered with 429 and `Retry-After` (also in `extensions.retryAfter`).
     pub const RATE_LIMITED_CODE: &'static str = "RATE_LIMITED";
 
-    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_input(field: &'static str, message: impl Into<Msg>) -> Self {
         AppError::BadInput { field, message: message.into() }
     }
 
-    pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
-        AppError::RateLimited { message: message.into(), retry_after_secs: crate::throttle::retry_after_secs(wait) }
+    pub fn rate_limited(message: Msg, wait: std::time::Duration) -> Self {
+        AppError::RateLimited { message, retry_after_secs: crate::throttle::retry_after_secs(wait) }
     }
 
-    /// The message a client sees (internal details are never part of it).
-    pub fn message(&self) -> String {
+    /// The message a client sees, in no language yet (internal details are never part of it).
+    pub fn message(&self) -> Msg {
         match self {
             AppError::BadInput { message, .. } | AppError::RateLimited { message, .. } => message.clone(),
             AppError::NotFound(m)
@@ -58,9 +66,14 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::TooSlow(m)
             | AppError::Unavailable(m) => m.clone(),
-            AppError::Unauthenticated => "an API key is required: send `Authorization: Bearer <key>`".into(),
-            AppError::Internal(_) => "internal error".into(),
+            AppError::Unauthenticated => Msg::KeyRequired,
+            AppError::Internal(_) => Msg::Internal { error_id: None },
         }
+    }
+
+    /// The message in `lang` (the CLI's; the server renders at the HTTP edge).
+    pub fn text(&self, lang: Lang) -> String {
+        self.message().text(lang)
     }
 
     pub fn code(&self) -> &'static str {
@@ -84,15 +97,15 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         // A unique index is the last line of defence against duplicates raced past a pre-check.
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return AppError::Conflict("this record already exists".into());
+            return AppError::Conflict(Msg::RecordExists);
         }
         // PostgreSQL's statement_timeout (SQLSTATE 57014).
         if err.to_string().contains("statement timeout") {
-            return AppError::TooSlow("the database took too long to answer and the statement was cancelled".into());
+            return AppError::TooSlow(Msg::StatementTimeout);
         }
         if let Some(message) = unavailable(&err) {
             tracing::warn!(error = %err, "database unavailable");
-            return AppError::Unavailable(message.into());
+            return AppError::Unavailable(message);
         }
         AppError::Internal(err.to_string())
     }
@@ -101,11 +114,11 @@ impl From<DbErr> for AppError {
 /// Failures that say nothing about the request and will pass: the pool had no connection in
 /// time, the connection broke (PostgreSQL stopped or restarting, a network cut), or the database
 /// refused new work while shutting down. The transaction, if any, did not commit.
-fn unavailable(err: &DbErr) -> Option<&'static str> {
+fn unavailable(err: &DbErr) -> Option<Msg> {
     use sea_orm::sqlx::Error as Sqlx;
     use sea_orm::{ConnAcquireErr, RuntimeErr};
-    const UNREACHABLE: &str = "the database is unreachable; nothing was changed, retry later";
-    const BUSY: &str = "the database is busy; nothing was changed, retry later";
+    const UNREACHABLE: Msg = Msg::DatabaseUnreachable;
+    const BUSY: Msg = Msg::DatabaseBusy;
     let sqlx = match err {
         DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return Some(BUSY),
         DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed) => return Some(UNREACHABLE),
@@ -146,11 +159,14 @@ impl ErrorExtensions for AppError {
             AppError::Internal(detail) => {
                 let error_id = uuid::Uuid::new_v4();
                 tracing::error!(%error_id, detail, "internal error");
-                format!("internal error (id {error_id})")
+                Msg::Internal { error_id: Some(error_id.to_string()) }
             }
             other => other.message(),
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
+        // English until the HTTP layer knows better: the source is what it renders.
+        let mut error = async_graphql::Error::new(message.text(Lang::En));
+        error.source = Some(Arc::new(message));
+        error.extend_with(|_, ext| {
             ext.set("code", self.code());
             if let AppError::BadInput { field, .. } = self {
                 ext.set("field", *field);

@@ -25,6 +25,7 @@ use crate::graphql::documents::Documents;
 use crate::graphql::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
+use crate::i18n::{Lang, Msg};
 use crate::metrics;
 use crate::request_id;
 use crate::throttle;
@@ -104,35 +105,39 @@ fn peer_of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
 }
 
+/// The language the request's reader prefers: its `Accept-Language`, English without one.
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::En, Lang::from_accept_language)
+}
+
 async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let peer = peer_of(&parts.extensions);
+    let lang = lang_of(&parts.headers);
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     if media_type.eq_ignore_ascii_case("multipart/form-data") {
         return graphql_multipart(&http, &parts.headers, peer, content_type, body).await;
     }
     if !media_type.eq_ignore_ascii_case("application/json") {
-        let error = request_error(
-            "send the GraphQL request as JSON with `Content-Type: application/json` (or a file upload as multipart/form-data)",
-        );
+        let error = request_error(Msg::NotJson, lang);
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
     }
     let bytes = match to_bytes(body, http.app.limits.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let error = request_error(&format!("the request body exceeds {} bytes", http.app.limits.max_body_bytes));
+            let error = request_error(Msg::BodyTooLarge { max: http.app.limits.max_body_bytes }, lang);
             return (StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
         }
     };
     let request = match serde_json::from_slice::<BatchRequest>(&bytes) {
         Ok(BatchRequest::Single(request)) => request,
         Ok(BatchRequest::Batch(_)) => {
-            let error = request_error("batched requests are not accepted: send one operation per request");
+            let error = request_error(Msg::BatchRefused, lang);
             return (StatusCode::BAD_REQUEST, error).into_response();
         }
         Err(err) => {
-            let error = request_error(&format!("the body is not a GraphQL request: {err}"));
+            let error = request_error(Msg::NotAGraphqlBody { detail: err.to_string() }, lang);
             return (StatusCode::BAD_REQUEST, error).into_response();
         }
     };
@@ -151,17 +156,17 @@ async fn graphql_multipart(
     body: axum::body::Body,
 ) -> Response {
     let limits = &http.app.limits;
+    let lang = lang_of(headers);
     let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
     let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
     match async_graphql::http::receive_body(Some(content_type), body, options).await {
         Ok(request) => execute(http, headers, peer, request, None, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
-            let error =
-                request_error(&format!("the file exceeds the upload limit of {} bytes", limits.max_upload_bytes));
+            let error = request_error(Msg::UploadTooLarge { max: limits.max_upload_bytes }, lang);
             (StatusCode::PAYLOAD_TOO_LARGE, error).into_response()
         }
         Err(err) => {
-            let error = request_error(&format!("the multipart request is not valid: {err}"));
+            let error = request_error(Msg::MultipartInvalid { detail: err.to_string() }, lang);
             (StatusCode::BAD_REQUEST, error).into_response()
         }
     }
@@ -190,7 +195,7 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
             execute(&http, headers, peer, graphql, document_id, Method::GET, http.app.limits.request_timeout_secs).await
         }
         Err(err) => {
-            let error = request_error(&format!("the query string is not a GraphQL request: {err}"));
+            let error = request_error(Msg::QueryStringInvalid { detail: err.to_string() }, lang_of(headers));
             (StatusCode::BAD_REQUEST, error).into_response()
         }
     }
@@ -205,12 +210,13 @@ async fn execute(
     method: Method,
     timeout_secs: u64,
 ) -> Response {
+    let lang = lang_of(headers);
     // Who asks comes first: where only trusted documents run, it decides whether anything else
     // may even be parsed.
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = match authenticate(http, headers, peer, authorization).await {
         Ok(caller) => caller,
-        Err(err) => return error_response(err),
+        Err(err) => return error_response(err, lang),
     };
     if let Some(actor) = &caller {
         let span = tracing::Span::current();
@@ -226,13 +232,14 @@ async fn execute(
         }
         Ok(None) => false,
         Err(refused) => {
-            return (StatusCode::BAD_REQUEST, coded_request_error(&refused.message(), refused.code())).into_response();
+            return (StatusCode::BAD_REQUEST, coded_request_error(refused.message(), refused.code(), lang))
+                .into_response();
         }
     };
     let limits = &http.app.limits;
     let document = match http.documents.prepare(&request.query, limits) {
         Ok(document) => document,
-        Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(&refusal.message())).into_response(),
+        Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(refusal.message(), lang)).into_response(),
     };
     if let Some(document) = &document {
         observe_operation(document, request.operation_name.as_deref(), trusted, caller.is_some());
@@ -243,7 +250,7 @@ async fn execute(
         _ => 0,
     };
     if document.as_ref().is_some_and(|d| limits::is_subscription(d, request.operation_name.as_deref())) {
-        let error = request_error("subscriptions run over WebSocket (graphql-transport-ws) at /graphql");
+        let error = request_error(Msg::SubscriptionNeedsWebSocket, lang);
         return (StatusCode::BAD_REQUEST, error).into_response();
     }
     let parsed = document.clone();
@@ -251,14 +258,13 @@ async fn execute(
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }
     if method == Method::GET && write {
-        let error = request_error("mutations must be sent with POST");
+        let error = request_error(Msg::MutationNeedsPost, lang);
         let mut response = (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     if write && root_fields > 1 && caller.as_ref().is_none_or(|actor| actor.role != Role::Admin) {
-        let error =
-            request_error("one mutation per request: send each mutation on its own (only ADMIN keys may combine them)");
+        let error = request_error(Msg::OneMutationPerRequest, lang);
         return (StatusCode::BAD_REQUEST, error).into_response();
     }
     let anonymous = caller.is_none();
@@ -268,29 +274,32 @@ async fn execute(
     let on_replica = replica.and_then(|replica| replica.for_reads()).cloned();
     let retry = on_replica.is_some().then(|| replay(&request, parsed.as_deref()));
     let running = async {
-        let Some(db) = on_replica else { return run(http, http.app.clone(), request, caller, write).await };
-        let response = run(http, AppState { db, ..http.app.clone() }, request, caller.clone(), write).await;
+        let Some(db) = on_replica else { return run(http, http.app.clone(), request, caller, write, lang).await };
+        let response = run(http, AppState { db, ..http.app.clone() }, request, caller.clone(), write, lang).await;
         match (replica, retry) {
             (Some(replica), Some(again)) if has_code(&response, AppError::UNAVAILABLE_CODE) => {
                 replica.mark_down();
-                run(http, http.app.clone(), again, caller, write).await
+                run(http, http.app.clone(), again, caller, write, lang).await
             }
             _ => response,
         }
     };
     let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
-        let message = format!("the request ran longer than {timeout_secs}s and was cancelled");
-        let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message))] });
+        let message = Msg::RequestTimeout { secs: timeout_secs };
+        let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message), lang)] });
         return with_retry_after((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
     };
-    response.errors.iter_mut().for_each(ensure_code);
+    for error in &mut response.errors {
+        localize(error, lang);
+        ensure_code(error);
+    }
     // An anonymous GET can only read public data (areas, statistics): the same for everyone.
     let caching = if method == Method::GET && anonymous && !write {
         Caching::Public { max_age_secs: http.app.browser.public_max_age_secs }
     } else {
         Caching::Private
     };
-    graphql_response(headers, response, caching)
+    graphql_response(headers, response, caching, lang)
 }
 
 /// Executes `request` with `app` (the primary's state, or the replica's for a query).
@@ -300,6 +309,7 @@ async fn run(
     request: async_graphql::Request,
     caller: crate::auth::Caller,
     write: bool,
+    lang: Lang,
 ) -> async_graphql::Response {
     let loaders = RequestLoader::with_cache(
         Loaders::new(app.clone(), caller.clone()),
@@ -308,7 +318,7 @@ async fn run(
         HashMapCache::default(),
     );
     loaders.enable_all_cache(!write);
-    http.schema.execute(request.data(app).data(caller).data(loaders)).await
+    http.schema.execute(request.data(app).data(caller).data(loaders).data(lang)).await
 }
 
 /// The same query again (a query has no uploads, and its document is parsed already).
@@ -384,7 +394,7 @@ pub(crate) async fn authenticate(
 /// GraphQL over HTTP: with `application/graphql-response+json` (the default), a request that
 /// could not start executing (syntax, validation, limits, unknown operation, bad variables) is a
 /// 400 without `data`; with `application/json` everything that was understood is a 200.
-fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, caching: Caching) -> Response {
+fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, caching: Caching, lang: Lang) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
     let request_failed =
@@ -415,7 +425,8 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, cach
         (StatusCode::OK, content_type, serde_json::to_vec(&response))
     };
     let Ok(body) = body else {
-        let body = serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()))] });
+        let body =
+            serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()), lang)] });
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
     };
     // A spent budget and the database being away say "later", whatever was asked: 429 and 503,
@@ -448,10 +459,13 @@ fn with_retry_after(mut response: Response) -> Response {
 }
 
 /// One error of a request that never reached a field (so without locations or path).
-fn error_body(err: &AppError) -> serde_json::Value {
+fn error_body(err: &AppError, lang: Lang) -> serde_json::Value {
     let mut error = async_graphql::ErrorExtensions::extend(err);
     if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|x| x.get("code")) {
         metrics::note_error(code);
+    }
+    if let Some(message) = error.source.as_ref().and_then(|source| source.downcast_ref::<Msg>()) {
+        error.message = message.text(lang);
     }
     if let Some(id) = request_id::current() {
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("requestId", id.as_ref());
@@ -460,17 +474,25 @@ fn error_body(err: &AppError) -> serde_json::Value {
 }
 
 /// A request refused before execution, as a GraphQL error body with code BAD_USER_INPUT.
-fn request_error(message: &str) -> Json<serde_json::Value> {
-    coded_request_error(message, "BAD_USER_INPUT")
+fn request_error(message: Msg, lang: Lang) -> Json<serde_json::Value> {
+    coded_request_error(message, "BAD_USER_INPUT", lang)
 }
 
-fn coded_request_error(message: &str, code: &str) -> Json<serde_json::Value> {
+fn coded_request_error(message: Msg, code: &str, lang: Lang) -> Json<serde_json::Value> {
     metrics::note_error(code);
     let mut extensions = serde_json::json!({ "code": code });
     if let Some(id) = request_id::current() {
         extensions["requestId"] = id.as_ref().into();
     }
-    Json(serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }))
+    Json(serde_json::json!({ "errors": [{ "message": message.text(lang), "extensions": extensions }] }))
+}
+
+/// Our errors (`AppError`) carry their message as a `Msg`: written out here in the reader's
+/// language. async-graphql's own (syntax, validation, variables) have none and stay English.
+pub(crate) fn localize(error: &mut ServerError, lang: Lang) {
+    if let Some(message) = error.source::<Msg>() {
+        error.message = message.text(lang);
+    }
 }
 
 /// `documentId` of a request (GraphQL over HTTP's persisted documents), beside the fields
@@ -514,7 +536,7 @@ fn argument_named(message: &str) -> Option<String> {
 }
 
 /// A request-level failure (e.g. a bad API key) as a GraphQL response with the right status.
-fn error_response(err: AppError) -> Response {
+fn error_response(err: AppError, lang: Lang) -> Response {
     let retry_after = match &err {
         AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
         _ => None,
@@ -525,7 +547,7 @@ fn error_response(err: AppError) -> Response {
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let mut response = (status, Json(serde_json::json!({ "errors": [error_body(&err)] }))).into_response();
+    let mut response = (status, Json(serde_json::json!({ "errors": [error_body(&err, lang)] }))).into_response();
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }

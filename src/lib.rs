@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod i18n;
 pub mod live;
 pub mod metrics;
 pub mod request_id;

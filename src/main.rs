@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
+use jaminan::i18n::{Lang, Line};
 use jaminan::seed::SeedOptions;
 use jaminan::server::Stopped;
 use jaminan::services::export;
@@ -31,6 +32,10 @@ struct Cli {
     /// Log lines as text, or as one JSON object per line (for log collectors).
     #[arg(long, global = true, env = "JAMINAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The language of what the commands print for people (English or Bahasa Indonesia; logs
+    /// stay English).
+    #[arg(long, global = true, env = "JAMINAN_LANG", value_enum, default_value_t = Lang::En)]
+    lang: Lang,
 }
 
 #[derive(Subcommand)]
@@ -200,18 +205,19 @@ async fn main() -> ExitCode {
             None => return ExitCode::FAILURE,
         },
     };
-    let result = run(command).await;
+    let lang = cli.lang;
+    let result = run(command, lang).await;
     telemetry::shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("{}", Line::Failed { message }.text(lang));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command) -> Result<(), String> {
+async fn run(command: Command, lang: Lang) -> Result<(), String> {
     match command {
         Command::ExportSchema => {
             print!("{}", graphql::schema::sdl());
@@ -219,63 +225,63 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Migrate { db } => {
             db::open(&db).await.map_err(|e| e.to_string())?;
-            println!("migrations applied");
+            println!("{}", Line::MigrationsApplied.text(lang));
             Ok(())
         }
-        Command::ApiKey { db, command } => api_key(&db, command).await,
+        Command::ApiKey { db, command } => api_key(&db, command, lang).await,
         Command::Backup { db, file } => {
             let started = std::time::Instant::now();
             let db = db::open(&db).await.map_err(|e| e.to_string())?;
-            db::backup::backup(&db, &file).await?;
-            println!("backup written to {} in {:.1}s", file.display(), started.elapsed().as_secs_f64());
+            db::backup::backup(&db, &file).await.map_err(|e| e.text(lang))?;
+            let secs = started.elapsed().as_secs_f64();
+            println!("{}", Line::BackupWritten { path: file.display().to_string(), secs }.text(lang));
             Ok(())
         }
         Command::Import { command: ImportCommand::Enrollments { db, file, regency, dry_run, partial } } => {
-            import_enrollments(&db, &file, &regency, ImportOptions { dry_run, partial, keep_errors: usize::MAX }).await
+            let options = ImportOptions { dry_run, partial, keep_errors: usize::MAX };
+            import_enrollments(&db, &file, &regency, options, lang).await
         }
         Command::Export { command: ExportCommand::Enrollments { db, regency, year, file } } => {
-            export_enrollments(&db, &regency, year, file).await
+            export_enrollments(&db, &regency, year, file, lang).await
         }
-        Command::Stats { db, command } => stats(&db, command).await,
+        Command::Stats { db, command } => stats(&db, command, lang).await,
         Command::Audit { db, command: AuditCommand::Verify { expect_head } } => {
-            audit_verify(&db, expect_head.as_deref()).await
+            audit_verify(&db, expect_head.as_deref(), lang).await
         }
-        Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv).await,
-        Command::Serve { db, serve } => serve_app(&db, &serve).await,
+        Command::Seed { db, workers, seed, tsv } => seed_database(&db, SeedOptions { workers, seed }, tsv, lang).await,
+        Command::Serve { db, serve } => serve_app(&db, &serve, lang).await,
     }
 }
 
 /// The trusted documents the settings name (none: mode off, unless a mode asks for a manifest).
-fn trusted_documents(args: &ServeArgs) -> Result<TrustedDocuments, String> {
+fn trusted_documents(args: &ServeArgs, lang: Lang) -> Result<TrustedDocuments, String> {
     match (&args.trusted_documents, args.trusted_documents_mode) {
         (None, None | Some(TrustedMode::Off)) => Ok(TrustedDocuments::default()),
-        (None, Some(_)) => Err("--trusted-documents-mode needs --trusted-documents FILE".into()),
+        (None, Some(_)) => Err(Line::TrustedModeNeedsFile.text(lang)),
         (Some(file), mode) => {
             let trusted = TrustedDocuments::load(file, mode.unwrap_or(TrustedMode::Allowed))?;
-            println!("Trusted documents: {} from {} ({:?})", trusted.len(), file.display(), trusted.mode);
+            let (count, path, mode) = (trusted.len(), file.display().to_string(), format!("{:?}", trusted.mode));
+            println!("{}", Line::TrustedDocuments { count, path, mode }.text(lang));
             Ok(trusted)
         }
     }
 }
 
-async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), String> {
+async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if args.demo {
         let started = std::time::Instant::now();
         if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
-            println!(
-                "Demo data loaded in {:.1}s: Kabupaten Tangerang (36.03), 2022-2023.",
-                started.elapsed().as_secs_f64()
-            );
+            println!("{}", Line::DemoLoaded { secs: started.elapsed().as_secs_f64() }.text(lang));
         } else {
-            println!("Database already has workers: demo data not loaded again.");
+            println!("{}", Line::DemoNotLoaded.text(lang));
         }
     }
     let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
     state.limits = args.limits.clone();
     state.throttle = Arc::new(jaminan::throttle::Throttle::new(&args.rate_limits));
     state.browser = args.browser.clone();
-    state.trusted = Arc::new(trusted_documents(args)?);
+    state.trusted = Arc::new(trusted_documents(args, lang)?);
     state.publications = Arc::new(Publications::new(
         args.disclosure.min_public_count,
         Duration::from_secs(args.disclosure.public_stats_refresh_secs),
@@ -285,53 +291,50 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs) -> Result<(), Strin
     }
     if let Some(url) = &args.read_database_url {
         if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {
-            return Err("--read-database-url needs PostgreSQL, for the primary and the replica".into());
+            return Err(Line::ReplicaNeedsPostgres.text(lang));
         }
         // No migrations: a replica is read-only, and follows the primary's schema.
         let replica = db::connect_lazily(&DatabaseArgs { database_url: url.clone(), ..db_args.clone() })
             .await
-            .map_err(|e| format!("cannot connect to the read replica: {e}"))?;
+            .map_err(|e| Line::CannotConnectToReplica { detail: e.to_string() }.text(lang))?;
         state.replica = Some(jaminan::db::replica::ReadReplica::new(replica));
-        println!("Queries read from the replica while it answers; mutations go to the primary.");
+        println!("{}", Line::ReadsFromReplica.text(lang));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| Line::CannotListen { address: args.listen.to_string(), detail: e.to_string() }.text(lang))?;
     // /metrics on its own address (not the public one), or on the main listener.
     if let Some(address) = args.metrics_listen {
-        let metrics_listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+        let metrics_listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            Line::CannotListenForMetrics { address: address.to_string(), detail: e.to_string() }.text(lang)
+        })?;
         state.metrics_on_main = false;
         jaminan::server::spawn_metrics(metrics_listener, state.clone());
-        println!("Metrics: http://{address}/metrics");
+        println!("{}", Line::MetricsAt { address: address.to_string() }.text(lang));
     }
-    println!("GraphiQL: open http://{}/graphql in a browser", args.listen);
-    println!("Worker data and mutations need an API key: jaminan api-key create --name you --role admin");
-    println!("  (from the source tree: cargo run --release -- api-key create --name you --role admin)");
-    println!("  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}");
+    println!("{}", Line::GraphiqlAt { address: args.listen.to_string() }.text(lang));
+    println!("{}", Line::KeyHint.text(lang));
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let stopped = jaminan::server::run(listener, state.clone(), jaminan::server::shutdown_signal(), grace)
         .await
         .map_err(|e| e.to_string())?;
     // The last second of personal-data reads, before the process goes.
     if let Err(err) = state.reads.flush(&state.db).await {
-        eprintln!("error: the last personal-data reads could not be audited: {err:?}");
+        let message = Line::ReadsNotAudited { detail: format!("{err:?}") }.text(lang);
+        eprintln!("{}", Line::Failed { message }.text(lang));
     }
     match stopped {
         Stopped::Drained => {
             state.db.close().await.ok();
-            println!("stopped: every request finished");
+            println!("{}", Line::StoppedDrained.text(lang));
             Ok(())
         }
         Stopped::GraceExpired => {
             // Exit at once: the requests left hold connections (and may wait on blocking
             // threads) that a pool close or the runtime's shutdown would wait for. Their
             // transactions end with the connections, uncommitted.
-            eprintln!(
-                "error: requests still running after the {}s grace period were cut (their changes rolled back)",
-                args.shutdown_grace_secs
-            );
+            let message = Line::GraceExpired { secs: args.shutdown_grace_secs }.text(lang);
+            eprintln!("{}", Line::Failed { message }.text(lang));
             telemetry::shutdown().await;
             std::process::exit(1)
         }
@@ -342,27 +345,28 @@ async fn seed_database(
     db_args: &DatabaseArgs,
     options: SeedOptions,
     tsv: Option<std::path::PathBuf>,
+    lang: Lang,
 ) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if let Some(dir) = tsv {
         jaminan::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
-        println!("rows written to {}", dir.display());
+        println!("{}", Line::RowsWrittenTo { path: dir.display().to_string() }.text(lang));
         return Ok(());
     }
     let report = jaminan::seed::seed(&db, options).await.map_err(|e| e.to_string())?;
-    println!(
-        "seeded {} workers, {} coverage periods, {} payouts, {} targets in {:.1}s ({:.0} workers/s)",
-        report.workers,
-        report.coverages,
-        report.payouts,
-        report.targets,
-        report.elapsed.as_secs_f64(),
-        report.workers_per_second()
-    );
+    let seeded = Line::Seeded {
+        workers: report.workers,
+        coverages: report.coverages,
+        payouts: report.payouts,
+        targets: report.targets,
+        secs: report.elapsed.as_secs_f64(),
+        per_second: report.workers_per_second(),
+    };
+    println!("{}", seeded.text(lang));
     Ok(())
 }
 
-async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), String> {
+async fn stats(db_args: &DatabaseArgs, command: StatsCommand, lang: Lang) -> Result<(), String> {
     // No statement timeout: a recomputation reads every coverage period in one statement.
     let db =
         db::open(&DatabaseArgs { statement_timeout_secs: 0, ..db_args.clone() }).await.map_err(|e| e.to_string())?;
@@ -370,7 +374,7 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
     match command {
         StatsCommand::Rebuild => {
             jaminan::stats::rebuild::rebuild(&db).await.map_err(|e| e.to_string())?;
-            println!("summaries rebuilt in {:.1}s", started.elapsed().as_secs_f64());
+            println!("{}", Line::SummariesRebuilt { secs: started.elapsed().as_secs_f64() }.text(lang));
         }
         StatsCommand::Verify => {
             let differences = jaminan::stats::rebuild::verify(&db).await.map_err(|e| e.to_string())?;
@@ -378,47 +382,38 @@ async fn stats(db_args: &DatabaseArgs, command: StatsCommand) -> Result<(), Stri
                 println!("{difference}");
             }
             if !differences.is_empty() {
-                return Err(format!(
-                    "{} figures differ from a recomputation: run `jaminan stats rebuild`",
-                    differences.len()
-                ));
+                return Err(Line::FiguresDiffer { count: differences.len() }.text(lang));
             }
-            println!("summaries match a recomputation ({:.1}s)", started.elapsed().as_secs_f64());
+            println!("{}", Line::SummariesMatch { secs: started.elapsed().as_secs_f64() }.text(lang));
         }
     }
     Ok(())
 }
 
-async fn audit_verify(db_args: &DatabaseArgs, expect_head: Option<&str>) -> Result<(), String> {
+async fn audit_verify(db_args: &DatabaseArgs, expect_head: Option<&str>, lang: Lang) -> Result<(), String> {
     let expected = expect_head
         .map(|head| {
-            let (id, hash) = head.split_once(':').ok_or("--expect-head takes ID:HASH, as `audit verify` prints it")?;
-            let id: i64 = id.trim().parse().map_err(|_| format!("--expect-head: {id:?} is not an entry id"))?;
+            let (id, hash) = head.split_once(':').ok_or_else(|| Line::ExpectHeadFormat.text(lang))?;
+            let id: i64 = id.trim().parse().map_err(|_| Line::ExpectHeadId { id: id.to_owned() }.text(lang))?;
             Ok::<_, String>((id, hash.trim().to_owned()))
         })
         .transpose()?;
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let mut report = jaminan::services::audit::verify(&db).await.map_err(|e| e.message())?;
+    let mut report = jaminan::services::audit::verify(&db).await.map_err(|e| e.text(lang))?;
     if let (None, Some((id, hash))) = (&report.broken, &expected) {
-        report.broken = jaminan::services::audit::check_recorded_head(&db, *id, hash).await.map_err(|e| e.message())?;
+        report.broken =
+            jaminan::services::audit::check_recorded_head(&db, *id, hash).await.map_err(|e| e.text(lang))?;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let secs = started.elapsed().as_secs_f64();
     if let Some(broken) = &report.broken {
-        println!("{broken}");
-        return Err(format!(
-            "audit log broken at entry {}: {} entries checked in {elapsed:.3}s",
-            broken.id(),
-            report.checked
-        ));
+        println!("{}", Line::ChainBroken(broken.clone()).text(lang));
+        return Err(Line::AuditBroken { id: broken.id(), checked: report.checked, secs }.text(lang));
     }
-    println!("audit log intact: {} entries checked in {elapsed:.3}s", report.checked);
+    println!("{}", Line::AuditIntact { checked: report.checked, secs }.text(lang));
     match &report.head {
-        Some((id, hash)) => {
-            println!("head: entry {id}, hash {hash}");
-            println!("  (keep it: deleting the newest entries shows only with --expect-head {id}:{hash})")
-        }
-        None => println!("head: none (the log is empty)"),
+        Some((id, hash)) => println!("{}", Line::Head { id: *id, hash: hash.clone() }.text(lang)),
+        None => println!("{}", Line::NoHead.text(lang)),
     }
     Ok(())
 }
@@ -428,10 +423,12 @@ async fn import_enrollments(
     path: &Path,
     regency: &str,
     options: ImportOptions,
+    lang: Lang,
 ) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Line::CannotOpen { path: path.display().to_string(), detail: e.to_string() }.text(lang))?;
     // Drawn on a terminal only (indicatif hides itself otherwise).
     let progress = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {elapsed} {human_pos} rows read").map_err(|e| e.to_string())?,
@@ -449,35 +446,40 @@ async fn import_enrollments(
         Arc::new(move |rows| bar.set_position(rows)),
     )
     .await
-    .map_err(|e| e.message());
+    .map_err(|e| e.text(lang));
     progress.finish_and_clear();
     let report = report?;
-    println!("rows read:            {}", report.rows_read);
-    println!("workers registered:   {}", report.workers_registered);
-    println!("workers already known: {}", report.workers_known);
-    println!("coverages created:    {}", report.coverages_created);
-    println!("rows already imported: {}", report.rows_skipped);
-    println!("rows in error:        {}", report.rows_in_error);
+    let counts = Line::ImportCounts {
+        read: report.rows_read,
+        registered: report.workers_registered,
+        known: report.workers_known,
+        created: report.coverages_created,
+        skipped: report.rows_skipped,
+        in_error: report.rows_in_error,
+    };
+    println!("{}", counts.text(lang));
     let errors_path = errors_file(path);
     if report.errors.is_empty() {
         // An error file of an earlier run would describe rows that are now fine.
         let _ = std::fs::remove_file(&errors_path);
     } else {
-        write_errors(&errors_path, &report.errors)
-            .map_err(|e| format!("cannot write {}: {e}", errors_path.display()))?;
-        println!("error rows written to {}", errors_path.display());
+        write_errors(&errors_path, &report.errors, lang).map_err(|e| {
+            Line::CannotWrite { path: errors_path.display().to_string(), detail: e.to_string() }.text(lang)
+        })?;
+        println!("{}", Line::ErrorRowsWritten { path: errors_path.display().to_string() }.text(lang));
     }
-    if report.written {
-        println!("written (file SHA-256 {})", report.file_sha256);
+    let outcome = if report.written {
+        Line::ImportWritten { sha256: report.file_sha256.clone() }
     } else if options.dry_run {
-        println!("dry run: nothing written");
+        Line::DryRun
     } else if report.rows_in_error > 0 && !options.partial {
-        println!("nothing written: fix the error rows and import again, or use --partial");
+        Line::NothingWrittenErrors
     } else {
-        println!("nothing to write: every good row was imported before");
-    }
+        Line::NothingToWrite
+    };
+    println!("{}", outcome.text(lang));
     if report.rows_in_error > 0 {
-        return Err(format!("{} rows in error", report.rows_in_error));
+        return Err(Line::RowsInError { count: report.rows_in_error }.text(lang));
     }
     Ok(())
 }
@@ -488,11 +490,13 @@ fn errors_file(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.errors.csv"))
 }
 
-fn write_errors(path: &Path, errors: &[import::RowError]) -> Result<(), csv::Error> {
+/// The header stays as it is (programs read the file); the messages are in `lang`.
+fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> Result<(), csv::Error> {
     let mut out = csv::Writer::from_path(path)?;
     out.write_record(["line", "column", "code", "message"])?;
     for error in errors {
-        out.write_record([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &error.message])?;
+        let message = error.message.text(lang);
+        out.write_record([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
     }
     out.flush()?;
     Ok(())
@@ -503,55 +507,58 @@ async fn export_enrollments(
     regency: &str,
     year: i32,
     file: Option<PathBuf>,
+    lang: Lang,
 ) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
     let rows = match &file {
         Some(path) => {
-            let out = std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let out = std::fs::File::create(path).map_err(|e| {
+                Line::CannotCreate { path: path.display().to_string(), detail: e.to_string() }.text(lang)
+            })?;
             export::enrollments(&state.db, &state.areas, regency, year, std::io::BufWriter::new(out)).await
         }
         None => export::enrollments(&state.db, &state.areas, regency, year, std::io::stdout().lock()).await,
     }
-    .map_err(|e| e.message())?;
+    .map_err(|e| e.text(lang))?;
     if let Some(path) = file {
-        println!("{rows} coverage periods written to {}", path.display());
+        println!("{}", Line::ExportWritten { rows: rows as u64, path: path.display().to_string() }.text(lang));
     }
     Ok(())
 }
 
-async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand) -> Result<(), String> {
+async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     match command {
         ApiKeyCommand::Create { name, role, scope } => {
             let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
             if role == Role::Admin && scope.is_some() {
-                return Err("an admin key reaches every regency: create it without --scope".into());
+                return Err(Line::AdminKeyWithScope.text(lang));
             }
             if let Some(code) = &scope
                 && state.areas.province(code).is_none()
                 && state.areas.regency(code).is_none()
             {
-                return Err(format!("scope {code:?} is neither a province nor a regency code"));
+                return Err(Line::UnknownScope { code: code.clone() }.text(lang));
             }
-            let (key, row) = auth::create_key(&db, &name, role, scope).await.map_err(|e| e.message())?;
-            println!(
-                "Created API key {} ({}, role {}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
-                row.id, row.name, row.role
-            );
+            let (key, row) = auth::create_key(&db, &name, role, scope).await.map_err(|e| e.text(lang))?;
+            println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
             println!("{key}");
         }
         ApiKeyCommand::List => {
-            for key in auth::list_keys(&db).await.map_err(|e| e.message())? {
-                let status = key.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", t.to_rfc3339()));
+            for key in auth::list_keys(&db).await.map_err(|e| e.text(lang))? {
+                let status = match key.revoked_at {
+                    None => Line::KeyActive.text(lang),
+                    Some(at) => Line::KeyRevokedAt { at: at.to_rfc3339() }.text(lang),
+                };
                 println!("{}\t{}\t{}\t{}\t{}", key.id, key.name, key.role, key.scope.as_deref().unwrap_or("-"), status);
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if !auth::revoke_key(&db, id).await.map_err(|e| e.message())? {
-                return Err(format!("no active key with id {id}"));
+            if !auth::revoke_key(&db, id).await.map_err(|e| e.text(lang))? {
+                return Err(Line::NoActiveKey { id }.text(lang));
             }
-            println!("revoked key {id}");
+            println!("{}", Line::KeyRevoked { id }.text(lang));
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::RateLimits;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 pub struct Throttle {
     clock: DefaultClock,
@@ -42,21 +43,17 @@ impl Throttle {
 
     /// Counts one revealing refusal for the key; RATE_LIMITED once its budget is spent.
     pub fn probe(&self, key_id: i64) -> AppResult<()> {
-        self.count(
-            &self.probes,
-            &key_id,
-            "this key was refused too often for records it cannot see; wait before trying again",
-        )
+        self.count(&self.probes, &key_id, Msg::TooManyProbes)
     }
 
     /// Counts one request of a key.
     pub fn key_request(&self, key_id: i64) -> AppResult<()> {
-        self.count(&self.keys, &key_id, "too many requests with this API key; slow down")
+        self.count(&self.keys, &key_id, Msg::TooManyKeyRequests)
     }
 
     /// Counts one request without a key from this address.
     pub fn anonymous_request(&self, address: IpAddr) -> AppResult<()> {
-        self.count(&self.anonymous, &address, "too many requests from this address; slow down")
+        self.count(&self.anonymous, &address, Msg::TooManyAnonymousRequests)
     }
 
     /// RATE_LIMITED while the address may not present keys.
@@ -91,7 +88,7 @@ impl Throttle {
         &self,
         limiter: &DefaultKeyedRateLimiter<K>,
         key: &K,
-        message: &str,
+        message: Msg,
     ) -> AppResult<()> {
         limiter
             .check_key(key)
@@ -99,7 +96,7 @@ impl Throttle {
     }
 }
 
-const FAILED_KEYS: &str = "too many wrong API keys from this address; wait before trying again";
+const FAILED_KEYS: Msg = Msg::TooManyWrongKeys;
 
 impl Default for Throttle {
     fn default() -> Self {

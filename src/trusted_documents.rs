@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::i18n::Msg;
 use sha2::{Digest, Sha256};
 
 /// Whether requests may (or must) name trusted documents.
@@ -46,15 +47,12 @@ impl Refused {
         }
     }
 
-    pub fn message(&self) -> String {
+    pub fn message(&self) -> Msg {
         match self {
-            Refused::NotFound(id) => format!("PersistedQueryNotFound: no trusted document {:?}", shorten(id)),
-            Refused::OnlyTrusted => {
-                "this server runs only the trusted documents of its frontends: send a documentId (ADMIN keys may send any query)"
-                    .into()
-            }
-            Refused::NotEnabled => "trusted documents are not enabled on this server: send the query".into(),
-            Refused::Mismatch => "the query does not match the document named by its id".into(),
+            Refused::NotFound(id) => Msg::PersistedQueryNotFound { id: shorten(id) },
+            Refused::OnlyTrusted => Msg::OnlyTrustedDocuments,
+            Refused::NotEnabled => Msg::TrustedDocumentsOff,
+            Refused::Mismatch => Msg::DocumentMismatch,
         }
     }
 }

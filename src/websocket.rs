@@ -24,11 +24,11 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::{SinkExt, StreamExt, future};
 
 use crate::auth::{Caller, Role};
-use crate::error::AppError;
 use crate::graphql::limits;
 use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::http::{self, Http};
+use crate::i18n::{Lang, Msg};
 
 /// Whether a request asks to become a WebSocket.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -72,7 +72,8 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
             _ => None,
         })
     });
-    let executor = LiveExecutor { http: http.clone() };
+    let lang = http::lang_of(&headers);
+    let executor = LiveExecutor { http: http.clone(), lang };
     let mut stopping = http.app.stopping.clone();
     let stopped = async move {
         // A state without a server (tests driving the router) never stops.
@@ -120,6 +121,8 @@ fn authorization_of(payload: &serde_json::Value) -> Option<String> {
 #[derive(Clone)]
 struct LiveExecutor {
     http: Http,
+    /// The upgrade request's `Accept-Language`: the language of this connection's errors.
+    lang: Lang,
 }
 
 impl LiveExecutor {
@@ -131,34 +134,32 @@ impl LiveExecutor {
         match app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
             Ok(Some(document)) => request.query = document.to_string(),
             Ok(None) => {}
-            Err(refused) => return Err(coded(refused.message(), refused.code())),
+            Err(refused) => return Err(self.coded(refused.message(), refused.code())),
         }
         let document = self
             .http
             .documents
             .prepare(&request.query, &app.limits)
-            .map_err(|refusal| coded(refusal.message(), "BAD_USER_INPUT"))?;
+            .map_err(|refusal| self.coded(refusal.message(), "BAD_USER_INPUT"))?;
         // Unparsable documents are left to the executor, which says where the syntax breaks.
         let Some(document) = document else { return Ok(()) };
         if !limits::is_subscription(&document, request.operation_name.as_deref()) {
-            let message = "only subscriptions run over WebSocket: send queries and mutations over HTTP";
-            return Err(coded(message.to_owned(), "BAD_USER_INPUT"));
+            return Err(self.coded(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT"));
         }
         request.set_parsed_query(ExecutableDocument::clone(&document));
         Ok(())
     }
-}
 
-fn coded(message: String, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", code);
-    error
+    fn coded(&self, message: Msg, code: &str) -> ServerError {
+        let mut error = ServerError::new(message.text(self.lang), None);
+        error.extensions.get_or_insert_with(Default::default).set("code", code);
+        error
+    }
 }
 
 impl Executor for LiveExecutor {
     async fn execute(&self, _request: async_graphql::Request) -> Response {
-        let error = AppError::bad_input("query", "only subscriptions run over WebSocket: send queries over HTTP");
-        Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+        Response::from_errors(vec![self.coded(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT")])
     }
 
     fn execute_stream(
@@ -172,6 +173,7 @@ impl Executor for LiveExecutor {
         if let Err(error) = self.prepare(&mut request, &caller) {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
+        let lang = self.lang;
         // Each event is resolved afresh: nothing is cached between events of a long subscription.
         let loaders = RequestLoader::with_cache(
             Loaders::new(self.http.app.clone(), caller),
@@ -181,9 +183,12 @@ impl Executor for LiveExecutor {
         loaders.enable_all_cache(false);
         self.http
             .schema
-            .execute_stream_with_session_data(request.data(loaders), session)
-            .map(|mut response| {
-                response.errors.iter_mut().for_each(http::ensure_code);
+            .execute_stream_with_session_data(request.data(loaders).data(self.lang), session)
+            .map(move |mut response| {
+                for error in &mut response.errors {
+                    http::localize(error, lang);
+                    http::ensure_code(error);
+                }
                 response
             })
             .boxed()

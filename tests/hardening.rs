@@ -215,7 +215,7 @@ backend_test!(slow_requests_are_cancelled_with_a_clear_error, |app: TestApp| asy
         assert_eq!(row.try_get::<String>("", "statement_timeout").unwrap(), "10s");
         let err = app.state.db.execute_unprepared("SET statement_timeout = '50ms'; SELECT pg_sleep(1)").await;
         let err = jaminan::error::AppError::from(err.unwrap_err());
-        assert!(err.message().contains("too long"), "{err:?}");
+        assert!(err.text(jaminan::i18n::Lang::En).contains("too long"), "{err:?}");
         app.state.db.execute_unprepared("SET statement_timeout = '10s'").await.unwrap();
     }
 });

@@ -302,7 +302,7 @@ backend_test!(an_interrupted_file_leaves_nothing_written, |app: TestApp| async m
     let result = import::import_enrollments(&app.state, &caller, "36.03", source, options, Arc::new(|_| {})).await;
     let err = result.expect_err("a broken source fails the import");
     assert_eq!(err.code(), "BAD_USER_INPUT");
-    assert!(err.message().contains("could not be read"), "{}", err.message());
+    assert!(err.text(jaminan::i18n::Lang::En).contains("could not be read"), "{err:?}");
     assert_eq!((app.count_rows("worker").await, app.count_rows("coverage").await), (0, 0));
     assert!(app.stats_differences().await.is_empty());
 

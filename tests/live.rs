@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
+use jaminan::i18n::{Lang, Msg};
 use jaminan::stats::publication::Publications;
 use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::{AppState, db};
@@ -121,6 +122,15 @@ backend_test!(subscriptions_follow_the_rules_of_queries, |app: TestApp| async mo
     let mut anonymous = WsClient::connect(address, None).await.unwrap();
     anonymous.subscribe("1", PAYOUTS, json!({})).await;
     assert_eq!(refusal(&mut anonymous).await, "UNAUTHENTICATED");
+
+    // In the connection's language (its upgrade request's Accept-Language); the codes are the same.
+    let mut indonesian = WsClient::connect_in(address, None, "id-ID,id;q=0.9").await.unwrap();
+    indonesian.subscribe("1", PAYOUTS, json!({})).await;
+    let message = indonesian.next(Duration::from_secs(5)).await.unwrap();
+    let error = &message["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(error["message"], Msg::KeyRequired.text(Lang::Id), "{message}");
+    assert_ne!(Msg::KeyRequired.text(Lang::Id), Msg::KeyRequired.text(Lang::En));
 
     // A regency outside the key's scope is refused, an unknown one too.
     let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;

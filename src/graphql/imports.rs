@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, Upload};
 
-use super::{caller, state};
+use super::{caller, lang, state};
 use crate::error::AppError;
+use crate::i18n::Msg;
 use crate::services::import::{self, ERRORS_RETURNED, ImportOptions};
 
 #[derive(Default)]
@@ -25,7 +26,7 @@ impl ImportMutation {
     ) -> Result<ImportReport> {
         let upload = file
             .value(ctx)
-            .map_err(|e| AppError::bad_input("file", format!("the uploaded file could not be read: {e}")))?;
+            .map_err(|e| AppError::bad_input("file", Msg::UploadUnreadable { detail: e.to_string() }))?;
         let options = ImportOptions {
             dry_run: dry_run.unwrap_or(false),
             partial: partial.unwrap_or(false),
@@ -109,7 +110,8 @@ impl ImportRowError {
         self.0.code
     }
 
-    async fn message(&self) -> &str {
-        &self.0.message
+    /// In the language the request's Accept-Language prefers (English or Indonesian).
+    async fn message(&self, ctx: &Context<'_>) -> String {
+        self.0.message.text(lang(ctx))
     }
 }

@@ -6,6 +6,7 @@ use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 
 use crate::config::ApiLimits;
+use crate::i18n::Msg;
 
 /// Why a document is refused before execution.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,10 +16,10 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn message(&self) -> String {
+    pub fn message(&self) -> Msg {
         match self {
-            Refusal::TooManyTokens(max) => format!("the document has more than {max} tokens"),
-            Refusal::TooManyAliases(max) => format!("the document has more than {max} aliases"),
+            Refusal::TooManyTokens(max) => Msg::TooManyTokens { max: *max },
+            Refusal::TooManyAliases(max) => Msg::TooManyAliases { max: *max },
         }
     }
 }

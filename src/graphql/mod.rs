@@ -19,6 +19,7 @@ use async_graphql::{Context, ID};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Lang, Msg};
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
@@ -29,7 +30,12 @@ pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&None)
 }
 
+/// The language the request's reader prefers (from Accept-Language; English without one).
+pub fn lang(ctx: &Context<'_>) -> Lang {
+    ctx.data_opt::<Lang>().copied().unwrap_or_default()
+}
+
 /// Our ids are integers rendered as strings; anything else names nothing.
 pub fn parse_id(id: &ID, field: &'static str) -> AppResult<i64> {
-    id.parse::<i64>().map_err(|_| AppError::bad_input(field, "not a valid id"))
+    id.parse::<i64>().map_err(|_| AppError::bad_input(field, Msg::InvalidId))
 }

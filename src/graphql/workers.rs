@@ -14,6 +14,7 @@ use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::personal_data::PersonalRead;
 use crate::services::workers::{
@@ -77,7 +78,7 @@ impl Worker {
                 Ok(Date(self.row().birth_date))
             }
             // Non-null in the contract, so refused rather than nulled.
-            _ => Err(AppError::Forbidden("birthDate needs a key that may see full NIKs".into()).into()),
+            _ => Err(AppError::Forbidden(Msg::BirthDateNeedsFullNiks).into()),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::services::access;
 use crate::stats::{self, AreaStats, FigureGroups, Figures};
 
@@ -129,7 +130,7 @@ pub async fn payouts(
     let actor = access::require_reader(&subscriber.caller)?.clone();
     if let Some(code) = &filter.regency_code {
         if subscriber.state.areas.regency(code).is_none() {
-            return Err(AppError::bad_input("regencyCode", "no regency with this code"));
+            return Err(AppError::bad_input("regencyCode", Msg::UnknownRegency));
         }
         access::require_reach(&actor, code)?;
     }

@@ -19,6 +19,7 @@ use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::auth::{Actor, Caller, Role};
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 /// Any key may read rows; anonymous callers only aggregates.
 pub fn require_reader(caller: &Caller) -> AppResult<&Actor> {
@@ -29,7 +30,7 @@ pub fn require_reader(caller: &Caller) -> AppResult<&Actor> {
 pub fn require_role(caller: &Caller, role: Role) -> AppResult<&Actor> {
     let actor = require_reader(caller)?;
     if actor.role < role {
-        return Err(AppError::Forbidden(format!("this needs a {} key", role.as_str())));
+        return Err(AppError::Forbidden(Msg::NeedsRole { role: role.as_str() }));
     }
     Ok(actor)
 }
@@ -52,7 +53,7 @@ pub fn require_reach(actor: &Actor, regency_code: &str) -> AppResult<()> {
     if reaches(actor, regency_code) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("regency {regency_code} is outside this key's scope")))
+        Err(AppError::Forbidden(Msg::OutsideScope { regency: regency_code.to_owned() }))
     }
 }
 
@@ -93,5 +94,5 @@ pub async fn require_visible_worker<C: ConnectionTrait>(db: &C, actor: &Actor, w
         return Ok(());
     }
     let found = worker::Entity::find_by_id(worker_id).filter(visible_workers(actor)).one(db).await?;
-    found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("no worker with id {worker_id}")))
+    found.map(|_| ()).ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
 }

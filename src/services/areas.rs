@@ -8,6 +8,7 @@ use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
 use crate::domain::types::{AreaLevel, RegencyKind};
 use crate::entities::{district, province, regency};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 #[derive(Debug, Clone)]
 pub struct Province {
@@ -159,9 +160,7 @@ impl Areas {
             _ => None,
         };
         // Echo at most a short prefix: a megabyte of input is not repeated back.
-        found.ok_or_else(|| {
-            AppError::NotFound(format!("no area with code {:?}", code.chars().take(16).collect::<String>()))
-        })
+        found.ok_or_else(|| AppError::NotFound(Msg::NoArea { code: code.chars().take(16).collect() }))
     }
 
     /// The areas one level down, in code order; none below a district.

@@ -21,6 +21,7 @@ use crate::domain::audit_chain::{self, Content};
 use crate::domain::nik;
 use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 /// What an audit entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -347,7 +348,7 @@ pub async fn list(
 ) -> AppResult<Page<audit_log::Model>> {
     let actor = caller.as_ref().ok_or(AppError::Unauthenticated)?;
     if actor.role != Role::Admin {
-        return Err(AppError::Forbidden("only admins read the audit log".into()));
+        return Err(AppError::Forbidden(Msg::AdminsOnlyAuditLog));
     }
     let window = Window::new(args, "AUDIT")?;
     let mut query = audit_log::Entity::find();

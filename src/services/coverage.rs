@@ -23,6 +23,7 @@ use crate::domain::types::{CoverageEndReason, FundingSource, Program, WorkerStat
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
@@ -58,18 +59,18 @@ impl Terms {
         ends_on: Option<NaiveDate>,
     ) -> AppResult<Terms> {
         let programs = Programs::from_list(programs.unwrap_or(&[Program::Jkk, Program::Jkm]))
-            .map_err(|e| AppError::bad_input("programs", e.to_string()))?;
+            .map_err(|e| AppError::bad_input("programs", e))?;
         let income = declared_monthly_income.unwrap_or(DEFAULT_DECLARED_MONTHLY_INCOME);
         if !(1..=MAX_DECLARED_MONTHLY_INCOME).contains(&income) {
             return Err(AppError::bad_input(
                 "declaredMonthlyIncome",
-                format!("declared monthly income must be between 1 and {MAX_DECLARED_MONTHLY_INCOME}"),
+                Msg::IncomeBetween { max: MAX_DECLARED_MONTHLY_INCOME },
             ));
         }
         let starts_on = check_date("startsOn", starts_on)?;
         let ends_on = ends_on.map(|d| check_date("endsOn", d)).transpose()?;
         if ends_on.is_some_and(|end| end < starts_on) {
-            return Err(AppError::bad_input("endsOn", "endsOn is before startsOn"));
+            return Err(AppError::bad_input("endsOn", Msg::EndsBeforeStarts));
         }
         Ok(Terms { programs, declared_monthly_income: income, starts_on, ends_on })
     }
@@ -86,12 +87,11 @@ impl Terms {
         if let Some(clash) =
             same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, self.starts_on, self.ends_on))
         {
-            return Err(AppError::Conflict(format!(
-                "the worker already has coverage {} with this regency from {}{}",
-                clash.id,
-                clash.starts_on,
-                clash.ends_on.map(|d| format!(" to {d}")).unwrap_or_default()
-            )));
+            return Err(AppError::Conflict(Msg::CoverageOverlaps {
+                id: clash.id,
+                starts_on: clash.starts_on,
+                ends_on: clash.ends_on,
+            }));
         }
         Ok(())
     }
@@ -101,13 +101,10 @@ impl Terms {
         self.check_birth(worker.birth_date)?;
         if let Some(died_on) = worker.died_on {
             if self.starts_on > died_on {
-                return Err(AppError::bad_input("startsOn", "coverage cannot start after the worker's death"));
+                return Err(AppError::bad_input("startsOn", Msg::StartsAfterDeath));
             }
             if self.ends_on.is_none_or(|end| end > died_on) {
-                return Err(AppError::bad_input(
-                    "endsOn",
-                    "coverage cannot extend past the worker's death: end it on or before diedOn",
-                ));
+                return Err(AppError::bad_input("endsOn", Msg::EndsAfterDeathEndIt));
             }
         }
         Ok(())
@@ -115,7 +112,7 @@ impl Terms {
 
     pub fn check_birth(&self, birth_date: NaiveDate) -> AppResult<()> {
         if self.starts_on < birth_date {
-            return Err(AppError::bad_input("startsOn", "coverage cannot start before the worker's birth date"));
+            return Err(AppError::bad_input("startsOn", Msg::StartsBeforeBirth));
         }
         Ok(())
     }
@@ -149,7 +146,7 @@ pub async fn enroll(
     let regency = state
         .areas
         .regency(&input.regency_code)
-        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+        .ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(actor, &regency.code)?;
     let terms = Terms::check(
         input.programs.as_deref(),
@@ -197,24 +194,24 @@ pub async fn end(
 ) -> AppResult<coverage::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let ends_on = check_date("endsOn", ends_on)?;
-    let current = get(state, id).await?.ok_or_else(|| AppError::NotFound(format!("no coverage with id {id}")))?;
+    let current = get(state, id).await?.ok_or(AppError::NotFound(Msg::NoCoverage { id }))?;
     require_visible_worker(&state.db, actor, current.worker_id)
         .await
-        .map_err(|_| AppError::NotFound(format!("no coverage with id {id}")))?;
+        .map_err(|_| AppError::NotFound(Msg::NoCoverage { id }))?;
     require_reach(actor, &current.regency_code)?;
     if current.end_reason.is_some() {
-        return Err(AppError::InvalidState("this coverage has already been ended".into()));
+        return Err(AppError::InvalidState(Msg::CoverageAlreadyEnded));
     }
     if ends_on < current.starts_on {
-        return Err(AppError::bad_input("endsOn", "endsOn is before the coverage starts"));
+        return Err(AppError::bad_input("endsOn", Msg::EndsBeforeCoverageStarts));
     }
     if current.ends_on.is_some_and(|planned| ends_on > planned) {
-        return Err(AppError::bad_input("endsOn", "endCoverage can only end a period on or before its planned end"));
+        return Err(AppError::bad_input("endsOn", Msg::EndsAfterPlannedEnd));
     }
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, current.worker_id).await?;
     if worker.died_on.is_some_and(|died_on| ends_on > died_on) {
-        return Err(AppError::bad_input("endsOn", "coverage cannot extend past the worker's death"));
+        return Err(AppError::bad_input("endsOn", Msg::EndsAfterDeath));
     }
     let before = periods_of(&txn, worker.id).await?;
     // Compare-and-set: only a period nobody ended meanwhile is ended.
@@ -226,7 +223,7 @@ pub async fn end(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(AppError::InvalidState("this coverage has already been ended".into()));
+        return Err(AppError::InvalidState(Msg::CoverageAlreadyEnded));
     }
     let after = periods_of(&txn, worker.id).await?;
     let row =
@@ -255,7 +252,7 @@ pub async fn record_death(
     require_visible_worker(&txn, actor, worker_id).await?;
     require_death_reach(&txn, actor, &worker, died_on).await?;
     if worker.status == WorkerStatus::Deceased {
-        return Err(AppError::InvalidState("the worker's death is already recorded".into()));
+        return Err(AppError::InvalidState(Msg::DeathAlreadyRecorded));
     }
     check_death_date(&txn, &worker, died_on, "diedOn").await?;
     let (row, change) = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
@@ -280,10 +277,7 @@ async fn require_death_reach(
     if periods.iter().any(|c| c.includes(died_on) && reaches(actor, &c.regency_code) && enrolled_by(c, died_on)) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!(
-            "regency {} is outside this key's scope and none of its coverage enrolled by {died_on} includes that day",
-            worker.regency_code
-        )))
+        Err(AppError::Forbidden(Msg::DeathOutsideScope { regency: worker.regency_code.clone(), died_on }))
     }
 }
 
@@ -303,10 +297,10 @@ pub(crate) async fn check_death_date(
     field: &'static str,
 ) -> AppResult<()> {
     if died_on > today() {
-        return Err(AppError::bad_input(field, "the date of death is in the future"));
+        return Err(AppError::bad_input(field, Msg::DeathInFuture));
     }
     if died_on < worker.birth_date {
-        return Err(AppError::bad_input(field, "the date of death is before the worker's birth date"));
+        return Err(AppError::bad_input(field, Msg::DeathBeforeBirth));
     }
     let later = coverage::Entity::find()
         .filter(coverage::Column::WorkerId.eq(worker.id))
@@ -314,10 +308,7 @@ pub(crate) async fn check_death_date(
         .one(txn)
         .await?;
     if let Some(later) = later {
-        return Err(AppError::bad_input(
-            field,
-            format!("coverage {} starts after the date of death; correct it before recording the death", later.id),
-        ));
+        return Err(AppError::bad_input(field, Msg::CoverageStartsAfterDeath { id: later.id }));
     }
     Ok(())
 }
@@ -378,10 +369,7 @@ pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> Ap
         .exec(txn)
         .await?;
     if touched.rows_affected == 0 {
-        return Err(AppError::NotFound(format!("no worker with id {worker_id}")));
+        return Err(AppError::NotFound(Msg::NoWorker { id: worker_id }));
     }
-    worker::Entity::find_by_id(worker_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no worker with id {worker_id}")))
+    worker::Entity::find_by_id(worker_id).one(txn).await?.ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
 }

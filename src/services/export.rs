@@ -11,6 +11,7 @@ use super::{check_year, year_bounds};
 use crate::db::statement;
 use crate::domain::coverage_period::Programs;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::services::areas::Areas;
 
 #[derive(FromQueryResult)]
@@ -36,9 +37,7 @@ pub async fn enrollments(
     year: i32,
     out: impl Write,
 ) -> AppResult<u64> {
-    let regency = areas
-        .regency(regency_code)
-        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let regency = areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     let (first, last) = year_bounds(check_year("year", year)?);
     let sql = "SELECT w.nik, w.full_name, w.occupation, w.district_code, c.starts_on, c.ends_on, c.funding_source, \
                c.programs, c.declared_monthly_income, w.membership_number \

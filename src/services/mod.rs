@@ -16,6 +16,7 @@ pub mod workers;
 use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 /// Today in Indonesia's western time (WIB, UTC+7), where the regencies' days begin.
 pub fn today() -> NaiveDate {
@@ -24,33 +25,25 @@ pub fn today() -> NaiveDate {
 
 /// Dates the system stores must be plausible: 1900..=2100.
 pub fn check_date(field: &'static str, date: NaiveDate) -> AppResult<NaiveDate> {
-    if (1900..=2100).contains(&date.year()) {
-        Ok(date)
-    } else {
-        Err(AppError::bad_input(field, "the date must be between 1900-01-01 and 2100-12-31"))
-    }
+    if (1900..=2100).contains(&date.year()) { Ok(date) } else { Err(AppError::bad_input(field, Msg::DateRange)) }
 }
 
 /// Years that statistics and filters accept.
 pub fn check_year(field: &'static str, year: i32) -> AppResult<i32> {
-    if (1900..=2100).contains(&year) {
-        Ok(year)
-    } else {
-        Err(AppError::bad_input(field, "the year must be between 1900 and 2100"))
-    }
+    if (1900..=2100).contains(&year) { Ok(year) } else { Err(AppError::bad_input(field, Msg::YearRange)) }
 }
 
 /// Trims a free-text input and bounds its length (in characters); control characters are refused.
 pub fn clean_text(field: &'static str, text: &str, max_chars: usize) -> AppResult<String> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(AppError::bad_input(field, format!("{field} must not be empty")));
+        return Err(AppError::bad_input(field, Msg::Empty { field }));
     }
     if text.chars().count() > max_chars {
-        return Err(AppError::bad_input(field, format!("{field} has at most {max_chars} characters")));
+        return Err(AppError::bad_input(field, Msg::TooLong { field, max: max_chars }));
     }
     if text.chars().any(char::is_control) {
-        return Err(AppError::bad_input(field, format!("{field} must not contain control characters")));
+        return Err(AppError::bad_input(field, Msg::ControlCharacters { field }));
     }
     Ok(text.to_owned())
 }

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, Condition, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -47,14 +48,14 @@ impl Cursor {
     }
 
     fn decode(text: &str, ordering: &str, field: &'static str) -> AppResult<Cursor> {
-        let invalid = || AppError::bad_input(field, "invalid cursor");
+        let invalid = || AppError::bad_input(field, Msg::InvalidCursor);
         if text.len() > 1024 {
             return Err(invalid());
         }
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         if cursor.ordering != ordering {
-            return Err(AppError::bad_input(field, "this cursor belongs to another ordering"));
+            return Err(AppError::bad_input(field, Msg::CursorOfAnotherOrdering));
         }
         Ok(cursor)
     }
@@ -77,13 +78,13 @@ impl Window {
             match value {
                 None => Ok(None),
                 Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(Some(n as u64)),
-                Some(_) => Err(AppError::bad_input(field, format!("{field} must be between 0 and {MAX_PAGE_SIZE}"))),
+                Some(_) => Err(AppError::bad_input(field, Msg::PageSizeBetween { field, max: MAX_PAGE_SIZE })),
             }
         };
         let first = size(args.first, "first")?;
         let last = size(args.last, "last")?;
         let (limit, backward) = match (first, last) {
-            (Some(_), Some(_)) => return Err(AppError::bad_input("last", "give first or last, not both")),
+            (Some(_), Some(_)) => return Err(AppError::bad_input("last", Msg::FirstOrLast)),
             (Some(n), None) => (n, false),
             (None, Some(n)) => (n, true),
             (None, None) => (DEFAULT_PAGE_SIZE, args.before.is_some() && args.after.is_none()),

@@ -29,6 +29,7 @@ use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerS
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::{Date, Rupiah};
+use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
@@ -118,30 +119,25 @@ pub async fn submit(
         .find(|c| c.includes(claim.incident_on) && Programs::from_column(&c.programs).list().contains(&program))
         .ok_or_else(|| {
             let program = format!("{program:?}").to_uppercase();
-            AppError::NotCovered(format!("the worker had no coverage with {program} on {}", claim.incident_on))
+            AppError::NotCovered(Msg::NoCoverageWith { program, on: claim.incident_on })
         })?;
     // The payout counts where the coverage was paid: that regency must be the caller's. For a
     // worker living elsewhere, that coverage must have been enrolled by the incident.
     require_reach(actor, &holding.regency_code)?;
     if !reaches(actor, &worker.regency_code) && !enrolled_by(holding, claim.incident_on) {
-        return Err(AppError::Forbidden(format!(
-            "the coverage under which this is claimed was enrolled after {} and the worker lives outside this key's scope",
-            claim.incident_on
-        )));
+        return Err(AppError::Forbidden(Msg::ClaimEnrolledAfter { on: claim.incident_on }));
     }
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
     let mut change = Tally::default();
     if DEATH_BENEFITS.contains(&claim.benefit) {
         if let Some(other) = earlier.iter().find(|p| DEATH_BENEFITS.contains(&p.benefit)) {
             if reaches(actor, &other.regency_code) {
-                return Err(AppError::Conflict(
-                    "a death benefit for this worker already exists (reject it first to submit another)".into(),
-                ));
+                return Err(AppError::Conflict(Msg::DeathBenefitExists));
             }
             // Under another regency's coverage: the rule still refuses, but says no more (not
             // its status, amount or regency) and the probe is audited and counted.
             txn.rollback().await?;
-            let message = "a death benefit for this worker is already being handled";
+            let message = Msg::DeathBenefitBeingHandled;
             return Err(probes::refuse(state, actor, "submitPayout", &worker, message).await);
         }
         match worker.died_on {
@@ -152,7 +148,7 @@ pub async fn submit(
                 change.merge(&death, 1);
             }
             Some(died_on) if died_on != claim.incident_on => {
-                return Err(AppError::bad_input("incidentOn", format!("the worker's death is recorded on {died_on}")));
+                return Err(AppError::bad_input("incidentOn", Msg::DeathRecordedOn { died_on }));
             }
             Some(_) => {}
         }
@@ -201,9 +197,7 @@ async fn find_by_idempotency_key<C: ConnectionTrait>(
         .one(db)
         .await?;
     match first {
-        Some(first) if first.worker_id != worker_id => {
-            Err(AppError::Conflict("this idempotencyKey was already used for a submission for another worker".into()))
-        }
+        Some(first) if first.worker_id != worker_id => Err(AppError::Conflict(Msg::IdempotencyKeyReused)),
         first => Ok(first),
     }
 }
@@ -221,21 +215,18 @@ impl Claim {
     fn check(input: &SubmitPayoutInput) -> AppResult<Claim> {
         let incident_on = check_date("incidentOn", input.incident_on.0)?;
         if incident_on > today() {
-            return Err(AppError::bad_input("incidentOn", "incidentOn is in the future"));
+            return Err(AppError::bad_input("incidentOn", Msg::IncidentInFuture));
         }
         let beneficiary_name = clean_text("beneficiaryName", &input.beneficiary_name, 200)?;
         let amount = input.amount.map(|a| a.0);
         match input.benefit {
             Benefit::Death | Benefit::WorkAccidentDeath if amount.is_some() => {
-                return Err(AppError::bad_input("amount", "the server computes death benefits: leave amount out"));
+                return Err(AppError::bad_input("amount", Msg::DeathBenefitComputed));
             }
             Benefit::WorkAccidentCare | Benefit::Scholarship
                 if !amount.is_some_and(|a| (1..=MAX_CLAIMED_AMOUNT).contains(&a)) =>
             {
-                return Err(AppError::bad_input(
-                    "amount",
-                    format!("amount is required: whole rupiah between 1 and {MAX_CLAIMED_AMOUNT}"),
-                ));
+                return Err(AppError::bad_input("amount", Msg::AmountBetween { max: MAX_CLAIMED_AMOUNT }));
             }
             _ => {}
         }
@@ -244,14 +235,11 @@ impl Claim {
                 .with_year(incident_on.year() + WORK_ACCIDENT_CLAIM_YEARS)
                 .unwrap_or(incident_on + Days::new(365 * 5 + 1));
             if today() > lapses {
-                return Err(AppError::bad_input(
-                    "incidentOn",
-                    "the right to claim a work-accident benefit lapses 5 years after the accident",
-                ));
+                return Err(AppError::bad_input("incidentOn", Msg::ClaimLapsed));
             }
         }
         if input.benefit == Benefit::Scholarship && input.beneficiary_relationship != Relationship::Child {
-            return Err(AppError::bad_input("beneficiaryRelationship", "scholarships are paid to children"));
+            return Err(AppError::bad_input("beneficiaryRelationship", Msg::ScholarshipToChildren));
         }
         Ok(Claim {
             benefit: input.benefit,
@@ -281,13 +269,12 @@ impl Claim {
         earlier: &[payout::Model],
     ) -> AppResult<i64> {
         match self.benefit {
-            Benefit::Death => jkm_death_amount(self.incident_on)
-                .ok_or_else(|| AppError::NotCovered("no JKM death benefit was in force on incidentOn".into())),
+            Benefit::Death => jkm_death_amount(self.incident_on).ok_or(AppError::NotCovered(Msg::NoJkmDeathBenefit)),
             Benefit::WorkAccidentDeath => Ok(jkk_death_amount(holding.declared_monthly_income)),
-            Benefit::WorkAccidentCare => self.amount.ok_or_else(|| AppError::bad_input("amount", "amount is required")),
+            Benefit::WorkAccidentCare => self.amount.ok_or_else(|| AppError::bad_input("amount", Msg::AmountRequired)),
             Benefit::Scholarship => {
                 self.check_scholarship(worker, coverages, earlier)?;
-                self.amount.ok_or_else(|| AppError::bad_input("amount", "amount is required"))
+                self.amount.ok_or_else(|| AppError::bad_input("amount", Msg::AmountRequired))
             }
         }
     }
@@ -301,13 +288,10 @@ impl Claim {
         earlier: &[payout::Model],
     ) -> AppResult<()> {
         let Some(died_on) = worker.died_on.filter(|_| worker.status == WorkerStatus::Deceased) else {
-            return Err(AppError::bad_input("benefit", "a scholarship is paid only after the worker's death"));
+            return Err(AppError::bad_input("benefit", Msg::ScholarshipAfterDeath));
         };
         if self.incident_on != died_on {
-            return Err(AppError::bad_input(
-                "incidentOn",
-                format!("a scholarship's incident is the worker's death on {died_on}"),
-            ));
+            return Err(AppError::bad_input("incidentOn", Msg::ScholarshipIncident { died_on }));
         }
         let after_work_accident = earlier.iter().any(|p| p.benefit == Benefit::WorkAccidentDeath);
         if !after_work_accident {
@@ -317,12 +301,7 @@ impl Claim {
                 .map(|c| months_between(c.starts_on, c.ends_on.map_or(died_on, |end| end.min(died_on))))
                 .sum();
             if months < SCHOLARSHIP_JKM_MIN_MONTHS {
-                return Err(AppError::bad_input(
-                    "benefit",
-                    format!(
-                        "after a JKM death a scholarship needs 3 years of contributions; the worker has {months} months"
-                    ),
-                ));
+                return Err(AppError::bad_input("benefit", Msg::ScholarshipContributions { months }));
             }
         }
         let mut children: HashSet<String> = earlier
@@ -332,7 +311,7 @@ impl Claim {
             .collect();
         children.insert(self.beneficiary_name.to_lowercase());
         if children.len() > SCHOLARSHIP_MAX_CHILDREN {
-            return Err(AppError::Conflict("scholarships are paid for at most 2 children per worker".into()));
+            return Err(AppError::Conflict(Msg::ScholarshipTwoChildren));
         }
         Ok(())
     }
@@ -354,14 +333,11 @@ pub async fn transition(
     details: TransitionDetails,
 ) -> AppResult<payout::Model> {
     let actor = require_role(caller, Role::Supervisor)?;
-    let current = get(state, caller, id).await?.ok_or_else(|| AppError::NotFound(format!("no payout with id {id}")))?;
+    let current = get(state, caller, id).await?.ok_or(AppError::NotFound(Msg::NoPayout { id }))?;
     require_reach(actor, &current.regency_code)?;
     let next = action.next(current.status).ok_or_else(|| invalid_state(action, current.status))?;
     if action.needs_other_than_submitter() && current.submitted_by == actor.key_id {
-        return Err(AppError::Forbidden(format!(
-            "four-eyes rule: the key that submitted a payout cannot {} it",
-            action.verb()
-        )));
+        return Err(AppError::Forbidden(Msg::FourEyes { action }));
     }
     let now = Utc::now();
     let mut update = payout::Entity::update_many().col_expr(payout::Column::Status, Expr::value(next));
@@ -376,10 +352,10 @@ pub async fn transition(
             let reference = clean_text("paymentReference", details.payment_reference.as_deref().unwrap_or(""), 200)?;
             let paid_on = check_date("paidOn", details.paid_on.unwrap_or_else(today))?;
             if paid_on > today() {
-                return Err(AppError::bad_input("paidOn", "paidOn is in the future"));
+                return Err(AppError::bad_input("paidOn", Msg::PaidInFuture));
             }
             if paid_on < current.incident_on {
-                return Err(AppError::bad_input("paidOn", "paidOn is before the incident"));
+                return Err(AppError::bad_input("paidOn", Msg::PaidBeforeIncident));
             }
             update
                 .col_expr(payout::Column::PaidAt, Expr::value(now))
@@ -427,11 +403,7 @@ pub async fn transition(
 }
 
 fn invalid_state(action: PayoutAction, status: PayoutStatus) -> AppError {
-    AppError::InvalidState(format!(
-        "cannot {} a payout that is {}",
-        action.verb(),
-        format!("{status:?}").to_uppercase()
-    ))
+    AppError::InvalidState(Msg::PayoutState { action, status: format!("{status:?}").to_uppercase() })
 }
 
 /// Working days a JKM death payout has waited beyond the 3-day deadline since it was verified
@@ -482,7 +454,8 @@ pub async fn list(
     let window = Window::new(args, ORDERING)?;
     let mut condition = filter_condition(filter)?.add(visible_payouts(require_reader(caller)?));
     let beyond = |cursor: &Cursor, field: &'static str, greater: bool| -> AppResult<Condition> {
-        let at = DateTime::parse_from_rfc3339(&cursor.key).map_err(|_| AppError::bad_input(field, "invalid cursor"))?;
+        let at =
+            DateTime::parse_from_rfc3339(&cursor.key).map_err(|_| AppError::bad_input(field, Msg::InvalidCursor))?;
         let key = at.with_timezone(&Utc).into();
         Ok(pagination::beyond(payout::Column::SubmittedAt, key, payout::Column::Id, cursor.id, greater))
     };
@@ -524,7 +497,7 @@ pub async fn overdue(
     let limit = match first {
         None => 20,
         Some(n) if (1..=100).contains(&n) => n as usize,
-        Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 100")),
+        Some(_) => return Err(AppError::bad_input("first", Msg::FirstBetween { max: 100 })),
     };
     // Three calendar days are never more than three working days: a cheap, index-friendly bound.
     let actor = require_reader(caller)?;

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::Actor;
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Lang, Msg};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
 
 /// Whether the actor may see this worker (its domicile or a coverage in scope).
@@ -35,9 +36,11 @@ pub async fn refuse(
     actor: &Actor,
     operation: &str,
     hidden: &worker::Model,
-    message: &str,
+    message: Msg,
 ) -> AppError {
-    let entry = Refused { refused: message, nik: &hidden.nik };
+    // The audit log keeps English, as the logs do.
+    let refused = message.text(Lang::En);
+    let entry = Refused { refused: &refused, nik: &hidden.nik };
     let recorded = async {
         let txn = audit::begin_append(&state.db).await?;
         audit::record(&txn, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await?;
@@ -49,7 +52,7 @@ pub async fn refuse(
     }
     tracing::info!(key_id = actor.key_id, operation, "refused: a record outside the key's scope");
     match state.throttle.probe(actor.key_id) {
-        Ok(()) => AppError::Conflict(message.to_owned()),
+        Ok(()) => AppError::Conflict(message),
         Err(limited) => limited,
     }
 }
@@ -60,10 +63,10 @@ pub async fn conflict_with(
     actor: &Actor,
     operation: &str,
     other: &worker::Model,
-    message: &str,
+    message: Msg,
 ) -> AppResult<AppError> {
     if can_see(&state.db, actor, other.id).await? {
-        Ok(AppError::Conflict(message.to_owned()))
+        Ok(AppError::Conflict(message))
     } else {
         Ok(refuse(state, actor, operation, other, message).await)
     }

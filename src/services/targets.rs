@@ -15,6 +15,7 @@ use crate::domain::types::FundingSource;
 use crate::entities::{coverage_target, regency};
 use crate::error::{AppError, AppResult};
 use crate::graphql::scalars::Rupiah;
+use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::Tally;
@@ -36,17 +37,17 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
     let regency = state
         .areas
         .regency(&input.regency_code)
-        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+        .ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(actor, &regency.code)?;
     let year = check_year("year", input.year)?;
     if input.target_workers < 0 {
-        return Err(AppError::bad_input("targetWorkers", "targetWorkers cannot be negative"));
+        return Err(AppError::bad_input("targetWorkers", Msg::NotNegative { field: "targetWorkers" }));
     }
     if input.eligible_workers.is_some_and(|n| n < 0) {
-        return Err(AppError::bad_input("eligibleWorkers", "eligibleWorkers cannot be negative"));
+        return Err(AppError::bad_input("eligibleWorkers", Msg::NotNegative { field: "eligibleWorkers" }));
     }
     if input.budget.is_some_and(|b| b.0 < 0) {
-        return Err(AppError::bad_input("budget", "budget cannot be negative"));
+        return Err(AppError::bad_input("budget", Msg::NotNegative { field: "budget" }));
     }
     let note = input.note.as_deref().map(|n| clean_text("note", n, 1000)).transpose()?;
     let row = coverage_target::ActiveModel {

@@ -23,6 +23,7 @@ use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
@@ -129,7 +130,7 @@ pub async fn by_nik(
 ) -> AppResult<Option<WorkerWith>> {
     let actor = require_nik_lookup(caller)?;
     if !nik::is_nik_shaped(nik_text) {
-        return Err(AppError::bad_input("nik", "a NIK has exactly 16 digits"));
+        return Err(AppError::bad_input("nik", Msg::Nik(nik::NikError::Format)));
     }
     let query = worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).filter(visible_workers(actor));
     let found = fetch(state, actor, query, &[], include).await?.pop();
@@ -220,10 +221,10 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
     let nik_text = input.nik.trim();
     let nik = check_nik(&state.areas, nik_text)?;
     if input.gender.is_some_and(|g| g != nik.gender) {
-        return Err(AppError::bad_input("gender", "gender does not match the NIK"));
+        return Err(AppError::bad_input("gender", Msg::GenderMismatch));
     }
     if input.birth_date.is_some_and(|d| d.0 != nik.birth_date) {
-        return Err(AppError::bad_input("birthDate", "birthDate does not match the NIK"));
+        return Err(AppError::bad_input("birthDate", Msg::BirthDateMismatch));
     }
     let full_name = check_name(&input.full_name)?;
     let (regency_code, district_code) = domicile(state, &input.regency_code, input.district_code.as_deref())?;
@@ -231,7 +232,7 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
     let membership_number = input.membership_number.as_deref().map(check_membership_number).transpose()?;
 
     if let Some(other) = worker::Entity::find().filter(worker::Column::Nik.eq(nik_text)).one(&state.db).await? {
-        let message = "a worker with this NIK is already registered";
+        let message = Msg::NikRegistered;
         return Err(probes::conflict_with(state, actor, "registerWorker", &other, message).await?);
     }
     if let Some(number) = &membership_number
@@ -320,9 +321,9 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWor
 
 /// A NIK that parses and whose province exists (registerWorker's rule, and the import's).
 pub(crate) fn check_nik(areas: &Areas, nik_text: &str) -> AppResult<nik::Nik> {
-    let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e.to_string()))?;
+    let nik = nik::parse(nik_text, today()).map_err(|e| AppError::bad_input("nik", e))?;
     if areas.province(&nik.province_code).is_none() {
-        return Err(AppError::bad_input("nik", "the NIK's province code is not a known province"));
+        return Err(AppError::bad_input("nik", Msg::NikProvinceUnknown));
     }
     Ok(nik)
 }
@@ -333,17 +334,15 @@ pub(crate) fn check_name(full_name: &str) -> AppResult<String> {
 
 /// Checks a domicile: the regency exists and the district, if any, lies in it.
 fn domicile(state: &AppState, regency_code: &str, district_code: Option<&str>) -> AppResult<(String, Option<String>)> {
-    let regency = state
-        .areas
-        .regency(regency_code)
-        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let regency =
+        state.areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     let district = match district_code {
         None => None,
         Some(code) => match state.areas.district(code) {
             Some(d) if d.regency_code == regency.code => Some(d.code.clone()),
-            Some(_) => return Err(AppError::bad_input("districtCode", "the district is not in the regency")),
+            Some(_) => return Err(AppError::bad_input("districtCode", Msg::DistrictNotInRegency)),
             None => {
-                return Err(AppError::bad_input("districtCode", "unknown district code (expected e.g. \"36.03.01\")"));
+                return Err(AppError::bad_input("districtCode", Msg::UnknownDistrict));
             }
         },
     };
@@ -354,12 +353,12 @@ fn domicile(state: &AppState, regency_code: &str, district_code: Option<&str>) -
 pub(crate) fn check_membership_number(number: &str) -> AppResult<String> {
     let number = number.trim();
     if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::bad_input("membershipNumber", "a membership number (KPJ) has 1 to 20 digits"));
+        return Err(AppError::bad_input("membershipNumber", Msg::MembershipNumberFormat));
     }
     Ok(number.to_owned())
 }
 
-const MEMBERSHIP_NUMBER_TAKEN: &str = "another worker has this membership number";
+const MEMBERSHIP_NUMBER_TAKEN: Msg = Msg::MembershipNumberTaken;
 
 /// The worker other than `except` that holds this membership number, if any.
 async fn holder_of_membership_number<C: ConnectionTrait>(
@@ -380,9 +379,7 @@ async fn holder_of_membership_number<C: ConnectionTrait>(
 fn require_nik_lookup(caller: &Caller) -> AppResult<&Actor> {
     let actor = require_reader(caller)?;
     if !actor.sees_nik() {
-        return Err(AppError::Forbidden(
-            "finding a worker by NIK needs a key that sees full NIKs (OPERATOR or above)".into(),
-        ));
+        return Err(AppError::Forbidden(Msg::FindByNikNeedsFullNiks));
     }
     Ok(actor)
 }
@@ -458,7 +455,7 @@ fn sort_value(order: WorkerOrder, key: &str, field: &'static str) -> AppResult<s
         WorkerSortField::Name => Ok(key.to_owned().into()),
         WorkerSortField::RegisteredAt => DateTime::parse_from_rfc3339(key)
             .map(|t| t.with_timezone(&Utc).into())
-            .map_err(|_| AppError::bad_input(field, "invalid cursor")),
+            .map_err(|_| AppError::bad_input(field, Msg::InvalidCursor)),
     }
 }
 

@@ -29,6 +29,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::domain::types::AreaLevel;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::services::access;
 use crate::services::areas::Area;
 use crate::services::check_year;
@@ -180,10 +181,10 @@ pub async fn trend(
     check_year("fromYear", from_year)?;
     check_year("toYear", to_year)?;
     if to_year < from_year {
-        return Err(AppError::bad_input("toYear", "toYear is before fromYear"));
+        return Err(AppError::bad_input("toYear", Msg::ToYearBeforeFromYear));
     }
     if to_year - from_year >= MAX_TREND_YEARS {
-        return Err(AppError::bad_input("toYear", format!("a trend spans at most {MAX_TREND_YEARS} years")));
+        return Err(AppError::bad_input("toYear", Msg::TrendTooLong { max: MAX_TREND_YEARS }));
     }
     let area = state.areas.area(area_code)?;
     let mut figures = figures_for(state, caller, &[area], from_year..=to_year, groups).await?;
@@ -207,12 +208,12 @@ pub async fn ranking(
     let limit = match first {
         None => 10,
         Some(n) if (1..=514).contains(&n) => n as usize,
-        Some(_) => return Err(AppError::bad_input("first", "first must be between 1 and 514")),
+        Some(_) => return Err(AppError::bad_input("first", Msg::FirstBetween { max: 514 })),
     };
     if let Some(code) = province_code
         && state.areas.province(code).is_none()
     {
-        return Err(AppError::NotFound(format!("no province with code {}", shorten(code))));
+        return Err(AppError::NotFound(Msg::NoProvince { code: shorten(code) }));
     }
     let regencies: Vec<Area<'_>> =
         state.areas.regencies(province_code, None).into_iter().map(|r| Area::Regency(r)).collect();

@@ -63,6 +63,8 @@ pub struct TestApp {
     pub admin2: String,
     queries: Arc<AtomicUsize>,
     cleanup_target: Arc<String>,
+    /// Sent as `Accept-Language` with every request that has none (see `in_language`).
+    accept_language: Option<&'static str>,
 }
 
 static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
@@ -121,6 +123,7 @@ impl TestApp {
             admin2,
             queries,
             cleanup_target: Arc::new(cleanup_target),
+            accept_language: None,
         }
     }
 
@@ -195,7 +198,17 @@ impl TestApp {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    /// The same app, its requests sending `Accept-Language: <header>`.
+    pub fn in_language(&self, header: &'static str) -> TestApp {
+        TestApp { accept_language: Some(header), ..self.clone() }
+    }
+
+    pub async fn send_raw(&self, mut request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        if let Some(language) = self.accept_language
+            && !request.headers().contains_key("accept-language")
+        {
+            request.headers_mut().insert("accept-language", axum::http::HeaderValue::from_static(language));
+        }
         let response = self.router.clone().oneshot(request).await.expect("response");
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");

@@ -17,8 +17,14 @@ impl WsClient {
     /// Opens /graphql and completes `connection_init` with the key (None = anonymous); Err with
     /// the close frame's code when the server refuses the connection.
     pub async fn connect(address: SocketAddr, key: Option<&str>) -> Result<WsClient, u16> {
+        WsClient::connect_in(address, key, "en").await
+    }
+
+    /// The same, with an `Accept-Language` on the upgrade request.
+    pub async fn connect_in(address: SocketAddr, key: Option<&str>, language: &str) -> Result<WsClient, u16> {
         let mut request = format!("ws://{address}/graphql").into_client_request().expect("request");
         request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        request.headers_mut().insert("Accept-Language", language.parse().unwrap());
         let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
         assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
         let mut client = WsClient { socket };

@@ -9,6 +9,7 @@ use super::file::Enrollment;
 use super::staging::{self, Action, Known};
 use super::{RowError, row_error};
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Msg, Noun};
 use crate::services::access::{reaches, scope_of};
 use crate::services::import::file::Context;
 use crate::stats::tally::{Tally, WorkerRows};
@@ -78,12 +79,12 @@ pub async fn against_database(
     let mut refused: BTreeMap<u64, (Enrollment, RowError)> = BTreeMap::new();
     if let Some(scope) = scope_of(&context.actor) {
         for row in staging::new_outside_scope(txn, scope).await? {
-            let err = AppError::Forbidden(format!("regency {} is outside this key's scope", row.regency_code));
+            let err = AppError::Forbidden(Msg::OutsideScope { regency: row.regency_code.clone() });
             refused.insert(row.line, (row.clone(), row_error(row.line, Some("district_code"), &err)));
         }
     }
     for (line, row) in taken {
-        let err = AppError::Conflict("another worker has this membership number".into());
+        let err = AppError::Conflict(Msg::MembershipNumberTaken);
         refused.entry(line).or_insert_with(|| (row, row_error(line, Some("membership_number"), &err)));
     }
     for (line, (row, error)) in refused {
@@ -107,30 +108,28 @@ pub fn decide(context: &Context, known: &Known) -> Decision {
     let visible = reaches(&context.actor, &worker.regency_code)
         || known.coverages.iter().any(|c| reaches(&context.actor, &c.regency_code));
     if !visible {
-        return error("nik", AppError::Conflict("a worker with this NIK is already registered".into()));
+        return error("nik", AppError::Conflict(Msg::NikRegistered));
     }
     if known.coverages.iter().any(|c| c.regency_code == regency_code && c.starts_on == row.terms.starts_on) {
         return Decision::Skip;
     }
     // The file never overwrites a registered worker: a difference is for updateWorker to settle.
-    let differs = |what: &str, registered: &str| {
-        AppError::Conflict(format!(
-            "the worker with this NIK is registered with {what} {registered:?}; correct the file or update the worker first"
-        ))
+    let differs = |what: Noun, registered: &str| {
+        AppError::Conflict(Msg::RegisteredWith { what, registered: registered.to_owned() })
     };
     if normalized(&row.full_name) != normalized(&worker.full_name) {
-        return error("full_name", differs("the name", &worker.full_name));
+        return error("full_name", differs(Noun::Name, &worker.full_name));
     }
     if row.occupation != worker.occupation {
-        return error("occupation", differs("the occupation", &worker.occupation.to_value()));
+        return error("occupation", differs(Noun::Occupation, &worker.occupation.to_value()));
     }
     if worker.district_code.as_deref() != Some(row.district_code.as_str()) {
-        return error("district_code", differs("the district", worker.district_code.as_deref().unwrap_or("(none)")));
+        return error("district_code", differs(Noun::District, worker.district_code.as_deref().unwrap_or("(none)")));
     }
     if row.membership_number.is_some() && row.membership_number != worker.membership_number {
         return error(
             "membership_number",
-            differs("the membership number", worker.membership_number.as_deref().unwrap_or("(none)")),
+            differs(Noun::MembershipNumber, worker.membership_number.as_deref().unwrap_or("(none)")),
         );
     }
     match row.terms.check_for(worker, &known.coverages, regency_code) {

@@ -15,6 +15,7 @@ use crate::auth::Actor;
 use crate::domain::coverage_period::Programs;
 use crate::domain::types::{FundingSource, Gender, Occupation, Program};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::services::areas::Areas;
 use crate::services::coverage::Terms;
 use crate::services::workers::{check_membership_number, check_name, check_nik};
@@ -104,7 +105,7 @@ pub fn read(
     let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(source);
     let mut record = csv::ByteRecord::new();
     if !csv.read_byte_record(&mut record).map_err(file_error)? {
-        return Err(AppError::bad_input("file", "the file is empty: expected a header row"));
+        return Err(AppError::bad_input("file", Msg::FileEmpty));
     }
     let header = Header::parse(&record)?;
     let mut reading = Reading::default();
@@ -162,8 +163,8 @@ impl<R: Read> Read for Hashing<R> {
 
 fn file_error(err: csv::Error) -> AppError {
     match err.kind() {
-        csv::ErrorKind::Io(io) => AppError::bad_input("file", format!("the file could not be read to the end: {io}")),
-        _ => AppError::bad_input("file", format!("the file is not valid CSV: {err}")),
+        csv::ErrorKind::Io(io) => AppError::bad_input("file", Msg::FileUnreadableToTheEnd { detail: io.to_string() }),
+        _ => AppError::bad_input("file", Msg::NotCsv { detail: err.to_string() }),
     }
 }
 
@@ -171,12 +172,12 @@ fn file_error(err: csv::Error) -> AppError {
 /// the header line has more of.
 fn sniff_delimiter<R: Read>(source: &mut BufReader<R>) -> AppResult<u8> {
     let buffer =
-        source.fill_buf().map_err(|e| AppError::bad_input("file", format!("the file could not be read: {e}")))?;
+        source.fill_buf().map_err(|e| AppError::bad_input("file", Msg::FileUnreadable { detail: e.to_string() }))?;
     if buffer.starts_with(b"\xEF\xBB\xBF") {
         source.consume(3);
     }
     let buffer =
-        source.fill_buf().map_err(|e| AppError::bad_input("file", format!("the file could not be read: {e}")))?;
+        source.fill_buf().map_err(|e| AppError::bad_input("file", Msg::FileUnreadable { detail: e.to_string() }))?;
     let header = buffer.split(|b| *b == b'\n').next().unwrap_or_default();
     let count = |delimiter: u8| header.iter().filter(|b| **b == delimiter).count();
     Ok(if count(b';') > count(b',') { b';' } else { b',' })
@@ -193,25 +194,22 @@ impl Header {
         let mut positions = HashMap::new();
         for (position, raw) in record.iter().enumerate() {
             let name = std::str::from_utf8(raw)
-                .map_err(|_| AppError::bad_input("file", "the header row is not valid UTF-8"))?
+                .map_err(|_| AppError::bad_input("file", Msg::HeaderNotUtf8))?
                 .trim()
                 .to_lowercase();
             let Some(column) = COLUMNS.iter().find(|c| **c == name) else {
                 return Err(AppError::bad_input(
                     "file",
-                    format!("unknown column {name:?} in the header; the columns are {}", COLUMNS.join(", ")),
+                    Msg::UnknownColumn { name: name.clone(), columns: COLUMNS.join(", ") },
                 ));
             };
             if positions.insert(*column, position).is_some() {
-                return Err(AppError::bad_input("file", format!("the column {column} appears twice in the header")));
+                return Err(AppError::bad_input("file", Msg::ColumnTwice { column }));
             }
         }
         let missing: Vec<&str> = REQUIRED.iter().filter(|c| !positions.contains_key(*c)).copied().collect();
         if !missing.is_empty() {
-            return Err(AppError::bad_input(
-                "file",
-                format!("the header lacks the required column(s) {}", missing.join(", ")),
-            ));
+            return Err(AppError::bad_input("file", Msg::MissingColumns { columns: missing.join(", ") }));
         }
         Ok(Header { positions, width: record.len() })
     }
@@ -240,16 +238,16 @@ impl Cells<'_> {
             line: self.line,
             column: Some(column),
             code: "BAD_USER_INPUT",
-            message: "the cell is not valid UTF-8 (save the file as CSV UTF-8)".into(),
+            message: Msg::CellNotUtf8,
         })?;
         Ok(Some(text.trim()).filter(|t| !t.is_empty()))
     }
 
     fn required(&self, column: &'static str) -> Result<&str, RowError> {
-        self.get(column)?.ok_or_else(|| self.error(column, format!("{column} is required")))
+        self.get(column)?.ok_or_else(|| self.error(column, Msg::CellRequired { column }))
     }
 
-    fn error(&self, column: &'static str, message: String) -> RowError {
+    fn error(&self, column: &'static str, message: Msg) -> RowError {
         RowError { line: self.line, column: Some(column), code: "BAD_USER_INPUT", message }
     }
 
@@ -272,27 +270,20 @@ fn parse_row(
             line,
             column: None,
             code: "BAD_USER_INPUT",
-            message: format!("the row has {} cells, the header {}", record.len(), header.width),
+            message: Msg::RowWidth { cells: record.len(), header: header.width },
         });
     }
     let nik_text = cells.required("nik")?;
     let nik = check_nik(&context.areas, nik_text).map_err(|e| cells.broken("nik", e))?;
     // A NIK is 16 digits: as a number it fits a u64.
     if !seen.niks.insert(nik_text.parse().unwrap_or_default()) {
-        return Err(RowError {
-            line,
-            column: Some("nik"),
-            code: "CONFLICT",
-            message: "this NIK is on an earlier line of the file".into(),
-        });
+        return Err(RowError { line, column: Some("nik"), code: "CONFLICT", message: Msg::NikOnEarlierLine });
     }
     let full_name = check_name(cells.required("full_name")?).map_err(|e| cells.broken("full_name", e))?;
     let occupation = parse_name::<Occupation>(&cells, "occupation", cells.required("occupation")?)?;
     let district_code = cells.required("district_code")?;
-    let district = context
-        .areas
-        .district(district_code)
-        .ok_or_else(|| cells.error("district_code", "unknown district code (expected e.g. \"36.03.01\")".into()))?;
+    let district =
+        context.areas.district(district_code).ok_or_else(|| cells.error("district_code", Msg::UnknownDistrict))?;
     let membership_number = match cells.get("membership_number")? {
         None => None,
         Some(text) => {
@@ -302,7 +293,7 @@ fn parse_row(
                     line,
                     column: Some("membership_number"),
                     code: "CONFLICT",
-                    message: "this membership number is on an earlier line of the file".into(),
+                    message: Msg::MembershipNumberOnEarlierLine,
                 });
             }
             Some(number)
@@ -323,9 +314,9 @@ fn parse_row(
     };
     let income = match cells.get("declared_monthly_income")? {
         None => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            cells.error("declared_monthly_income", "the declared monthly income is a whole number of rupiah".into())
-        })?),
+        Some(text) => {
+            Some(text.parse::<i64>().map_err(|_| cells.error("declared_monthly_income", Msg::IncomeNotWhole))?)
+        }
     };
     let starts_on = parse_date(&cells, "starts_on", cells.required("starts_on")?)?;
     let ends_on = cells.get("ends_on")?.map(|text| parse_date(&cells, "ends_on", text)).transpose()?;
@@ -348,7 +339,7 @@ fn parse_row(
 
 fn parse_date(cells: &Cells<'_>, column: &'static str, text: &str) -> Result<NaiveDate, RowError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| cells.error(column, format!("{column} is a date written YYYY-MM-DD (got {text:?})")))
+        .map_err(|_| cells.error(column, Msg::DateFormat { column, text: text.to_owned() }))
 }
 
 /// An enum by its stored name, case-insensitive ("street_vendor" is STREET_VENDOR).
@@ -360,7 +351,7 @@ fn parse_name<E: ActiveEnum<Value = String> + sea_orm::Iterable>(
     let wanted = text.to_uppercase().replace([' ', '-'], "_");
     E::iter().find(|value| value.to_value() == wanted).ok_or_else(|| {
         let names: Vec<String> = E::iter().map(|v| v.to_value()).collect();
-        cells.error(column, format!("{text:?} is not one of {}", names.join(", ")))
+        cells.error(column, Msg::NotOneOf { text: text.to_owned(), names: names.join(", ") })
     })
 }
 

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::services::access::{require_reach, require_role};
 use crate::services::audit::{self, AuditEntity};
@@ -71,7 +72,8 @@ pub struct RowError {
     pub column: Option<&'static str>,
     /// An `extensions.code` of the API (BAD_USER_INPUT, CONFLICT, FORBIDDEN...).
     pub code: &'static str,
-    pub message: String,
+    /// In no language yet: the GraphQL report and the CLI render it in their reader's.
+    pub message: Msg,
 }
 
 /// A rule's error as an error row: the column is `column`, or the rule's input field written as
@@ -100,10 +102,8 @@ pub async fn import_enrollments(
     progress: Progress,
 ) -> AppResult<ImportReport> {
     let actor = require_role(caller, Role::Operator)?.clone();
-    let regency = state
-        .areas
-        .regency(regency_code)
-        .ok_or_else(|| AppError::bad_input("regencyCode", "unknown regency code (expected e.g. \"36.03\")"))?;
+    let regency =
+        state.areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(&actor, &regency.code)?;
     let context = Arc::new(Context { areas: state.areas.clone(), actor, regency_code: regency.code.clone() });
 

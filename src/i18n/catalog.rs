@@ -1,0 +1,1192 @@
+//! Every text the server and the CLI show people, in both languages side by side. A message is a
+//! value (a kind and its arguments); `text` renders it. A new kind without its Indonesian (or
+//! English) text does not compile.
+//!
+//! English texts are those the server always had; Indonesian ones write numbers, rupiah and dates
+//! as Indonesians do (86.000, Rp42.000.000, 20 Juni 2023). Names of the API (fields such as
+//! `endsOn`, enum values such as SUBMITTED, codes) are the same in both.
+use chrono::NaiveDate;
+
+use super::{Lang, date, decimal, number, rupiah};
+use crate::domain::coverage_period::ProgramsError;
+use crate::domain::nik::NikError;
+use crate::domain::payout_state::PayoutAction;
+use crate::services::audit::ChainBreak;
+
+/// Renders the English or the Indonesian format string, with the same arguments in scope.
+macro_rules! say {
+    ($lang:expr, $en:literal, $id:literal $(,)?) => {
+        match $lang {
+            Lang::En => format!($en),
+            Lang::Id => format!($id),
+        }
+    };
+}
+
+/// What a client is told: the message of an error (`AppError`, a request refused before it ran)
+/// or of an import's error row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    // Access and keys.
+    KeyRequired,
+    NeedsRole { role: &'static str },
+    OutsideScope { regency: String },
+    AdminsOnlyAuditLog,
+    FindByNikNeedsFullNiks,
+    BirthDateNeedsFullNiks,
+    KeyNameLength,
+    // Rate limits.
+    TooManyWrongKeys,
+    TooManyProbes,
+    TooManyKeyRequests,
+    TooManyAnonymousRequests,
+    // The database and the server.
+    Internal { error_id: Option<String> },
+    RecordExists,
+    StatementTimeout,
+    DatabaseUnreachable,
+    DatabaseBusy,
+    RequestTimeout { secs: u64 },
+    // Requests refused before they ran.
+    NotJson,
+    BodyTooLarge { max: usize },
+    BatchRefused,
+    NotAGraphqlBody { detail: String },
+    UploadTooLarge { max: usize },
+    MultipartInvalid { detail: String },
+    QueryStringInvalid { detail: String },
+    MutationNeedsPost,
+    OneMutationPerRequest,
+    SubscriptionNeedsWebSocket,
+    OnlySubscriptionsOverWebSocket,
+    TooManyTokens { max: usize },
+    TooManyAliases { max: usize },
+    PersistedQueryNotFound { id: String },
+    OnlyTrustedDocuments,
+    TrustedDocumentsOff,
+    DocumentMismatch,
+    // Input in general.
+    InvalidId,
+    InvalidCursor,
+    CursorOfAnotherOrdering,
+    PageSizeBetween { field: &'static str, max: u64 },
+    FirstOrLast,
+    FirstBetween { max: u64 },
+    DateRange,
+    YearRange,
+    Empty { field: &'static str },
+    TooLong { field: &'static str, max: usize },
+    ControlCharacters { field: &'static str },
+    NotNegative { field: &'static str },
+    // Areas and statistics.
+    UnknownRegency,
+    UnknownDistrict,
+    DistrictNotInRegency,
+    NoArea { code: String },
+    NoProvince { code: String },
+    ToYearBeforeFromYear,
+    TrendTooLong { max: i32 },
+    // Workers.
+    Nik(NikError),
+    NikProvinceUnknown,
+    GenderMismatch,
+    BirthDateMismatch,
+    MembershipNumberFormat,
+    NikRegistered,
+    MembershipNumberTaken,
+    NoWorker { id: i64 },
+    // Coverage.
+    Programs(ProgramsError),
+    IncomeBetween { max: i64 },
+    EndsBeforeStarts,
+    CoverageOverlaps { id: i64, starts_on: NaiveDate, ends_on: Option<NaiveDate> },
+    StartsAfterDeath,
+    EndsAfterDeathEndIt,
+    EndsAfterDeath,
+    StartsBeforeBirth,
+    NoCoverage { id: i64 },
+    CoverageAlreadyEnded,
+    EndsBeforeCoverageStarts,
+    EndsAfterPlannedEnd,
+    DeathAlreadyRecorded,
+    DeathOutsideScope { regency: String, died_on: NaiveDate },
+    DeathInFuture,
+    DeathBeforeBirth,
+    CoverageStartsAfterDeath { id: i64 },
+    // Payouts.
+    NoCoverageWith { program: String, on: NaiveDate },
+    ClaimEnrolledAfter { on: NaiveDate },
+    DeathBenefitExists,
+    DeathBenefitBeingHandled,
+    DeathRecordedOn { died_on: NaiveDate },
+    IdempotencyKeyReused,
+    IncidentInFuture,
+    DeathBenefitComputed,
+    AmountBetween { max: i64 },
+    AmountRequired,
+    ClaimLapsed,
+    ScholarshipToChildren,
+    NoJkmDeathBenefit,
+    ScholarshipAfterDeath,
+    ScholarshipIncident { died_on: NaiveDate },
+    ScholarshipContributions { months: i64 },
+    ScholarshipTwoChildren,
+    NoPayout { id: i64 },
+    FourEyes { action: PayoutAction },
+    PaidInFuture,
+    PaidBeforeIncident,
+    PayoutState { action: PayoutAction, status: String },
+    // The import file.
+    UploadUnreadable { detail: String },
+    FileEmpty,
+    FileUnreadableToTheEnd { detail: String },
+    FileUnreadable { detail: String },
+    NotCsv { detail: String },
+    HeaderNotUtf8,
+    UnknownColumn { name: String, columns: String },
+    ColumnTwice { column: &'static str },
+    MissingColumns { columns: String },
+    CellNotUtf8,
+    CellRequired { column: &'static str },
+    RowWidth { cells: usize, header: usize },
+    NikOnEarlierLine,
+    MembershipNumberOnEarlierLine,
+    IncomeNotWhole,
+    DateFormat { column: &'static str, text: String },
+    NotOneOf { text: String, names: String },
+    RegisteredWith { what: Noun, registered: String },
+}
+
+/// What a registered worker has that a file row may contradict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noun {
+    Name,
+    Occupation,
+    District,
+    MembershipNumber,
+}
+
+impl Msg {
+    pub fn text(&self, lang: Lang) -> String {
+        let num = |n: i64| number(n, lang);
+        let day = |d: NaiveDate| date(d, lang);
+        match self {
+            Msg::KeyRequired => say!(
+                lang,
+                "an API key is required: send `Authorization: Bearer <key>`",
+                "kunci API diperlukan: kirim `Authorization: Bearer <kunci>`"
+            ),
+            Msg::NeedsRole { role } => say!(lang, "this needs a {role} key", "tindakan ini memerlukan kunci {role}"),
+            Msg::OutsideScope { regency } => say!(
+                lang,
+                "regency {regency} is outside this key's scope",
+                "kabupaten/kota {regency} berada di luar cakupan kunci ini"
+            ),
+            Msg::AdminsOnlyAuditLog => {
+                say!(lang, "only admins read the audit log", "hanya admin yang dapat membaca log audit")
+            }
+            Msg::FindByNikNeedsFullNiks => say!(
+                lang,
+                "finding a worker by NIK needs a key that sees full NIKs (OPERATOR or above)",
+                "pencarian pekerja berdasarkan NIK memerlukan kunci yang dapat melihat NIK lengkap (OPERATOR atau lebih tinggi)"
+            ),
+            Msg::BirthDateNeedsFullNiks => say!(
+                lang,
+                "birthDate needs a key that may see full NIKs",
+                "birthDate memerlukan kunci yang dapat melihat NIK lengkap"
+            ),
+            Msg::KeyNameLength => {
+                say!(lang, "a key name has 1 to 100 characters", "nama kunci terdiri atas 1 sampai 100 karakter")
+            }
+            Msg::TooManyWrongKeys => say!(
+                lang,
+                "too many wrong API keys from this address; wait before trying again",
+                "terlalu banyak kunci API yang salah dari alamat ini; tunggu sebelum mencoba lagi"
+            ),
+            Msg::TooManyProbes => say!(
+                lang,
+                "this key was refused too often for records it cannot see; wait before trying again",
+                "kunci ini terlalu sering ditolak untuk data yang tidak dapat dilihatnya; tunggu sebelum mencoba lagi"
+            ),
+            Msg::TooManyKeyRequests => say!(
+                lang,
+                "too many requests with this API key; slow down",
+                "terlalu banyak permintaan dengan kunci API ini; kurangi frekuensinya"
+            ),
+            Msg::TooManyAnonymousRequests => say!(
+                lang,
+                "too many requests from this address; slow down",
+                "terlalu banyak permintaan dari alamat ini; kurangi frekuensinya"
+            ),
+            Msg::Internal { error_id: None } => say!(lang, "internal error", "kesalahan internal"),
+            Msg::Internal { error_id: Some(id) } => {
+                say!(lang, "internal error (id {id})", "kesalahan internal (id {id})")
+            }
+            Msg::RecordExists => say!(lang, "this record already exists", "data ini sudah ada"),
+            Msg::StatementTimeout => say!(
+                lang,
+                "the database took too long to answer and the statement was cancelled",
+                "basis data terlalu lama merespons dan perintahnya dibatalkan"
+            ),
+            Msg::DatabaseUnreachable => say!(
+                lang,
+                "the database is unreachable; nothing was changed, retry later",
+                "basis data tidak dapat dihubungi; tidak ada yang diubah, coba lagi nanti"
+            ),
+            Msg::DatabaseBusy => say!(
+                lang,
+                "the database is busy; nothing was changed, retry later",
+                "basis data sedang sibuk; tidak ada yang diubah, coba lagi nanti"
+            ),
+            Msg::RequestTimeout { secs } => {
+                let n = num(*secs as i64);
+                say!(
+                    lang,
+                    "the request ran longer than {secs}s and was cancelled",
+                    "permintaan berjalan lebih dari {n} detik dan dibatalkan"
+                )
+            }
+            Msg::NotJson => say!(
+                lang,
+                "send the GraphQL request as JSON with `Content-Type: application/json` (or a file upload as multipart/form-data)",
+                "kirim permintaan GraphQL sebagai JSON dengan `Content-Type: application/json` (atau unggahan berkas sebagai multipart/form-data)"
+            ),
+            Msg::BodyTooLarge { max } => {
+                let n = num(*max as i64);
+                say!(lang, "the request body exceeds {max} bytes", "isi permintaan melebihi {n} bita")
+            }
+            Msg::BatchRefused => say!(
+                lang,
+                "batched requests are not accepted: send one operation per request",
+                "permintaan berkelompok (batch) tidak diterima: kirim satu operasi per permintaan"
+            ),
+            Msg::NotAGraphqlBody { detail } => say!(
+                lang,
+                "the body is not a GraphQL request: {detail}",
+                "isi permintaan bukan permintaan GraphQL: {detail}"
+            ),
+            Msg::UploadTooLarge { max } => {
+                let n = num(*max as i64);
+                say!(
+                    lang,
+                    "the file exceeds the upload limit of {max} bytes",
+                    "berkas melebihi batas unggahan sebesar {n} bita"
+                )
+            }
+            Msg::MultipartInvalid { detail } => {
+                say!(lang, "the multipart request is not valid: {detail}", "permintaan multipart tidak valid: {detail}")
+            }
+            Msg::QueryStringInvalid { detail } => say!(
+                lang,
+                "the query string is not a GraphQL request: {detail}",
+                "query string bukan permintaan GraphQL: {detail}"
+            ),
+            Msg::MutationNeedsPost => {
+                say!(lang, "mutations must be sent with POST", "mutasi harus dikirim dengan POST")
+            }
+            Msg::SubscriptionNeedsWebSocket => say!(
+                lang,
+                "subscriptions run over WebSocket (graphql-transport-ws) at /graphql",
+                "langganan (subscription) berjalan melalui WebSocket (graphql-transport-ws) di /graphql"
+            ),
+            Msg::OnlySubscriptionsOverWebSocket => say!(
+                lang,
+                "only subscriptions run over WebSocket: send queries and mutations over HTTP",
+                "hanya langganan (subscription) yang berjalan melalui WebSocket: kirim kueri dan mutasi melalui HTTP"
+            ),
+            Msg::OneMutationPerRequest => say!(
+                lang,
+                "one mutation per request: send each mutation on its own (only ADMIN keys may combine them)",
+                "satu mutasi per permintaan: kirim setiap mutasi secara terpisah (hanya kunci ADMIN yang boleh menggabungkannya)"
+            ),
+            Msg::TooManyTokens { max } => {
+                let n = num(*max as i64);
+                say!(lang, "the document has more than {max} tokens", "dokumen memiliki lebih dari {n} token")
+            }
+            Msg::TooManyAliases { max } => {
+                let n = num(*max as i64);
+                say!(lang, "the document has more than {max} aliases", "dokumen memiliki lebih dari {n} alias")
+            }
+            // Apollo clients recognise the leading word: it stays in both languages.
+            Msg::PersistedQueryNotFound { id } => say!(
+                lang,
+                "PersistedQueryNotFound: no trusted document {id:?}",
+                "PersistedQueryNotFound: dokumen tepercaya {id:?} tidak ditemukan"
+            ),
+            Msg::OnlyTrustedDocuments => say!(
+                lang,
+                "this server runs only the trusted documents of its frontends: send a documentId (ADMIN keys may send any query)",
+                "server ini hanya menjalankan dokumen tepercaya milik frontend-nya: kirim documentId (kunci ADMIN boleh mengirim query apa pun)"
+            ),
+            Msg::TrustedDocumentsOff => say!(
+                lang,
+                "trusted documents are not enabled on this server: send the query",
+                "dokumen tepercaya tidak diaktifkan di server ini: kirim query-nya"
+            ),
+            Msg::DocumentMismatch => say!(
+                lang,
+                "the query does not match the document named by its id",
+                "query tidak sesuai dengan dokumen yang ditunjuk oleh id-nya"
+            ),
+            Msg::InvalidId => say!(lang, "not a valid id", "bukan id yang valid"),
+            Msg::InvalidCursor => say!(lang, "invalid cursor", "kursor tidak valid"),
+            Msg::CursorOfAnotherOrdering => {
+                say!(lang, "this cursor belongs to another ordering", "kursor ini berasal dari urutan yang berbeda")
+            }
+            Msg::PageSizeBetween { field, max } => {
+                say!(lang, "{field} must be between 0 and {max}", "{field} harus antara 0 dan {max}")
+            }
+            Msg::FirstOrLast => say!(lang, "give first or last, not both", "isi first atau last, jangan keduanya"),
+            Msg::FirstBetween { max } => {
+                say!(lang, "first must be between 1 and {max}", "first harus antara 1 dan {max}")
+            }
+            Msg::DateRange => say!(
+                lang,
+                "the date must be between 1900-01-01 and 2100-12-31",
+                "tanggal harus antara 1 Januari 1900 dan 31 Desember 2100"
+            ),
+            Msg::YearRange => say!(lang, "the year must be between 1900 and 2100", "tahun harus antara 1900 dan 2100"),
+            Msg::Empty { field } => say!(lang, "{field} must not be empty", "{field} tidak boleh kosong"),
+            Msg::TooLong { field, max } => {
+                let n = num(*max as i64);
+                say!(lang, "{field} has at most {max} characters", "{field} paling banyak {n} karakter")
+            }
+            Msg::ControlCharacters { field } => {
+                say!(lang, "{field} must not contain control characters", "{field} tidak boleh berisi karakter kontrol")
+            }
+            Msg::NotNegative { field } => say!(lang, "{field} cannot be negative", "{field} tidak boleh negatif"),
+            Msg::UnknownRegency => say!(
+                lang,
+                "unknown regency code (expected e.g. \"36.03\")",
+                "kode kabupaten/kota tidak dikenal (contoh: \"36.03\")"
+            ),
+            Msg::UnknownDistrict => say!(
+                lang,
+                "unknown district code (expected e.g. \"36.03.01\")",
+                "kode kecamatan tidak dikenal (contoh: \"36.03.01\")"
+            ),
+            Msg::DistrictNotInRegency => say!(
+                lang,
+                "the district is not in the regency",
+                "kecamatan tersebut tidak berada di kabupaten/kota ini"
+            ),
+            Msg::NoArea { code } => {
+                say!(lang, "no area with code {code:?}", "wilayah dengan kode {code:?} tidak ditemukan")
+            }
+            Msg::NoProvince { code } => {
+                say!(lang, "no province with code {code}", "provinsi dengan kode {code} tidak ditemukan")
+            }
+            Msg::ToYearBeforeFromYear => say!(lang, "toYear is before fromYear", "toYear lebih awal dari fromYear"),
+            Msg::TrendTooLong { max } => {
+                say!(lang, "a trend spans at most {max} years", "rentang tren paling panjang {max} tahun")
+            }
+            Msg::Nik(NikError::Format) => say!(lang, "a NIK has exactly 16 digits", "NIK terdiri atas tepat 16 angka"),
+            Msg::Nik(NikError::Serial) => say!(
+                lang,
+                "the NIK's serial number 0000 is never issued",
+                "nomor urut NIK 0000 tidak pernah diterbitkan"
+            ),
+            Msg::Nik(NikError::BirthDate) => {
+                say!(lang, "the NIK does not encode a real birth date", "NIK tidak memuat tanggal lahir yang valid")
+            }
+            Msg::NikProvinceUnknown => say!(
+                lang,
+                "the NIK's province code is not a known province",
+                "kode provinsi pada NIK bukan provinsi yang dikenal"
+            ),
+            Msg::GenderMismatch => {
+                say!(lang, "gender does not match the NIK", "jenis kelamin (gender) tidak sesuai dengan NIK")
+            }
+            Msg::BirthDateMismatch => {
+                say!(lang, "birthDate does not match the NIK", "birthDate tidak sesuai dengan NIK")
+            }
+            Msg::MembershipNumberFormat => say!(
+                lang,
+                "a membership number (KPJ) has 1 to 20 digits",
+                "nomor kepesertaan (KPJ) terdiri atas 1 sampai 20 angka"
+            ),
+            Msg::NikRegistered => {
+                say!(lang, "a worker with this NIK is already registered", "pekerja dengan NIK ini sudah terdaftar")
+            }
+            Msg::MembershipNumberTaken => say!(
+                lang,
+                "another worker has this membership number",
+                "nomor kepesertaan ini sudah dimiliki pekerja lain"
+            ),
+            Msg::NoWorker { id } => {
+                say!(lang, "no worker with id {id}", "pekerja dengan id {id} tidak ditemukan")
+            }
+            Msg::Programs(ProgramsError::MissingJkkOrJkm) => say!(
+                lang,
+                "JKK and JKM are always required together",
+                "program JKK dan JKM selalu wajib diikuti bersamaan"
+            ),
+            Msg::IncomeBetween { max } => {
+                let (one, top) = (rupiah(1, lang), rupiah(*max, lang));
+                say!(
+                    lang,
+                    "declared monthly income must be between 1 and {max}",
+                    "penghasilan bulanan yang dilaporkan harus antara {one} dan {top}"
+                )
+            }
+            Msg::EndsBeforeStarts => say!(lang, "endsOn is before startsOn", "endsOn lebih awal dari startsOn"),
+            Msg::CoverageOverlaps { id, starts_on, ends_on } => match (lang, ends_on) {
+                (Lang::En, None) => format!("the worker already has coverage {id} with this regency from {starts_on}"),
+                (Lang::En, Some(end)) => {
+                    format!("the worker already has coverage {id} with this regency from {starts_on} to {end}")
+                }
+                (Lang::Id, None) => format!(
+                    "pekerja sudah memiliki kepesertaan {id} dengan kabupaten/kota ini sejak {}",
+                    day(*starts_on)
+                ),
+                (Lang::Id, Some(end)) => format!(
+                    "pekerja sudah memiliki kepesertaan {id} dengan kabupaten/kota ini dari {} sampai {}",
+                    day(*starts_on),
+                    day(*end)
+                ),
+            },
+            Msg::StartsAfterDeath => say!(
+                lang,
+                "coverage cannot start after the worker's death",
+                "kepesertaan tidak dapat dimulai setelah pekerja meninggal dunia"
+            ),
+            Msg::EndsAfterDeathEndIt => say!(
+                lang,
+                "coverage cannot extend past the worker's death: end it on or before diedOn",
+                "kepesertaan tidak dapat melewati tanggal meninggalnya pekerja: akhiri pada atau sebelum diedOn"
+            ),
+            Msg::EndsAfterDeath => say!(
+                lang,
+                "coverage cannot extend past the worker's death",
+                "kepesertaan tidak dapat melewati tanggal meninggalnya pekerja"
+            ),
+            Msg::StartsBeforeBirth => say!(
+                lang,
+                "coverage cannot start before the worker's birth date",
+                "kepesertaan tidak dapat dimulai sebelum tanggal lahir pekerja"
+            ),
+            Msg::NoCoverage { id } => {
+                say!(lang, "no coverage with id {id}", "kepesertaan dengan id {id} tidak ditemukan")
+            }
+            Msg::CoverageAlreadyEnded => {
+                say!(lang, "this coverage has already been ended", "kepesertaan ini sudah diakhiri")
+            }
+            Msg::EndsBeforeCoverageStarts => {
+                say!(lang, "endsOn is before the coverage starts", "endsOn lebih awal dari tanggal mulai kepesertaan")
+            }
+            Msg::EndsAfterPlannedEnd => say!(
+                lang,
+                "endCoverage can only end a period on or before its planned end",
+                "endCoverage hanya dapat mengakhiri periode pada atau sebelum tanggal akhir yang direncanakan"
+            ),
+            Msg::DeathAlreadyRecorded => {
+                say!(lang, "the worker's death is already recorded", "kematian pekerja sudah dicatat")
+            }
+            Msg::DeathOutsideScope { regency, died_on } => {
+                let d = day(*died_on);
+                say!(
+                    lang,
+                    "regency {regency} is outside this key's scope and none of its coverage enrolled by {died_on} includes that day",
+                    "kabupaten/kota {regency} berada di luar cakupan kunci ini dan tidak satu pun kepesertaannya yang didaftarkan paling lambat {d} mencakup hari itu"
+                )
+            }
+            Msg::DeathInFuture => {
+                say!(lang, "the date of death is in the future", "tanggal kematian berada di masa depan")
+            }
+            Msg::DeathBeforeBirth => say!(
+                lang,
+                "the date of death is before the worker's birth date",
+                "tanggal kematian lebih awal dari tanggal lahir pekerja"
+            ),
+            Msg::CoverageStartsAfterDeath { id } => say!(
+                lang,
+                "coverage {id} starts after the date of death; correct it before recording the death",
+                "kepesertaan {id} dimulai setelah tanggal kematian; perbaiki terlebih dahulu sebelum mencatat kematian"
+            ),
+            Msg::NoCoverageWith { program, on } => {
+                let d = day(*on);
+                say!(
+                    lang,
+                    "the worker had no coverage with {program} on {on}",
+                    "pekerja tidak memiliki kepesertaan {program} pada {d}"
+                )
+            }
+            Msg::ClaimEnrolledAfter { on } => {
+                let d = day(*on);
+                say!(
+                    lang,
+                    "the coverage under which this is claimed was enrolled after {on} and the worker lives outside this key's scope",
+                    "kepesertaan yang menjadi dasar klaim ini didaftarkan setelah {d} dan pekerja berdomisili di luar cakupan kunci ini"
+                )
+            }
+            Msg::DeathBenefitExists => say!(
+                lang,
+                "a death benefit for this worker already exists (reject it first to submit another)",
+                "santunan kematian untuk pekerja ini sudah ada (tolak terlebih dahulu untuk mengajukan yang lain)"
+            ),
+            Msg::DeathBenefitBeingHandled => say!(
+                lang,
+                "a death benefit for this worker is already being handled",
+                "santunan kematian untuk pekerja ini sedang diproses"
+            ),
+            Msg::DeathRecordedOn { died_on } => {
+                let d = day(*died_on);
+                say!(lang, "the worker's death is recorded on {died_on}", "kematian pekerja tercatat pada {d}")
+            }
+            Msg::IdempotencyKeyReused => say!(
+                lang,
+                "this idempotencyKey was already used for a submission for another worker",
+                "idempotencyKey ini sudah digunakan untuk pengajuan bagi pekerja lain"
+            ),
+            Msg::IncidentInFuture => say!(lang, "incidentOn is in the future", "incidentOn berada di masa depan"),
+            Msg::DeathBenefitComputed => say!(
+                lang,
+                "the server computes death benefits: leave amount out",
+                "santunan kematian dihitung oleh server: jangan isi amount"
+            ),
+            Msg::AmountBetween { max } => {
+                let (one, top) = (rupiah(1, lang), rupiah(*max, lang));
+                say!(
+                    lang,
+                    "amount is required: whole rupiah between 1 and {max}",
+                    "amount wajib diisi: rupiah bulat antara {one} dan {top}"
+                )
+            }
+            Msg::AmountRequired => say!(lang, "amount is required", "amount wajib diisi"),
+            Msg::ClaimLapsed => say!(
+                lang,
+                "the right to claim a work-accident benefit lapses 5 years after the accident",
+                "hak klaim manfaat kecelakaan kerja gugur 5 tahun setelah kecelakaan"
+            ),
+            Msg::ScholarshipToChildren => {
+                say!(lang, "scholarships are paid to children", "beasiswa hanya dibayarkan kepada anak")
+            }
+            Msg::NoJkmDeathBenefit => say!(
+                lang,
+                "no JKM death benefit was in force on incidentOn",
+                "tidak ada santunan kematian JKM yang berlaku pada incidentOn"
+            ),
+            Msg::ScholarshipAfterDeath => say!(
+                lang,
+                "a scholarship is paid only after the worker's death",
+                "beasiswa hanya dibayarkan setelah pekerja meninggal dunia"
+            ),
+            Msg::ScholarshipIncident { died_on } => {
+                let d = day(*died_on);
+                say!(
+                    lang,
+                    "a scholarship's incident is the worker's death on {died_on}",
+                    "peristiwa yang mendasari beasiswa adalah kematian pekerja pada {d}"
+                )
+            }
+            Msg::ScholarshipContributions { months } => say!(
+                lang,
+                "after a JKM death a scholarship needs 3 years of contributions; the worker has {months} months",
+                "setelah kematian yang ditanggung JKM, beasiswa memerlukan iuran selama 3 tahun; pekerja baru memiliki {months} bulan"
+            ),
+            Msg::ScholarshipTwoChildren => say!(
+                lang,
+                "scholarships are paid for at most 2 children per worker",
+                "beasiswa dibayarkan untuk paling banyak 2 anak per pekerja"
+            ),
+            Msg::NoPayout { id } => {
+                say!(lang, "no payout with id {id}", "pembayaran manfaat dengan id {id} tidak ditemukan")
+            }
+            Msg::FourEyes { action } => {
+                let (en, id) = (action.verb(), verb_id(*action));
+                say!(
+                    lang,
+                    "four-eyes rule: the key that submitted a payout cannot {en} it",
+                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh kunci yang mengajukannya"
+                )
+            }
+            Msg::PaidInFuture => say!(lang, "paidOn is in the future", "paidOn berada di masa depan"),
+            Msg::PaidBeforeIncident => {
+                say!(lang, "paidOn is before the incident", "paidOn lebih awal dari tanggal kejadian")
+            }
+            Msg::PayoutState { action, status } => {
+                let (en, id) = (action.verb(), verb_id(*action));
+                say!(
+                    lang,
+                    "cannot {en} a payout that is {status}",
+                    "pembayaran manfaat yang berstatus {status} tidak dapat {id}"
+                )
+            }
+            Msg::UploadUnreadable { detail } => say!(
+                lang,
+                "the uploaded file could not be read: {detail}",
+                "berkas yang diunggah tidak dapat dibaca: {detail}"
+            ),
+            Msg::FileEmpty => say!(
+                lang,
+                "the file is empty: expected a header row",
+                "berkas kosong: seharusnya ada baris judul (header)"
+            ),
+            Msg::FileUnreadableToTheEnd { detail } => say!(
+                lang,
+                "the file could not be read to the end: {detail}",
+                "berkas tidak dapat dibaca sampai selesai: {detail}"
+            ),
+            Msg::FileUnreadable { detail } => {
+                say!(lang, "the file could not be read: {detail}", "berkas tidak dapat dibaca: {detail}")
+            }
+            Msg::NotCsv { detail } => {
+                say!(lang, "the file is not valid CSV: {detail}", "berkas bukan CSV yang valid: {detail}")
+            }
+            Msg::HeaderNotUtf8 => {
+                say!(lang, "the header row is not valid UTF-8", "baris judul (header) bukan UTF-8 yang valid")
+            }
+            Msg::UnknownColumn { name, columns } => say!(
+                lang,
+                "unknown column {name:?} in the header; the columns are {columns}",
+                "kolom {name:?} pada baris judul tidak dikenal; kolom yang tersedia: {columns}"
+            ),
+            Msg::ColumnTwice { column } => say!(
+                lang,
+                "the column {column} appears twice in the header",
+                "kolom {column} muncul dua kali pada baris judul"
+            ),
+            Msg::MissingColumns { columns } => say!(
+                lang,
+                "the header lacks the required column(s) {columns}",
+                "baris judul tidak memuat kolom wajib {columns}"
+            ),
+            Msg::CellNotUtf8 => say!(
+                lang,
+                "the cell is not valid UTF-8 (save the file as CSV UTF-8)",
+                "isi sel bukan UTF-8 yang valid (simpan berkas sebagai CSV UTF-8)"
+            ),
+            Msg::CellRequired { column } => say!(lang, "{column} is required", "{column} wajib diisi"),
+            Msg::RowWidth { cells, header } => say!(
+                lang,
+                "the row has {cells} cells, the header {header}",
+                "baris ini memiliki {cells} sel, sedangkan baris judul {header}"
+            ),
+            Msg::NikOnEarlierLine => say!(
+                lang,
+                "this NIK is on an earlier line of the file",
+                "NIK ini sudah tercantum pada baris sebelumnya dalam berkas"
+            ),
+            Msg::MembershipNumberOnEarlierLine => say!(
+                lang,
+                "this membership number is on an earlier line of the file",
+                "nomor kepesertaan ini sudah tercantum pada baris sebelumnya dalam berkas"
+            ),
+            Msg::IncomeNotWhole => say!(
+                lang,
+                "the declared monthly income is a whole number of rupiah",
+                "penghasilan bulanan yang dilaporkan harus berupa bilangan bulat rupiah"
+            ),
+            Msg::DateFormat { column, text } => say!(
+                lang,
+                "{column} is a date written YYYY-MM-DD (got {text:?})",
+                "{column} adalah tanggal dengan format YYYY-MM-DD (tertulis {text:?})"
+            ),
+            Msg::NotOneOf { text, names } => {
+                say!(lang, "{text:?} is not one of {names}", "{text:?} bukan salah satu dari {names}")
+            }
+            Msg::RegisteredWith { what, registered } => {
+                let (en, id) = noun(*what);
+                say!(
+                    lang,
+                    "the worker with this NIK is registered with {en} {registered:?}; correct the file or update the worker first",
+                    "pekerja dengan NIK ini terdaftar dengan {id} {registered:?}; perbaiki berkas atau perbarui data pekerja terlebih dahulu"
+                )
+            }
+        }
+    }
+}
+
+/// What `PayoutAction::verb` says in English, in the passive voice Indonesian messages use
+/// ("pembayaran manfaat ... tidak dapat disetujui").
+fn verb_id(action: PayoutAction) -> &'static str {
+    match action {
+        PayoutAction::Verify => "diverifikasi",
+        PayoutAction::Approve => "disetujui",
+        PayoutAction::MarkPaid => "ditandai sudah dibayar",
+        PayoutAction::Reject => "ditolak",
+    }
+}
+
+fn noun(what: Noun) -> (&'static str, &'static str) {
+    match what {
+        Noun::Name => ("the name", "nama"),
+        Noun::Occupation => ("the occupation", "pekerjaan"),
+        Noun::District => ("the district", "kecamatan"),
+        Noun::MembershipNumber => ("the membership number", "nomor kepesertaan"),
+    }
+}
+
+impl From<NikError> for Msg {
+    fn from(err: NikError) -> Self {
+        Msg::Nik(err)
+    }
+}
+
+impl From<ProgramsError> for Msg {
+    fn from(err: ProgramsError) -> Self {
+        Msg::Programs(err)
+    }
+}
+
+/// What the CLI tells the person running it (its logs stay English).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// A failure, as the last line on stderr.
+    Failed {
+        message: String,
+    },
+    MigrationsApplied,
+    BackupWritten {
+        path: String,
+        secs: f64,
+    },
+    BackupNotSqlite,
+    BackupExists {
+        path: String,
+    },
+    PathNotUtf8 {
+        path: String,
+    },
+    TrustedDocuments {
+        count: usize,
+        path: String,
+        mode: String,
+    },
+    TrustedModeNeedsFile,
+    DemoLoaded {
+        secs: f64,
+    },
+    DemoNotLoaded,
+    CannotListen {
+        address: String,
+        detail: String,
+    },
+    GraphiqlAt {
+        address: String,
+    },
+    MetricsAt {
+        address: String,
+    },
+    CannotListenForMetrics {
+        address: String,
+        detail: String,
+    },
+    ReplicaNeedsPostgres,
+    CannotConnectToReplica {
+        detail: String,
+    },
+    ReadsFromReplica,
+    KeyHint,
+    ReadsNotAudited {
+        detail: String,
+    },
+    StoppedDrained,
+    GraceExpired {
+        secs: u64,
+    },
+    RowsWrittenTo {
+        path: String,
+    },
+    Seeded {
+        workers: u64,
+        coverages: u64,
+        payouts: u64,
+        targets: u64,
+        secs: f64,
+        per_second: f64,
+    },
+    SummariesRebuilt {
+        secs: f64,
+    },
+    FiguresDiffer {
+        count: usize,
+    },
+    SummariesMatch {
+        secs: f64,
+    },
+    ExpectHeadFormat,
+    ExpectHeadId {
+        id: String,
+    },
+    ChainBroken(ChainBreak),
+    AuditBroken {
+        id: i64,
+        checked: u64,
+        secs: f64,
+    },
+    AuditIntact {
+        checked: u64,
+        secs: f64,
+    },
+    Head {
+        id: i64,
+        hash: String,
+    },
+    NoHead,
+    CannotOpen {
+        path: String,
+        detail: String,
+    },
+    CannotCreate {
+        path: String,
+        detail: String,
+    },
+    CannotWrite {
+        path: String,
+        detail: String,
+    },
+    ImportCounts {
+        read: u64,
+        registered: u64,
+        known: u64,
+        created: u64,
+        skipped: u64,
+        in_error: u64,
+    },
+    ErrorRowsWritten {
+        path: String,
+    },
+    ImportWritten {
+        sha256: String,
+    },
+    DryRun,
+    NothingWrittenErrors,
+    NothingToWrite,
+    RowsInError {
+        count: u64,
+    },
+    ExportWritten {
+        rows: u64,
+        path: String,
+    },
+    AdminKeyWithScope,
+    UnknownScope {
+        code: String,
+    },
+    KeyCreated {
+        id: i64,
+        name: String,
+        role: String,
+    },
+    KeyActive,
+    KeyRevokedAt {
+        at: String,
+    },
+    NoActiveKey {
+        id: i64,
+    },
+    KeyRevoked {
+        id: i64,
+    },
+}
+
+impl Line {
+    pub fn text(&self, lang: Lang) -> String {
+        let num = |n: u64| number(i64::try_from(n).unwrap_or(i64::MAX), lang);
+        let secs = |s: f64, places: usize| decimal(s, places, lang);
+        match self {
+            Line::Failed { message } => say!(lang, "error: {message}", "kesalahan: {message}"),
+            Line::MigrationsApplied => say!(lang, "migrations applied", "migrasi telah diterapkan"),
+            Line::BackupWritten { path, secs: s } => {
+                let s = secs(*s, 1);
+                say!(lang, "backup written to {path} in {s}s", "cadangan ditulis ke {path} dalam {s} detik")
+            }
+            Line::BackupNotSqlite => say!(
+                lang,
+                "`backup` copies the embedded SQLite database; back up PostgreSQL with pg_dump (see the README's \"Backups\")",
+                "`backup` menyalin basis data SQLite bawaan; cadangkan PostgreSQL dengan pg_dump (lihat bagian \"Backups\" di README)"
+            ),
+            Line::BackupExists { path } => {
+                say!(lang, "{path} exists: choose a new file name", "{path} sudah ada: pilih nama berkas yang baru")
+            }
+            Line::PathNotUtf8 { path } => say!(lang, "{path} is not valid UTF-8", "{path} bukan UTF-8 yang valid"),
+            Line::TrustedDocuments { count, path, mode } => {
+                let n = num(*count as u64);
+                say!(
+                    lang,
+                    "Trusted documents: {count} from {path} ({mode})",
+                    "Dokumen tepercaya: {n} dari {path} ({mode})"
+                )
+            }
+            Line::TrustedModeNeedsFile => say!(
+                lang,
+                "--trusted-documents-mode needs --trusted-documents FILE",
+                "--trusted-documents-mode memerlukan --trusted-documents BERKAS"
+            ),
+            Line::DemoLoaded { secs: s } => {
+                let s = secs(*s, 1);
+                say!(
+                    lang,
+                    "Demo data loaded in {s}s: Kabupaten Tangerang (36.03), 2022-2023.",
+                    "Data demo dimuat dalam {s} detik: Kabupaten Tangerang (36.03), 2022-2023."
+                )
+            }
+            Line::DemoNotLoaded => say!(
+                lang,
+                "Database already has workers: demo data not loaded again.",
+                "Basis data sudah berisi pekerja: data demo tidak dimuat lagi."
+            ),
+            Line::CannotListen { address, detail } => {
+                say!(lang, "cannot listen on {address}: {detail}", "tidak dapat mendengarkan di {address}: {detail}")
+            }
+            Line::MetricsAt { address } => {
+                say!(lang, "Metrics: http://{address}/metrics", "Metrik: http://{address}/metrics")
+            }
+            Line::CannotListenForMetrics { address, detail } => say!(
+                lang,
+                "cannot listen on {address} for metrics: {detail}",
+                "tidak dapat mendengarkan di {address} untuk metrik: {detail}"
+            ),
+            Line::ReplicaNeedsPostgres => say!(
+                lang,
+                "--read-database-url needs PostgreSQL, for the primary and the replica",
+                "--read-database-url memerlukan PostgreSQL, untuk basis data utama dan replikanya"
+            ),
+            Line::CannotConnectToReplica { detail } => say!(
+                lang,
+                "cannot connect to the read replica: {detail}",
+                "tidak dapat terhubung ke replika baca: {detail}"
+            ),
+            Line::ReadsFromReplica => say!(
+                lang,
+                "Queries read from the replica while it answers; mutations go to the primary.",
+                "Kueri membaca dari replika selama replika menjawab; mutasi ke basis data utama."
+            ),
+            Line::GraphiqlAt { address } => say!(
+                lang,
+                "GraphiQL: open http://{address}/graphql in a browser",
+                "GraphiQL: buka http://{address}/graphql di peramban"
+            ),
+            Line::KeyHint => say!(
+                lang,
+                "Worker data and mutations need an API key: jaminan api-key create --name you --role admin\n  (from the source tree: cargo run --release -- api-key create --name you --role admin)\n  then, in GraphiQL's Headers tab: {{\"Authorization\": \"Bearer <key>\"}}",
+                "Data pekerja dan mutasi memerlukan kunci API: jaminan api-key create --name anda --role admin\n  (dari kode sumber: cargo run --release -- api-key create --name anda --role admin)\n  lalu, di tab Headers GraphiQL: {{\"Authorization\": \"Bearer <kunci>\"}}"
+            ),
+            Line::ReadsNotAudited { detail } => say!(
+                lang,
+                "the last personal-data reads could not be audited: {detail}",
+                "pembacaan data pribadi yang terakhir tidak dapat dicatat di log audit: {detail}"
+            ),
+            Line::StoppedDrained => {
+                say!(lang, "stopped: every request finished", "berhenti: semua permintaan telah selesai")
+            }
+            Line::GraceExpired { secs: s } => say!(
+                lang,
+                "requests still running after the {s}s grace period were cut (their changes rolled back)",
+                "permintaan yang masih berjalan setelah masa tenggang {s} detik dihentikan (perubahannya dibatalkan)"
+            ),
+            Line::RowsWrittenTo { path } => say!(lang, "rows written to {path}", "baris ditulis ke {path}"),
+            Line::Seeded { workers, coverages, payouts, targets, secs: s, per_second } => match lang {
+                Lang::En => format!(
+                    "seeded {workers} workers, {coverages} coverage periods, {payouts} payouts, {targets} targets in {s:.1}s ({per_second:.0} workers/s)"
+                ),
+                Lang::Id => format!(
+                    "dimuat {} pekerja, {} periode kepesertaan, {} pembayaran manfaat, {} target dalam {} detik ({} pekerja/detik)",
+                    num(*workers),
+                    num(*coverages),
+                    num(*payouts),
+                    num(*targets),
+                    secs(*s, 1),
+                    num(per_second.round() as u64)
+                ),
+            },
+            Line::SummariesRebuilt { secs: s } => {
+                let s = secs(*s, 1);
+                say!(lang, "summaries rebuilt in {s}s", "ringkasan dibangun ulang dalam {s} detik")
+            }
+            Line::FiguresDiffer { count } => {
+                let n = num(*count as u64);
+                say!(
+                    lang,
+                    "{count} figures differ from a recomputation: run `jaminan stats rebuild`",
+                    "{n} angka berbeda dari hasil hitung ulang: jalankan `jaminan stats rebuild`"
+                )
+            }
+            Line::SummariesMatch { secs: s } => {
+                let s = secs(*s, 1);
+                say!(
+                    lang,
+                    "summaries match a recomputation ({s}s)",
+                    "ringkasan sesuai dengan hasil hitung ulang ({s} detik)"
+                )
+            }
+            Line::ExpectHeadFormat => say!(
+                lang,
+                "--expect-head takes ID:HASH, as `audit verify` prints it",
+                "--expect-head berisi ID:HASH, seperti yang dicetak oleh `audit verify`"
+            ),
+            Line::ExpectHeadId { id } => {
+                say!(lang, "--expect-head: {id:?} is not an entry id", "--expect-head: {id:?} bukan id entri")
+            }
+            Line::ChainBroken(broken) => match lang {
+                Lang::En => broken.to_string(),
+                Lang::Id => chain_break_id(broken),
+            },
+            Line::AuditBroken { id, checked, secs: s } => {
+                let (n, s) = (num(*checked), secs(*s, 3));
+                say!(
+                    lang,
+                    "audit log broken at entry {id}: {checked} entries checked in {s}s",
+                    "log audit rusak pada entri {id}: {n} entri diperiksa dalam {s} detik"
+                )
+            }
+            Line::AuditIntact { checked, secs: s } => {
+                let (n, s) = (num(*checked), secs(*s, 3));
+                say!(
+                    lang,
+                    "audit log intact: {checked} entries checked in {s}s",
+                    "log audit utuh: {n} entri diperiksa dalam {s} detik"
+                )
+            }
+            Line::Head { id, hash } => say!(
+                lang,
+                "head: entry {id}, hash {hash}\n  (keep it: deleting the newest entries shows only with --expect-head {id}:{hash})",
+                "kepala (head): entri {id}, hash {hash}\n  (simpan: penghapusan entri terbaru hanya terlihat dengan --expect-head {id}:{hash})"
+            ),
+            Line::NoHead => say!(lang, "head: none (the log is empty)", "kepala (head): tidak ada (log kosong)"),
+            Line::CannotOpen { path, detail } => {
+                say!(lang, "cannot open {path}: {detail}", "tidak dapat membuka {path}: {detail}")
+            }
+            Line::CannotCreate { path, detail } => {
+                say!(lang, "cannot create {path}: {detail}", "tidak dapat membuat {path}: {detail}")
+            }
+            Line::CannotWrite { path, detail } => {
+                say!(lang, "cannot write {path}: {detail}", "tidak dapat menulis {path}: {detail}")
+            }
+            Line::ImportCounts { read, registered, known, created, skipped, in_error } => match lang {
+                Lang::En => format!(
+                    "rows read:            {read}\nworkers registered:   {registered}\nworkers already known: {known}\ncoverages created:    {created}\nrows already imported: {skipped}\nrows in error:        {in_error}"
+                ),
+                Lang::Id => format!(
+                    "baris dibaca:          {}\npekerja didaftarkan:   {}\npekerja sudah terdaftar: {}\nkepesertaan dibuat:    {}\nbaris sudah diimpor:   {}\nbaris bermasalah:      {}",
+                    num(*read),
+                    num(*registered),
+                    num(*known),
+                    num(*created),
+                    num(*skipped),
+                    num(*in_error)
+                ),
+            },
+            Line::ErrorRowsWritten { path } => {
+                say!(lang, "error rows written to {path}", "baris bermasalah ditulis ke {path}")
+            }
+            Line::ImportWritten { sha256 } => {
+                say!(lang, "written (file SHA-256 {sha256})", "telah ditulis (SHA-256 berkas {sha256})")
+            }
+            Line::DryRun => say!(lang, "dry run: nothing written", "uji coba (dry run): tidak ada yang ditulis"),
+            Line::NothingWrittenErrors => say!(
+                lang,
+                "nothing written: fix the error rows and import again, or use --partial",
+                "tidak ada yang ditulis: perbaiki baris yang bermasalah lalu impor lagi, atau gunakan --partial"
+            ),
+            Line::NothingToWrite => say!(
+                lang,
+                "nothing to write: every good row was imported before",
+                "tidak ada yang perlu ditulis: semua baris yang benar sudah diimpor sebelumnya"
+            ),
+            Line::RowsInError { count } => {
+                let n = num(*count);
+                say!(lang, "{count} rows in error", "{n} baris bermasalah")
+            }
+            Line::ExportWritten { rows, path } => {
+                let n = num(*rows);
+                say!(lang, "{rows} coverage periods written to {path}", "{n} periode kepesertaan ditulis ke {path}")
+            }
+            Line::AdminKeyWithScope => say!(
+                lang,
+                "an admin key reaches every regency: create it without --scope",
+                "kunci admin menjangkau semua kabupaten/kota: buat tanpa --scope"
+            ),
+            Line::UnknownScope { code } => say!(
+                lang,
+                "scope {code:?} is neither a province nor a regency code",
+                "cakupan {code:?} bukan kode provinsi maupun kode kabupaten/kota"
+            ),
+            Line::KeyCreated { id, name, role } => say!(
+                lang,
+                "Created API key {id} ({name}, role {role}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
+                "Kunci API {id} ({name}, peran {role}) telah dibuat. Kirim sebagai `Authorization: Bearer <kunci>`; kunci hanya ditampilkan sekarang:"
+            ),
+            Line::KeyActive => say!(lang, "active", "aktif"),
+            Line::KeyRevokedAt { at } => say!(lang, "revoked {at}", "dicabut {at}"),
+            Line::NoActiveKey { id } => {
+                say!(lang, "no active key with id {id}", "kunci aktif dengan id {id} tidak ditemukan")
+            }
+            Line::KeyRevoked { id } => say!(lang, "revoked key {id}", "kunci {id} telah dicabut"),
+        }
+    }
+}
+
+fn chain_break_id(broken: &ChainBreak) -> String {
+    match broken {
+        ChainBreak::Edited { id } => format!("entri {id} telah diubah: isinya tidak sesuai dengan hash-nya"),
+        ChainBreak::Unlinked { id, after: Some(after) } => format!(
+            "entri {id} tidak menyambung ke entri {after}: entri di antaranya telah dihapus atau urutan entri telah diubah"
+        ),
+        ChainBreak::Unlinked { id, after: None } => format!(
+            "entri {id} tidak menyambung ke awal log: entri sebelumnya telah dihapus atau urutan entri telah diubah"
+        ),
+        ChainBreak::HeadGone { id } => {
+            format!("entri {id}, kepala (head) yang dicatat sebelumnya, sudah tidak ada: entri terbaru telah dihapus")
+        }
+        ChainBreak::HeadRewritten { id } => format!(
+            "entri {id} tidak lagi memiliki hash yang dicatat untuknya: entri tersebut dan entri sesudahnya telah ditulis ulang"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().expect("a date")
+    }
+
+    #[test]
+    fn indonesian_writes_dates_money_and_numbers_its_own_way() {
+        let death = Msg::DeathRecordedOn { died_on: day("2023-06-20") };
+        assert_eq!(death.text(Lang::En), "the worker's death is recorded on 2023-06-20");
+        assert_eq!(death.text(Lang::Id), "kematian pekerja tercatat pada 20 Juni 2023");
+        let amount = Msg::AmountBetween { max: 42_000_000 };
+        assert_eq!(amount.text(Lang::En), "amount is required: whole rupiah between 1 and 42000000");
+        assert_eq!(amount.text(Lang::Id), "amount wajib diisi: rupiah bulat antara Rp1 dan Rp42.000.000");
+        let body = Msg::BodyTooLarge { max: 86_000 };
+        assert_eq!(body.text(Lang::Id), "isi permintaan melebihi 86.000 bita");
+        let state = Msg::PayoutState { action: PayoutAction::Approve, status: "SUBMITTED".into() };
+        assert_eq!(state.text(Lang::En), "cannot approve a payout that is SUBMITTED");
+        assert_eq!(state.text(Lang::Id), "pembayaran manfaat yang berstatus SUBMITTED tidak dapat disetujui");
+        let audit = Line::AuditIntact { checked: 86_000, secs: 0.0714 };
+        assert_eq!(audit.text(Lang::En), "audit log intact: 86000 entries checked in 0.071s");
+        assert_eq!(audit.text(Lang::Id), "log audit utuh: 86.000 entri diperiksa dalam 0,071 detik");
+    }
+
+    #[test]
+    fn every_sampled_message_is_translated() {
+        let samples = [
+            Msg::KeyRequired,
+            Msg::NeedsRole { role: "OPERATOR" },
+            Msg::OutsideScope { regency: "36.03".into() },
+            Msg::TooManyWrongKeys,
+            Msg::Internal { error_id: Some("x".into()) },
+            Msg::RecordExists,
+            Msg::NotJson,
+            Msg::OneMutationPerRequest,
+            Msg::PersistedQueryNotFound { id: "abc".into() },
+            Msg::InvalidCursor,
+            Msg::Nik(NikError::Serial),
+            Msg::Programs(ProgramsError::MissingJkkOrJkm),
+            Msg::CoverageOverlaps { id: 7, starts_on: day("2023-06-20"), ends_on: None },
+            Msg::DeathOutsideScope { regency: "36.03".into(), died_on: day("2023-06-20") },
+            Msg::FourEyes { action: PayoutAction::MarkPaid },
+            Msg::ScholarshipContributions { months: 12 },
+            Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
+            Msg::RegisteredWith { what: Noun::Occupation, registered: "FISHER".into() },
+        ];
+        for message in samples {
+            let (en, id) = (message.text(Lang::En), message.text(Lang::Id));
+            assert!(!id.is_empty() && en != id, "{message:?}: {id}");
+        }
+    }
+}
