@@ -4,6 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::binary::Server;
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
@@ -294,6 +295,37 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     txn.execute_unprepared(&format!("SELECT pg_notify('jaminan_changes', '{change}')")).await.unwrap();
     txn.commit().await.unwrap();
     assert_eq!(subscriber.next(Duration::from_secs(1)).await.unwrap()["type"], "next");
+    app.cleanup().await;
+}
+
+/// The same with two `jaminan serve` processes: a payout verified through A reaches a subscriber
+/// of B within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_subscribers_of_another_server_process() {
+    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    let (a, b) = (Server::start(&app, 5).await, Server::start(&app, 5).await);
+    let mut subscriber =
+        WsClient::connect(b.url.trim_start_matches("http://").parse().unwrap(), Some(&app.admin)).await.unwrap();
+    subscriber.subscribe("1", PAYOUTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let verified = Instant::now();
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", a.url))
+        .bearer_auth(&app.admin2)
+        .json(&json!({ "query": "mutation($id: ID!) { verifyPayout(id: $id) { status } }", "variables": { "id": payout } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(data(&response)["verifyPayout"]["status"], "VERIFIED");
+    let message =
+        subscriber.next(Duration::from_secs(1)).await.expect("delivered by the other process within a second");
+    assert_eq!(message["payload"]["data"]["payoutChanged"]["status"], "VERIFIED");
+    assert!(verified.elapsed() < Duration::from_secs(1));
+    drop((a, b));
     app.cleanup().await;
 }
 

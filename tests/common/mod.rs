@@ -3,6 +3,7 @@
 //! axum app through HTTP requests, the way a client does.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod generator;
 pub mod outage;
 pub mod proxy;
