@@ -5,10 +5,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::TestApp;
+use common::binary::Server;
 use serde_json::{Value, json};
 
 const NIK: &str = "3603124503850001"; // a woman born on 5 March 1985
@@ -17,7 +16,7 @@ const HEIR: &str = "Rahayu Kusumawardani";
 const WRONG_KEY: &str = "jmn_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
-    let (mut child, url, log_path) = serve(&app, "debug", &[]).await;
+    let (server, url, log_path) = serve(&app, "debug", &[]).await;
     let client = reqwest::Client::new();
     let call = |key: Option<String>, query: &str, variables: Value| {
         let mut request =
@@ -67,9 +66,7 @@ backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
         .send()
         .await
         .unwrap();
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    server.stop();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).ok();
@@ -81,28 +78,15 @@ backend_test!(the_log_holds_no_personal_data, |app: TestApp| async move {
     }
 });
 
-/// The real server with its log (stderr) in a file, at `rust_log`, once it answers.
-async fn serve(app: &TestApp, rust_log: &str, extra: &[&str]) -> (Child, String, PathBuf) {
+/// The real server with its log (stderr) in a file, at `rust_log`.
+async fn serve(app: &TestApp, rust_log: &str, extra: &[&str]) -> (Server, String, PathBuf) {
     let dir = std::env::temp_dir().join("jaminan-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let log_path = dir.join(format!("serve-{}.log", uuid::Uuid::new_v4()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .env("DATABASE_URL", app.database_url())
-        .env("RUST_LOG", rust_log)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{url}/healthz")).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, url, log_path)
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = Server::start_with(app, |serve| _ = serve.args(extra).env("RUST_LOG", rust_log).stderr(log)).await;
+    let url = server.url.clone();
+    (server, url, log_path)
 }
 
 fn lines_with(log: &str, needle: &str) -> String {
@@ -110,7 +94,7 @@ fn lines_with(log: &str, needle: &str) -> String {
 }
 
 backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| async move {
-    let (mut child, url, log_path) = serve(&app, "info", &["--log-format", "json"]).await;
+    let (server, url, log_path) = serve(&app, "info", &["--log-format", "json"]).await;
     let client = reqwest::Client::new();
     let ask = |id: Option<&str>, query: &str| {
         let mut request = client.post(format!("{url}/graphql")).json(&json!({ "query": query }));
@@ -136,9 +120,7 @@ backend_test!(json_log_lines_and_errors_carry_the_request_id, |app: TestApp| asy
         let (echoed, _) = ask(given, "{ provinces { code } }").await;
         assert!(uuid::Uuid::parse_str(&echoed).is_ok(), "{given:?} -> {echoed}");
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    server.stop();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).ok();

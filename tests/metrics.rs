@@ -5,12 +5,12 @@
 //! test sends operation names of its own and checks them, or checks that a count increased.
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::TestApp;
+use common::binary::Server;
 use serde_json::json;
 
 /// GET /metrics on the app: status, content type and text.
@@ -127,7 +127,10 @@ backend_test!(operation_labels_are_bounded, |app: TestApp| async move {
 
 backend_test!(metrics_listen_moves_metrics_off_the_main_address, |app: TestApp| async move {
     let metrics_port = free_port();
-    let (mut child, url) = serve(&app, &["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]).await;
+    let server =
+        Server::start_with(&app, |serve| _ = serve.args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]))
+            .await;
+    let url = server.url.clone();
     let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.expect("metrics address");
     assert_eq!(metrics.status(), 200);
     assert!(metrics.text().await.unwrap().contains("jaminan_build_info"));
@@ -138,44 +141,17 @@ backend_test!(metrics_listen_moves_metrics_off_the_main_address, |app: TestApp| 
         .await
         .expect("metrics address");
     assert_eq!(graphql.status(), 404);
-    stop(&mut child);
+    server.stop();
 
     // Without it, the main address serves /metrics.
-    let (mut child, url) = serve(&app, &[]).await;
-    let main = reqwest::get(format!("{url}/metrics")).await.expect("main address");
+    let server = Server::start_with(&app, |_| {}).await;
+    let main = reqwest::get(format!("{}/metrics", server.url)).await.expect("main address");
     assert_eq!(main.status(), 200);
-    stop(&mut child);
+    server.stop();
 });
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The real server, once it answers.
-async fn serve(app: &TestApp, extra: &[&str]) -> (Child, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .env("DATABASE_URL", app.database_url())
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{url}/healthz")).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, url)
-}
-
-fn stop(child: &mut Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
 }
 
 /// What a request's metrics cost: the label lookup, a counter and a histogram sample (`cargo test

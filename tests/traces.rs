@@ -6,13 +6,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::routing::post;
 use common::TestApp;
+use common::binary::Server;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
@@ -74,24 +73,15 @@ fn everything(span: &Span) -> String {
 
 backend_test!(a_request_is_traced_down_to_its_statements, |app: TestApp| async move {
     let (collector, received) = receiver().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", app.database_url())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
-        // Batches leave every minute: what the test sees is what the shutdown flushed.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{url}/healthz")).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let server = Server::start_with(&app, |serve| {
+        serve
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
+            // Batches leave every minute: what the test sees is what the shutdown flushed.
+            .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
+            .env("RUST_LOG", "debug");
+    })
+    .await;
+    let url = server.url.clone();
     let client = reqwest::Client::new();
     let call = |query: &str, variables: Value| {
         let request = client
@@ -120,9 +110,7 @@ backend_test!(a_request_is_traced_down_to_its_statements, |app: TestApp| async m
     assert_eq!(found["data"]["workerByNik"]["nik"], NIK, "{found}");
     assert!(received.lock().unwrap().is_empty(), "nothing sent before the batch is due");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    server.stop();
 
     let spans = received.lock().unwrap().clone();
     let by_id: HashMap<&[u8], &Span> = spans.iter().map(|s| (s.span_id.as_slice(), s)).collect();
