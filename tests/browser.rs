@@ -305,3 +305,102 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
 
     server.stop().await;
 });
+
+/// Headless Chromium driven over the DevTools protocol: for a page that changes after it loaded,
+/// which `--dump-dom` cannot wait for.
+struct DevTools {
+    chromium: std::process::Child,
+    profile: std::path::PathBuf,
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    last_id: u64,
+}
+
+impl DevTools {
+    async fn open(browser: &str, url: &str) -> DevTools {
+        use futures_util::SinkExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let profile = std::env::temp_dir().join(format!("jaminan-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let chromium = std::process::Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--remote-allow-origins=*"])
+            .arg(format!("--remote-debugging-port={port}"))
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromium");
+        // The page's debugging socket, once Chromium lists it.
+        let started = std::time::Instant::now();
+        let page = loop {
+            let targets = reqwest::get(format!("http://127.0.0.1:{port}/json/list")).await;
+            let targets: Vec<Value> = match targets {
+                Ok(response) => response.json().await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if let Some(page) = targets.iter().find(|t| t["type"] == "page" && t["url"].as_str() == Some(url)) {
+                break page["webSocketDebuggerUrl"].as_str().unwrap().to_owned();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "Chromium did not open {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let (mut socket, _) = tokio_tungstenite::connect_async(page).await.expect("DevTools socket");
+        socket.flush().await.unwrap();
+        DevTools { chromium, profile, socket, last_id: 0 }
+    }
+
+    /// The value of a JavaScript expression in the page.
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        use futures_util::{SinkExt, StreamExt};
+        self.last_id += 1;
+        let call = json!({ "id": self.last_id, "method": "Runtime.evaluate",
+            "params": { "expression": expression, "returnByValue": true } });
+        self.socket.send(tokio_tungstenite::tungstenite::Message::text(call.to_string())).await.unwrap();
+        loop {
+            let message = self.socket.next().await.expect("DevTools answer").unwrap();
+            let Ok(text) = message.to_text() else { continue };
+            let answer: Value = serde_json::from_str(text).unwrap_or_default();
+            if answer["id"] == self.last_id {
+                return answer["result"]["result"]["value"].clone();
+            }
+        }
+    }
+
+    /// Evaluates `expression` every 100 ms until it gives `expected`, for at most `limit`.
+    async fn wait_for(&mut self, expression: &str, expected: &str, limit: Duration) {
+        let started = std::time::Instant::now();
+        loop {
+            let value = self.evaluate(expression).await;
+            if value == expected {
+                return;
+            }
+            assert!(started.elapsed() < limit, "{expression} is {value}, not {expected}, after {limit:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for DevTools {
+    fn drop(&mut self) {
+        let _ = self.chromium.kill();
+        let _ = self.chromium.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+backend_test!(the_dashboard_follows_live_figures_in_chromium, |app: TestApp| async move {
+    let Some(browser) = chromium() else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let server = Server::start(listener, app.state.clone());
+    let mut page = DevTools::open(&browser, &format!("{url}/dashboard?regency=36.03&year=2026")).await;
+    let covered = "document.querySelector('#cards .card .value')?.textContent ?? ''";
+    page.wait_for(covered, "0", Duration::from_secs(20)).await;
+    // Time for the page's subscription to be in place, then a change committed elsewhere.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let worker = app.register("3603121505800001", "Pekerja", "36.03", None, "FARMER").await;
+    app.enroll(&worker, "36.03", "2026-01-01", None).await;
+    // The page shows it without being reloaded: the subscription's update reloaded its figures.
+    page.wait_for(covered, "1", Duration::from_secs(10)).await;
+    drop(page);
+    server.stop().await;
+});
