@@ -10,6 +10,7 @@ use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::futures_util::stream::{self, BoxStream};
@@ -24,11 +25,35 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::{SinkExt, StreamExt, future};
 
 use crate::auth::{Caller, Role};
+use crate::error::AppError;
 use crate::graphql::limits;
 use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::http::{self, Http};
 use crate::i18n::{Lang, Msg};
+
+/// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
+/// costs the server a task and a re-check of the key every second.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
+
+/// The subscriptions open on one connection (in its session data).
+#[derive(Default)]
+struct OpenSubscriptions(AtomicUsize);
+
+/// Holds one of a connection's subscription slots until its stream is dropped.
+struct Slot(Arc<Data>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(open) = open_subscriptions(&self.0) {
+            open.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn open_subscriptions(session: &Data) -> Option<&OpenSubscriptions> {
+    session.get(&TypeId::of::<OpenSubscriptions>()).and_then(|data| data.downcast_ref::<OpenSubscriptions>())
+}
 
 /// Whether a request asks to become a WebSocket.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -91,6 +116,7 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
             let mut data = Data::default();
             data.insert(caller);
             data.insert(ConnectionAuthorization(authorization));
+            data.insert(OpenSubscriptions::default());
             Ok(data)
         })
         .map(|message| match message {
@@ -173,6 +199,20 @@ impl Executor for LiveExecutor {
         if let Err(error) = self.prepare(&mut request, &caller) {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
+        // A slot, released when the stream ends (completed by either side, or the connection gone).
+        let open = open_subscriptions(&session).map(|open| open.0.fetch_add(1, Ordering::Relaxed));
+        let slot = Slot(session.clone());
+        if open.is_some_and(|open| open >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+            let error = self.coded(
+                Msg::TooManySubscriptions { max: MAX_SUBSCRIPTIONS_PER_CONNECTION },
+                AppError::RATE_LIMITED_CODE,
+            );
+            return stream::once(async move {
+                drop(slot);
+                Response::from_errors(vec![error])
+            })
+            .boxed();
+        }
         let lang = self.lang;
         // Each event is resolved afresh: nothing is cached between events of a long subscription.
         let loaders = RequestLoader::with_cache(
@@ -185,6 +225,7 @@ impl Executor for LiveExecutor {
             .schema
             .execute_stream_with_session_data(request.data(loaders).data(self.lang), session)
             .map(move |mut response| {
+                let _held = &slot;
                 for error in &mut response.errors {
                     http::localize(error, lang);
                     http::ensure_code(error);

@@ -241,6 +241,26 @@ backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: 
     assert_eq!(update["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"], 1);
 });
 
+backend_test!(one_connection_holds_at_most_100_subscriptions, |app: TestApp| async move {
+    let address = app.serve().await;
+    let mut client = WsClient::connect(address, None).await.unwrap();
+    let max = jaminan::websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    for id in 0..max {
+        client.subscribe(&id.to_string(), FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    }
+    client.subscribe("one too many", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    let refused = client.next(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(refused["id"], "one too many", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    assert_eq!(client.next(Duration::from_secs(5)).await.unwrap()["type"], "complete");
+    // Completing one frees its slot.
+    client.send(json!({ "id": "0", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client.subscribe("in its place", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    let answers = client.collect(Duration::from_secs(1)).await;
+    assert!(answers.iter().all(|m| m["id"] != "in its place"), "accepted, and quiet until a change: {answers:?}");
+});
+
 backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestApp| async move {
     let address = app.serve().await;
     let (operator, id) = key(&app, Role::Operator, Some("36.03")).await;

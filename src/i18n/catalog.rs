@@ -39,6 +39,7 @@ pub enum Msg {
     TooManyWrongKeys,
     TooManyProbes,
     TooManyKeyRequests,
+    TooManySubscriptions { max: usize },
     TooManyAnonymousRequests,
     // The database and the server.
     Internal { error_id: Option<String> },
@@ -212,6 +213,11 @@ impl Msg {
                 lang,
                 "too many requests with this API key; slow down",
                 "terlalu banyak permintaan dengan kunci API ini; kurangi frekuensinya"
+            ),
+            Msg::TooManySubscriptions { max } => say!(
+                lang,
+                "at most {max} subscriptions at once on one connection: complete one first",
+                "paling banyak {max} langganan sekaligus pada satu koneksi: selesaikan salah satu terlebih dahulu"
             ),
             Msg::TooManyAnonymousRequests => say!(
                 lang,
