@@ -9,3 +9,13 @@ fn schema_graphql_matches_the_code() {
         "schema.graphql differs from the schema the code builds; update it with:\n    cargo run -- export-schema > schema.graphql"
     );
 }
+
+/// Clients and the contract name the root types Query, Mutation and Subscription (the structs
+/// behind them are named otherwise: LiveSubscription once leaked into the SDL).
+#[test]
+fn root_types_are_named_as_the_contract_names_them() {
+    let sdl = jaminan::graphql::schema::sdl();
+    for root in ["type Query {", "type Mutation {", "type Subscription {"] {
+        assert!(sdl.contains(root), "{root} missing from the SDL");
+    }
+}

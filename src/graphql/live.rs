@@ -21,7 +21,8 @@ fn subscriber(ctx: &Context<'_>) -> Subscriber {
 #[derive(Default)]
 pub struct LiveSubscription;
 
-#[Subscription]
+// Named as the contract names it (the struct's own name would be the type's).
+#[Subscription(name = "Subscription")]
 impl LiveSubscription {
     /// Every committed payout transition in scope.
     async fn payout_changed(
