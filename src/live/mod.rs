@@ -77,15 +77,10 @@ pub struct Changes {
 impl Changes {
     /// The areas and years whose figures `tally` changes.
     pub fn stats(tally: &Tally) -> Changes {
-        let mut changes = Changes::default();
-        changes.add_stats(tally);
-        changes
-    }
-
-    pub fn add_stats(&mut self, tally: &Tally) {
         let totals = tally.totals.keys().map(|(area, year)| (area, year));
         let occupations = tally.occupations.keys().map(|(area, year, _)| (area, year));
-        self.areas.extend(totals.chain(occupations).map(|(area, year)| (area.as_str().to_owned(), *year)));
+        let areas = totals.chain(occupations).map(|(area, year)| (area.as_str().to_owned(), *year)).collect();
+        Changes { payouts: Vec::new(), areas }
     }
 
     /// A payout submitted or moved to a new status.
@@ -169,11 +164,6 @@ impl Live {
                 .map_err(|err| AppError::from(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))))?;
         }
         Ok(self.sender.subscribe())
-    }
-
-    /// Subscribers now, on this instance.
-    pub fn receivers(&self) -> usize {
-        self.sender.receiver_count()
     }
 }
 

@@ -110,10 +110,6 @@ impl Drop for OpenSubscription {
     }
 }
 
-fn revoked() -> AppError {
-    AppError::Unauthenticated
-}
-
 /// Which payout changes a subscriber asked for.
 #[derive(Debug, Clone, Default)]
 pub struct PayoutFilter {
@@ -149,7 +145,7 @@ pub async fn payouts(
                     Next::Closed => return None,
                     Next::Revoked => {
                         watch.ended = true;
-                        return Some((Err(revoked()), watch));
+                        return Some((Err(AppError::Unauthenticated), watch));
                     }
                 };
                 let Change::Payout { regency_code, status, .. } = &event.change else { continue };
@@ -186,13 +182,14 @@ pub async fn coverage_stats(
     let exact = stats::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
     // Subscribed before reading: a change committed while the figures are read is not missed.
     let events = subscriber.state.live.subscribe().await?;
-    // Validates the year, and is what later figures are compared with.
+    // Validates the year.
     let current = stats::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
     let delay = if exact { Duration::ZERO } else { subscriber.state.publications.refresh };
     let key = area_code.clone().unwrap_or_default();
-    let coalescing = Coalescing { watch: Watch::new(subscriber, events), pending_since: None, last_sent: None };
-    let last: Option<Figures> = Some(current.figures);
-    Ok(futures_util::stream::unfold((coalescing, last), move |(mut coalescing, mut last)| {
+    // What later figures are compared with: the public is sent only figures that changed.
+    let last = current.figures;
+    let coalescing = Coalescing { watch: Watch::new(subscriber, events), pending_since: None, last_sent: None, last };
+    Ok(futures_util::stream::unfold(coalescing, move |mut coalescing| {
         let (area_code, key) = (area_code.clone(), key.clone());
         async move {
             if coalescing.watch.ended {
@@ -211,7 +208,7 @@ pub async fn coverage_stats(
                     Next::Closed => return None,
                     Next::Revoked => {
                         coalescing.watch.ended = true;
-                        return Some((Err(revoked()), (coalescing, last)));
+                        return Some((Err(AppError::Unauthenticated), coalescing));
                     }
                     Next::Due => {
                         if coalescing.due(delay).is_none_or(|due| due > Instant::now()) {
@@ -229,14 +226,14 @@ pub async fn coverage_stats(
                         .await;
                         let figures = match figures {
                             Ok(figures) => figures,
-                            Err(err) => return Some((Err(err), (coalescing, last))),
+                            Err(err) => return Some((Err(err), coalescing)),
                         };
-                        if !exact && last.as_ref() == Some(&figures.figures) {
+                        if !exact && coalescing.last == figures.figures {
                             continue;
                         }
                         coalescing.last_sent = Some(Instant::now());
-                        last = Some(figures.figures.clone());
-                        return Some((Ok(figures), (coalescing, last)));
+                        coalescing.last = figures.figures.clone();
+                        return Some((Ok(figures), coalescing));
                     }
                 }
             }
@@ -249,6 +246,8 @@ struct Coalescing {
     watch: Watch,
     pending_since: Option<Instant>,
     last_sent: Option<Instant>,
+    /// The figures last sent (at first, those read when subscribing).
+    last: Figures,
 }
 
 impl Coalescing {
