@@ -8,11 +8,12 @@ use common::binary::Server;
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
+use jaminan::domain::types::PayoutStatus;
 use jaminan::i18n::{Lang, Msg};
 use jaminan::stats::publication::Publications;
 use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::{AppState, db};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
 
 const PAYOUTS: &str = "subscription($regency: String, $statuses: [PayoutStatus!]) {
@@ -96,6 +97,43 @@ backend_test!(payout_transitions_reach_the_subscribers_in_scope, |app: TestApp| 
     assert!(approved_at.elapsed() < Duration::from_secs(3));
     assert_eq!(statuses(&inside.collect(Duration::from_millis(200)).await, "1"), ["VERIFIED", "APPROVED"]);
     assert_eq!(outside.collect(Duration::from_millis(200)).await, Vec::<Value>::new());
+});
+
+// A subscriber may load a payout only after it has moved on (on PostgreSQL the notification
+// arrives after the commit; a busy subscriber reads it later still): each step still shows as
+// it was, not as the payout is now.
+backend_test!(each_step_shows_as_it_was_when_the_payout_has_moved_on, |app: TestApp| async move {
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    let mut events = app.state.live.subscribe().await.unwrap();
+    act(&app, "verifyPayout", &payout).await;
+    act(&app, "approvePayout", &payout).await;
+    let paid = app
+        .gql_as(
+            &app.admin2,
+            "mutation($id: ID!) { markPayoutPaid(id: $id, paymentReference: \"TRF-1\") { status } }",
+            json!({ "id": payout }),
+        )
+        .await;
+    assert_eq!(data(&paid)["markPayoutPaid"]["status"], "PAID");
+    let mut steps = Vec::new();
+    while steps.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event").unwrap();
+        if let Some(row) = event.payout(&app.state.db).await.unwrap() {
+            steps.push(row.clone());
+        }
+    }
+    let [verified, approved, paid] = &steps[..] else { unreachable!() };
+    assert_eq!(verified.status, PayoutStatus::Verified);
+    assert!(verified.verified_at.is_some() && verified.approved_at.is_none() && verified.paid_at.is_none());
+    assert_eq!(approved.status, PayoutStatus::Approved);
+    assert!(approved.approved_at.is_some() && approved.paid_at.is_none() && approved.payment_reference.is_none());
+    assert_eq!(paid.status, PayoutStatus::Paid);
+    assert_eq!(paid.payment_reference.as_deref(), Some("TRF-1"));
+    // The last step is the row as it is.
+    assert_eq!(
+        paid,
+        &jaminan::entities::payout::Entity::find_by_id(paid.id).one(&app.state.db).await.unwrap().unwrap()
+    );
 });
 
 /// The code of the error that ends the next subscription: an `error` message (refused before it

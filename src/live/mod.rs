@@ -22,6 +22,7 @@ use tokio::sync::{OnceCell, broadcast};
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
+use crate::services::payouts;
 use crate::stats::tally::Tally;
 
 /// The PostgreSQL channel every instance listens on.
@@ -59,10 +60,17 @@ impl Event {
         Arc::new(Event { change, payout: OnceCell::new() })
     }
 
-    /// The payout this event is about, as it is now (loaded by the first subscriber that asks).
+    /// The payout this event is about, as it was when it reached the event's status (loaded by
+    /// the first subscriber that asks: by then it may have moved on).
     pub async fn payout(&self, db: &DatabaseConnection) -> AppResult<Option<&payout::Model>> {
-        let Change::Payout { id, .. } = self.change else { return Ok(None) };
-        let row = self.payout.get_or_try_init(|| async { payout::Entity::find_by_id(id).one(db).await }).await?;
+        let Change::Payout { id, status, .. } = self.change else { return Ok(None) };
+        let row = self
+            .payout
+            .get_or_try_init(|| async {
+                let now = payout::Entity::find_by_id(id).one(db).await?;
+                Ok::<_, DbErr>(now.map(|row| payouts::as_of(&row, status)))
+            })
+            .await?;
         Ok(row.as_ref())
     }
 }
