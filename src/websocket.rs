@@ -4,13 +4,15 @@
 //! Only subscriptions run here; queries and mutations go over HTTP, where the request limits,
 //! caching and rate limits live. The API key comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
-//! HTTP request's, failed keys counted against the address; a refused key closes the connection. Each subscription document passes the same checks as an HTTP request's: trusted
-//! documents, token and alias budgets, depth and complexity.
+//! HTTP request's, failed keys counted against the address; a refused key closes the connection
+//! with 4403 (4429 when the address has failed too often). Each subscription document passes the
+//! same checks as an HTTP request's: trusted documents, token and alias budgets, depth and
+//! complexity.
 use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::futures_util::stream::{self, BoxStream};
@@ -106,13 +108,19 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
             std::future::pending::<()>().await;
         }
     };
+    // async-graphql closes a refused connection_init with 1002 (protocol error); graphql-ws says
+    // 4403 (and 4429 for too many attempts), which tells a client not to retry blindly.
+    let refused_with = Arc::new(AtomicU16::new(0));
+    let refusal = refused_with.clone();
     let output = async_graphql::http::WebSocket::new(executor, input, protocol)
         .on_connection_init(move |payload| async move {
             let authorization = authorization_of(&payload)
                 .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
-            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref())
-                .await
-                .map_err(|err| err.extend())?;
+            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref()).await.map_err(|err| {
+                let code = if matches!(err, AppError::RateLimited { .. }) { 4429 } else { 4403 };
+                refusal.store(code, Ordering::Relaxed);
+                err.extend()
+            })?;
             let mut data = Data::default();
             data.insert(caller);
             data.insert(ConnectionAuthorization(authorization));
@@ -121,7 +129,13 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
         })
         .map(|message| match message {
             WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+            WsMessage::Close(code, reason) => {
+                let code = match refused_with.load(Ordering::Relaxed) {
+                    0 => code,
+                    refused => refused,
+                };
+                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+            }
         })
         .take_until(stopped);
     let mut output = std::pin::pin!(output);

@@ -2,15 +2,18 @@
 //! they are committed, in scope, coalesced, across instances, ended when the key is revoked.
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::binary::Server;
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
+use jaminan::config::RateLimits;
 use jaminan::domain::types::PayoutStatus;
 use jaminan::i18n::{Lang, Msg};
 use jaminan::stats::publication::Publications;
+use jaminan::throttle::Throttle;
 use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::{AppState, db};
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
@@ -151,12 +154,21 @@ async fn refusal(client: &mut WsClient) -> String {
     error["extensions"]["code"].as_str().expect("a code").to_owned()
 }
 
+// A key refused at connection_init closes the connection with graphql-ws's 4403, and with 4429
+// once the address has failed too often (then even a right key is refused, as over HTTP).
+backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: TestApp| async move {
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&RateLimits { failed_keys_per_hour: 2, ..RateLimits::DEFAULT }));
+    let address = app.with_state(state).serve().await;
+    for _ in 0..2 {
+        assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(4403));
+    }
+    assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(4429));
+    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(4429));
+});
+
 backend_test!(subscriptions_follow_the_rules_of_queries, |app: TestApp| async move {
     let address = app.serve().await;
-    // A wrong key is refused at connection_init: the connection closes (async-graphql closes
-    // with 1002 where graphql-ws recommends 4403; both end the connection for good).
-    assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(1002));
-
     // Anonymous callers may watch statistics, not payouts.
     let mut anonymous = WsClient::connect(address, None).await.unwrap();
     anonymous.subscribe("1", PAYOUTS, json!({})).await;
