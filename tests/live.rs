@@ -399,6 +399,37 @@ async fn changes_reach_the_subscribers_of_another_server_process() {
     app.cleanup().await;
 }
 
+/// Notifications sent while an instance's listening connection is down never reach it: once it
+/// listens again it sends the payouts changed meanwhile from the database, and figure
+/// subscribers receive fresh figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_while_the_listener_was_cut_off_arrive_once_it_is_back() {
+    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    // The instance's pool reaches PostgreSQL directly, its listening connection through a proxy.
+    let (proxy, listen_url) = common::proxy::in_front_of(&app.database_url()).await;
+    let instance = serve_instance(app.state.db.clone(), listen_url).await;
+    let mut subscriber = WsClient::connect(instance, Some(&app.admin)).await.unwrap();
+    subscriber.subscribe("payouts", PAYOUTS, json!({})).await;
+    subscriber.subscribe("figures", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(data(&act(&app, "verifyPayout", &payout).await)["verifyPayout"]["status"], "VERIFIED");
+    let worker = app.register("3603121505000002", "Pekerja", "36.03", None, "FARMER").await;
+    app.enroll(&worker, "36.03", "2026-01-01", Some("2026-12-31")).await;
+    assert_eq!(subscriber.collect(QUIET).await, Vec::<Value>::new(), "nothing heard while cut off");
+
+    proxy.restore();
+    let messages = subscriber.collect(Duration::from_secs(4)).await;
+    assert_eq!(statuses(&messages, "payouts"), ["VERIFIED"], "{messages:?}");
+    let figures: Vec<&Value> = messages.iter().filter(|m| m["id"] == "figures").collect();
+    assert_eq!(figures.len(), 1, "{messages:?}");
+    assert_eq!(figures[0]["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"], 2);
+    app.cleanup().await;
+}
+
 /// Another instance of the server on `db`: its own state, hub and listener. It listens on a
 /// connection of its own URL, as `--listen-database-url` makes it do (beside PgBouncer).
 async fn serve_instance(db: sea_orm::DatabaseConnection, listen_url: String) -> std::net::SocketAddr {

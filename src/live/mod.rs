@@ -153,6 +153,16 @@ impl Live {
         Ok(())
     }
 
+    /// A new connection listening on the channel.
+    async fn listener(&self) -> Result<PgListener, sea_orm::sqlx::Error> {
+        let mut listener = match &self.listen_url {
+            Some(url) => PgListener::connect(url).await?,
+            None => PgListener::connect_with(self.db.get_postgres_connection_pool()).await?,
+        };
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    }
+
     /// A receiver of every change committed from now on. The first subscriber of a PostgreSQL
     /// instance opens the listening connection and waits until it listens, so nothing committed
     /// after this returns is missed.
@@ -160,12 +170,7 @@ impl Live {
         if self.db.get_database_backend() == DbBackend::Postgres {
             self.listening
                 .get_or_try_init(|| async {
-                    let mut listener = match &self.listen_url {
-                        Some(url) => PgListener::connect(url).await?,
-                        None => PgListener::connect_with(self.db.get_postgres_connection_pool()).await?,
-                    };
-                    listener.listen(CHANNEL).await?;
-                    tokio::spawn(listen(Arc::downgrade(self), listener));
+                    tokio::spawn(listen(Arc::downgrade(self), self.listener().await?));
                     Ok::<(), sea_orm::sqlx::Error>(())
                 })
                 .await
@@ -175,30 +180,91 @@ impl Live {
     }
 }
 
+/// How far before a lost connection was noticed changes are looked up again: notifications
+/// already sent but not yet read, and the clocks of other instances (which stamp the payouts).
+const MISSED_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// Payouts sent again after a reconnection, at most (the most recent): more would only push the
+/// subscribers past their backlog.
+const MISSED_PAYOUTS: u64 = BACKLOG as u64 / 2;
+
 /// Forwards notifications to this instance's subscribers until the hub is gone or its database
-/// closed. A lost connection is re-established by the listener; what was sent meanwhile is lost,
-/// so subscribers are told to look again (`Change::Resync`).
+/// closed. Notifications sent while the connection is lost never arrive: once a new listening
+/// connection is open, the payouts changed meanwhile are sent again from the database (each in
+/// its current state) and figure subscribers are told to look again (`Change::Resync`).
 async fn listen(live: Weak<Live>, mut listener: PgListener) {
+    // Since when notifications may have been missed (a lost connection not yet made up for).
+    let mut missed_since: Option<chrono::DateTime<chrono::Utc>> = None;
     loop {
+        if let Some(since) = missed_since {
+            let Some(hub) = live.upgrade() else { return };
+            // A new listener rather than the old one's reconnection (a connection that failed in
+            // some ways stays broken inside it). It listens before the database is read again,
+            // so that nothing falls between the two.
+            match hub.listener().await {
+                Ok(new) => {
+                    listener = new;
+                    match hub.make_up_for(since).await {
+                        Ok(()) => missed_since = None,
+                        Err(err) => tracing::warn!(%err, "changes missed by the listener cannot be read yet"),
+                    }
+                }
+                Err(sea_orm::sqlx::Error::PoolClosed) => return,
+                Err(err) => tracing::warn!(%err, "the change listener cannot reconnect; retrying in 1 s"),
+            }
+            if missed_since.is_some() {
+                drop(hub);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        }
         let received = listener.try_recv().await;
-        let Some(live) = live.upgrade() else { return };
+        let Some(hub) = live.upgrade() else { return };
         match received {
             Ok(Some(notification)) => match serde_json::from_str::<Change>(notification.payload()) {
                 Ok(change) => {
-                    let _ = live.sender.send(Event::new(change));
+                    let _ = hub.sender.send(Event::new(change));
                 }
                 Err(err) => tracing::warn!(%err, "ignoring a change notification that cannot be read"),
             },
             Ok(None) => {
-                tracing::warn!("the change listener reconnected; subscribers look again");
-                let _ = live.sender.send(Event::new(Change::Resync));
+                tracing::warn!("the change listener lost its connection; changes made meanwhile are sent again");
+                missed_since = Some(chrono::Utc::now() - MISSED_MARGIN);
             }
             Err(sea_orm::sqlx::Error::PoolClosed) => return,
             Err(err) => {
-                tracing::warn!(%err, "the change listener lost its connection; retrying in 1 s");
-                drop(live);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tracing::warn!(%err, "the change listener lost its connection; reconnecting");
+                missed_since = Some(chrono::Utc::now() - MISSED_MARGIN);
             }
         }
+    }
+}
+
+impl Live {
+    /// Sends again what may have been missed since `since`: the payouts changed since then, in
+    /// their current state (a step in between may be skipped), and `Resync` for the figures.
+    async fn make_up_for(&self, since: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
+        use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+        let changed = Condition::any()
+            .add(payout::Column::SubmittedAt.gte(since))
+            .add(payout::Column::VerifiedAt.gte(since))
+            .add(payout::Column::ApprovedAt.gte(since))
+            .add(payout::Column::PaidAt.gte(since))
+            .add(payout::Column::RejectedAt.gte(since));
+        let payouts = payout::Entity::find()
+            .filter(changed)
+            .order_by_desc(payout::Column::Id)
+            .limit(MISSED_PAYOUTS)
+            .all(&self.db)
+            .await?;
+        if payouts.len() as u64 == MISSED_PAYOUTS {
+            tracing::warn!(count = MISSED_PAYOUTS, "more payouts changed while disconnected than are sent again");
+        }
+        for row in payouts.iter().rev() {
+            let change = Change::Payout { id: row.id, regency_code: row.regency_code.clone(), status: row.status };
+            let _ = self.sender.send(Arc::new(Event { change, payout: OnceCell::new_with(Some(Some(row.clone()))) }));
+        }
+        let _ = self.sender.send(Event::new(Change::Resync));
+        Ok(())
     }
 }
