@@ -21,8 +21,12 @@ use crate::i18n::Msg;
 use crate::services::access;
 use crate::stats::{self, AreaStats, FigureGroups, Figures};
 
-/// How often a subscription re-checks its key, and the least time between two figures it sends.
+/// The least time between two figures a subscription sends.
 const PERIOD: Duration = Duration::from_secs(1);
+
+/// How often a subscription re-checks its key: with the key cache's own refresh
+/// (`auth::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
+const KEY_CHECK: Duration = Duration::from_millis(500);
 
 /// Who subscribes: the caller authenticated at `connection_init`, and the `Authorization` it
 /// sent, to be checked again while the subscription lasts.
@@ -67,7 +71,7 @@ struct Watch {
 
 impl Watch {
     fn new(subscriber: Subscriber, events: Receiver<Arc<Event>>) -> Watch {
-        let mut check = tokio::time::interval_at(Instant::now() + PERIOD, PERIOD);
+        let mut check = tokio::time::interval_at(Instant::now() + KEY_CHECK, KEY_CHECK);
         check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Watch { subscriber, events, check, ended: false, _open: OpenSubscription::new() }
     }
