@@ -17,6 +17,7 @@ pub mod http;
 pub mod i18n;
 pub mod live;
 pub mod metrics;
+pub mod pool_waits;
 pub mod request_id;
 pub mod seed;
 pub mod server;

@@ -27,6 +27,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::AppState;
+use crate::pool_waits::ACQUIRE_DURATION;
 
 /// Open GraphQL subscriptions: whoever opens one increments it, and decrements it when it ends.
 pub const SUBSCRIPTIONS_OPEN: &str = "jaminan_subscriptions_open";
@@ -35,6 +36,7 @@ pub const REQUEST_DURATION: &str = "jaminan_graphql_request_duration_seconds";
 pub const ERRORS: &str = "jaminan_graphql_errors_total";
 pub const POOL_CONNECTIONS: &str = "jaminan_db_pool_connections";
 pub const POOL_MAX_CONNECTIONS: &str = "jaminan_db_pool_max_connections";
+pub const POOL_WAITING: &str = "jaminan_db_pool_waiting";
 pub const PAYOUTS: &str = "jaminan_payouts";
 pub const BUILD_INFO: &str = "jaminan_build_info";
 
@@ -49,6 +51,8 @@ pub const UNKNOWN: &str = "unknown";
 
 /// Seconds, from a millisecond to the request timeout.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Getting a connection: microseconds when one is idle, up to the acquire timeout when none is.
+const ACQUIRE_BUCKETS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0];
 
 /// Payouts are counted at most this often, however often Prometheus scrapes.
 const PAYOUTS_REFRESH: Duration = Duration::from_secs(15);
@@ -64,6 +68,7 @@ pub fn handle() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new();
         let builder = builder
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_owned()), LATENCY_BUCKETS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(ACQUIRE_DURATION.to_owned()), ACQUIRE_BUCKETS))
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let handle = match builder.install_recorder() {
             Ok(handle) => handle,
@@ -104,6 +109,8 @@ fn describe() {
     ::metrics::describe_counter!(ERRORS, Unit::Count, "GraphQL errors answered, by extensions.code");
     ::metrics::describe_gauge!(POOL_CONNECTIONS, Unit::Count, "Database pool connections, in use and idle");
     ::metrics::describe_gauge!(POOL_MAX_CONNECTIONS, Unit::Count, "Database pool size limit");
+    ::metrics::describe_gauge!(POOL_WAITING, Unit::Count, "Database operations waiting for a pool connection");
+    ::metrics::describe_histogram!(ACQUIRE_DURATION, Unit::Seconds, "Time to get a connection from the database pool");
     ::metrics::describe_gauge!(PAYOUTS, Unit::Count, "Benefit payouts by status (counted at most every 15 s)");
     ::metrics::describe_gauge!(BUILD_INFO, "The running version (always 1)");
     ::metrics::describe_gauge!(SUBSCRIPTIONS_OPEN, Unit::Count, "GraphQL subscriptions open on this instance");
@@ -152,10 +159,10 @@ async fn scrape(State(scraper): State<Scraper>) -> Response {
     response
 }
 
-/// In use and idle connections of the sqlx pool under sea-orm. Requests waiting for a connection
-/// are not counted by sqlx 0.9: a pool at its maximum in use, and UNAVAILABLE errors (a wait past
-/// `--db-acquire-timeout-ms`), show the saturation.
+/// In use and idle connections of the sqlx pool under sea-orm, and the operations waiting for
+/// one (of every pool: the replica's too; see `pool_waits`).
 fn record_pool(db: &DatabaseConnection) {
+    ::metrics::gauge!(POOL_WAITING).set(crate::pool_waits::waiting() as f64);
     let (size, idle, max) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();

@@ -89,7 +89,7 @@ pub fn init(format: LogFormat) {
     };
     EXPORTING.store(provider.is_some(), Ordering::Relaxed);
     *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = provider;
-    tracing_subscriber::registry().with(logs).with(traces).init();
+    tracing_subscriber::registry().with(logs).with(traces).with(crate::pool_waits::layer()).init();
 }
 
 fn otlp_provider() -> Result<Option<SdkTracerProvider>, String> {

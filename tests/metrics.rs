@@ -49,6 +49,7 @@ backend_test!(requests_errors_and_the_pool_are_counted, |app: TestApp| async mov
         "jaminan_db_pool_connections{state=\"idle\"}",
         "jaminan_db_pool_connections{state=\"in_use\"}",
         "jaminan_db_pool_max_connections",
+        "jaminan_db_pool_waiting",
         "jaminan_payouts{status=\"PAID\"}",
         "jaminan_payouts{status=\"SUBMITTED\"}",
     ] {
@@ -174,3 +175,45 @@ fn recording_a_request_costs_little() {
     let text = jaminan::metrics::handle().render();
     println!("per request: {each:?}; a render: {:?} ({} bytes)", render.elapsed(), text.len());
 }
+
+// Operations waiting for a pool connection are counted (seen through sea-orm's and sqlx's
+// tracing, so the layer must be installed, as `telemetry::init` does for the server).
+backend_test!(operations_waiting_for_a_connection_are_counted, |app: TestApp| async move {
+    use sea_orm::{EntityTrait, TransactionTrait};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry().with(jaminan::pool_waits::layer()).try_init();
+    let (_, _, text) = scrape(&app).await;
+    let acquired_before = sample(&text, "jaminan_db_pool_acquire_duration_seconds_count");
+    let max = sample(&text, "jaminan_db_pool_max_connections") as usize;
+
+    // Every connection of the pool held by a transaction: a query now waits.
+    let mut held = Vec::new();
+    for _ in 0..max {
+        held.push(app.state.db.begin().await.unwrap());
+    }
+    let db = app.state.db.clone();
+    let waiting_query = tokio::spawn(async move { jaminan::entities::payout::Entity::find().all(&db).await });
+    let started = Instant::now();
+    loop {
+        let (_, _, text) = scrape(&app).await;
+        if sample(&text, "jaminan_db_pool_waiting") >= 1.0 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 5, "no operation counted as waiting:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(held);
+    assert!(waiting_query.await.unwrap().is_ok());
+    let started = Instant::now();
+    loop {
+        let (_, _, text) = scrape(&app).await;
+        if sample(&text, "jaminan_db_pool_waiting") == 0.0 {
+            // Each acquire's time is in the histogram.
+            assert!(sample(&text, "jaminan_db_pool_acquire_duration_seconds_count") >= acquired_before + max as f64);
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 5, "still counted as waiting:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+});

@@ -75,6 +75,11 @@ fn options(args: &DatabaseArgs) -> Result<ConnectOptions, DbErr> {
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_millis(args.db_acquire_timeout_ms))
         .test_before_acquire_if_idle_for(Duration::from_secs(10));
+    // sqlx reports every acquire (at TRACE, which no log shows): how `/metrics` counts the
+    // operations waiting for a connection (`pool_waits`).
+    options
+        .map_sqlx_postgres_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace))
+        .map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(log::LevelFilter::Trace));
     if url.starts_with("sqlite:") {
         create_sqlite_folder(url)?;
         // WAL lets readers run beside the single writer; writers wait for the write lock instead
