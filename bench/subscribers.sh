@@ -17,8 +17,9 @@ psql -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREA
 export DATABASE_URL="$PG/$DB"
 "$BIN" migrate >/dev/null
 KEY=$("$BIN" api-key create --name bench --role admin | tail -n 1)
-# One key opens every connection: its per-minute budget is raised for the benchmark.
-JAMINAN_KEY_REQUESTS_PER_MINUTE=1000000 RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" &
+# One key opens every connection: its per-minute budget and its connections are raised for the
+# benchmark.
+JAMINAN_KEY_REQUESTS_PER_MINUTE=1000000 JAMINAN_WEBSOCKETS_PER_CALLER=1000000 RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; psql -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done

@@ -141,6 +141,10 @@ pub struct RateLimits {
     /// from that address is refused until the budget refills.
     #[arg(long, env = "JAMINAN_FAILED_KEYS_PER_HOUR", default_value_t = RateLimits::DEFAULT.failed_keys_per_hour)]
     pub failed_keys_per_hour: u32,
+    /// WebSocket connections open at once per API key, or per client address without a key (each
+    /// holds up to 100 subscriptions; a dashboard needs one).
+    #[arg(long, env = "JAMINAN_WEBSOCKETS_PER_CALLER", default_value_t = RateLimits::DEFAULT.websockets_per_caller)]
+    pub websockets_per_caller: u32,
     /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses); by default
     /// none, and the client address is the connection's.
     #[arg(long, env = "JAMINAN_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -153,6 +157,7 @@ impl RateLimits {
         key_requests_per_minute: 1200,
         anonymous_requests_per_minute: 1200,
         failed_keys_per_hour: 20,
+        websockets_per_caller: 20,
         trusted_proxies: Vec::new(),
     };
 }

@@ -360,6 +360,16 @@ fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
 /// without a key, and an address's wrong keys (past that budget, keys from the address are not
 /// even checked until it refills).
+/// The client's address: the peer's, or the one a trusted proxy forwarded.
+pub(crate) fn client_address(
+    throttle: &throttle::Throttle,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Option<IpAddr> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    throttle::client_address(peer, forwarded, &throttle.trusted_proxies)
+}
+
 pub(crate) async fn authenticate(
     http: &Http,
     headers: &HeaderMap,
@@ -367,8 +377,7 @@ pub(crate) async fn authenticate(
     authorization: Option<&str>,
 ) -> Result<crate::auth::Caller, AppError> {
     let throttle = &http.app.throttle;
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let address = throttle::client_address(peer, forwarded, &throttle.trusted_proxies);
+    let address = client_address(throttle, headers, peer);
     if authorization.is_some()
         && let Some(address) = address
     {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -25,7 +25,35 @@ pub struct Throttle {
     /// Addresses whose failed-key budget is spent, until when: every request with a key from them
     /// is refused unchecked, so that guessing cannot go on at the speed of the answers.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// WebSocket connections open now, per holder, and how many one may hold.
+    websockets: Mutex<HashMap<Holder, u32>>,
+    websockets_per_caller: u32,
     pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Who holds a WebSocket connection: a key, or a client address without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holder {
+    Key(i64),
+    Address(IpAddr),
+}
+
+/// One of a holder's WebSocket connections, counted until it is dropped (with the connection).
+pub struct OpenWebSocket {
+    throttle: Arc<Throttle>,
+    holder: Holder,
+}
+
+impl Drop for OpenWebSocket {
+    fn drop(&mut self) {
+        let mut open = self.throttle.websockets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.holder) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.holder);
+            }
+        }
+    }
 }
 
 impl Throttle {
@@ -37,6 +65,8 @@ impl Throttle {
             anonymous: DefaultKeyedRateLimiter::keyed(per_minute(limits.anonymous_requests_per_minute)),
             failed_keys: DefaultKeyedRateLimiter::keyed(per_hour(limits.failed_keys_per_hour)),
             blocked: Mutex::default(),
+            websockets: Mutex::default(),
+            websockets_per_caller: limits.websockets_per_caller,
             trusted_proxies: limits.trusted_proxies.clone(),
         }
     }
@@ -82,6 +112,23 @@ impl Throttle {
             blocked.insert(address, now + wait);
             AppError::rate_limited(FAILED_KEYS, wait)
         })
+    }
+
+    /// Counts a WebSocket connection of `holder` while the result lives; RATE_LIMITED when the
+    /// holder has all it may hold open (a connection is long-lived: the request budgets, counted
+    /// per connection_init, do not bound how many stay open).
+    pub fn open_websocket(self: &Arc<Self>, holder: Holder) -> AppResult<OpenWebSocket> {
+        let mut open = self.websockets.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.get(&holder).copied().unwrap_or(0);
+        if n >= self.websockets_per_caller {
+            // Free again when one of them closes: a client should retry after a while.
+            return Err(AppError::rate_limited(
+                Msg::TooManyConnections { max: self.websockets_per_caller },
+                Duration::from_secs(1),
+            ));
+        }
+        open.insert(holder, n + 1);
+        Ok(OpenWebSocket { throttle: self.clone(), holder })
     }
 
     fn count<K: std::hash::Hash + Eq + Clone>(

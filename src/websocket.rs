@@ -33,6 +33,7 @@ use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::http::{self, Http};
 use crate::i18n::{Lang, Msg};
+use crate::throttle::Holder;
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
 /// costs the server a task and a re-check of the key every second.
@@ -116,12 +117,21 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
         .on_connection_init(move |payload| async move {
             let authorization = authorization_of(&payload)
                 .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
-            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref()).await.map_err(|err| {
+            let refuse = |err: AppError| {
                 let code = if matches!(err, AppError::RateLimited { .. }) { 4429 } else { 4403 };
                 refusal.store(code, Ordering::Relaxed);
                 err.extend()
-            })?;
+            };
+            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref()).await.map_err(refuse)?;
             let mut data = Data::default();
+            // Counted against its key (or address) while the connection lasts.
+            let holder = match &caller {
+                Some(actor) => Some(Holder::Key(actor.key_id)),
+                None => http::client_address(&http.app.throttle, &headers, peer).map(Holder::Address),
+            };
+            if let Some(holder) = holder {
+                data.insert(http.app.throttle.open_websocket(holder).map_err(refuse)?);
+            }
             data.insert(caller);
             data.insert(ConnectionAuthorization(authorization));
             data.insert(OpenSubscriptions::default());
@@ -134,7 +144,7 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
                     0 => code,
                     refused => refused,
                 };
-                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+                Message::Close(Some(CloseFrame { code, reason: close_reason(reason).into() }))
             }
         })
         .take_until(stopped);
@@ -148,6 +158,20 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
         let going_away = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
         let _ = sink.send(Message::Close(Some(going_away))).await;
     }
+}
+
+/// A close frame's reason: at most 123 bytes (a control frame carries 125, the code takes two),
+/// cut at a character boundary; longer messages (an Indonesian one easily) would fail to send.
+fn close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut end = MAX;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
 }
 
 /// `Authorization` from a `connection_init` payload, whatever the case of its name.

@@ -167,6 +167,31 @@ backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: Test
     assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(4429));
 });
 
+// Connections stay open for long, so besides the request budgets counted at connection_init a
+// key (or an address without one) holds at most --websockets-per-caller connections at once;
+// the refusal's reason fits a close frame even in Indonesian.
+backend_test!(a_key_holds_a_bounded_number_of_connections, |app: TestApp| async move {
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&RateLimits { websockets_per_caller: 2, ..RateLimits::DEFAULT }));
+    let address = app.with_state(state).serve().await;
+    let first = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    let _second = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(4429));
+    assert_eq!(WsClient::connect_in(address, Some(&app.admin), "id").await.err(), Some(4429));
+    // Another key, and callers without a key, count on their own.
+    let _other = WsClient::connect(address, Some(&app.admin2)).await.unwrap();
+    let _anonymous = [WsClient::connect(address, None).await.unwrap(), WsClient::connect(address, None).await.unwrap()];
+    assert_eq!(WsClient::connect(address, None).await.err(), Some(4429));
+    // A closed connection frees its place.
+    drop(first);
+    let started = Instant::now();
+    while let Err(code) = WsClient::connect(address, Some(&app.admin)).await {
+        assert_eq!(code, 4429);
+        assert!(started.elapsed() < Duration::from_secs(5), "the closed connection still counts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+});
+
 backend_test!(subscriptions_follow_the_rules_of_queries, |app: TestApp| async move {
     let address = app.serve().await;
     // Anonymous callers may watch statistics, not payouts.

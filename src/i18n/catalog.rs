@@ -40,6 +40,7 @@ pub enum Msg {
     TooManyProbes,
     TooManyKeyRequests,
     TooManySubscriptions { max: usize },
+    TooManyConnections { max: u32 },
     TooManyAnonymousRequests,
     // The database and the server.
     Internal { error_id: Option<String> },
@@ -213,6 +214,11 @@ impl Msg {
                 lang,
                 "too many requests with this API key; slow down",
                 "terlalu banyak permintaan dengan kunci API ini; kurangi frekuensinya"
+            ),
+            Msg::TooManyConnections { max } => say!(
+                lang,
+                "at most {max} WebSocket connections open at once per API key (or per address without one): close one first",
+                "paling banyak {max} koneksi WebSocket terbuka sekaligus per kunci API (atau per alamat tanpa kunci): tutup salah satu terlebih dahulu"
             ),
             Msg::TooManySubscriptions { max } => say!(
                 lang,
