@@ -199,6 +199,11 @@ pub struct ApiLimits {
     /// Seconds an upload request (an import) may run before it is cancelled and rolled back.
     #[arg(long, env = "JAMINAN_IMPORT_TIMEOUT_SECS", default_value_t = ApiLimits::DEFAULT.import_timeout_secs)]
     pub import_timeout_secs: u64,
+    /// Seconds between the server's pings on a WebSocket. A connection that sends nothing (not
+    /// even a pong) for three of them is closed, and so is one without `connection_init` after
+    /// one: a vanished client must not keep its place (`--websockets-per-caller`).
+    #[arg(long, env = "JAMINAN_WEBSOCKET_PING_SECS", default_value_t = ApiLimits::DEFAULT.websocket_ping_secs)]
+    pub websocket_ping_secs: u64,
     /// Schema introspection, field suggestions in errors and GraphiQL; turn off in production.
     #[arg(long, env = "JAMINAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
@@ -215,6 +220,7 @@ impl ApiLimits {
         request_timeout_secs: 30,
         max_upload_bytes: 200 * 1024 * 1024,
         import_timeout_secs: 600,
+        websocket_ping_secs: 15,
         introspection: true,
     };
 }

@@ -5,14 +5,15 @@
 //! caching and rate limits live. The API key comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
 //! HTTP request's, failed keys counted against the address; a refused key closes the connection
-//! with 4403 (4429 when the address has failed too often). Each subscription document passes the
-//! same checks as an HTTP request's: trusted documents, token and alias budgets, depth and
-//! complexity.
+//! with 4403, a rate limit (or a database away) with 1013, try again later. Each subscription
+//! document passes the same checks as an HTTP request's: trusted documents, token and alias
+//! budgets, depth and complexity. The server pings; silent connections are closed.
 use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use async_graphql::dataloader::HashMapCache;
 use async_graphql::futures_util::stream::{self, BoxStream};
@@ -94,12 +95,20 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
 /// instance and draining never waits on an idle subscription.
 async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: HeaderMap, peer: Option<IpAddr>) {
     let (mut sink, stream) = socket.split();
-    let input = stream.take_while(|message| future::ready(message.is_ok())).filter_map(|message| {
+    // When the client last sent anything (a pong included): a connection that goes quiet for
+    // three pings is gone (a vanished client's TCP connection may never report an error).
+    let last_heard = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let heard = last_heard.clone();
+    let input = stream.take_while(|message| future::ready(message.is_ok())).filter_map(move |message| {
+        *heard.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         future::ready(match message {
             Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
             _ => None,
         })
     });
+    let ping_every = Duration::from_secs(http.app.limits.websocket_ping_secs.max(1));
+    let initialized = Arc::new(AtomicBool::new(false));
+    let init_sent = initialized.clone();
     let lang = http::lang_of(&headers);
     let executor = LiveExecutor { http: http.clone(), lang };
     let mut stopping = http.app.stopping.clone();
@@ -109,16 +118,23 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
             std::future::pending::<()>().await;
         }
     };
-    // async-graphql closes a refused connection_init with 1002 (protocol error); graphql-ws says
-    // 4403 (and 4429 for too many attempts), which tells a client not to retry blindly.
+    // async-graphql closes a refused connection_init with 1002 (protocol error), which the
+    // graphql-ws client takes as fatal. A refused key closes with 4403 (Forbidden, as graphql-ws
+    // says); a rate limit or a database away with 1013 (try again later), which clients retry
+    // with backoff.
     let refused_with = Arc::new(AtomicU16::new(0));
     let refusal = refused_with.clone();
     let output = async_graphql::http::WebSocket::new(executor, input, protocol)
         .on_connection_init(move |payload| async move {
+            init_sent.store(true, Ordering::Relaxed);
             let authorization = authorization_of(&payload)
                 .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
             let refuse = |err: AppError| {
-                let code = if matches!(err, AppError::RateLimited { .. }) { 4429 } else { 4403 };
+                let code = match err.code() {
+                    AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
+                    "INTERNAL_SERVER_ERROR" => 1011,
+                    _ => 4403,
+                };
                 refusal.store(code, Ordering::Relaxed);
                 err.extend()
             };
@@ -146,18 +162,39 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
                 };
                 Message::Close(Some(CloseFrame { code, reason: close_reason(reason).into() }))
             }
-        })
-        .take_until(stopped);
+        });
     let mut output = std::pin::pin!(output);
-    while let Some(message) = output.next().await {
-        if sink.send(message).await.is_err() {
-            return;
+    let mut stopped = std::pin::pin!(stopped);
+    // graphql-ws: no connection_init within the wait closes with 4408. Until then the
+    // connection counts against no key or address.
+    let mut init_wait = std::pin::pin!(tokio::time::sleep(ping_every));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let closing = loop {
+        tokio::select! {
+            message = output.next() => match message {
+                Some(message) => {
+                    if sink.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+            () = &mut stopped => break CloseFrame { code: 1001, reason: "the server is shutting down".into() },
+            () = &mut init_wait, if !initialized.load(Ordering::Relaxed) => {
+                break CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() };
+            }
+            _ = ping.tick() => {
+                let quiet = last_heard.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+                if quiet > 3 * ping_every {
+                    break CloseFrame { code: 1001, reason: "no answer to pings".into() };
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
         }
-    }
-    if output.is_stopped() {
-        let going_away = CloseFrame { code: 1001, reason: "the server is shutting down".into() };
-        let _ = sink.send(Message::Close(Some(going_away))).await;
-    }
+    };
+    let _ = sink.send(Message::Close(Some(closing))).await;
 }
 
 /// A close frame's reason: at most 123 bytes (a control frame carries 125, the code takes two),

@@ -154,8 +154,9 @@ async fn refusal(client: &mut WsClient) -> String {
     error["extensions"]["code"].as_str().expect("a code").to_owned()
 }
 
-// A key refused at connection_init closes the connection with graphql-ws's 4403, and with 4429
-// once the address has failed too often (then even a right key is refused, as over HTTP).
+// A key refused at connection_init closes the connection with graphql-ws's 4403, and with 1013
+// (try again later) once the address has failed too often (then even a right key is refused,
+// as over HTTP).
 backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: TestApp| async move {
     let mut state = app.state.clone();
     state.throttle = Arc::new(Throttle::new(&RateLimits { failed_keys_per_hour: 2, ..RateLimits::DEFAULT }));
@@ -163,33 +164,63 @@ backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: Test
     for _ in 0..2 {
         assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(4403));
     }
-    assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(4429));
-    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(4429));
+    assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(1013));
+    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(1013));
 });
 
 // Connections stay open for long, so besides the request budgets counted at connection_init a
-// key (or an address without one) holds at most --websockets-per-caller connections at once;
-// the refusal's reason fits a close frame even in Indonesian.
+// key (or an address without one) holds at most --websockets-per-caller connections at once
+// (1013: try again later); the refusal's reason fits a close frame even in Indonesian.
 backend_test!(a_key_holds_a_bounded_number_of_connections, |app: TestApp| async move {
     let mut state = app.state.clone();
     state.throttle = Arc::new(Throttle::new(&RateLimits { websockets_per_caller: 2, ..RateLimits::DEFAULT }));
     let address = app.with_state(state).serve().await;
     let first = WsClient::connect(address, Some(&app.admin)).await.unwrap();
     let _second = WsClient::connect(address, Some(&app.admin)).await.unwrap();
-    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(4429));
-    assert_eq!(WsClient::connect_in(address, Some(&app.admin), "id").await.err(), Some(4429));
+    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(1013));
+    assert_eq!(WsClient::connect_in(address, Some(&app.admin), "id").await.err(), Some(1013));
     // Another key, and callers without a key, count on their own.
     let _other = WsClient::connect(address, Some(&app.admin2)).await.unwrap();
     let _anonymous = [WsClient::connect(address, None).await.unwrap(), WsClient::connect(address, None).await.unwrap()];
-    assert_eq!(WsClient::connect(address, None).await.err(), Some(4429));
+    assert_eq!(WsClient::connect(address, None).await.err(), Some(1013));
     // A closed connection frees its place.
     drop(first);
     let started = Instant::now();
     while let Err(code) = WsClient::connect(address, Some(&app.admin)).await {
-        assert_eq!(code, 4429);
+        assert_eq!(code, 1013);
         assert!(started.elapsed() < Duration::from_secs(5), "the closed connection still counts");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+});
+
+// A connection must send connection_init within one ping interval (4408, as graphql-ws says)
+// and answer the server's pings: one that stays quiet for three intervals is closed (a vanished
+// client keeps no place), one that reads stays open.
+backend_test!(silent_connections_are_closed, |app: TestApp| async move {
+    let mut state = app.state.clone();
+    state.limits.websocket_ping_secs = 1;
+    let address = app.with_state(state).serve().await;
+    let mut uninitialized = WsClient::upgrade(address, "en").await;
+    let started = Instant::now();
+    assert_eq!(uninitialized.next(Duration::from_secs(5)).await, Some(json!({ "type": "closed", "code": 4408 })));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    let mut deaf = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    let mut listening = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    listening.subscribe("payouts", PAYOUTS, json!({})).await;
+    // Reading answers the pings; `deaf` reads nothing meanwhile.
+    let heard = listening.collect(Duration::from_millis(4500)).await;
+    assert!(heard.is_empty(), "{heard:?}");
+    // Closed by then: the close frame, or the connection's end when answering the queued pings
+    // met the closed socket first.
+    let started = Instant::now();
+    let closed = deaf.collect(Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "the quiet connection is still open: {closed:?}");
+    assert!(closed.iter().all(|m| m == &json!({ "type": "closed", "code": 1001 })), "{closed:?}");
+    // The reader's subscription still works.
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    act(&app, "verifyPayout", &payout).await;
+    assert_eq!(statuses(&listening.collect(Duration::from_secs(2)).await, "payouts"), ["SUBMITTED", "VERIFIED"]);
 });
 
 backend_test!(subscriptions_follow_the_rules_of_queries, |app: TestApp| async move {

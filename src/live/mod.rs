@@ -159,6 +159,9 @@ impl Live {
             Some(url) => PgListener::connect(url).await?,
             None => PgListener::connect_with(self.db.get_postgres_connection_pool()).await?,
         };
+        // A lost connection is replaced by a new listener (`listen`), not re-established inside
+        // this one, which would hold a second connection meanwhile.
+        listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
         Ok(listener)
     }
@@ -180,8 +183,9 @@ impl Live {
     }
 }
 
-/// How far before a lost connection was noticed changes are looked up again: notifications
-/// already sent but not yet read, and the clocks of other instances (which stamp the payouts).
+/// How far before the listener last heard from PostgreSQL changes are looked up again after a
+/// lost connection: notifications already sent but not yet read, and the clocks of other
+/// instances (which stamp the payouts).
 const MISSED_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 /// Payouts sent again after a reconnection, at most (the most recent): more would only push the
@@ -192,9 +196,15 @@ const MISSED_PAYOUTS: u64 = BACKLOG as u64 / 2;
 /// closed. Notifications sent while the connection is lost never arrive: once a new listening
 /// connection is open, the payouts changed meanwhile are sent again from the database (each in
 /// its current state) and figure subscribers are told to look again (`Change::Resync`).
+///
+/// "Meanwhile" starts when the listener last heard anything (a notification, or the start of
+/// listening), not when the loss was noticed: a connection cut silently (no reset) may be noticed
+/// much later. On a quiet system that reaches further back, and re-sends more, which is cheap
+/// when little changes.
 async fn listen(live: Weak<Live>, mut listener: PgListener) {
     // Since when notifications may have been missed (a lost connection not yet made up for).
     let mut missed_since: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut last_heard = chrono::Utc::now();
     loop {
         if let Some(since) = missed_since {
             let Some(hub) = live.upgrade() else { return };
@@ -204,6 +214,7 @@ async fn listen(live: Weak<Live>, mut listener: PgListener) {
             match hub.listener().await {
                 Ok(new) => {
                     listener = new;
+                    last_heard = chrono::Utc::now();
                     match hub.make_up_for(since).await {
                         Ok(()) => missed_since = None,
                         Err(err) => tracing::warn!(%err, "changes missed by the listener cannot be read yet"),
@@ -221,20 +232,23 @@ async fn listen(live: Weak<Live>, mut listener: PgListener) {
         let received = listener.try_recv().await;
         let Some(hub) = live.upgrade() else { return };
         match received {
-            Ok(Some(notification)) => match serde_json::from_str::<Change>(notification.payload()) {
-                Ok(change) => {
-                    let _ = hub.sender.send(Event::new(change));
+            Ok(Some(notification)) => {
+                last_heard = chrono::Utc::now();
+                match serde_json::from_str::<Change>(notification.payload()) {
+                    Ok(change) => {
+                        let _ = hub.sender.send(Event::new(change));
+                    }
+                    Err(err) => tracing::warn!(%err, "ignoring a change notification that cannot be read"),
                 }
-                Err(err) => tracing::warn!(%err, "ignoring a change notification that cannot be read"),
-            },
+            }
             Ok(None) => {
                 tracing::warn!("the change listener lost its connection; changes made meanwhile are sent again");
-                missed_since = Some(chrono::Utc::now() - MISSED_MARGIN);
+                missed_since = Some(last_heard - MISSED_MARGIN);
             }
             Err(sea_orm::sqlx::Error::PoolClosed) => return,
             Err(err) => {
                 tracing::warn!(%err, "the change listener lost its connection; reconnecting");
-                missed_since = Some(chrono::Utc::now() - MISSED_MARGIN);
+                missed_since = Some(last_heard - MISSED_MARGIN);
             }
         }
     }

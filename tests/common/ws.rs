@@ -22,12 +22,7 @@ impl WsClient {
 
     /// The same, with an `Accept-Language` on the upgrade request.
     pub async fn connect_in(address: SocketAddr, key: Option<&str>, language: &str) -> Result<WsClient, u16> {
-        let mut request = format!("ws://{address}/graphql").into_client_request().expect("request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-        request.headers_mut().insert("Accept-Language", language.parse().unwrap());
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
-        assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
-        let mut client = WsClient { socket };
+        let mut client = WsClient::upgrade(address, language).await;
         let payload = key.map_or(json!({}), |key| json!({ "Authorization": format!("Bearer {key}") }));
         client.send(json!({ "type": "connection_init", "payload": payload })).await;
         match client.next_raw(Duration::from_secs(5)).await {
@@ -35,6 +30,16 @@ impl WsClient {
             Some(Err(code)) => Err(code),
             other => panic!("expected connection_ack, got {other:?}"),
         }
+    }
+
+    /// Opens /graphql without sending `connection_init`.
+    pub async fn upgrade(address: SocketAddr, language: &str) -> WsClient {
+        let mut request = format!("ws://{address}/graphql").into_client_request().expect("request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        request.headers_mut().insert("Accept-Language", language.parse().unwrap());
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+        assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+        WsClient { socket }
     }
 
     pub async fn send(&mut self, message: Value) {
