@@ -357,9 +357,6 @@ fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>
     metrics::note_operation(label);
 }
 
-/// The caller, within the rate limits: a key's requests per minute, an address's requests
-/// without a key, and an address's wrong keys (past that budget, keys from the address are not
-/// even checked until it refills).
 /// The client's address: the peer's, or the one a trusted proxy forwarded.
 pub(crate) fn client_address(
     throttle: &throttle::Throttle,
@@ -370,6 +367,9 @@ pub(crate) fn client_address(
     throttle::client_address(peer, forwarded, &throttle.trusted_proxies)
 }
 
+/// The caller, within the rate limits: a key's requests per minute, an address's requests
+/// without a key, and an address's wrong keys (past that budget, keys from the address are not
+/// even checked until it refills).
 pub(crate) async fn authenticate(
     http: &Http,
     headers: &HeaderMap,

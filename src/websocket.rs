@@ -37,7 +37,7 @@ use crate::i18n::{Lang, Msg};
 use crate::throttle::Holder;
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
-/// costs the server a task and a re-check of the key every second.
+/// costs the server a task and a re-check of the key every half second.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
 
 /// The subscriptions open on one connection (in its session data).
@@ -90,9 +90,9 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(socket, http, protocol, headers, peer))
 }
 
-/// Runs the protocol on one connection until the client leaves or the server shuts down; then
-/// the connection is closed with 1001 (going away), so that clients reconnect to another
-/// instance and draining never waits on an idle subscription.
+/// Runs the protocol on one connection until the client leaves, goes silent, or the server shuts
+/// down; then the connection is closed with 1001 (going away), so that clients reconnect to
+/// another instance and draining never waits on an idle subscription.
 async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: HeaderMap, peer: Option<IpAddr>) {
     let (mut sink, stream) = socket.split();
     // When the client last sent anything (a pong included): a connection that goes quiet for
@@ -200,14 +200,7 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
 /// A close frame's reason: at most 123 bytes (a control frame carries 125, the code takes two),
 /// cut at a character boundary; longer messages (an Indonesian one easily) would fail to send.
 fn close_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
-    if reason.len() > MAX {
-        let mut end = MAX;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-    }
+    reason.truncate(reason.floor_char_boundary(123));
     reason
 }
 

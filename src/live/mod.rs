@@ -35,6 +35,15 @@ const BACKLOG: usize = 4096;
 /// entry takes at most 20 ("[\"36.03.01\",2026],").
 const AREAS_PER_NOTIFICATION: usize = 300;
 
+/// How far before the listener last heard from PostgreSQL changes are looked up again after a
+/// lost connection: notifications already sent but not yet read, and the clocks of other
+/// instances (which stamp the payouts).
+const MISSED_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// Payouts sent again after a reconnection, at most (the most recent): more would only push the
+/// subscribers past their backlog.
+const MISSED_PAYOUTS: u64 = BACKLOG as u64 / 2;
+
 /// One committed change, as sent between instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
@@ -48,6 +57,13 @@ pub enum Change {
     Resync,
 }
 
+impl Change {
+    /// The payout reached its current status.
+    fn of_payout(row: &payout::Model) -> Change {
+        Change::Payout { id: row.id, regency_code: row.regency_code.clone(), status: row.status }
+    }
+}
+
 /// A change as subscribers receive it, with what they load about it loaded once for all of them.
 #[derive(Debug)]
 pub struct Event {
@@ -58,6 +74,11 @@ pub struct Event {
 impl Event {
     fn new(change: Change) -> Arc<Event> {
         Arc::new(Event { change, payout: OnceCell::new() })
+    }
+
+    /// A payout change with the payout already read.
+    fn loaded(change: Change, row: payout::Model) -> Arc<Event> {
+        Arc::new(Event { change, payout: OnceCell::new_with(Some(Some(row))) })
     }
 
     /// The payout this event is about, as it was when it reached the event's status (loaded by
@@ -93,7 +114,7 @@ impl Changes {
 
     /// A payout submitted or moved to a new status.
     pub fn payout(mut self, row: &payout::Model) -> Changes {
-        self.payouts.push(Change::Payout { id: row.id, regency_code: row.regency_code.clone(), status: row.status });
+        self.payouts.push(Change::of_payout(row));
         self
     }
 
@@ -166,6 +187,32 @@ impl Live {
         Ok(listener)
     }
 
+    /// Sends again what may have been missed since `since`: the payouts changed since then, in
+    /// their current state (a step in between may be skipped), and `Resync` for the figures.
+    async fn make_up_for(&self, since: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
+        use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+        let changed = Condition::any()
+            .add(payout::Column::SubmittedAt.gte(since))
+            .add(payout::Column::VerifiedAt.gte(since))
+            .add(payout::Column::ApprovedAt.gte(since))
+            .add(payout::Column::PaidAt.gte(since))
+            .add(payout::Column::RejectedAt.gte(since));
+        let payouts = payout::Entity::find()
+            .filter(changed)
+            .order_by_desc(payout::Column::Id)
+            .limit(MISSED_PAYOUTS)
+            .all(&self.db)
+            .await?;
+        if payouts.len() as u64 == MISSED_PAYOUTS {
+            tracing::warn!(count = MISSED_PAYOUTS, "more payouts changed while disconnected than are sent again");
+        }
+        for row in payouts.into_iter().rev() {
+            let _ = self.sender.send(Event::loaded(Change::of_payout(&row), row));
+        }
+        let _ = self.sender.send(Event::new(Change::Resync));
+        Ok(())
+    }
+
     /// A receiver of every change committed from now on. The first subscriber of a PostgreSQL
     /// instance opens the listening connection and waits until it listens, so nothing committed
     /// after this returns is missed.
@@ -182,15 +229,6 @@ impl Live {
         Ok(self.sender.subscribe())
     }
 }
-
-/// How far before the listener last heard from PostgreSQL changes are looked up again after a
-/// lost connection: notifications already sent but not yet read, and the clocks of other
-/// instances (which stamp the payouts).
-const MISSED_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
-
-/// Payouts sent again after a reconnection, at most (the most recent): more would only push the
-/// subscribers past their backlog.
-const MISSED_PAYOUTS: u64 = BACKLOG as u64 / 2;
 
 /// Forwards notifications to this instance's subscribers until the hub is gone or its database
 /// closed. Notifications sent while the connection is lost never arrive: once a new listening
@@ -251,34 +289,5 @@ async fn listen(live: Weak<Live>, mut listener: PgListener) {
                 missed_since = Some(last_heard - MISSED_MARGIN);
             }
         }
-    }
-}
-
-impl Live {
-    /// Sends again what may have been missed since `since`: the payouts changed since then, in
-    /// their current state (a step in between may be skipped), and `Resync` for the figures.
-    async fn make_up_for(&self, since: chrono::DateTime<chrono::Utc>) -> Result<(), DbErr> {
-        use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
-        let changed = Condition::any()
-            .add(payout::Column::SubmittedAt.gte(since))
-            .add(payout::Column::VerifiedAt.gte(since))
-            .add(payout::Column::ApprovedAt.gte(since))
-            .add(payout::Column::PaidAt.gte(since))
-            .add(payout::Column::RejectedAt.gte(since));
-        let payouts = payout::Entity::find()
-            .filter(changed)
-            .order_by_desc(payout::Column::Id)
-            .limit(MISSED_PAYOUTS)
-            .all(&self.db)
-            .await?;
-        if payouts.len() as u64 == MISSED_PAYOUTS {
-            tracing::warn!(count = MISSED_PAYOUTS, "more payouts changed while disconnected than are sent again");
-        }
-        for row in payouts.iter().rev() {
-            let change = Change::Payout { id: row.id, regency_code: row.regency_code.clone(), status: row.status };
-            let _ = self.sender.send(Arc::new(Event { change, payout: OnceCell::new_with(Some(Some(row.clone()))) }));
-        }
-        let _ = self.sender.send(Event::new(Change::Resync));
-        Ok(())
     }
 }
