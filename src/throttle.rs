@@ -19,6 +19,8 @@ pub struct Throttle {
     /// Refusals that tell a key about a worker or payout it cannot see (a NIK or membership number
     /// registered elsewhere, a death benefit submitted under another regency), per key.
     probes: DefaultKeyedRateLimiter<i64>,
+    /// Keys whose probe budget ran out, until when it holds one probe again.
+    probes_spent: Mutex<HashMap<i64, Instant>>,
     keys: DefaultKeyedRateLimiter<i64>,
     anonymous: DefaultKeyedRateLimiter<IpAddr>,
     failed_keys: DefaultKeyedRateLimiter<IpAddr>,
@@ -61,6 +63,7 @@ impl Throttle {
         Throttle {
             clock: DefaultClock::default(),
             probes: DefaultKeyedRateLimiter::keyed(per_hour(limits.probes_per_hour)),
+            probes_spent: Mutex::default(),
             keys: DefaultKeyedRateLimiter::keyed(per_minute(limits.key_requests_per_minute)),
             anonymous: DefaultKeyedRateLimiter::keyed(per_minute(limits.anonymous_requests_per_minute)),
             failed_keys: DefaultKeyedRateLimiter::keyed(per_hour(limits.failed_keys_per_hour)),
@@ -73,7 +76,36 @@ impl Throttle {
 
     /// Counts one revealing refusal for the key; RATE_LIMITED once its budget is spent.
     pub fn probe(&self, key_id: i64) -> AppResult<()> {
-        self.count(&self.probes, &key_id, Msg::TooManyProbes)
+        self.probes(key_id, 1)
+    }
+
+    /// Counts `n` revealing refusals at once (the rows of one import), all or none: RATE_LIMITED
+    /// when the budget cannot hold them all, and the key's budget is then held as spent.
+    pub fn probes(&self, key_id: i64, n: usize) -> AppResult<()> {
+        let Some(n) = NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)) else { return Ok(()) };
+        let wait = match self.probes.check_key_n(&key_id, n) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(not_until)) => not_until.wait_time_from(self.clock.now()),
+            // More than a whole budget: not before it has refilled, and not then either.
+            Err(_) => Duration::from_secs(3600),
+        };
+        let mut spent = self.probes_spent.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        spent.retain(|_, until| *until > now);
+        spent.insert(key_id, now + wait);
+        Err(AppError::rate_limited(Msg::TooManyProbes, wait))
+    }
+
+    /// RATE_LIMITED while the key's probe budget is spent. A real import asks first: refused only
+    /// when it met a hidden worker, its answer would say whether it had, free of charge.
+    pub fn check_probes_left(&self, key_id: i64) -> AppResult<()> {
+        let spent = self.probes_spent.lock().unwrap_or_else(|e| e.into_inner());
+        match spent.get(&key_id) {
+            Some(&until) if until > Instant::now() => {
+                Err(AppError::rate_limited(Msg::TooManyProbes, until - Instant::now()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Counts one request of a key.

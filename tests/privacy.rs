@@ -121,6 +121,129 @@ backend_test!(conflicts_about_hidden_workers_are_audited_and_budgeted, |app: Tes
     assert_eq!(app.count_rows("worker").await, 2, "nothing registered by the refusals");
 });
 
+const IMPORT_HEADER: &str = "nik,full_name,occupation,district_code,starts_on,ends_on,funding_source,programs,declared_monthly_income,membership_number";
+
+/// Rows of a province-32 list: `(nik, district, membership number)`.
+fn enrollment_file(rows: &[(&str, &str, &str)]) -> String {
+    let mut file = IMPORT_HEADER.to_owned();
+    for (nik, district, membership) in rows {
+        file.push_str(&format!("\n{nik},Nama Pekerja,FISHER,{district},2024-01-01,2024-12-31,APBD,,,{membership}"));
+    }
+    file
+}
+
+/// `(rowsInError, [(line, code)])` of an import's report.
+fn answers(response: &serde_json::Value) -> (i64, Vec<(i64, String)>) {
+    let report = &data(response)["importEnrollments"];
+    let errors = report["errors"].as_array().unwrap();
+    let lines = errors.iter().map(|e| (e["line"].as_i64().unwrap(), e["code"].as_str().unwrap().to_owned())).collect();
+    (report["rowsInError"].as_i64().unwrap(), lines)
+}
+
+backend_test!(an_import_answers_no_more_about_hidden_workers_than_register_worker, |app: TestApp| async move {
+    // Workers of 36.74 and 36.71 (Banten), one with a membership number; the attacker is an
+    // operator of province 32 (Jawa Barat) importing into Kota Bandung.
+    let hidden = ["3674011505850001", "3671015505900002"];
+    app.register(hidden[0], "Siti Aminah", "36.74", Some("36.74.01"), "FISHER").await;
+    let second = app.register(hidden[1], "Budi Santoso", "36.71", Some("36.71.01"), "FARMER").await;
+    let update = "mutation($w: ID!, $k: String!) { updateWorker(id: $w, input: { membershipNumber: $k }) { id } }";
+    data(&app.gql_as(&app.admin, update, json!({ "w": second, "k": "99887766" })).await);
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&RateLimits { probes_per_hour: 3, ..RateLimits::DEFAULT }));
+    let app = app.with_state(state);
+    let operator = key(&app, Role::Operator, "32").await;
+    let import = |file: String, options: serde_json::Value| {
+        let (app, operator) = (app.clone(), operator.clone());
+        async move { app.import_csv(Some(&operator), "32.73", file.as_bytes(), options).await }
+    };
+    let probing = enrollment_file(&[
+        (hidden[0], "32.73.01", ""),                  // line 2: a hidden NIK
+        ("3273011505850003", "32.73.01", ""),         // line 3: an invented one
+        ("3273011505850004", "32.73.02", "99887766"), // line 4: a hidden worker's membership number
+        (hidden[1], "36.03.01", ""),                  // line 5: a hidden NIK, domicile out of scope
+        ("3273011505850005", "36.03.01", ""),         // line 6: an invented NIK, domicile out of scope
+    ]);
+
+    // A dry run costs nothing, so it tells nothing: hidden workers' rows read as new ones, and a
+    // domicile out of scope is FORBIDDEN whether the NIK is known or not.
+    let (status, dry) = import(probing.clone(), json!({ "dryRun": true })).await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(answers(&dry), (2, vec![(5, "FORBIDDEN".into()), (6, "FORBIDDEN".into())]), "{dry}");
+    assert_eq!(data(&dry)["importEnrollments"]["workersRegistered"], 3);
+    assert_eq!(data(&dry)["importEnrollments"]["workersKnown"], 0);
+    for _ in 0..5 {
+        let (status, again) = import(probing.clone(), json!({ "dryRun": true })).await;
+        assert_eq!((status.as_u16(), answers(&again)), (200, answers(&dry)), "no budget spent by dry runs");
+    }
+    assert!(refusals(&app).await.is_empty(), "a dry run met no one");
+
+    // A real import answers as registerWorker does: the hidden workers' rows are CONFLICT, each
+    // audited (NIK masked) and counted.
+    let (status, real) = import(probing.clone(), json!({})).await;
+    assert_eq!(status, 200, "{real}");
+    let expected =
+        vec![(2, "CONFLICT".into()), (4, "CONFLICT".into()), (5, "FORBIDDEN".into()), (6, "FORBIDDEN".into())];
+    assert_eq!(answers(&real), (4, expected), "{real}");
+    assert_eq!(data(&real)["importEnrollments"]["written"], false);
+    let audited = refusals(&app).await;
+    assert_eq!(audited.len(), 2, "{audited:?}");
+    assert!(audited.iter().all(|(operation, _)| operation == "importEnrollments"));
+    assert!(audited[0].1.contains("367401******0001") && !audited[0].1.contains(hidden[0]), "{audited:?}");
+    assert!(audited[1].1.contains("367101******0002") && !audited[1].1.contains(hidden[1]), "{audited:?}");
+
+    // One probe is left; this file meets two hidden workers: refused as a whole, no row answered.
+    let (status, refused) = import(probing.clone(), json!({ "partial": true })).await;
+    assert_eq!(status, 429, "{refused}");
+    assert_eq!(error_code(&refused), "RATE_LIMITED");
+    assert!(refused["data"].is_null() || refused["data"]["importEnrollments"].is_null(), "{refused}");
+    assert_eq!(refusals(&app).await.len(), 4, "the attempt is audited");
+    // Now the budget is spent: a real import is refused whether it meets anyone or not, or its
+    // answer would say which.
+    let innocent = enrollment_file(&[("3273011505850006", "32.73.01", "")]);
+    let (status, response) = import(innocent.clone(), json!({})).await;
+    assert_eq!((status.as_u16(), error_code(&response)), (429, "RATE_LIMITED"), "{response}");
+    let (status, dry) = import(probing, json!({ "dryRun": true })).await;
+    assert_eq!((status.as_u16(), answers(&dry).0), (200, 2), "dry runs still check files");
+    assert_eq!(app.count_rows("worker").await, 2, "nothing was registered");
+});
+
+backend_test!(a_list_with_workers_registered_elsewhere_imports_with_partial, |app: TestApp| async move {
+    app.register("3674011505850001", "Siti Aminah", "36.74", Some("36.74.01"), "FISHER").await;
+    let operator = key(&app, Role::Operator, "32.73").await;
+    let file = enrollment_file(&[
+        ("3273011505850003", "32.73.01", ""),
+        ("3674011505850001", "32.73.01", ""),
+        ("3273011505850004", "32.73.02", ""),
+    ]);
+    let (status, response) =
+        app.import_csv(Some(&operator), "32.73", file.as_bytes(), json!({ "partial": true })).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(answers(&response), (1, vec![(3, "CONFLICT".into())]));
+    let report = &data(&response)["importEnrollments"];
+    assert_eq!((report["written"].as_bool(), report["workersRegistered"].as_i64()), (Some(true), Some(2)));
+    let audited = refusals(&app).await;
+    assert_eq!(audited.len(), 1, "audited with the import: {audited:?}");
+    assert!(audited[0].1.contains("367401******0001"));
+    assert_eq!(app.count_rows("worker").await, 3);
+});
+
+backend_test!(a_probe_budget_spent_by_register_worker_stops_imports, |app: TestApp| async move {
+    app.register("3674011505850001", "Siti Aminah", "36.74", Some("36.74.01"), "FISHER").await;
+    let mut state = app.state.clone();
+    state.throttle = Arc::new(Throttle::new(&RateLimits { probes_per_hour: 2, ..RateLimits::DEFAULT }));
+    let app = app.with_state(state);
+    let operator = key(&app, Role::Operator, "32.73").await;
+    let register = "mutation { registerWorker(input: { nik: \"3674011505850001\", fullName: \"X\", \
+        regencyCode: \"32.73\", occupation: FISHER }) { id } }";
+    for expected in ["CONFLICT", "CONFLICT", "RATE_LIMITED"] {
+        assert_eq!(error_code(&app.gql_as(&operator, register, json!({})).await), expected);
+    }
+    let file = enrollment_file(&[("3273011505850003", "32.73.01", "")]);
+    let (status, response) = app.import_csv(Some(&operator), "32.73", file.as_bytes(), json!({})).await;
+    assert_eq!((status.as_u16(), error_code(&response)), (429, "RATE_LIMITED"), "{response}");
+    assert_eq!(app.count_rows("worker").await, 1);
+});
+
 backend_test!(a_coverage_enrolled_after_the_death_grants_no_reach, |app: TestApp| async move {
     // Lives in 36.03, covered by 36.03 since 2024; Kota Tangerang (36.71) covered the worker in
     // 2022, so it sees the worker. Dies on 2024-06-01.

@@ -13,7 +13,7 @@ use crate::auth::Actor;
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, Msg};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 /// Whether the actor may see this worker (its domicile or a coverage in scope).
 pub async fn can_see<C: ConnectionTrait>(db: &C, actor: &Actor, worker_id: i64) -> AppResult<bool> {
@@ -27,10 +27,53 @@ struct Refused<'a> {
     nik: &'a str,
 }
 
+/// A worker the actor cannot see, and what it was told about it.
+#[derive(Debug, Clone)]
+pub struct HiddenWorker {
+    pub worker_id: i64,
+    pub nik: String,
+    pub refused: Msg,
+}
+
+/// Records one REFUSAL entry per hidden worker in `txn` (NIKs masked by the audit log).
+pub async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    operation: &str,
+    hidden: &[HiddenWorker],
+) -> AppResult<()> {
+    for worker in hidden {
+        // The audit log keeps English, as the logs do.
+        let refused = worker.refused.text(Lang::En);
+        let entry = Refused { refused: &refused, nik: &worker.nik };
+        audit::record(txn, actor, operation, AuditEntity::Refusal, worker.worker_id, None, Some(&entry)).await?;
+    }
+    if !hidden.is_empty() {
+        tracing::info!(
+            key_id = actor.key_id,
+            operation,
+            count = hidden.len(),
+            "refused: records outside the key's scope"
+        );
+    }
+    Ok(())
+}
+
+/// `record` in a transaction of its own. Call it outside any transaction of the request (on SQLite
+/// a write transaction would hold the lock the audit entry needs).
+pub async fn record_alone(state: &AppState, actor: &Actor, operation: &str, hidden: &[HiddenWorker]) -> AppResult<()> {
+    if hidden.is_empty() {
+        return Ok(());
+    }
+    let txn = audit::begin_append(&state.db).await?;
+    record(&txn, actor, operation, hidden).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// The CONFLICT `message` about `hidden` (a worker the actor cannot see), audited (in a
-/// transaction of its own) and counted. Call it outside any transaction of the request (on SQLite
-/// a write transaction would hold the lock the audit entry needs); a transaction that found the
-/// conflict must be rolled back first.
+/// transaction of its own) and counted. Call it outside any transaction of the request; a
+/// transaction that found the conflict must be rolled back first.
 pub async fn refuse(
     state: &AppState,
     actor: &Actor,
@@ -38,19 +81,10 @@ pub async fn refuse(
     hidden: &worker::Model,
     message: Msg,
 ) -> AppError {
-    // The audit log keeps English, as the logs do.
-    let refused = message.text(Lang::En);
-    let entry = Refused { refused: &refused, nik: &hidden.nik };
-    let recorded = async {
-        let txn = audit::begin_append(&state.db).await?;
-        audit::record(&txn, actor, operation, AuditEntity::Refusal, hidden.id, None, Some(&entry)).await?;
-        txn.commit().await?;
-        AppResult::Ok(())
-    };
-    if let Err(err) = recorded.await {
+    let refusal = HiddenWorker { worker_id: hidden.id, nik: hidden.nik.clone(), refused: message.clone() };
+    if let Err(err) = record_alone(state, actor, operation, &[refusal]).await {
         return err;
     }
-    tracing::info!(key_id = actor.key_id, operation, "refused: a record outside the key's scope");
     match state.throttle.probe(actor.key_id) {
         Ok(()) => AppError::Conflict(message),
         Err(limited) => limited,

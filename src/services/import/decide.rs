@@ -1,17 +1,26 @@
 //! The rules of a row that depend on what the database holds: a NIK already registered enrolls
 //! that worker (if the caller may see it and the file agrees with its record), a coverage already
 //! there is skipped, and a membership number can belong to one worker only.
-use std::collections::BTreeMap;
+//!
+//! A worker the caller cannot see is answered about no more than registerWorker answers: there,
+//! every miss registers a worker (a write, audited, visible) and every hit is audited and counted
+//! against the key's probe budget. So a dry run, which costs nothing, reads a hidden worker's row
+//! as it would read a new NIK (one dry run of every birth date behind a masked NIK found the
+//! person), and a real import reports the row and hands the worker back as `hidden`, for the
+//! caller to audit and count.
+use std::collections::{BTreeMap, HashSet};
 
-use sea_orm::{ActiveEnum, DatabaseTransaction};
+use sea_orm::{ActiveEnum, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use super::file::Enrollment;
 use super::staging::{self, Action, Known};
 use super::{RowError, row_error};
+use crate::entities::worker;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Msg, Noun};
-use crate::services::access::{reaches, scope_of};
+use crate::services::access::{reaches, scope_of, visible_workers};
 use crate::services::import::file::Context;
+use crate::services::probes::HiddenWorker;
 use crate::stats::tally::{Tally, WorkerRows};
 
 /// The rows that are not simply new workers, and the counts.
@@ -23,6 +32,9 @@ pub struct Decided {
     pub errors_total: u64,
     pub skipped: u64,
     pub enrolled_known: u64,
+    /// Workers out of the caller's sight that rows of a real import met (by NIK or membership
+    /// number), each reported as a CONFLICT row; always empty in a dry run.
+    pub hidden: Vec<HiddenWorker>,
 }
 
 /// What happens to one row whose NIK is registered.
@@ -32,6 +44,11 @@ pub enum Decision {
     /// Its coverage is already there (same regency and start): imported before.
     Skip,
     Error(RowError),
+    /// The worker is out of the caller's sight: a dry run reads the row as a new NIK.
+    AsNew,
+    /// The worker is out of the caller's sight: a real import refuses the row as registerWorker
+    /// refuses the NIK (audited and counted by the caller).
+    Hidden(RowError),
 }
 
 /// Rules on the staged rows against the database, and turns `tally` (every good row counted as
@@ -41,17 +58,25 @@ pub async fn against_database(
     context: &Context,
     tally: &mut Tally,
     keep_errors: usize,
+    dry_run: bool,
 ) -> AppResult<Decided> {
     let mut decided = Decided::default();
-    let mut taken: BTreeMap<u64, Enrollment> =
-        staging::taken_membership_numbers(txn).await?.into_iter().map(|row| (row.line, row)).collect();
+    let taken_rows = staging::taken_membership_numbers(txn).await?;
+    let holders_hidden = hidden_among(txn, context, taken_rows.iter().map(|(_, holder)| holder.id)).await?;
+    let mut taken: BTreeMap<u64, (Enrollment, worker::Model)> =
+        taken_rows.into_iter().map(|(row, holder)| (row.line, (row, holder))).collect();
     let mut errors = Vec::new();
     staging::each_known(txn, |known| {
-        // A known worker's own number was checked against its record: not someone else's.
-        taken.remove(&known.row.line);
-        known.row.add_to(tally, &context.regency_code, -1);
         let line = known.row.line;
-        match decide(context, &known) {
+        let decision = decide(context, &known, dry_run);
+        if decision == Decision::AsNew {
+            // Left to the rules of new workers below (scope, membership numbers).
+            return Ok(());
+        }
+        // A known worker's own number was checked against its record: not someone else's.
+        taken.remove(&line);
+        known.row.add_to(tally, &context.regency_code, -1);
+        match decision {
             Decision::Enroll => {
                 let mut after = known.coverages.clone();
                 after.push(new_period(&known, &context.regency_code));
@@ -71,11 +96,23 @@ pub async fn against_database(
                 errors.push(error);
                 decided.decisions.push((line, Action::Exclude));
             }
+            Decision::Hidden(error) => {
+                let refused = error.message.clone();
+                errors.push(error);
+                decided.decisions.push((line, Action::Exclude));
+                decided.hidden.push(HiddenWorker {
+                    worker_id: known.worker.id,
+                    nik: known.worker.nik.clone(),
+                    refused,
+                });
+            }
+            Decision::AsNew => {}
         }
         Ok(())
     })
     .await?;
-    // New workers: registerWorker's rules of scope (first) and membership numbers.
+    // New workers (and, in a dry run, rows of hidden workers): registerWorker's rules of scope
+    // (first) and membership numbers.
     let mut refused: BTreeMap<u64, (Enrollment, RowError)> = BTreeMap::new();
     if let Some(scope) = scope_of(&context.actor) {
         for row in staging::new_outside_scope(txn, scope).await? {
@@ -83,9 +120,24 @@ pub async fn against_database(
             refused.insert(row.line, (row.clone(), row_error(row.line, Some("district_code"), &err)));
         }
     }
-    for (line, row) in taken {
-        let err = AppError::Conflict(Msg::MembershipNumberTaken);
-        refused.entry(line).or_insert_with(|| (row, row_error(line, Some("membership_number"), &err)));
+    for (line, (row, holder)) in taken {
+        if refused.contains_key(&line) {
+            continue;
+        }
+        let hidden = holders_hidden.contains(&holder.id);
+        if hidden && dry_run {
+            continue; // as if the number were free: a dry run answers nothing about hidden workers
+        }
+        let message = Msg::MembershipNumberTaken;
+        if hidden {
+            decided.hidden.push(HiddenWorker {
+                worker_id: holder.id,
+                nik: holder.nik.clone(),
+                refused: message.clone(),
+            });
+        }
+        let err = AppError::Conflict(message);
+        refused.insert(line, (row, row_error(line, Some("membership_number"), &err)));
     }
     for (line, (row, error)) in refused {
         row.add_to(tally, &context.regency_code, -1);
@@ -100,15 +152,45 @@ pub async fn against_database(
     Ok(decided)
 }
 
+/// The workers among `ids` that the caller cannot see.
+async fn hidden_among(
+    txn: &DatabaseTransaction,
+    context: &Context,
+    ids: impl Iterator<Item = i64>,
+) -> AppResult<HashSet<i64>> {
+    let ids: HashSet<i64> = ids.collect();
+    if ids.is_empty() || scope_of(&context.actor).is_none() {
+        return Ok(HashSet::new());
+    }
+    let visible: Vec<i64> = worker::Entity::find()
+        .select_only()
+        .column(worker::Column::Id)
+        .filter(worker::Column::Id.is_in(ids.iter().copied()))
+        .filter(visible_workers(&context.actor))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(ids.into_iter().filter(|id| !visible.contains(id)).collect())
+}
+
 /// The rules for a row whose NIK is registered.
-pub fn decide(context: &Context, known: &Known) -> Decision {
+pub fn decide(context: &Context, known: &Known, dry_run: bool) -> Decision {
     let (row, worker, regency_code) = (&known.row, &known.worker, context.regency_code.as_str());
     let error = |column: &'static str, err: AppError| Decision::Error(row_error(row.line, Some(column), &err));
-    // As registerWorker answers for a NIK registered out of the caller's sight.
     let visible = reaches(&context.actor, &worker.regency_code)
         || known.coverages.iter().any(|c| reaches(&context.actor, &c.regency_code));
     if !visible {
-        return error("nik", AppError::Conflict(Msg::NikRegistered));
+        // registerWorker checks the domicile's scope before it looks the NIK up.
+        if !reaches(&context.actor, &row.regency_code) {
+            return error(
+                "district_code",
+                AppError::Forbidden(Msg::OutsideScope { regency: row.regency_code.clone() }),
+            );
+        }
+        if dry_run {
+            return Decision::AsNew;
+        }
+        return Decision::Hidden(row_error(row.line, Some("nik"), &AppError::Conflict(Msg::NikRegistered)));
     }
     if known.coverages.iter().any(|c| c.regency_code == regency_code && c.starts_on == row.terms.starts_on) {
         return Decision::Skip;

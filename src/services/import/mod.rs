@@ -29,6 +29,7 @@ use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::services::access::{require_reach, require_role};
 use crate::services::audit::{self, AuditEntity};
+use crate::services::probes::{self, HiddenWorker};
 use crate::stats::summary;
 use file::{Context, Enrollment, Reading};
 
@@ -105,6 +106,9 @@ pub async fn import_enrollments(
     let regency =
         state.areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(&actor, &regency.code)?;
+    if !options.dry_run {
+        state.throttle.check_probes_left(actor.key_id)?;
+    }
     let context = Arc::new(Context { areas: state.areas.clone(), actor, regency_code: regency.code.clone() });
 
     let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
@@ -126,8 +130,8 @@ pub async fn import_enrollments(
             let reading = settle(read.await, staged)?;
             let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(session);
             let txn = db.begin().await?;
-            let report = apply(&txn, &context, reading, options).await;
-            let report = finish(state, txn, report).await;
+            let applied = apply(&txn, state, &context, reading, options).await;
+            let report = finish(state, &context.actor, txn, applied).await;
             let _ = db.close().await;
             report
         }
@@ -135,8 +139,8 @@ pub async fn import_enrollments(
             let txn = state.db.begin().await?;
             let staged = staging::stage_sqlite(&txn, rows).await;
             let reading = settle(read.await, staged)?;
-            let report = apply(&txn, &context, reading, options).await;
-            finish(state, txn, report).await
+            let applied = apply(&txn, state, &context, reading, options).await;
+            finish(state, &context.actor, txn, applied).await
         }
     }
 }
@@ -152,20 +156,40 @@ fn settle(read: AppResult<file::Reading>, staged: AppResult<()>) -> AppResult<fi
     }
 }
 
-/// Commits what `apply` wrote, telling subscribers; anything else rolls back.
+/// What `apply` decided and wrote (or would have written).
+struct Applied {
+    report: ImportReport,
+    changes: Changes,
+    /// Workers out of the caller's sight that rows met: audited whatever becomes of the import
+    /// (in its transaction when it is written).
+    hidden: Vec<HiddenWorker>,
+    /// Set when the key's probe budget could not hold them: the whole import is refused.
+    refused: Option<AppError>,
+}
+
+/// Commits what `apply` wrote, telling subscribers; anything else rolls back, and the hidden
+/// workers the rows met are audited on their own.
 async fn finish(
     state: &AppState,
+    actor: &Actor,
     txn: DatabaseTransaction,
-    applied: AppResult<(ImportReport, Changes)>,
+    applied: AppResult<Applied>,
 ) -> AppResult<ImportReport> {
-    let (report, changes) = applied?;
+    let Applied { report, changes, hidden, refused } = applied?;
     if report.written {
         state.live.commit(txn, changes).await?;
-    } else {
-        txn.rollback().await?;
+        return Ok(report);
     }
-    Ok(report)
+    txn.rollback().await?;
+    probes::record_alone(state, actor, OPERATION, &hidden).await?;
+    match refused {
+        Some(err) => Err(err),
+        None => Ok(report),
+    }
 }
+
+/// The operation's name in the audit log.
+const OPERATION: &str = "importEnrollments";
 
 /// What the audit log keeps of an import: no row, no NIK, the file by its hash.
 #[derive(Serialize)]
@@ -179,13 +203,21 @@ struct ImportAudit<'a> {
 /// Decides on the staged rows against the database and writes them (or rolls back).
 async fn apply(
     txn: &DatabaseTransaction,
+    state: &AppState,
     context: &Context,
     reading: Reading,
     options: ImportOptions,
-) -> AppResult<(ImportReport, Changes)> {
+) -> AppResult<Applied> {
     let Reading { rows_read, errors: file_errors, errors_total: file_errors_total, mut tally, sha256 } = reading;
     let base_id = staging::lock_for_writes(txn).await?;
-    let decided = decide::against_database(txn, context, &mut tally, options.keep_errors).await?;
+    let mut decided = decide::against_database(txn, context, &mut tally, options.keep_errors, options.dry_run).await?;
+    let hidden = std::mem::take(&mut decided.hidden);
+    // Each row that met a hidden worker costs what registerWorker's refusal costs; past the
+    // budget the import answers nothing about its rows.
+    if let Err(limited) = state.throttle.probes(context.actor.key_id, hidden.len()) {
+        let report = ImportReport { rows_read, file_sha256: sha256, ..ImportReport::default() };
+        return Ok(Applied { report, changes: Changes::default(), hidden, refused: Some(limited) });
+    }
     let rows_in_error = file_errors_total + decided.errors_total;
     let mut report = ImportReport {
         rows_read,
@@ -203,7 +235,7 @@ async fn apply(
     // Nothing to do (a file imported before) writes nothing, not even an audit entry.
     let nothing_to_do = report.coverages_created == 0;
     if options.dry_run || nothing_to_do || (rows_in_error > 0 && !options.partial) {
-        return Ok((report, Changes::default()));
+        return Ok(Applied { report, changes: Changes::default(), hidden, refused: None });
     }
     staging::write_decisions(txn, &decided.decisions).await?;
     let (workers, coverages) = staging::insert_rows(txn, &context.regency_code, base_id).await?;
@@ -215,11 +247,11 @@ async fn apply(
     }
     report.written = true;
     let audited = ImportAudit { regency_code: &context.regency_code, partial: options.partial, report: &report };
-    audit::record(txn, &context.actor, "importEnrollments", AuditEntity::EnrollmentImport, 0, None, Some(&audited))
-        .await?;
+    audit::record(txn, &context.actor, OPERATION, AuditEntity::EnrollmentImport, 0, None, Some(&audited)).await?;
+    probes::record(txn, &context.actor, OPERATION, &hidden).await?;
     let tally = tally.without_zeros();
     summary::add(txn, &tally).await?;
-    Ok((report, Changes::stats(&tally)))
+    Ok(Applied { report, changes: Changes::stats(&tally), hidden: Vec::new(), refused: None })
 }
 
 /// The first `keep` of two lists sorted by line, merged.

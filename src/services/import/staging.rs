@@ -207,15 +207,18 @@ fn prefixed<C: sea_orm::Iterable + sea_orm::IdenStatic>(table: &str, prefix: &st
     C::iter().map(|c| format!("{table}.{0} AS {prefix}{0}", c.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-/// Staged rows whose membership number belongs to a worker with another NIK.
-pub async fn taken_membership_numbers(txn: &DatabaseTransaction) -> AppResult<Vec<Enrollment>> {
+/// Staged rows whose membership number belongs to a worker with another NIK, with that worker.
+pub async fn taken_membership_numbers(txn: &DatabaseTransaction) -> AppResult<Vec<(Enrollment, worker::Model)>> {
     let sql = format!(
-        "SELECT {} FROM import_row s JOIN worker w ON w.membership_number = s.membership_number \
+        "SELECT {}, {} FROM import_row s JOIN worker w ON w.membership_number = s.membership_number \
          WHERE s.membership_number IS NOT NULL AND w.nik <> s.nik ORDER BY s.line",
-        staged_columns()
+        staged_columns(),
+        prefixed::<worker::Column>("w", "w_"),
     );
     let rows = txn.query_all_raw(statement(backend(txn), &sql, vec![])).await?;
-    rows.iter().map(staged).collect()
+    rows.iter()
+        .map(|result| Ok((staged(result)?, sea_orm::FromQueryResult::from_query_result(result, "w_")?)))
+        .collect()
 }
 
 /// Staged rows of new workers (NIK not registered) whose domicile lies outside `scope` (a
