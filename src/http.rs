@@ -363,8 +363,13 @@ pub(crate) fn client_address(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Option<IpAddr> {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    throttle::client_address(peer, forwarded, &throttle.trusted_proxies)
+    // Every line, in order (RFC 9110 §5.3): a proxy may add a line of its own rather than extend
+    // the client's, and the first line alone is whatever the client chose to send. A line that is
+    // not text stays in place as a hop that does not parse (the peer is then the client).
+    let lines: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().map(|line| line.to_str().unwrap_or("invalid")).collect();
+    let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+    throttle::client_address(peer, forwarded.as_deref(), &throttle.trusted_proxies)
 }
 
 /// The caller, within the rate limits: a key's requests per minute, an address's requests

@@ -371,6 +371,31 @@ backend_test!(floods_are_throttled_per_key_and_per_address, |app: TestApp| async
     );
 });
 
+backend_test!(every_forwarded_for_line_is_read, |app: TestApp| async move {
+    let limits = RateLimits {
+        anonymous_requests_per_minute: 3,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..RateLimits::DEFAULT
+    };
+    let app = limited(&app, limits);
+    // A proxy that adds its own line (HAProxy's `option forwardfor`) after the client's: the
+    // client's first line changes every time, the address the proxy saw does not.
+    let request = |n: usize| {
+        let mut request = from("127.0.0.1", None, Some(&format!("192.0.2.{n}")));
+        request.headers_mut().append("x-forwarded-for", "10.0.0.20".parse().unwrap());
+        request
+    };
+    for n in 0..3 {
+        assert_eq!(app.send(request(n)).await.0, 200);
+    }
+    let (status, response) = app.send(request(3)).await;
+    assert_eq!((status.as_u16(), error_code(&response)), (429, "RATE_LIMITED"), "{response}");
+    // Trusted proxies in the later lines are skipped too, as within one line.
+    let mut request = from("127.0.0.1", None, Some("192.0.2.99, 10.0.0.21"));
+    request.headers_mut().append("x-forwarded-for", "127.0.0.1".parse().unwrap());
+    assert_eq!(app.send(request).await.0, 200, "10.0.0.21 has its own budget");
+});
+
 /// The publication with its default k (10), recomputed on every request.
 fn published(app: &TestApp) -> TestApp {
     let mut state = app.state.clone();
