@@ -145,6 +145,11 @@ pub struct RateLimits {
     /// holds up to 100 subscriptions; a dashboard needs one).
     #[arg(long, env = "JAMINAN_WEBSOCKETS_PER_CALLER", default_value_t = RateLimits::DEFAULT.websockets_per_caller)]
     pub websockets_per_caller: u32,
+    /// WebSocket connections, in all, that have not sent `connection_init` yet (each may wait one
+    /// `--websocket-ping-secs` for it): a flood of sockets that never introduce themselves must not
+    /// take every file descriptor. Until then a socket also counts against its client address.
+    #[arg(long, env = "JAMINAN_PENDING_WEBSOCKETS", default_value_t = RateLimits::DEFAULT.pending_websockets)]
+    pub pending_websockets: u32,
     /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses); by default
     /// none, and the client address is the connection's.
     #[arg(long, env = "JAMINAN_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -158,6 +163,7 @@ impl RateLimits {
         anonymous_requests_per_minute: 1200,
         failed_keys_per_hour: 20,
         websockets_per_caller: 20,
+        pending_websockets: 1000,
         trusted_proxies: Vec::new(),
     };
 }

@@ -550,7 +550,7 @@ fn argument_named(message: &str) -> Option<String> {
 }
 
 /// A request-level failure (e.g. a bad API key) as a GraphQL response with the right status.
-fn error_response(err: AppError, lang: Lang) -> Response {
+pub(crate) fn error_response(err: AppError, lang: Lang) -> Response {
     let retry_after = match &err {
         AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
         _ => None,

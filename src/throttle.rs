@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,9 @@ pub struct Throttle {
     /// WebSocket connections open now, per holder, and how many one may hold.
     websockets: Mutex<HashMap<Holder, u32>>,
     websockets_per_caller: u32,
+    /// WebSockets accepted and not yet initialized, in all, and how many may be.
+    pending_websockets: AtomicU32,
+    max_pending_websockets: u32,
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -38,12 +42,28 @@ pub struct Throttle {
 pub enum Holder {
     Key(i64),
     Address(IpAddr),
+    /// Sockets of a client address that have not sent `connection_init` yet (counted apart from
+    /// its connections without a key, so that those never keep a colleague's key out).
+    Pending(IpAddr),
 }
 
 /// One of a holder's WebSocket connections, counted until it is dropped (with the connection).
 pub struct OpenWebSocket {
     throttle: Arc<Throttle>,
     holder: Holder,
+}
+
+/// A WebSocket accepted before its `connection_init`: one of the pending ones in all, and of its
+/// client address (None without one). Dropped at `connection_init`.
+pub struct PendingWebSocket {
+    throttle: Arc<Throttle>,
+    _address: Option<OpenWebSocket>,
+}
+
+impl Drop for PendingWebSocket {
+    fn drop(&mut self) {
+        self.throttle.pending_websockets.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Drop for OpenWebSocket {
@@ -70,6 +90,8 @@ impl Throttle {
             blocked: Mutex::default(),
             websockets: Mutex::default(),
             websockets_per_caller: limits.websockets_per_caller,
+            pending_websockets: AtomicU32::new(0),
+            max_pending_websockets: limits.pending_websockets,
             trusted_proxies: limits.trusted_proxies.clone(),
         }
     }
@@ -161,6 +183,24 @@ impl Throttle {
         }
         open.insert(holder, n + 1);
         Ok(OpenWebSocket { throttle: self.clone(), holder })
+    }
+
+    /// Admits a WebSocket before it says who it is, within the pending sockets in all and those of
+    /// its client address (as many as it may hold open without a key). RATE_LIMITED otherwise:
+    /// 300 sockets that never sent connection_init were each held for the whole wait.
+    pub fn admit_websocket(self: &Arc<Self>, address: Option<IpAddr>) -> AppResult<PendingWebSocket> {
+        let max = self.max_pending_websockets;
+        let admitted =
+            self.pending_websockets.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1));
+        if admitted.is_err() {
+            return Err(AppError::rate_limited(Msg::TooManyPendingConnections, Duration::from_secs(1)));
+        }
+        // From here the pending count is released on every path, by the guard's drop.
+        let mut pending = PendingWebSocket { throttle: self.clone(), _address: None };
+        if let Some(address) = address {
+            pending._address = Some(self.open_websocket(Holder::Pending(address))?);
+        }
+        Ok(pending)
     }
 
     fn count<K: std::hash::Hash + Eq + Clone>(

@@ -34,7 +34,7 @@ use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::http::{self, Http};
 use crate::i18n::{Lang, Msg};
-use crate::throttle::Holder;
+use crate::throttle::{Holder, PendingWebSocket};
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
 /// costs the server a task and a re-check of the key every half second.
@@ -78,6 +78,12 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
         Err(rejection) => return rejection.into_response(),
     };
     let headers = parts.headers;
+    // Until it says who it is, a socket counts among the pending ones, of its address and in all.
+    let address = http::client_address(&http.app.throttle, &headers, peer);
+    let pending = match http.app.throttle.admit_websocket(address) {
+        Ok(pending) => pending,
+        Err(err) => return http::error_response(err, http::lang_of(&headers)),
+    };
     // Small buffers: a connection mostly waits, and tungstenite's defaults (128 KiB to read and
     // to write) made a thousand idle subscribers cost 135 MiB. A subscribe message is bounded
     // like a request body.
@@ -87,13 +93,22 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
         .write_buffer_size(0)
         .max_message_size(max_message)
         .max_frame_size(max_message);
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(socket, http, protocol, headers, peer))
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(socket, http, protocol, headers, peer, pending))
 }
 
 /// Runs the protocol on one connection until the client leaves, goes silent, or the server shuts
 /// down; then the connection is closed with 1001 (going away), so that clients reconnect to
 /// another instance and draining never waits on an idle subscription.
-async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: HeaderMap, peer: Option<IpAddr>) {
+async fn serve(
+    socket: WebSocket,
+    http: Http,
+    protocol: Protocols,
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+    pending: PendingWebSocket,
+) {
     let (mut sink, stream) = socket.split();
     // When the client last sent anything (a pong included): a connection that goes quiet for
     // three pings is gone (a vanished client's TCP connection may never report an error).
@@ -138,6 +153,7 @@ async fn serve(socket: WebSocket, http: Http, protocol: Protocols, headers: Head
                 refusal.store(code, Ordering::Relaxed);
                 err.extend()
             };
+            drop(pending);
             let caller = http::authenticate(&http, &headers, peer, authorization.as_deref()).await.map_err(refuse)?;
             let mut data = Data::default();
             // Counted against its key (or address) while the connection lasts.

@@ -193,6 +193,47 @@ backend_test!(a_key_holds_a_bounded_number_of_connections, |app: TestApp| async 
     }
 });
 
+// Before connection_init a socket counts against its client address (as a connection without a
+// key does) and among the pending sockets in all: 300 sockets that never introduced themselves
+// were each held for the whole wait. Refused before the upgrade, with 429 and Retry-After.
+backend_test!(sockets_count_before_they_introduce_themselves, |app: TestApp| async move {
+    let mut state = app.state.clone();
+    let limits = RateLimits {
+        websockets_per_caller: 2,
+        pending_websockets: 4,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..RateLimits::DEFAULT
+    };
+    state.throttle = Arc::new(Throttle::new(&limits));
+    let address = app.with_state(state).serve().await;
+    let from = |client: &'static str| WsClient::try_upgrade(address, "en", Some(client));
+    let silent = [from("10.0.0.1").await.unwrap(), from("10.0.0.1").await.unwrap()];
+    assert_eq!(from("10.0.0.1").await.err(), Some(429), "the address holds two already");
+    let mut others = vec![from("10.0.0.2").await.unwrap(), from("10.0.0.3").await.unwrap()];
+    assert_eq!(from("10.0.0.4").await.err(), Some(429), "four are pending in all");
+    // One introduces itself with a key: no longer pending, nor its address's.
+    let introduced = others.remove(0);
+    let mut introduced = introduced;
+    introduced
+        .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", app.admin) } }))
+        .await;
+    assert_eq!(introduced.next(Duration::from_secs(5)).await, Some(json!({ "type": "connection_ack" })));
+    let mut fourth = from("10.0.0.4").await.expect("a pending place is free again");
+    drop(silent);
+    let started = Instant::now();
+    let _again = loop {
+        match from("10.0.0.1").await {
+            Ok(socket) => break socket,
+            Err(status) => assert_eq!(status, 429),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "closed sockets still count");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Connections without a key count apart from pending sockets: they never keep a key out.
+    fourth.send(json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(fourth.next(Duration::from_secs(5)).await, Some(json!({ "type": "connection_ack" })));
+});
+
 // A connection must send connection_init within one ping interval (4408, as graphql-ws says)
 // and answer the server's pings: one that stays quiet for three intervals is closed (a vanished
 // client keeps no place), one that reads stays open.

@@ -41,6 +41,7 @@ pub enum Msg {
     TooManyKeyRequests,
     TooManySubscriptions { max: usize },
     TooManyConnections { max: u32 },
+    TooManyPendingConnections,
     TooManyAnonymousRequests,
     // The database and the server.
     Internal { error_id: Option<String> },
@@ -219,6 +220,11 @@ impl Msg {
                 lang,
                 "at most {max} WebSocket connections open at once per API key (or per address without one): close one first",
                 "paling banyak {max} koneksi WebSocket terbuka sekaligus per kunci API (atau per alamat tanpa kunci): tutup salah satu terlebih dahulu"
+            ),
+            Msg::TooManyPendingConnections => say!(
+                lang,
+                "too many WebSocket connections are opening at once: try again shortly",
+                "terlalu banyak koneksi WebSocket yang sedang dibuka sekaligus: coba lagi sebentar lagi"
             ),
             Msg::TooManySubscriptions { max } => say!(
                 lang,

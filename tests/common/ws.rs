@@ -22,7 +22,7 @@ impl WsClient {
 
     /// The same, with an `Accept-Language` on the upgrade request.
     pub async fn connect_in(address: SocketAddr, key: Option<&str>, language: &str) -> Result<WsClient, u16> {
-        let mut client = WsClient::upgrade(address, language).await;
+        let mut client = WsClient::try_upgrade(address, language, None).await?;
         let payload = key.map_or(json!({}), |key| json!({ "Authorization": format!("Bearer {key}") }));
         client.send(json!({ "type": "connection_init", "payload": payload })).await;
         match client.next_raw(Duration::from_secs(5)).await {
@@ -34,12 +34,30 @@ impl WsClient {
 
     /// Opens /graphql without sending `connection_init`.
     pub async fn upgrade(address: SocketAddr, language: &str) -> WsClient {
+        WsClient::try_upgrade(address, language, None).await.expect("websocket")
+    }
+
+    /// Opens /graphql without sending `connection_init`, as if through a proxy that forwarded
+    /// `forwarded_for`; Err with the HTTP status when the server refuses the upgrade.
+    pub async fn try_upgrade(
+        address: SocketAddr,
+        language: &str,
+        forwarded_for: Option<&str>,
+    ) -> Result<WsClient, u16> {
         let mut request = format!("ws://{address}/graphql").into_client_request().expect("request");
         request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
         request.headers_mut().insert("Accept-Language", language.parse().unwrap());
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
-        assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
-        WsClient { socket }
+        if let Some(forwarded) = forwarded_for {
+            request.headers_mut().insert("X-Forwarded-For", forwarded.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, response)) => {
+                assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+                Ok(WsClient { socket })
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(err) => panic!("websocket: {err}"),
+        }
     }
 
     pub async fn send(&mut self, message: Value) {
