@@ -19,7 +19,7 @@ use sea_orm::ConnectionTrait;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
-use crate::auth::Role;
+use crate::auth::{Caller, Role};
 use crate::error::AppError;
 use crate::graphql::documents::Documents;
 use crate::graphql::limits;
@@ -28,6 +28,7 @@ use crate::graphql::schema::{self, JaminanSchema};
 use crate::i18n::{Lang, Msg};
 use crate::metrics;
 use crate::request_id;
+use crate::services::access::require_role;
 use crate::throttle;
 use crate::web::{self, Caching};
 
@@ -147,7 +148,8 @@ async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
 
 /// POST as a GraphQL multipart request (an upload for importEnrollments): the file is spooled to
 /// a temporary file as it arrives, up to the upload limit, and the request gets the import's
-/// longer timeout.
+/// longer timeout. Only a key that may import is read that far: anyone else is answered before
+/// the body is read at all (an anonymous 60 MB upload was written to disk before any check).
 async fn graphql_multipart(
     http: &Http,
     headers: &HeaderMap,
@@ -157,10 +159,17 @@ async fn graphql_multipart(
 ) -> Response {
     let limits = &http.app.limits;
     let lang = lang_of(headers);
+    let caller = match authenticate(http, headers, peer).await {
+        Ok(caller) => caller,
+        Err(err) => return error_response(err, lang),
+    };
+    if let Err(err) = require_role(&caller, Role::Operator) {
+        return error_response(err, lang);
+    }
     let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
     let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
     match async_graphql::http::receive_body(Some(content_type), body, options).await {
-        Ok(request) => execute(http, headers, peer, request, None, Method::POST, limits.import_timeout_secs).await,
+        Ok(request) => execute_as(http, headers, caller, request, None, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
             let error = request_error(Msg::UploadTooLarge { max: limits.max_upload_bytes }, lang);
             (StatusCode::PAYLOAD_TOO_LARGE, error).into_response()
@@ -205,19 +214,31 @@ async fn execute(
     http: &Http,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
+    request: async_graphql::Request,
+    document_id: Option<String>,
+    method: Method,
+    timeout_secs: u64,
+) -> Response {
+    // Who asks comes first: where only trusted documents run, it decides whether anything else
+    // may even be parsed.
+    let caller = match authenticate(http, headers, peer).await {
+        Ok(caller) => caller,
+        Err(err) => return error_response(err, lang_of(headers)),
+    };
+    execute_as(http, headers, caller, request, document_id, method, timeout_secs).await
+}
+
+/// `execute` for a caller already authenticated (and counted).
+async fn execute_as(
+    http: &Http,
+    headers: &HeaderMap,
+    caller: Caller,
     mut request: async_graphql::Request,
     document_id: Option<String>,
     method: Method,
     timeout_secs: u64,
 ) -> Response {
     let lang = lang_of(headers);
-    // Who asks comes first: where only trusted documents run, it decides whether anything else
-    // may even be parsed.
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = match authenticate(http, headers, peer, authorization).await {
-        Ok(caller) => caller,
-        Err(err) => return error_response(err, lang),
-    };
     if let Some(actor) = &caller {
         let span = tracing::Span::current();
         span.record("key_id", actor.key_id);
@@ -375,12 +396,18 @@ pub(crate) fn client_address(
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
 /// without a key, and an address's wrong keys (past that budget, keys from the address are not
 /// even checked until it refills).
-pub(crate) async fn authenticate(
+pub(crate) async fn authenticate(http: &Http, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Caller, AppError> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    authenticate_with(http, headers, peer, authorization).await
+}
+
+/// `authenticate` with the `Authorization` given apart (a WebSocket's comes in connection_init).
+pub(crate) async fn authenticate_with(
     http: &Http,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
     authorization: Option<&str>,
-) -> Result<crate::auth::Caller, AppError> {
+) -> Result<Caller, AppError> {
     let throttle = &http.app.throttle;
     let address = client_address(throttle, headers, peer);
     if authorization.is_some()
@@ -557,6 +584,7 @@ pub(crate) fn error_response(err: AppError, lang: Lang) -> Response {
     };
     let status = match err {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,

@@ -154,7 +154,8 @@ async fn serve(
                 err.extend()
             };
             drop(pending);
-            let caller = http::authenticate(&http, &headers, peer, authorization.as_deref()).await.map_err(refuse)?;
+            let caller =
+                http::authenticate_with(&http, &headers, peer, authorization.as_deref()).await.map_err(refuse)?;
             let mut data = Data::default();
             // Counted against its key (or address) while the connection lasts.
             let holder = match &caller {

@@ -4,6 +4,8 @@
 mod common;
 
 use std::io::Read;
+
+use futures_util::StreamExt;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -249,10 +251,10 @@ backend_test!(imports_are_for_operators_within_their_scope, |app: TestApp| async
     };
     let file = format!("{HEADER}\n{}\n", new_rows());
     let (status, anonymous) = app.import_csv(None, "36.03", file.as_bytes(), json!({})).await;
-    assert_eq!((status, error_code(&anonymous)), (StatusCode::OK, "UNAUTHENTICATED"));
+    assert_eq!((status, error_code(&anonymous)), (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"));
     let viewer = key(Role::Viewer, None).await;
-    let (_, response) = app.import_csv(Some(&viewer), "36.03", file.as_bytes(), json!({})).await;
-    assert_eq!(error_code(&response), "FORBIDDEN");
+    let (status, response) = app.import_csv(Some(&viewer), "36.03", file.as_bytes(), json!({})).await;
+    assert_eq!((status, error_code(&response)), (StatusCode::FORBIDDEN, "FORBIDDEN"));
     let elsewhere = key(Role::Operator, Some("36.71")).await;
     let (_, response) = app.import_csv(Some(&elsewhere), "36.03", file.as_bytes(), json!({})).await;
     assert_eq!(error_code(&response), "FORBIDDEN");
@@ -273,6 +275,39 @@ backend_test!(imports_are_for_operators_within_their_scope, |app: TestApp| async
     assert_eq!((errors[1]["line"].as_i64(), errors[1]["code"].as_str()), (Some(6), Some("FORBIDDEN")));
     assert_eq!(report(&response)["coveragesCreated"], 3);
     assert!(app.stats_differences().await.is_empty());
+});
+
+/// A multipart upload whose body sends its first part, then nothing, forever.
+fn endless_upload(key: Option<&str>) -> Request<Body> {
+    let boundary = "------------------------jaminanTestBoundary";
+    let first = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n",
+        json!({ "query": "{ provinces { code } }" })
+    );
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first.into_bytes()) })
+        .chain(futures_util::stream::pending());
+    let mut request =
+        Request::post("/graphql").header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    request.body(Body::from_stream(stream)).unwrap()
+}
+
+// Uploads are spooled to disk as they arrive (up to --max-upload-bytes): only a key that may
+// import is read that far. Anyone else is answered at once, without the body being read: the
+// body here never ends, so an answer at all shows it was not read.
+backend_test!(uploads_are_refused_before_their_body_is_read, |app: TestApp| async move {
+    let viewer = auth::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap().0;
+    let answer = |request| tokio::time::timeout(std::time::Duration::from_secs(5), app.send(request));
+    let (status, response) = answer(endless_upload(None)).await.expect("answered before the body ends");
+    assert_eq!((status, error_code(&response)), (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"), "{response}");
+    let (status, response) = answer(endless_upload(Some(&viewer))).await.expect("answered before the body ends");
+    assert_eq!((status, error_code(&response)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{response}");
+    // An operator's upload is read (and here never ends).
+    let operator = auth::create_key(&app.state.db, "desk", Role::Operator, None).await.unwrap().0;
+    let read = tokio::time::timeout(std::time::Duration::from_millis(300), app.send(endless_upload(Some(&operator))));
+    assert!(read.await.is_err(), "an operator's upload is read");
 });
 
 /// A source that breaks after some bytes: an upload or a disk that fails mid-file.
