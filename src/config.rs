@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// listener (a private interface, or a port the firewall opens only to Prometheus).
     #[arg(long, env = "JAMINAN_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// On --listen, /metrics answers an ADMIN key or this token (`Authorization: Bearer TOKEN`,
+    /// Prometheus's `authorization` scrape setting); its counts of payouts are exact and national.
+    /// --metrics-listen stays open to whoever reaches it.
+    #[arg(long, env = "JAMINAN_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// A PostgreSQL read replica: queries read from it while it answers, mutations (and the
     /// reads they make) go to --database-url. Same pool settings as the primary.
     #[arg(long, env = "DATABASE_READ_URL", value_name = "URL")]

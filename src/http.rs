@@ -16,6 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use sea_orm::ConnectionTrait;
+use sha2::Digest;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
@@ -63,10 +64,14 @@ pub fn router(app: AppState) -> Router {
         router = router.merge(crate::graphiql::routes());
     }
     router = router.merge(crate::dashboard::routes());
+    let http = Http { app, schema, documents: Arc::default() };
+    // Here unless a separate address serves it (`--metrics-listen`), and only for an ADMIN key
+    // or the metrics token; not logged (Prometheus scrapes every few seconds).
+    let metrics_gate = metrics_here.map(|app| MetricsGate { http: http.clone(), scraper: metrics::Scraper::new(app) });
     let router = router
         // No body-limit layer: its 413 is plain text; `graphql_post` bounds the body itself and
         // answers with a GraphQL error. The other routes never read a body.
-        .with_state(Http { app, schema, documents: Arc::default() })
+        .with_state(http)
         // Method and path only: query strings and bodies may carry NIKs. The API key's id and
         // name are added once the key is known (never the key itself).
         .layer(
@@ -91,13 +96,45 @@ pub fn router(app: AppState) -> Router {
         )
         // Outside the trace layer: the span records the id.
         .layer(middleware::from_fn(request_id::middleware));
-    // Here unless a separate address serves it (`--metrics-listen`); not logged (Prometheus
-    // scrapes every few seconds).
-    let router = match metrics_here {
-        Some(app) => router.merge(metrics::routes(app)),
+    let router = match metrics_gate {
+        Some(gate) => router.merge(Router::new().route("/metrics", get(gated_metrics)).with_state(gate)),
         None => router,
     };
     web::layers(router, &browser)
+}
+
+/// `/metrics` on the main address, and who may read it there.
+#[derive(Clone)]
+struct MetricsGate {
+    http: Http,
+    scraper: metrics::Scraper,
+}
+
+/// The scrape, for an ADMIN key or `--metrics-token`: its payout counts are exact and national,
+/// and the main address is the public one. A wrong token is a wrong key (counted as one).
+async fn gated_metrics(State(gate): State<MetricsGate>, request: Request) -> Response {
+    let headers = request.headers();
+    let lang = lang_of(headers);
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_credentials);
+    // Compared as digests: equal lengths, and the time taken tells nothing of the token.
+    let digest = |text: &str| sha2::Sha256::digest(text.as_bytes());
+    if let (Some(token), Some(presented)) = (&gate.http.app.metrics_token, presented)
+        && digest(token) == digest(presented)
+    {
+        return metrics::scrape(State(gate.scraper)).await;
+    }
+    match authenticate(&gate.http, headers, peer_of(request.extensions())).await {
+        Ok(Some(actor)) if actor.role == Role::Admin => metrics::scrape(State(gate.scraper)).await,
+        Ok(Some(_)) => error_response(AppError::Forbidden(Msg::NeedsRole { role: Role::Admin.as_str() }), lang),
+        Ok(None) => error_response(AppError::Unauthenticated, lang),
+        Err(err) => error_response(err, lang),
+    }
+}
+
+/// The credentials of `Authorization: Bearer <credentials>`, the scheme in any case (RFC 9110).
+fn bearer_credentials(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
 }
 
 /// POST: one GraphQL request as `application/json` (batches are not accepted).

@@ -68,6 +68,8 @@ pub struct AppState {
     pub replica: Option<Arc<db::replica::ReadReplica>>,
     /// `/metrics` on the main router: true unless `--metrics-listen` serves it elsewhere.
     pub metrics_on_main: bool,
+    /// Besides an ADMIN key, what opens `/metrics` on the main router (`--metrics-token`).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -89,6 +91,7 @@ impl AppState {
             // No server yet: `server::run` gives the state its own signal.
             stopping: tokio::sync::watch::channel(false).1,
             metrics_on_main: true,
+            metrics_token: None,
             db,
         })
     }

@@ -300,6 +300,7 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Resu
         state.replica = Some(jaminan::db::replica::ReadReplica::new(replica));
         println!("{}", Line::ReadsFromReplica.text(lang));
     }
+    state.metrics_token = args.metrics_token.as_deref().map(Arc::from);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Line::CannotListen { address: args.listen.to_string(), detail: e.to_string() }.text(lang))?;

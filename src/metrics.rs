@@ -118,18 +118,25 @@ fn describe() {
 
 /// `/metrics` of an app (the main router's, or alone on `--metrics-listen`).
 pub fn routes(state: AppState) -> Router {
-    handle();
-    Router::new().route("/metrics", get(scrape)).with_state(Scraper { state, payouts: Arc::default() })
+    Router::new().route("/metrics", get(scrape)).with_state(Scraper::new(state))
 }
 
+/// What a scrape reads: the state, and when payouts were last counted.
 #[derive(Clone)]
-struct Scraper {
+pub struct Scraper {
     state: AppState,
     /// When payouts were last counted.
     payouts: Arc<Mutex<Option<Instant>>>,
 }
 
-async fn scrape(State(scraper): State<Scraper>) -> Response {
+impl Scraper {
+    pub fn new(state: AppState) -> Scraper {
+        handle();
+        Scraper { state, payouts: Arc::default() }
+    }
+}
+
+pub async fn scrape(State(scraper): State<Scraper>) -> Response {
     record_pool(&scraper.state.db);
     let due = {
         let mut last = scraper.payouts.lock().unwrap_or_else(|e| e.into_inner());

@@ -79,9 +79,7 @@ backend_test!(payout_transitions_reach_the_subscribers_in_scope, |app: TestApp| 
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Open subscriptions are counted for /metrics (a gauge of the whole process: other tests'
     // subscriptions count too, these five at least).
-    let (_, metrics) =
-        app.send_raw(axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap()).await;
-    let metrics = String::from_utf8(metrics).unwrap();
+    let metrics = app.scrape_metrics().await;
     let open = metrics.lines().find_map(|l| l.strip_prefix("jaminan_subscriptions_open ")).expect("the gauge");
     assert!(open.parse::<f64>().unwrap() >= 5.0, "{open}");
 

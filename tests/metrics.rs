@@ -13,12 +13,20 @@ use common::TestApp;
 use common::binary::Server;
 use serde_json::json;
 
-/// GET /metrics on the app: status, content type and text.
+/// GET /metrics on the app as an admin: status, content type and text.
 async fn scrape(app: &TestApp) -> (StatusCode, String, String) {
-    let response =
-        tower::ServiceExt::oneshot(app.router.clone(), Request::get("/metrics").body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
+    scrape_with(app, Some(&app.admin)).await
+}
+
+/// GET /metrics on the app with `Authorization: Bearer <credentials>`, or none.
+async fn scrape_with(app: &TestApp, credentials: Option<&str>) -> (StatusCode, String, String) {
+    let mut request = Request::get("/metrics");
+    if let Some(credentials) = credentials {
+        request = request.header("authorization", format!("Bearer {credentials}"));
+    }
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
     let status = response.status();
     let content_type =
         response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default();
@@ -144,11 +152,34 @@ backend_test!(metrics_listen_moves_metrics_off_the_main_address, |app: TestApp| 
     assert_eq!(graphql.status(), 404);
     server.stop();
 
-    // Without it, the main address serves /metrics.
-    let server = Server::start_with(&app, |_| {}).await;
-    let main = reqwest::get(format!("{}/metrics", server.url)).await.expect("main address");
-    assert_eq!(main.status(), 200);
+    // Without it, the main address serves /metrics to an ADMIN key or the metrics token.
+    let server = Server::start_with(&app, |serve| _ = serve.args(["--metrics-token", "scrape-me"])).await;
+    let client = reqwest::Client::new();
+    let get = |credentials: &str| client.get(format!("{}/metrics", server.url)).bearer_auth(credentials).send();
+    assert_eq!(get("scrape-me").await.expect("main address").status(), 200);
+    assert_eq!(get(&app.admin).await.expect("main address").status(), 200);
+    assert_eq!(get("scrape-me-not").await.expect("main address").status(), 401);
     server.stop();
+});
+
+// On the main (public) address /metrics carries exact national payout counts: an ADMIN key
+// or the metrics token only.
+backend_test!(metrics_on_the_main_address_need_an_admin, |app: TestApp| async move {
+    let (status, _, text) = scrape_with(&app, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(!text.contains("jaminan_payouts"), "{text}");
+    let viewer = jaminan::auth::create_key(&app.state.db, "wall", jaminan::auth::Role::Viewer, None).await.unwrap().0;
+    let (status, _, text) = scrape_with(&app, Some(&viewer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    let (status, _, text) = scrape_with(&app, Some("jmn_wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert_eq!(scrape_with(&app, Some(&app.admin)).await.0, StatusCode::OK);
+    // The token opens it too, the scheme in any case.
+    let mut state = app.state.clone();
+    state.metrics_token = Some("scrape-me".into());
+    let with_token = app.with_state(state);
+    let request = Request::get("/metrics").header("authorization", "bearer scrape-me").body(Body::empty()).unwrap();
+    assert_eq!(with_token.send_raw(request).await.0, StatusCode::OK);
 });
 
 fn free_port() -> u16 {

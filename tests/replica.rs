@@ -184,8 +184,7 @@ async fn queries_read_from_a_streaming_replica_and_fall_back_to_the_primary() {
     let (status, body) = readyz(&served).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("replica: unreachable"), "{body}");
-    let (_, metrics) = served.send_raw(Request::get("/metrics").body(Body::empty()).unwrap()).await;
-    let metrics = String::from_utf8(metrics).unwrap();
+    let metrics = served.scrape_metrics().await;
     let fallbacks = metrics.lines().find_map(|l| l.strip_prefix("jaminan_replica_fallbacks_total ")).expect("counter");
     assert!(fallbacks.parse::<f64>().unwrap() >= 1.0, "{fallbacks}");
     // Mutations never depended on it.

@@ -216,6 +216,14 @@ impl TestApp {
         (status, bytes.to_vec())
     }
 
+    /// GET /metrics on the main router as an admin: the Prometheus text.
+    pub async fn scrape_metrics(&self) -> String {
+        let request = Request::get("/metrics").header("authorization", format!("Bearer {}", self.admin));
+        let (status, bytes) = self.send_raw(request.body(Body::empty()).expect("request")).await;
+        assert_eq!(status, StatusCode::OK);
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
     /// Registers a worker as admin and returns its id.
     pub async fn register(
         &self,
