@@ -4,7 +4,7 @@
 //! by the ids of its trusted documents, which are always trusted (see `trusted_documents`).
 use axum::Router;
 use axum::extract::Path;
-use axum::response::{Html, Response};
+use axum::response::Response;
 use axum::routing::get;
 
 /// The dashboard's GraphQL documents, by operation name.
@@ -28,14 +28,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 /// The page, with the ids of its documents (so that the browser need not hash them: WebCrypto
 /// is missing on plain-HTTP intranet addresses).
-async fn page() -> Html<String> {
+async fn page() -> Response {
     let ids: serde_json::Map<String, serde_json::Value> = DOCUMENTS
         .iter()
         .map(|(name, text)| {
             ((*name).to_owned(), format!("sha256:{}", crate::trusted_documents::sha256_hex(text)).into())
         })
         .collect();
-    Html(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+    crate::web::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

@@ -2,12 +2,14 @@
 //! react 18.3.1; see assets/graphiql/README.md) so that it never depends on a CDN.
 use axum::Router;
 use axum::extract::Path;
-use axum::response::{Html, Response};
+use axum::response::Response;
 use axum::routing::get;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("graphiql.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.js")),
     ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.css")),
+    ("start.js", "text/javascript; charset=utf-8", include_bytes!("../assets/graphiql/start.js")),
+    ("start.css", "text/css; charset=utf-8", include_bytes!("../assets/graphiql/start.css")),
     (
         "react.production.min.js",
         "text/javascript; charset=utf-8",
@@ -26,27 +28,14 @@ const PAGE: &str = r#"<!doctype html>
   <meta charset="utf-8">
   <title>jaminan GraphiQL</title>
   <link rel="stylesheet" href="/graphiql/assets/graphiql.min.css">
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+  <link rel="stylesheet" href="/graphiql/assets/start.css">
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL...</div>
   <script src="/graphiql/assets/react.production.min.js"></script>
   <script src="/graphiql/assets/react-dom.production.min.js"></script>
   <script src="/graphiql/assets/graphiql.min.js"></script>
-  <script>
-    // Subscriptions go over graphql-transport-ws on the same path; the Headers tab's
-    // Authorization is sent in connection_init.
-    const subscriptionUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
-    const fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        isHeadersEditorEnabled: true,
-        shouldPersistHeaders: false,
-        defaultQuery: '# Statistics are open. Worker data and mutations need an API key: in the Headers tab\n# below, enter {"Authorization": "Bearer jmn_..."} (jaminan api-key create --name you --role admin).\n{\n  coverageStats(areaCode: "36.03", year: 2023) {\n    areaName coveredWorkers previousYearCovered newlyCovered growthRate targetProgress\n  }\n}\n',
-      }),
-    );
-  </script>
+  <script src="/graphiql/assets/start.js"></script>
 </body>
 </html>
 "#;
@@ -61,6 +50,6 @@ async fn asset(Path(file): Path<String>) -> Response {
     crate::web::vendored_asset(ASSETS, &file, "public, max-age=86400")
 }
 
-pub async fn page() -> Html<&'static str> {
-    Html(PAGE)
+pub async fn page() -> Response {
+    crate::web::page(PAGE.to_owned())
 }

@@ -67,6 +67,26 @@ pub fn vendored_asset(assets: &[(&str, &str, &'static [u8])], file: &str, cache_
     }
 }
 
+/// What the server's own pages (GraphiQL, the dashboard) may load and where they may appear:
+/// scripts, styles and connections to this server only (its assets are compiled in), and never
+/// inside another site's frame, where a look-alike page could make a signed-in admin click.
+/// Styles also inline: GraphiQL's editor sets some on elements it creates.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+/// One of the server's HTML pages, with its security headers (`X-Frame-Options` for browsers
+/// that predate `frame-ancestors`).
+pub fn page(html: String) -> Response {
+    let headers = [
+        (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    (headers, axum::response::Html(html)).into_response()
+}
+
 /// `private, no-store` unless the handler said otherwise.
 pub async fn private_by_default(mut response: Response) -> Response {
     response.headers_mut().entry(header::CACHE_CONTROL).or_insert(PRIVATE);

@@ -350,19 +350,36 @@ impl DevTools {
 
     /// The value of a JavaScript expression in the page.
     async fn evaluate(&mut self, expression: &str) -> Value {
+        let params = json!({ "expression": expression, "returnByValue": true });
+        self.call("Runtime.evaluate", params).await["result"]["value"].clone()
+    }
+
+    /// Calls a DevTools method and returns its result.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
         use futures_util::{SinkExt, StreamExt};
         self.last_id += 1;
-        let call = json!({ "id": self.last_id, "method": "Runtime.evaluate",
-            "params": { "expression": expression, "returnByValue": true } });
+        let call = json!({ "id": self.last_id, "method": method, "params": params });
         self.socket.send(tokio_tungstenite::tungstenite::Message::text(call.to_string())).await.unwrap();
         loop {
             let message = self.socket.next().await.expect("DevTools answer").unwrap();
             let Ok(text) = message.to_text() else { continue };
             let answer: Value = serde_json::from_str(text).unwrap_or_default();
             if answer["id"] == self.last_id {
-                return answer["result"]["result"]["value"].clone();
+                return answer["result"].clone();
             }
         }
+    }
+
+    /// Opens `url` with the page's Content-Security-Policy violations collected in
+    /// `window.violations` from before its first script runs.
+    async fn open_watching_policy(browser: &str, url: &str) -> DevTools {
+        let mut page = DevTools::open(browser, "about:blank").await;
+        page.call("Page.enable", json!({})).await;
+        let watch = "window.violations = []; document.addEventListener('securitypolicyviolation', \
+            (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));";
+        page.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": watch })).await;
+        page.call("Page.navigate", json!({ "url": url })).await;
+        page
     }
 
     /// Evaluates `expression` every 100 ms until it gives `expected`, for at most `limit`.
@@ -402,5 +419,59 @@ backend_test!(the_dashboard_follows_live_figures_in_chromium, |app: TestApp| asy
     // The page shows it without being reloaded: the subscription's update reloaded its figures.
     page.wait_for(covered, "1", Duration::from_secs(10)).await;
     drop(page);
+    server.stop().await;
+});
+
+// The server's pages may not be framed by another site (clickjacking an admin signed in to
+// GraphiQL) and run scripts from the server only; both still work under that policy.
+backend_test!(the_pages_refuse_frames_and_foreign_scripts_and_still_work, |app: TestApp| async move {
+    for path in ["/dashboard", "/graphql"] {
+        let request = Request::get(path).header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
+        let (status, headers, _) = call(&app, request).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let policy = text(&headers, header::CONTENT_SECURITY_POLICY);
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self';"), "{path}: {policy}");
+        assert_eq!(text(&headers, header::X_FRAME_OPTIONS), "DENY", "{path}");
+    }
+    let Some(browser) = chromium() else { return };
+    jaminan::demo::load_if_empty(&app.state.db).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let server = Server::start(listener, app.state.clone());
+
+    // GraphiQL renders and runs its default query.
+    let mut graphiql = DevTools::open_watching_policy(&browser, &format!("{url}/graphql")).await;
+    let editor = "String(document.querySelector('.graphiql-container .CodeMirror') !== null)";
+    graphiql.wait_for(editor, "true", Duration::from_secs(20)).await;
+    graphiql.evaluate("document.querySelector('.graphiql-execute-button').click()").await;
+    let result = "String(document.querySelector('.result-window')?.textContent.includes('86000'))";
+    graphiql.wait_for(result, "true", Duration::from_secs(20)).await;
+    assert_eq!(graphiql.evaluate("JSON.stringify(window.violations)").await, "[]");
+    drop(graphiql);
+
+    let mut dashboard =
+        DevTools::open_watching_policy(&browser, &format!("{url}/dashboard?regency=36.03&year=2023")).await;
+    let covered = "document.querySelector('#cards .card .value')?.textContent ?? ''";
+    dashboard.wait_for(covered, "86.000", Duration::from_secs(20)).await;
+    assert_eq!(dashboard.evaluate("JSON.stringify(window.violations)").await, "[]");
+    drop(dashboard);
+
+    // A page of another site that frames them gets Chromium's error page in the frame.
+    let framing =
+        serve_page(format!(r#"<!doctype html><html><body><iframe src="{url}/dashboard"></iframe></body></html>"#))
+            .await;
+    let mut frame = DevTools::open(&browser, &format!("{framing}/")).await;
+    let framed_url = |tree: &Value| tree["frameTree"]["childFrames"][0]["frame"]["url"].as_str().map(str::to_owned);
+    let started = std::time::Instant::now();
+    let shown = loop {
+        let tree = frame.call("Page.getFrameTree", json!({})).await;
+        match framed_url(&tree) {
+            Some(shown) if !shown.is_empty() && shown != "about:blank" => break shown,
+            _ => assert!(started.elapsed() < Duration::from_secs(20), "no frame: {tree}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(shown.starts_with("chrome-error://"), "the dashboard was framed: {shown}");
+    drop(frame);
     server.stop().await;
 });
