@@ -114,19 +114,7 @@ pub async fn submit(
         .all(&txn)
         .await?;
     let program = claim.program(&earlier);
-    let holding = coverages
-        .iter()
-        .find(|c| c.includes(claim.incident_on) && Programs::from_column(&c.programs).list().contains(&program))
-        .ok_or_else(|| {
-            let program = format!("{program:?}").to_uppercase();
-            AppError::NotCovered(Msg::NoCoverageWith { program, on: claim.incident_on })
-        })?;
-    // The payout counts where the coverage was paid: that regency must be the caller's. For a
-    // worker living elsewhere, that coverage must have been enrolled by the incident.
-    require_reach(actor, &holding.regency_code)?;
-    if !reaches(actor, &worker.regency_code) && !enrolled_by(holding, claim.incident_on) {
-        return Err(AppError::Forbidden(Msg::ClaimEnrolledAfter { on: claim.incident_on }));
-    }
+    let holding = holding_coverage(actor, &worker, &coverages, program, claim.incident_on)?;
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
     let mut change = Tally::default();
     if DEATH_BENEFITS.contains(&claim.benefit) {
@@ -181,6 +169,38 @@ pub async fn submit(
     summary::add(&txn, &change).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
+}
+
+/// The coverage a claim is paid under: one holding `program` on the incident day. Several
+/// regencies may cover a worker on one day (a worker who moved, still enrolled where it lived),
+/// and the payout counts where its coverage was paid: so one the caller reaches, and for a worker
+/// living elsewhere one enrolled by the incident (reach is not manufactured afterwards); the
+/// oldest such, as an admin gets the oldest. FORBIDDEN when none of them is the caller's.
+fn holding_coverage<'a>(
+    actor: &Actor,
+    worker: &worker::Model,
+    coverages: &'a [coverage::Model],
+    program: Program,
+    incident_on: NaiveDate,
+) -> AppResult<&'a coverage::Model> {
+    let on_the_day: Vec<&coverage::Model> = coverages
+        .iter()
+        .filter(|c| c.includes(incident_on) && Programs::from_column(&c.programs).list().contains(&program))
+        .collect();
+    let Some(oldest) = on_the_day.first() else {
+        let program = format!("{program:?}").to_uppercase();
+        return Err(AppError::NotCovered(Msg::NoCoverageWith { program, on: incident_on }));
+    };
+    let in_scope: Vec<&coverage::Model> =
+        on_the_day.iter().copied().filter(|c| reaches(actor, &c.regency_code)).collect();
+    if in_scope.is_empty() {
+        return Err(AppError::Forbidden(Msg::OutsideScope { regency: oldest.regency_code.clone() }));
+    }
+    let lives_in_scope = reaches(actor, &worker.regency_code);
+    in_scope
+        .into_iter()
+        .find(|c| lives_in_scope || enrolled_by(c, incident_on))
+        .ok_or(AppError::Forbidden(Msg::ClaimEnrolledAfter { on: incident_on }))
 }
 
 /// The payout this key already submitted under `key`. A key reused for another worker is a
