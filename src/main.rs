@@ -171,7 +171,7 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum ApiKeyCommand {
-    /// Create a key; it is printed once, as the last line.
+    /// Create a key; it is printed once, as the last line. Audited (never the key).
     Create {
         #[arg(long)]
         name: String,
@@ -183,7 +183,7 @@ enum ApiKeyCommand {
     },
     /// List keys (never the keys themselves).
     List,
-    /// Revoke a key by id; it stops working at once.
+    /// Revoke a key by id; it stops working at once. Audited.
     Revoke { id: i64 },
 }
 
@@ -541,7 +541,9 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             {
                 return Err(Line::UnknownScope { code: code.clone() }.text(lang));
             }
-            let (key, row) = auth::create_key(&db, &name, role, scope).await.map_err(|e| e.text(lang))?;
+            let actor = import::cli_actor();
+            let (key, row) =
+                auth::create_key_audited(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
             println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
             println!("{key}");
         }
@@ -555,7 +557,7 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if !auth::revoke_key(&db, id).await.map_err(|e| e.text(lang))? {
+            if !auth::revoke_key_audited(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
             println!("{}", Line::KeyRevoked { id }.text(lang));
