@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::entities::api_key;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
+use crate::services::audit::{self, AuditEntity};
 
 /// What a key may do, each role including the ones before it (services::access applies it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -175,9 +180,37 @@ fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Creates a key and returns it with its row; the key is not recoverable afterwards.
+/// Creates a key and returns it with its row; the key is not recoverable afterwards. No audit
+/// entry: for test fixtures. What people run (`jaminan api-key create`) goes through
+/// `create_key_audited`.
 pub async fn create_key(
     db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+    scope: Option<String>,
+) -> AppResult<(String, api_key::Model)> {
+    insert_key(db, name, role, scope).await
+}
+
+/// Creates a key, with an audit entry by `actor` in the same transaction (the key row and its
+/// entry both, or neither).
+pub async fn create_key_audited(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+    scope: Option<String>,
+) -> AppResult<(String, api_key::Model)> {
+    let txn = db.begin().await?;
+    let (key, row) = insert_key(&txn, name, role, scope).await?;
+    // Inserted first: on SQLite the transaction holds the write lock before it reads the chain.
+    audit::record(&txn, actor, "createApiKey", AuditEntity::ApiKey, row.id, None, Some(&KeyAudit::of(&row))).await?;
+    txn.commit().await?;
+    Ok((key, row))
+}
+
+async fn insert_key<C: ConnectionTrait>(
+    db: &C,
     name: &str,
     role: Role,
     scope: Option<String>,
@@ -203,17 +236,55 @@ pub async fn create_key(
     Ok((key, row))
 }
 
+/// What the audit log says of a key: never the key, nor its hash (which would let anyone holding
+/// the log test guesses offline).
+#[derive(Serialize)]
+struct KeyAudit<'a> {
+    name: &'a str,
+    role: &'a str,
+    scope: Option<&'a str>,
+}
+
+impl<'a> KeyAudit<'a> {
+    fn of(row: &'a api_key::Model) -> Self {
+        KeyAudit { name: &row.name, role: &row.role, scope: row.scope.as_deref() }
+    }
+}
+
 pub async fn list_keys(db: &DatabaseConnection) -> AppResult<Vec<api_key::Model>> {
     Ok(api_key::Entity::find().order_by_asc(api_key::Column::Id).all(db).await?)
 }
 
-/// Revokes a key; false when no active key has that id.
+/// Revokes a key; false when no active key has that id. No audit entry: for tests. What people
+/// run (`jaminan api-key revoke`) goes through `revoke_key_audited`.
 pub async fn revoke_key(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
+    Ok(mark_revoked(db, id).await?.is_some())
+}
+
+/// Revokes a key, with an audit entry by `actor` in the same transaction; false (and no entry)
+/// when no active key has that id. The entry reads as the key's removal (its name, role and
+/// scope before, nothing after): a revoked key never works again.
+pub async fn revoke_key_audited(db: &DatabaseConnection, actor: &Actor, id: i64) -> AppResult<bool> {
+    let txn = db.begin().await?;
+    let Some(row) = mark_revoked(&txn, id).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    audit::record(&txn, actor, "revokeApiKey", AuditEntity::ApiKey, id, Some(&KeyAudit::of(&row)), None).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Sets `revoked_at` on the active key `id`; its row as it is now, None when there was none.
+async fn mark_revoked<C: ConnectionTrait>(db: &C, id: i64) -> AppResult<Option<api_key::Model>> {
     let result = api_key::Entity::update_many()
         .col_expr(api_key::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .filter(api_key::Column::Id.eq(id))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    if result.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(api_key::Entity::find_by_id(id).one(db).await?)
 }

@@ -171,7 +171,7 @@ enum ExportCommand {
 
 #[derive(Subcommand)]
 enum ApiKeyCommand {
-    /// Create a key; it is printed once, as the last line.
+    /// Create a key; it is printed once, as the last line. Audited (never the key).
     Create {
         #[arg(long)]
         name: String,
@@ -183,7 +183,7 @@ enum ApiKeyCommand {
     },
     /// List keys (never the keys themselves).
     List,
-    /// Revoke a key by id; it stops working at once.
+    /// Revoke a key by id; it stops working at once. Audited.
     Revoke { id: i64 },
 }
 
@@ -491,16 +491,16 @@ fn errors_file(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.errors.csv"))
 }
 
-/// The header stays as it is (programs read the file); the messages are in `lang`.
-fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> Result<(), csv::Error> {
-    let mut out = csv::Writer::from_path(path)?;
-    out.write_record(["line", "column", "code", "message"])?;
+/// The header stays as it is (programs read the file); the messages are in `lang`. Messages
+/// repeat what the rows held, so the file is written as exports are (formulas made inert).
+fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> std::io::Result<()> {
+    let mut out = export::SheetWriter::new(std::fs::File::create(path)?);
+    out.write_row(["line", "column", "code", "message"])?;
     for error in errors {
         let message = error.message.text(lang);
-        out.write_record([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
+        out.write_row([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush()
 }
 
 async fn export_enrollments(
@@ -517,7 +517,7 @@ async fn export_enrollments(
             let out = std::fs::File::create(path).map_err(|e| {
                 Line::CannotCreate { path: path.display().to_string(), detail: e.to_string() }.text(lang)
             })?;
-            export::enrollments(&state.db, &state.areas, regency, year, std::io::BufWriter::new(out)).await
+            export::enrollments(&state.db, &state.areas, regency, year, out).await
         }
         None => export::enrollments(&state.db, &state.areas, regency, year, std::io::stdout().lock()).await,
     }
@@ -542,7 +542,9 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             {
                 return Err(Line::UnknownScope { code: code.clone() }.text(lang));
             }
-            let (key, row) = auth::create_key(&db, &name, role, scope).await.map_err(|e| e.text(lang))?;
+            let actor = import::cli_actor();
+            let (key, row) =
+                auth::create_key_audited(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
             println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
             println!("{key}");
         }
@@ -556,7 +558,7 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if !auth::revoke_key(&db, id).await.map_err(|e| e.text(lang))? {
+            if !auth::revoke_key_audited(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
             println!("{}", Line::KeyRevoked { id }.text(lang));

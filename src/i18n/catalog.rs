@@ -80,6 +80,7 @@ pub enum Msg {
     Empty { field: &'static str },
     TooLong { field: &'static str, max: usize },
     ControlCharacters { field: &'static str },
+    FormulaStart { field: &'static str },
     NotNegative { field: &'static str },
     // Areas and statistics.
     UnknownRegency,
@@ -372,6 +373,11 @@ impl Msg {
             Msg::ControlCharacters { field } => {
                 say!(lang, "{field} must not contain control characters", "{field} tidak boleh berisi karakter kontrol")
             }
+            Msg::FormulaStart { field } => say!(
+                lang,
+                "{field} must not start with =, + or @ (spreadsheets would run it as a formula)",
+                "{field} tidak boleh diawali =, + atau @ (spreadsheet akan menjalankannya sebagai rumus)"
+            ),
             Msg::NotNegative { field } => say!(lang, "{field} cannot be negative", "{field} tidak boleh negatif"),
             Msg::UnknownRegency => say!(
                 lang,

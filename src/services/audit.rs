@@ -39,6 +39,8 @@ pub enum AuditEntity {
     /// A key read a worker's personal data: an exact-NIK lookup or search, a full NIK or a birth
     /// date shown (see `personal_data`); the entity is the worker (0: a NIK lookup found none).
     PersonalDataRead,
+    /// An API key created or revoked (`jaminan api-key`): its name, role and scope, never the key.
+    ApiKey,
 }
 
 impl AuditEntity {
@@ -51,6 +53,7 @@ impl AuditEntity {
             AuditEntity::EnrollmentImport => "ENROLLMENT_IMPORT",
             AuditEntity::Refusal => "REFUSAL",
             AuditEntity::PersonalDataRead => "PERSONAL_DATA_READ",
+            AuditEntity::ApiKey => "API_KEY",
         }
     }
 }

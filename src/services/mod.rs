@@ -48,6 +48,19 @@ pub fn clean_text(field: &'static str, text: &str, max_chars: usize) -> AppResul
     Ok(text.to_owned())
 }
 
+/// A person's name (a worker's, an heir's): `clean_text`, and not starting like a spreadsheet
+/// formula. Exports make such cells inert, but names also reach dashboards, which download their
+/// own spreadsheets, and nobody's name starts with `=`, `+` or `@`. A leading `-` is left to the
+/// exports (it is the one OWASP character a text may start with), tabs and carriage returns are
+/// control characters.
+pub fn clean_name(field: &'static str, text: &str, max_chars: usize) -> AppResult<String> {
+    let text = clean_text(field, text, max_chars)?;
+    if text.starts_with(['=', '+', '@']) {
+        return Err(AppError::bad_input(field, Msg::FormulaStart { field }));
+    }
+    Ok(text)
+}
+
 /// The UTC instant at which `day` begins in WIB (UTC+7).
 pub fn wib_midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
     use chrono::TimeZone;

@@ -16,7 +16,7 @@ use super::audit::{self, AuditEntity};
 use super::coverage::{check_death_date, enrolled_by, lock_worker, record_death_in};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::probes;
-use super::{check_date, clean_text, today, wib_midnight};
+use super::{check_date, clean_name, clean_text, today, wib_midnight};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::benefits::{
@@ -114,19 +114,7 @@ pub async fn submit(
         .all(&txn)
         .await?;
     let program = claim.program(&earlier);
-    let holding = coverages
-        .iter()
-        .find(|c| c.includes(claim.incident_on) && Programs::from_column(&c.programs).list().contains(&program))
-        .ok_or_else(|| {
-            let program = format!("{program:?}").to_uppercase();
-            AppError::NotCovered(Msg::NoCoverageWith { program, on: claim.incident_on })
-        })?;
-    // The payout counts where the coverage was paid: that regency must be the caller's. For a
-    // worker living elsewhere, that coverage must have been enrolled by the incident.
-    require_reach(actor, &holding.regency_code)?;
-    if !reaches(actor, &worker.regency_code) && !enrolled_by(holding, claim.incident_on) {
-        return Err(AppError::Forbidden(Msg::ClaimEnrolledAfter { on: claim.incident_on }));
-    }
+    let holding = holding_coverage(actor, &worker, &coverages, program, claim.incident_on)?;
     let amount = claim.amount(holding, &worker, &coverages, &earlier)?;
     let mut change = Tally::default();
     if DEATH_BENEFITS.contains(&claim.benefit) {
@@ -183,6 +171,38 @@ pub async fn submit(
     Ok(row)
 }
 
+/// The coverage a claim is paid under: one holding `program` on the incident day. Several
+/// regencies may cover a worker on one day (a worker who moved, still enrolled where it lived),
+/// and the payout counts where its coverage was paid: so one the caller reaches, and for a worker
+/// living elsewhere one enrolled by the incident (reach is not manufactured afterwards); the
+/// oldest such, as an admin gets the oldest. FORBIDDEN when none of them is the caller's.
+fn holding_coverage<'a>(
+    actor: &Actor,
+    worker: &worker::Model,
+    coverages: &'a [coverage::Model],
+    program: Program,
+    incident_on: NaiveDate,
+) -> AppResult<&'a coverage::Model> {
+    let on_the_day: Vec<&coverage::Model> = coverages
+        .iter()
+        .filter(|c| c.includes(incident_on) && Programs::from_column(&c.programs).list().contains(&program))
+        .collect();
+    let Some(oldest) = on_the_day.first() else {
+        let program = format!("{program:?}").to_uppercase();
+        return Err(AppError::NotCovered(Msg::NoCoverageWith { program, on: incident_on }));
+    };
+    let in_scope: Vec<&coverage::Model> =
+        on_the_day.iter().copied().filter(|c| reaches(actor, &c.regency_code)).collect();
+    if in_scope.is_empty() {
+        return Err(AppError::Forbidden(Msg::OutsideScope { regency: oldest.regency_code.clone() }));
+    }
+    let lives_in_scope = reaches(actor, &worker.regency_code);
+    in_scope
+        .into_iter()
+        .find(|c| lives_in_scope || enrolled_by(c, incident_on))
+        .ok_or(AppError::Forbidden(Msg::ClaimEnrolledAfter { on: incident_on }))
+}
+
 /// The payout this key already submitted under `key`. A key reused for another worker is a
 /// client bug, not a retry: CONFLICT rather than someone else's payout.
 async fn find_by_idempotency_key<C: ConnectionTrait>(
@@ -217,7 +237,7 @@ impl Claim {
         if incident_on > today() {
             return Err(AppError::bad_input("incidentOn", Msg::IncidentInFuture));
         }
-        let beneficiary_name = clean_text("beneficiaryName", &input.beneficiary_name, 200)?;
+        let beneficiary_name = clean_name("beneficiaryName", &input.beneficiary_name, 200)?;
         let amount = input.amount.map(|a| a.0);
         match input.benefit {
             Benefit::Death | Benefit::WorkAccidentDeath if amount.is_some() => {

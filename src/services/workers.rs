@@ -16,7 +16,7 @@ use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::personal_data::PersonalRead;
 use super::probes;
-use super::{check_year, clean_text, today, year_bounds};
+use super::{check_year, clean_name, clean_text, today, year_bounds};
 use crate::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::nik;
@@ -329,7 +329,7 @@ pub(crate) fn check_nik(areas: &Areas, nik_text: &str) -> AppResult<nik::Nik> {
 }
 
 pub(crate) fn check_name(full_name: &str) -> AppResult<String> {
-    clean_text("fullName", full_name, MAX_NAME_CHARS)
+    clean_name("fullName", full_name, MAX_NAME_CHARS)
 }
 
 /// Checks a domicile: the regency exists and the district, if any, lies in it.

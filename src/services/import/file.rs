@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::services::areas::Areas;
 use crate::services::coverage::Terms;
+use crate::services::export;
 use crate::services::workers::{check_membership_number, check_name, check_nik};
 use crate::stats::tally::{Period, Profile, Tally};
 
@@ -222,7 +223,8 @@ struct Seen {
     membership_numbers: HashSet<u128>,
 }
 
-/// One row's cells, by column name, trimmed; empty cells are absent.
+/// One row's cells, by column name, trimmed and restored from an export's neutralisation; empty
+/// cells are absent.
 struct Cells<'a> {
     header: &'a Header,
     record: &'a csv::ByteRecord,
@@ -240,7 +242,9 @@ impl Cells<'_> {
             code: "BAD_USER_INPUT",
             message: Msg::CellNotUtf8,
         })?;
-        Ok(Some(text.trim()).filter(|t| !t.is_empty()))
+        // A cell an export made inert ("'=...") is read as it was stored, so an export imports
+        // back exactly; a name that then starts like a formula is refused by the name's rule.
+        Ok(Some(export::restore(text.trim())).filter(|t| !t.is_empty()))
     }
 
     fn required(&self, column: &'static str) -> Result<&str, RowError> {
