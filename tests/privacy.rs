@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestApp, data, error_code};
+use common::{MODERN, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
 use jaminan::config::RateLimits;
 use jaminan::stats::publication::Publications;
@@ -70,14 +70,14 @@ backend_test!(one_mutation_per_request_unless_admin, |app: TestApp| async move {
     let two = "mutation { a: registerWorker(input: { nik: \"3671011505850021\", fullName: \"A\", regencyCode: \"36.71\", occupation: FISHER }) { id } \
         b: registerWorker(input: { nik: \"3671011505850022\", fullName: \"B\", regencyCode: \"36.71\", occupation: FISHER }) { id } }";
     let body = json!({ "query": two }).to_string();
-    let (status, response) = app.post_json(Some(&operator), &body).await;
+    let (status, response) = app.post_json_accepting(Some(&operator), &body, MODERN).await;
     assert_eq!(status, 400, "{response}");
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
     assert!(response["errors"][0]["message"].as_str().unwrap().contains("one mutation per request"));
     // Through a fragment too.
     let fragment = "mutation { ...M } fragment M on Mutation { a: recordDeath(workerId: \"1\", diedOn: \"2024-01-01\") { id } \
         b: recordDeath(workerId: \"2\", diedOn: \"2024-01-01\") { id } }";
-    let (status, _) = app.post_json(Some(&operator), &json!({ "query": fragment }).to_string()).await;
+    let (status, _) = app.post_json_accepting(Some(&operator), &json!({ "query": fragment }).to_string(), MODERN).await;
     assert_eq!(status, 400);
     assert_eq!(app.count_rows("worker").await, 0, "nothing ran");
     // An admin may combine them (GraphiQL sessions).
