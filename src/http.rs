@@ -433,8 +433,8 @@ pub(crate) fn client_address(
 }
 
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
-/// without a key, and an address's wrong keys (past that budget, keys from the address are not
-/// even checked until it refills).
+/// without a key, and an address's wrong keys (past that budget, unknown keys from the address
+/// are refused unchecked until it refills).
 pub(crate) async fn authenticate(
     http: &Http,
     headers: &HeaderMap,
@@ -443,17 +443,18 @@ pub(crate) async fn authenticate(
 ) -> Result<crate::auth::Caller, AppError> {
     let throttle = &http.app.throttle;
     let address = client_address(throttle, headers, peer);
-    if authorization.is_some()
-        && let Some(address) = address
-    {
-        throttle.check_not_blocked(address)?;
-    }
-    let caller = match http.app.keys.authenticate(&http.app.db, authorization).await {
-        Err(AppError::Unauthenticated) if authorization.is_some() => {
+    // The wrong-key budget stops unknown keys only. Offices sit behind one NAT address: refusing
+    // every key from an address that spent it locked every colleague out for one mistyped
+    // dashboard. A valid key is found in memory (the cache re-reads all active keys every half
+    // second), so it always passes; a key not there costs a database lookup, which an address
+    // past its budget may not make the server do at the speed of its requests: refused first.
+    let not_blocked = || address.map_or(Ok(()), |address| throttle.check_not_blocked(address));
+    let caller = match http.app.keys.authenticate_with(&http.app.db, authorization, not_blocked).await {
+        Err(AppError::UnknownKey) => {
             if let Some(address) = address {
                 throttle.failed_key(address)?;
             }
-            return Err(AppError::Unauthenticated);
+            return Err(AppError::UnknownKey);
         }
         other => other?,
     };
@@ -639,7 +640,7 @@ fn error_response(headers: &HeaderMap, err: AppError, lang: Lang) -> Response {
         _ => None,
     };
     let status = match err {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::UnknownKey => StatusCode::UNAUTHORIZED,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,

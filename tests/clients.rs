@@ -1,6 +1,6 @@
 //! Real clients against the server on a real listener, where the client's reading is the point:
-//! the graphql-http audit suite (GraphQL over HTTP conformance) and Apollo Client 3, as Node
-//! scripts in tests/node (`npm ci --prefix tests/node`). Without Node
+//! the graphql-http audit suite (GraphQL over HTTP conformance), Apollo Client 3 and the
+//! graphql-ws client, as Node scripts in tests/node (`npm ci --prefix tests/node`). Without Node
 //! or those packages each test says why it skips and passes, unless JAMINAN_REQUIRE_NODE is set
 //! (CI sets it), when it fails.
 mod common;
@@ -79,4 +79,14 @@ backend_test!(apollo_client_3_reads_request_errors_as_graphql_errors, |app: Test
     let Some((success, output)) = node("apollo.mjs", &[format!("http://{address}/graphql")]).await else { return };
     assert!(success, "{output}");
     assert!(output.contains(r#""graphQLErrors":["BAD_USER_INPUT"]"#), "{output}");
+});
+
+// The graphql-ws client retries a 4403 close five times (each attempt a wrong key against the
+// address's budget); an unknown key closes with 4401, which it takes as final: one attempt.
+backend_test!(the_graphql_ws_client_gives_up_on_an_unknown_key, |app: TestApp| async move {
+    let address = app.serve().await;
+    let args = [format!("ws://{address}/graphql"), "jmn_mistyped".to_owned(), app.admin.clone()];
+    let Some((success, output)) = node("ws.mjs", &args).await else { return };
+    assert!(success, "{output}");
+    assert!(output.contains(r#""closeCode":4401"#) && output.contains(r#""attempts":1,"#), "{output}");
 });
