@@ -104,17 +104,29 @@ impl KeyCache {
         }
     }
 
-    /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is UNAUTHENTICATED.
+    /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is `UnknownKey`.
     pub async fn authenticate(&self, db: &DatabaseConnection, header: Option<&str>) -> AppResult<Caller> {
+        self.authenticate_with(db, header, || Ok(())).await
+    }
+
+    /// The same; `before_lookup` may refuse (with its error) a key that is not in memory before
+    /// the database is asked for it.
+    pub async fn authenticate_with(
+        &self,
+        db: &DatabaseConnection,
+        header: Option<&str>,
+        before_lookup: impl FnOnce() -> AppResult<()>,
+    ) -> AppResult<Caller> {
         let Some(header) = header else { return Ok(None) };
-        let key = header.strip_prefix("Bearer ").map(str::trim).ok_or(AppError::Unauthenticated)?;
+        let key = bearer_key(header).ok_or(AppError::UnknownKey)?;
         let hash = hash(key);
         self.refresh_if_stale(db).await?;
         if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
-        let actor = find_active(db, &hash).await?.ok_or(AppError::Unauthenticated)?;
+        before_lookup()?;
+        let actor = find_active(db, &hash).await?.ok_or(AppError::UnknownKey)?;
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(hash, actor.clone());
         }
@@ -159,6 +171,14 @@ impl KeyCache {
         }
         Ok(())
     }
+}
+
+/// The key of an `Authorization: Bearer <key>` header: the scheme is case-insensitive and one or
+/// more spaces follow it (RFC 9110 §11.1, §11.4).
+pub fn bearer_key(header: &str) -> Option<&str> {
+    let (scheme, key) = header.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
 async fn find_active(db: &DatabaseConnection, hash: &str) -> AppResult<Option<Actor>> {

@@ -24,7 +24,11 @@ pub enum AppError {
     Conflict(Msg),
     InvalidState(Msg),
     NotCovered(Msg),
+    /// No key where one is needed.
     Unauthenticated,
+    /// A key that is not active: unknown, revoked, or not sent as `Bearer <key>`. Its code is
+    /// UNAUTHENTICATED too; the message tells the caller that sending a key is not the problem.
+    UnknownKey,
     Forbidden(Msg),
     /// The request or one of its statements ran past its time limit.
     TooSlow(Msg),
@@ -67,6 +71,7 @@ impl AppError {
             | AppError::TooSlow(m)
             | AppError::Unavailable(m) => m.clone(),
             AppError::Unauthenticated => Msg::KeyRequired,
+            AppError::UnknownKey => Msg::UnknownKey,
             AppError::Internal(_) => Msg::Internal { error_id: None },
         }
     }
@@ -83,7 +88,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::InvalidState(_) => "INVALID_STATE",
             AppError::NotCovered(_) => "NOT_COVERED",
-            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Unauthenticated | AppError::UnknownKey => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unavailable(_) => AppError::UNAVAILABLE_CODE,
             AppError::RateLimited { .. } => AppError::RATE_LIMITED_CODE,

@@ -7,13 +7,13 @@ use async_graphql::dataloader::HashMapCache;
 use async_graphql::http::{MultipartOptions, parse_query_string};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, ErrorExtensionValues, ParseRequestError, ServerError};
+use axum::Router;
 use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use sea_orm::ConnectionTrait;
 use sha2::Digest;
@@ -33,7 +33,70 @@ use crate::services::access::require_role;
 use crate::throttle;
 use crate::web::{self, Caching};
 
-/// The media type of GraphQL over HTTP responses; `application/json` for clients asking only for it.
+/// The media type of a GraphQL answer, negotiated from the request's `Accept` (GraphQL over
+/// HTTP). It decides the status of a request refused before execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    /// `application/graphql-response+json`: a request that cannot run is a 400.
+    GraphqlResponse,
+    /// `application/json`: every well-formed request is a 200, its errors in the body. Clients
+    /// asking for it (Apollo Client 3 sends `*/*`) read any other status as a network error and
+    /// never show the errors' codes.
+    Json,
+}
+
+impl MediaType {
+    /// `application/graphql-response+json` when the client lists it, with a weight at least that
+    /// of `application/json`; otherwise (no Accept, `*/*`, `application/json`, or nothing this
+    /// server writes) `application/json`, as the spec asks of servers before its watershed.
+    fn of(headers: &HeaderMap) -> MediaType {
+        let (mut graphql, mut json, mut wildcard) = (None::<f32>, None::<f32>, None::<f32>);
+        let ranges = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+        for range in ranges {
+            let mut parts = range.split(';');
+            let media_range = parts.next().unwrap_or_default().trim();
+            let weight = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, q)| q.trim().parse::<f32>().ok())
+                .unwrap_or(0.0);
+            let slot = if media_range.eq_ignore_ascii_case(GRAPHQL_RESPONSE) {
+                &mut graphql
+            } else if media_range.eq_ignore_ascii_case("application/json") {
+                &mut json
+            } else if media_range == "*/*" || media_range.eq_ignore_ascii_case("application/*") {
+                &mut wildcard
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(weight, |w| w.max(weight)));
+        }
+        let graphql = graphql.unwrap_or(0.0);
+        if graphql > 0.0 && graphql >= json.or(wildcard).unwrap_or(0.0) {
+            MediaType::GraphqlResponse
+        } else {
+            MediaType::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            MediaType::GraphqlResponse => HeaderValue::from_static(GRAPHQL_RESPONSE),
+            MediaType::Json => HeaderValue::from_static("application/json"),
+        }
+    }
+
+    /// The status of a well-formed request that could not start executing (syntax, validation,
+    /// a limit, an unknown operation, variables of the wrong type, a trusted-documents refusal).
+    fn request_error_status(self) -> StatusCode {
+        match self {
+            MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
+        }
+    }
+}
+
+/// The media type GraphQL over HTTP defines for its answers.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 #[derive(Clone)]
@@ -115,7 +178,7 @@ struct MetricsGate {
 async fn gated_metrics(State(gate): State<MetricsGate>, request: Request) -> Response {
     let headers = request.headers();
     let lang = lang_of(headers);
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_credentials);
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::auth::bearer_key);
     // Compared as digests: equal lengths, and the time taken tells nothing of the token.
     let digest = |text: &str| sha2::Sha256::digest(text.as_bytes());
     if let (Some(token), Some(presented)) = (&gate.http.app.metrics_token, presented)
@@ -125,16 +188,12 @@ async fn gated_metrics(State(gate): State<MetricsGate>, request: Request) -> Res
     }
     match authenticate(&gate.http, headers, peer_of(request.extensions())).await {
         Ok(Some(actor)) if actor.role == Role::Admin => metrics::scrape(State(gate.scraper)).await,
-        Ok(Some(_)) => error_response(AppError::Forbidden(Msg::NeedsRole { role: Role::Admin.as_str() }), lang),
-        Ok(None) => error_response(AppError::Unauthenticated, lang),
-        Err(err) => error_response(err, lang),
+        Ok(Some(_)) => {
+            error_response(headers, AppError::Forbidden(Msg::NeedsRole { role: Role::Admin.as_str() }), lang)
+        }
+        Ok(None) => error_response(headers, AppError::Unauthenticated, lang),
+        Err(err) => error_response(headers, err, lang),
     }
-}
-
-/// The credentials of `Authorization: Bearer <credentials>`, the scheme in any case (RFC 9110).
-fn bearer_credentials(authorization: &str) -> Option<&str> {
-    let (scheme, credentials) = authorization.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
 }
 
 /// POST: one GraphQL request as `application/json` (batches are not accepted).
@@ -157,29 +216,36 @@ async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
     if media_type.eq_ignore_ascii_case("multipart/form-data") {
         return graphql_multipart(&http, &parts.headers, peer, content_type, body).await;
     }
+    // Bodies that are no GraphQL-over-HTTP request keep their 4xx whatever the media type.
+    let headers = &parts.headers;
     if !media_type.eq_ignore_ascii_case("application/json") {
-        let error = request_error(Msg::NotJson, lang);
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
+        return answer(headers, StatusCode::UNSUPPORTED_MEDIA_TYPE, request_error(Msg::NotJson, lang));
     }
     let bytes = match to_bytes(body, http.app.limits.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
             let error = request_error(Msg::BodyTooLarge { max: http.app.limits.max_body_bytes }, lang);
-            return (StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
+            return answer(headers, StatusCode::PAYLOAD_TOO_LARGE, error);
         }
     };
     let request = match serde_json::from_slice::<BatchRequest>(&bytes) {
         Ok(BatchRequest::Single(request)) => request,
         Ok(BatchRequest::Batch(_)) => {
-            let error = request_error(Msg::BatchRefused, lang);
-            return (StatusCode::BAD_REQUEST, error).into_response();
+            return answer(headers, StatusCode::BAD_REQUEST, request_error(Msg::BatchRefused, lang));
         }
         Err(err) => {
             let error = request_error(Msg::NotAGraphqlBody { detail: err.to_string() }, lang);
-            return (StatusCode::BAD_REQUEST, error).into_response();
+            return answer(headers, StatusCode::BAD_REQUEST, error);
         }
     };
-    let document_id = serde_json::from_slice::<DocumentId>(&bytes).unwrap_or_default().document_id;
+    let parameters = serde_json::from_slice::<PostParameters>(&bytes).unwrap_or_default();
+    // async-graphql reads a missing `query` as "": a syntax error, a 200 for application/json.
+    // A body naming no document at all is no GraphQL request: 400 whatever the media type.
+    if parameters.query.is_none() && parameters.document_id.is_none() && persisted_query_hash(&request).is_none() {
+        let error = request_error(Msg::NotAGraphqlBody { detail: "missing field `query`".into() }, lang);
+        return answer(headers, StatusCode::BAD_REQUEST, error);
+    }
+    let document_id = parameters.document_id;
     execute(&http, &parts.headers, peer, request, document_id, Method::POST, http.app.limits.request_timeout_secs).await
 }
 
@@ -198,10 +264,10 @@ async fn graphql_multipart(
     let lang = lang_of(headers);
     let caller = match authenticate(http, headers, peer).await {
         Ok(caller) => caller,
-        Err(err) => return error_response(err, lang),
+        Err(err) => return error_response(headers, err, lang),
     };
     if let Err(err) = require_role(&caller, Role::Operator) {
-        return error_response(err, lang);
+        return error_response(headers, err, lang);
     }
     let options = MultipartOptions::default().max_file_size(limits.max_upload_bytes).max_num_files(1);
     let body = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
@@ -209,11 +275,11 @@ async fn graphql_multipart(
         Ok(request) => execute_as(http, headers, caller, request, None, Method::POST, limits.import_timeout_secs).await,
         Err(ParseRequestError::PayloadTooLarge) => {
             let error = request_error(Msg::UploadTooLarge { max: limits.max_upload_bytes }, lang);
-            (StatusCode::PAYLOAD_TOO_LARGE, error).into_response()
+            answer(headers, StatusCode::PAYLOAD_TOO_LARGE, error)
         }
         Err(err) => {
             let error = request_error(Msg::MultipartInvalid { detail: err.to_string() }, lang);
-            (StatusCode::BAD_REQUEST, error).into_response()
+            answer(headers, StatusCode::BAD_REQUEST, error)
         }
     }
 }
@@ -242,7 +308,7 @@ async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
         }
         Err(err) => {
             let error = request_error(Msg::QueryStringInvalid { detail: err.to_string() }, lang_of(headers));
-            (StatusCode::BAD_REQUEST, error).into_response()
+            answer(headers, StatusCode::BAD_REQUEST, error)
         }
     }
 }
@@ -260,7 +326,7 @@ async fn execute(
     // may even be parsed.
     let caller = match authenticate(http, headers, peer).await {
         Ok(caller) => caller,
-        Err(err) => return error_response(err, lang_of(headers)),
+        Err(err) => return error_response(headers, err, lang_of(headers)),
     };
     execute_as(http, headers, caller, request, document_id, method, timeout_secs).await
 }
@@ -289,15 +355,12 @@ async fn execute_as(
             true
         }
         Ok(None) => false,
-        Err(refused) => {
-            return (StatusCode::BAD_REQUEST, coded_request_error(refused.message(), refused.code(), lang))
-                .into_response();
-        }
+        Err(refused) => return request_refused(headers, coded_request_error(refused.message(), refused.code(), lang)),
     };
     let limits = &http.app.limits;
     let document = match http.documents.prepare(&request.query, limits) {
         Ok(document) => document,
-        Err(refusal) => return (StatusCode::BAD_REQUEST, request_error(refusal.message(), lang)).into_response(),
+        Err(refusal) => return request_refused(headers, request_error(refusal.message(), lang)),
     };
     if let Some(document) = &document {
         observe_operation(document, request.operation_name.as_deref(), trusted, caller.is_some());
@@ -308,22 +371,20 @@ async fn execute_as(
         _ => 0,
     };
     if document.as_ref().is_some_and(|d| limits::is_subscription(d, request.operation_name.as_deref())) {
-        let error = request_error(Msg::SubscriptionNeedsWebSocket, lang);
-        return (StatusCode::BAD_REQUEST, error).into_response();
+        return request_refused(headers, request_error(Msg::SubscriptionNeedsWebSocket, lang));
     }
     let parsed = document.clone();
     if let Some(document) = document {
         request.set_parsed_query(ExecutableDocument::clone(&document));
     }
     if method == Method::GET && write {
-        let error = request_error(Msg::MutationNeedsPost, lang);
-        let mut response = (StatusCode::METHOD_NOT_ALLOWED, error).into_response();
+        // 405 whatever the media type: GraphQL over HTTP requires it.
+        let mut response = answer(headers, StatusCode::METHOD_NOT_ALLOWED, request_error(Msg::MutationNeedsPost, lang));
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     if write && root_fields > 1 && caller.as_ref().is_none_or(|actor| actor.role != Role::Admin) {
-        let error = request_error(Msg::OneMutationPerRequest, lang);
-        return (StatusCode::BAD_REQUEST, error).into_response();
+        return request_refused(headers, request_error(Msg::OneMutationPerRequest, lang));
     }
     let anonymous = caller.is_none();
     // Queries read from the replica while it answers; mutations, and what they read, stay on
@@ -345,7 +406,7 @@ async fn execute_as(
     let Ok(mut response) = tokio::time::timeout(Duration::from_secs(timeout_secs), running).await else {
         let message = Msg::RequestTimeout { secs: timeout_secs };
         let body = serde_json::json!({ "errors": [error_body(&AppError::TooSlow(message), lang)] });
-        return with_retry_after((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+        return answer(headers, StatusCode::SERVICE_UNAVAILABLE, body);
     };
     for error in &mut response.errors {
         localize(error, lang);
@@ -431,8 +492,8 @@ pub(crate) fn client_address(
 }
 
 /// The caller, within the rate limits: a key's requests per minute, an address's requests
-/// without a key, and an address's wrong keys (past that budget, keys from the address are not
-/// even checked until it refills).
+/// without a key, and an address's wrong keys (past that budget, unknown keys from the address
+/// are refused unchecked until it refills).
 pub(crate) async fn authenticate(http: &Http, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Caller, AppError> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     authenticate_with(http, headers, peer, authorization).await
@@ -447,17 +508,18 @@ pub(crate) async fn authenticate_with(
 ) -> Result<Caller, AppError> {
     let throttle = &http.app.throttle;
     let address = client_address(throttle, headers, peer);
-    if authorization.is_some()
-        && let Some(address) = address
-    {
-        throttle.check_not_blocked(address)?;
-    }
-    let caller = match http.app.keys.authenticate(&http.app.db, authorization).await {
-        Err(AppError::Unauthenticated) if authorization.is_some() => {
+    // The wrong-key budget stops unknown keys only. Offices sit behind one NAT address: refusing
+    // every key from an address that spent it locked every colleague out for one mistyped
+    // dashboard. A valid key is found in memory (the cache re-reads all active keys every half
+    // second), so it always passes; a key not there costs a database lookup, which an address
+    // past its budget may not make the server do at the speed of its requests: refused first.
+    let not_blocked = || address.map_or(Ok(()), |address| throttle.check_not_blocked(address));
+    let caller = match http.app.keys.authenticate_with(&http.app.db, authorization, not_blocked).await {
+        Err(AppError::UnknownKey) => {
             if let Some(address) = address {
                 throttle.failed_key(address)?;
             }
-            return Err(AppError::Unauthenticated);
+            return Err(AppError::UnknownKey);
         }
         other => other?,
     };
@@ -469,12 +531,11 @@ pub(crate) async fn authenticate_with(
     Ok(caller)
 }
 
-/// GraphQL over HTTP: with `application/graphql-response+json` (the default), a request that
-/// could not start executing (syntax, validation, limits, unknown operation, bad variables) is a
-/// 400 without `data`; with `application/json` everything that was understood is a 200.
+/// GraphQL over HTTP: a request that could not start executing (syntax, validation, limits,
+/// unknown operation, bad variables) has no `data`, and is a 400 with
+/// `application/graphql-response+json`, a 200 with `application/json` (see `MediaType`).
 fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, caching: Caching, lang: Lang) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let legacy_json = accept.contains("application/json") && !accept.contains(GRAPHQL_RESPONSE);
+    let media_type = MediaType::of(headers);
     let request_failed =
         response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty());
     let code_of = |e: &ServerError| match e.extensions.as_ref().and_then(|x| x.get("code")) {
@@ -491,21 +552,21 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, cach
             _ => None,
         })
         .max();
-    let (status, content_type, body) = if !legacy_json && request_failed && !response.errors.is_empty() {
+    let (status, body) = if request_failed && !response.errors.is_empty() {
+        // The GraphQL spec: an error raised before execution begins leaves `data` out.
         let mut body = serde_json::to_value(&response).unwrap_or_default();
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-        (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE, serde_json::to_vec(&body))
+        (media_type.request_error_status(), serde_json::to_vec(&body))
     } else {
         // Straight to bytes: the response is serialized once.
-        let content_type = if legacy_json { "application/json" } else { GRAPHQL_RESPONSE };
-        (StatusCode::OK, content_type, serde_json::to_vec(&response))
+        (StatusCode::OK, serde_json::to_vec(&response))
     };
     let Ok(body) = body else {
         let body =
             serde_json::json!({ "errors": [error_body(&AppError::Internal("response serialization".into()), lang)] });
-        return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        return answer(headers, StatusCode::INTERNAL_SERVER_ERROR, body);
     };
     // A spent budget and the database being away say "later", whatever was asked: 429 and 503,
     // so that proxies, load balancers and clients wait and retry.
@@ -521,7 +582,7 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, cach
     }
     let mut http_response = (status, body).into_response();
     http_response.headers_mut().extend(cache_headers);
-    http_response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    http_response.headers_mut().insert(header::CONTENT_TYPE, media_type.content_type());
     if let Some(secs) = retry_after {
         http_response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -552,17 +613,31 @@ fn error_body(err: &AppError, lang: Lang) -> serde_json::Value {
 }
 
 /// A request refused before execution, as a GraphQL error body with code BAD_USER_INPUT.
-fn request_error(message: Msg, lang: Lang) -> Json<serde_json::Value> {
+fn request_error(message: Msg, lang: Lang) -> serde_json::Value {
     coded_request_error(message, "BAD_USER_INPUT", lang)
 }
 
-fn coded_request_error(message: Msg, code: &str, lang: Lang) -> Json<serde_json::Value> {
+fn coded_request_error(message: Msg, code: &str, lang: Lang) -> serde_json::Value {
     metrics::note_error(code);
     let mut extensions = serde_json::json!({ "code": code });
     if let Some(id) = request_id::current() {
         extensions["requestId"] = id.as_ref().into();
     }
-    Json(serde_json::json!({ "errors": [{ "message": message.text(lang), "extensions": extensions }] }))
+    serde_json::json!({ "errors": [{ "message": message.text(lang), "extensions": extensions }] })
+}
+
+/// A GraphQL error body with `status`, in the media type the request negotiated: every answer
+/// from /graphql has the same content type for the same `Accept`, errors included.
+fn answer(headers: &HeaderMap, status: StatusCode, body: serde_json::Value) -> Response {
+    // A `Value` always serializes.
+    let mut response = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, MediaType::of(headers).content_type());
+    with_retry_after(response)
+}
+
+/// A well-formed request that could not start executing: 400, or 200 for `application/json`.
+fn request_refused(headers: &HeaderMap, body: serde_json::Value) -> Response {
+    answer(headers, MediaType::of(headers).request_error_status(), body)
 }
 
 /// Our errors (`AppError`) carry their message as a `Msg`: written out here in the reader's
@@ -579,6 +654,14 @@ pub(crate) fn localize(error: &mut ServerError, lang: Lang) {
 struct DocumentId {
     #[serde(rename = "documentId")]
     document_id: Option<String>,
+}
+
+/// What a POST body names: `documentId`, and whether it has a `query` (not read here).
+#[derive(Default, serde::Deserialize)]
+struct PostParameters {
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
+    query: Option<serde::de::IgnoredAny>,
 }
 
 /// Apollo's automatic persisted queries: `extensions.persistedQuery.sha256Hash` (version 1).
@@ -613,24 +696,26 @@ fn argument_named(message: &str) -> Option<String> {
     path.rsplit('.').next().map(str::to_owned)
 }
 
-/// A request-level failure (e.g. a bad API key) as a GraphQL response with the right status.
-pub(crate) fn error_response(err: AppError, lang: Lang) -> Response {
+/// A request-level failure (e.g. a bad API key) as a GraphQL response with the right status:
+/// 401, 403, 429 and 503 whatever the media type (the spec allows them for authentication, rate
+/// limits and outages; proxies and clients act on them).
+pub(crate) fn error_response(headers: &HeaderMap, err: AppError, lang: Lang) -> Response {
     let retry_after = match &err {
         AppError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
         _ => None,
     };
     let status = match err {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::UnknownKey => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let mut response = (status, Json(serde_json::json!({ "errors": [error_body(&err, lang)] }))).into_response();
+    let mut response = answer(headers, status, serde_json::json!({ "errors": [error_body(&err, lang)] }));
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    with_retry_after(response)
+    response
 }
 
 /// Ready while the primary answers; with a read replica, says how the replica is too (a replica

@@ -25,8 +25,9 @@ pub struct Throttle {
     keys: DefaultKeyedRateLimiter<i64>,
     anonymous: DefaultKeyedRateLimiter<IpAddr>,
     failed_keys: DefaultKeyedRateLimiter<IpAddr>,
-    /// Addresses whose failed-key budget is spent, until when: every request with a key from them
-    /// is refused unchecked, so that guessing cannot go on at the speed of the answers.
+    /// Addresses whose failed-key budget is spent, until when: a key from them that the server
+    /// does not hold in memory is refused unchecked, so that guessing cannot go on at the speed of
+    /// the answers (nor make the server look each guess up); valid keys, held in memory, pass.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// WebSocket connections open now, per holder, and how many one may hold.
     websockets: Mutex<HashMap<Holder, u32>>,
@@ -140,7 +141,7 @@ impl Throttle {
         self.count(&self.anonymous, &address, Msg::TooManyAnonymousRequests)
     }
 
-    /// RATE_LIMITED while the address may not present keys.
+    /// RATE_LIMITED while the address may not present unknown keys.
     pub fn check_not_blocked(&self, address: IpAddr) -> AppResult<()> {
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();

@@ -4,8 +4,8 @@
 //! Only subscriptions run here; queries and mutations go over HTTP, where the request limits,
 //! caching and rate limits live. The API key comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
-//! HTTP request's, failed keys counted against the address; a refused key closes the connection
-//! with 4403, a rate limit (or a database away) with 1013, try again later. Each subscription
+//! HTTP request's, failed keys counted against the address; an unknown or revoked key closes the
+//! connection with 4401, a rate limit (or a database away) with 1013, try again later. Each subscription
 //! document passes the same checks as an HTTP request's: trusted documents, token and alias
 //! budgets, depth and complexity. The server pings; silent connections are closed.
 use std::any::TypeId;
@@ -82,7 +82,7 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
     let address = http::client_address(&http.app.throttle, &headers, peer);
     let pending = match http.app.throttle.admit_websocket(address) {
         Ok(pending) => pending,
-        Err(err) => return http::error_response(err, http::lang_of(&headers)),
+        Err(err) => return http::error_response(&headers, err, http::lang_of(&headers)),
     };
     // Small buffers: a connection mostly waits, and tungstenite's defaults (128 KiB to read and
     // to write) made a thousand idle subscribers cost 135 MiB. A subscribe message is bounded
@@ -134,9 +134,12 @@ async fn serve(
         }
     };
     // async-graphql closes a refused connection_init with 1002 (protocol error), which the
-    // graphql-ws client takes as fatal. A refused key closes with 4403 (Forbidden, as graphql-ws
-    // says); a rate limit or a database away with 1013 (try again later), which clients retry
-    // with backoff.
+    // graphql-ws client takes as fatal. An unknown or revoked key closes with 4401
+    // (Unauthorized), which the client does not retry: it retried 4403 five times, each retry
+    // one more wrong key against the address's budget. 4403 (Forbidden, retried: access may be
+    // granted meanwhile) stays for a known key refused a right; nothing at connection_init
+    // refuses one today (roles and scopes refuse subscriptions, not connections). A rate limit
+    // or a database away closes with 1013 (try again later), which clients retry with backoff.
     let refused_with = Arc::new(AtomicU16::new(0));
     let refusal = refused_with.clone();
     let output = async_graphql::http::WebSocket::new(executor, input, protocol)
@@ -148,6 +151,7 @@ async fn serve(
                 let code = match err.code() {
                     AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
                     "INTERNAL_SERVER_ERROR" => 1011,
+                    "UNAUTHENTICATED" => 4401,
                     _ => 4403,
                 };
                 refusal.store(code, Ordering::Relaxed);

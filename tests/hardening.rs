@@ -4,7 +4,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{TestApp, data, error_code, error_field};
+use common::{MODERN, TestApp, data, error_code, error_field};
 use jaminan::build_app;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -37,14 +37,14 @@ backend_test!(depth_complexity_aliases_directives_and_tokens_are_limited, |app: 
         "{{ {} }}",
         "regency(code: \"36.03\") { province { regencies { ".repeat(6) + "code" + &" } } }".repeat(6)
     );
-    let (status, _, response) = post(router, None, json!({ "query": deep })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": deep })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
     assert!(message(&response).contains("too deep"), "{response}");
 
     // Complexity: a page of 100 workers each listing 100 workers of its regency.
     let costly = "{ workers(first: 100) { nodes { regency { workers(first: 100) { nodes { id fullName } } } } } }";
-    let (status, _, response) = post(router, None, json!({ "query": costly })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": costly })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&response).contains("complex"), "{response}");
     // The same shape with small pages is fine.
@@ -54,31 +54,31 @@ backend_test!(depth_complexity_aliases_directives_and_tokens_are_limited, |app: 
     // Costs that would overflow a machine word (40^13 for nested children) are refused, not
     // wrapped to a small number nor a panic.
     let nested = format!("{{ coverageStats(year: 2023) {{ {} year {} }} }}", "children { ".repeat(13), "} ".repeat(13));
-    let (status, _, response) = post(router, None, json!({ "query": nested })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": nested })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&response).contains("complex"), "{response}");
     // Nesting far beyond the parser's own limit is a syntax error, not a stack overflow.
     let abyss = format!("{{ {} __typename {} }}", "provinces { ".repeat(3000), "} ".repeat(3000));
-    let (status, _, response) = post(router, None, json!({ "query": abyss })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": abyss })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
 
     // Aliases: 51.
     let aliases: String = (0..51).map(|i| format!("a{i}: provinces {{ code }} ")).collect();
-    let (status, _, response) = post(router, None, json!({ "query": format!("{{ {aliases} }}") })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": format!("{{ {aliases} }}") })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&response).contains("aliases"), "{response}");
 
     // Directives: 11 on one field.
     let directives = " @include(if: true)".repeat(11);
     let (status, _, response) =
-        post(router, None, json!({ "query": format!("{{ provinces {directives} {{ code }} }}") })).await;
+        post(router, MODERN, json!({ "query": format!("{{ provinces {directives} {{ code }} }}") })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
 
     // Tokens: 10,001 and more, refused before parsing.
     let tokens = format!("{{ {} }}", "__typename ".repeat(10_000));
-    let (status, _, response) = post(router, None, json!({ "query": tokens })).await;
+    let (status, _, response) = post(router, MODERN, json!({ "query": tokens })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&response).contains("tokens"), "{response}");
 
@@ -108,29 +108,66 @@ backend_test!(batches_and_non_json_bodies_are_refused, |app: TestApp| async move
 
 backend_test!(graphql_over_http_status_codes_and_media_types, |app: TestApp| async move {
     let router = &app.router;
-    // A good query: 200, application/graphql-response+json by default.
-    let (status, content_type, response) = post(router, None, json!({ "query": "{ provinces { code } }" })).await;
-    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/graphql-response+json"));
-    assert_eq!(data(&response)["provinces"].as_array().unwrap().len(), 38);
+    // A good query: 200 in the media type asked for; application/json when none is (no Accept,
+    // `*/*`, as Apollo Client 3 and fetch send), as GraphQL over HTTP says before its watershed.
+    let accepts = [
+        (None, "application/json"),
+        (Some("*/*"), "application/json"),
+        (Some("application/json"), "application/json"),
+        (Some("application/*"), "application/json"),
+        (Some("text/html"), "application/json"),
+        (MODERN, "application/graphql-response+json"),
+        (Some("application/graphql-response+json, application/json;q=0.9"), "application/graphql-response+json"),
+        (Some("application/json, application/graphql-response+json;q=0.9"), "application/json"),
+        (Some("application/graphql-response+json;q=0, */*"), "application/json"),
+        (Some("APPLICATION/GRAPHQL-RESPONSE+JSON; charset=utf-8"), "application/graphql-response+json"),
+    ];
+    for (accept, media_type) in accepts {
+        let (status, content_type, response) = post(router, accept, json!({ "query": "{ provinces { code } }" })).await;
+        assert_eq!((status, content_type.as_str()), (StatusCode::OK, media_type), "{accept:?}");
+        assert_eq!(data(&response)["provinces"].as_array().unwrap().len(), 38);
+    }
 
-    // Request errors (syntax, validation, unknown operation, wrong variable type): 400 without data.
+    // Request errors (syntax, validation, unknown operation, wrong variable type, a limit of this
+    // server): 400 without data for application/graphql-response+json; 200 for application/json,
+    // whose clients (Apollo Client 3) read any other status as a network error and bury the code.
+    let deep = format!(
+        "{{ {} }}",
+        "regency(code: \"36.03\") { province { regencies { ".repeat(6) + "code" + &" } } }".repeat(6)
+    );
     let bad = [
         json!({ "query": "{ provinces { code " }),
         json!({ "query": "{ noSuchField }" }),
         json!({ "query": "query A { provinces { code } }", "operationName": "B" }),
         json!({ "query": "query($y: Int!) { coverageStats(year: $y) { year } }", "variables": { "y": "2023" } }),
+        json!({ "query": deep }),
+        json!({ "query": "subscription { payoutChanged { id } }" }),
     ];
     for body in bad {
-        let (status, _, response) = post(router, Some("application/graphql-response+json"), body.clone()).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, content_type, response) = post(router, MODERN, body.clone()).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (StatusCode::BAD_REQUEST, "application/graphql-response+json"),
+            "{body}"
+        );
         assert!(response.get("data").is_none(), "{body}: {response}");
         assert_eq!(error_code(&response), "BAD_USER_INPUT", "{body}");
+        for accept in [None, Some("*/*"), Some("application/json")] {
+            let (status, content_type, response) = post(router, accept, body.clone()).await;
+            assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/json"), "{accept:?} {body}");
+            assert!(response.get("data").is_none(), "{body}: {response}");
+            assert_eq!(error_code(&response), "BAD_USER_INPUT", "{body}");
+        }
     }
-    // Legacy clients asking for application/json get 200 for the same.
-    let (status, content_type, response) =
-        post(router, Some("application/json"), json!({ "query": "{ noSuchField }" })).await;
-    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/json"));
-    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+    // A body that is no GraphQL request at all (no query, or not a string) stays a 400, in the
+    // media type asked for.
+    for (accept, media_type) in [(None, "application/json"), (MODERN, "application/graphql-response+json")] {
+        for body in [json!({ "query": 7 }), json!({ "qeury": "{ __typename }" }), json!({})] {
+            let (status, content_type, response) = post(router, accept, body.clone()).await;
+            assert_eq!((status, content_type.as_str()), (StatusCode::BAD_REQUEST, media_type), "{accept:?} {body}");
+            assert_eq!(error_code(&response), "BAD_USER_INPUT");
+        }
+    }
 
     // A field error during execution keeps 200 and data.
     let (status, _, response) =

@@ -116,7 +116,7 @@ backend_test!(refusals_before_execution_follow_accept_language, |app: TestApp| a
     let (status, response) = id.post_json(Some("jmn_nope"), r#"{"query": "{ __typename }"}"#).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&response), "UNAUTHENTICATED");
-    assert!(message(&response).starts_with("kunci API diperlukan"), "{response}");
+    assert_eq!(message(&response), "kunci API tidak dikenal atau sudah dicabut", "{response}");
 
     // A spent budget: 429, code RATE_LIMITED, in Indonesian.
     let mut state = app.state.clone();
@@ -133,7 +133,7 @@ backend_test!(refusals_before_execution_follow_accept_language, |app: TestApp| a
     let mut state = app.state.clone();
     state.trusted = Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
     let only = app.with_state(state);
-    let (status, english) = only.post_json(None, query).await;
+    let (status, english) = only.post_json_accepting(None, query, common::MODERN).await;
     let (_, indonesian) = only.in_language("id").post_json(None, query).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!((error_code(&english), error_code(&indonesian)), ("TRUSTED_DOCUMENTS_ONLY", "TRUSTED_DOCUMENTS_ONLY"));

@@ -152,18 +152,31 @@ async fn refusal(client: &mut WsClient) -> String {
     error["extensions"]["code"].as_str().expect("a code").to_owned()
 }
 
-// A key refused at connection_init closes the connection with graphql-ws's 4403, and with 1013
-// (try again later) once the address has failed too often (then even a right key is refused,
-// as over HTTP).
+// An unknown or revoked key at connection_init closes the connection with 4401 (Unauthorized),
+// which the graphql-ws client does not retry (it retried 4403 five times, each retry one more
+// wrong key against the address's budget); a spent budget with 1013 (try again later), and then
+// only unknown keys: a valid key from the same address still connects. A known key is never
+// refused at connection_init for lacking a right: roles and scopes refuse its subscriptions
+// (FORBIDDEN), and its connection stays open.
 backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: TestApp| async move {
     let mut state = app.state.clone();
-    state.throttle = Arc::new(Throttle::new(&RateLimits { failed_keys_per_hour: 2, ..RateLimits::DEFAULT }));
+    state.throttle = Arc::new(Throttle::new(&RateLimits { failed_keys_per_hour: 3, ..RateLimits::DEFAULT }));
+    let (revoked, row) = auth::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
+    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
+    let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;
     let address = app.with_state(state).serve().await;
-    for _ in 0..2 {
-        assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(4403));
+    for key in ["jmn_not_a_key", "jmn_not_a_key", revoked.as_str()] {
+        assert_eq!(WsClient::connect(address, Some(key)).await.err(), Some(4401), "{key}");
     }
     assert_eq!(WsClient::connect(address, Some("jmn_not_a_key")).await.err(), Some(1013));
-    assert_eq!(WsClient::connect(address, Some(&app.admin)).await.err(), Some(1013));
+    assert_eq!(WsClient::connect(address, Some(&revoked)).await.err(), Some(1013));
+    let mut admin = WsClient::connect(address, Some(&app.admin)).await.expect("a valid key still connects");
+    admin.subscribe("1", PAYOUTS, json!({})).await;
+    let mut scoped = WsClient::connect(address, Some(&viewer)).await.expect("a known key connects");
+    scoped.subscribe("1", PAYOUTS, json!({ "regency": "36.03" })).await;
+    assert_eq!(refusal(&mut scoped).await, "FORBIDDEN");
+    scoped.subscribe("2", PAYOUTS, json!({ "regency": "36.71" })).await;
+    assert_eq!(scoped.collect(Duration::from_millis(300)).await, Vec::<Value>::new(), "still open, still subscribed");
 });
 
 // Connections stay open for long, so besides the request budgets counted at connection_init a

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{TestApp, data, error_code};
+use common::{MODERN, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
 use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use serde_json::{Value, json};
@@ -24,8 +24,9 @@ fn trusting(app: &TestApp, mode: TrustedMode) -> TestApp {
     app.with_state(state)
 }
 
+/// As a GraphQL over HTTP client asks (a refusal is a 400; to `Accept: */*` it is a 200).
 async fn post(app: &TestApp, key: Option<&str>, body: Value) -> (u16, Value) {
-    let (status, response) = app.post_json(key, &body.to_string()).await;
+    let (status, response) = app.post_json_accepting(key, &body.to_string(), MODERN).await;
     (status.as_u16(), response)
 }
 

@@ -29,6 +29,7 @@ macro_rules! say {
 pub enum Msg {
     // Access and keys.
     KeyRequired,
+    UnknownKey,
     NeedsRole { role: &'static str },
     OutsideScope { regency: String },
     AdminsOnlyAuditLog,
@@ -180,6 +181,9 @@ impl Msg {
                 "an API key is required: send `Authorization: Bearer <key>`",
                 "kunci API diperlukan: kirim `Authorization: Bearer <kunci>`"
             ),
+            Msg::UnknownKey => {
+                say!(lang, "unknown or revoked API key", "kunci API tidak dikenal atau sudah dicabut")
+            }
             Msg::NeedsRole { role } => say!(lang, "this needs a {role} key", "tindakan ini memerlukan kunci {role}"),
             Msg::OutsideScope { regency } => say!(
                 lang,
@@ -1190,6 +1194,7 @@ mod tests {
     fn every_sampled_message_is_translated() {
         let samples = [
             Msg::KeyRequired,
+            Msg::UnknownKey,
             Msg::NeedsRole { role: "OPERATOR" },
             Msg::OutsideScope { regency: "36.03".into() },
             Msg::TooManyWrongKeys,

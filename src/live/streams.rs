@@ -45,7 +45,7 @@ impl Subscriber {
             return false;
         }
         let checked = self.state.keys.authenticate(&self.state.db, self.authorization.as_deref()).await;
-        matches!(checked, Err(AppError::Unauthenticated))
+        matches!(checked, Err(AppError::UnknownKey))
     }
 }
 
@@ -149,7 +149,7 @@ pub async fn payouts(
                     Next::Closed => return None,
                     Next::Revoked => {
                         watch.ended = true;
-                        return Some((Err(AppError::Unauthenticated), watch));
+                        return Some((Err(AppError::UnknownKey), watch));
                     }
                 };
                 let Change::Payout { regency_code, status, .. } = &event.change else { continue };
@@ -212,7 +212,7 @@ pub async fn coverage_stats(
                     Next::Closed => return None,
                     Next::Revoked => {
                         coalescing.watch.ended = true;
-                        return Some((Err(AppError::Unauthenticated), coalescing));
+                        return Some((Err(AppError::UnknownKey), coalescing));
                     }
                     Next::Due => {
                         if coalescing.due(delay).is_none_or(|due| due > Instant::now()) {

@@ -23,6 +23,10 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
+/// What a GraphQL over HTTP client asks for: `application/graphql-response+json`, where a request
+/// refused before execution is a 400 (without `Accept`, or with `*/*`, it is a 200).
+pub const MODERN: Option<&str> = Some("application/graphql-response+json");
+
 /// Runs a test body once per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 /// (CI sets it, and fails without it).
 #[macro_export]
@@ -184,12 +188,26 @@ impl TestApp {
     }
 
     /// POST /graphql with a raw body; returns the status and the JSON body (Null when not JSON).
+    /// Sent without `Accept`: answered `application/json`, where request errors are 200s.
     pub async fn post_json(&self, key: Option<&str>, body: &str) -> (StatusCode, Value) {
+        self.post_json_accepting(key, body, None).await
+    }
+
+    /// The same with an `Accept` (`MODERN`: refusals before execution are 400s).
+    pub async fn post_json_accepting(
+        &self,
+        key: Option<&str>,
+        body: &str,
+        accept: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::post("/graphql")
             .header("content-type", "application/json")
             .header("content-length", body.len().to_string());
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
+        }
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
         }
         self.send(request.body(Body::from(body.to_owned())).expect("request")).await
     }
