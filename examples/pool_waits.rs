@@ -1,4 +1,4 @@
-//! What counting the operations waiting for a pool connection (`jaminan::pool_waits`) costs a
+//! What counting the operations waiting for a pool connection (`jaminan::observability::pool_waits`) costs a
 //! statement: the same short queries on one connection, without the layer and with it (scoped
 //! to this thread, on a current-thread runtime), alternating rounds so that drift cancels out.
 //!
@@ -24,10 +24,10 @@ async fn round(db: &DatabaseConnection) -> Duration {
 fn main() {
     let url = std::env::args().nth(1).unwrap_or_else(|| "sqlite::memory:".to_owned());
     // The server's recorder: the layer records each acquire's time into it.
-    jaminan::metrics::handle();
+    jaminan::observability::metrics::handle();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let db = runtime.block_on(db::connect(&url, db::DEFAULT_STATEMENT_TIMEOUT_SECS)).expect("database");
-    let counted = tracing_subscriber::registry().with(jaminan::pool_waits::layer());
+    let counted = tracing_subscriber::registry().with(jaminan::observability::pool_waits::layer());
     let dispatch = tracing::Dispatch::new(counted);
     let (mut without, mut with) = (Vec::new(), Vec::new());
     runtime.block_on(round(&db)); // warm-up

@@ -78,7 +78,7 @@ pub struct ServeArgs {
     /// too (the default with a manifest); `only`: keys below ADMIN and anonymous callers run
     /// nothing else; `off`: no trusted documents (the default without a manifest).
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
-    pub trusted_documents_mode: Option<crate::trusted_documents::TrustedMode>,
+    pub trusted_documents_mode: Option<crate::graphql::admission::trusted_documents::TrustedMode>,
 }
 
 /// What browsers and HTTP caches get (see `web`).

@@ -56,7 +56,7 @@ impl AppError {
     }
 
     pub fn rate_limited(message: Msg, wait: std::time::Duration) -> Self {
-        AppError::RateLimited { message, retry_after_secs: crate::throttle::retry_after_secs(wait) }
+        AppError::RateLimited { message, retry_after_secs: crate::auth::throttle::retry_after_secs(wait) }
     }
 
     /// The message a client sees, in no language yet (internal details are never part of it).

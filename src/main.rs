@@ -3,22 +3,24 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use jaminan::app::server::Stopped;
 use jaminan::auth::{self, Role};
 use jaminan::config::{DatabaseArgs, ServeArgs};
+use jaminan::datasets::seed::SeedOptions;
+use jaminan::graphql::admission::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::i18n::{Lang, Line};
-use jaminan::seed::SeedOptions;
-use jaminan::server::Stopped;
 use jaminan::services::export;
 use jaminan::services::import::{self, ImportOptions};
 use jaminan::stats::publication::Publications;
-use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use jaminan::telemetry::{self, LogFormat};
-use jaminan::{AppState, db, demo, graphql};
+use jaminan::app::AppState;
+use jaminan::datasets::demo;
+use jaminan::observability::telemetry::{self, LogFormat};
+use jaminan::{db, graphql};
 
 #[derive(Parser)]
 #[command(
@@ -64,7 +66,7 @@ enum Command {
         #[arg(long)]
         workers: u64,
         /// Another seed gives other names, NIKs, dates and stories.
-        #[arg(long, default_value_t = jaminan::seed::DEFAULT_SEED)]
+        #[arg(long, default_value_t = jaminan::datasets::seed::DEFAULT_SEED)]
         seed: u64,
         /// Write the worker, coverage and payout rows as PostgreSQL COPY text files into this
         /// folder instead of loading them (the benchmark's bare-load baseline).
@@ -279,7 +281,7 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Resu
     }
     let mut state = AppState::new(db).await.map_err(|e| e.to_string())?;
     state.limits = args.limits.clone();
-    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&args.rate_limits));
+    state.throttle = Arc::new(jaminan::auth::throttle::Throttle::new(&args.rate_limits));
     state.browser = args.browser.clone();
     state.trusted = Arc::new(trusted_documents(args, lang)?);
     state.publications = Arc::new(Publications::new(
@@ -310,13 +312,13 @@ async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Resu
             Line::CannotListenForMetrics { address: address.to_string(), detail: e.to_string() }.text(lang)
         })?;
         state.metrics_on_main = false;
-        jaminan::server::spawn_metrics(metrics_listener, state.clone());
+        jaminan::app::server::spawn_metrics(metrics_listener, state.clone());
         println!("{}", Line::MetricsAt { address: address.to_string() }.text(lang));
     }
     println!("{}", Line::GraphiqlAt { address: args.listen.to_string() }.text(lang));
     println!("{}", Line::KeyHint.text(lang));
     let grace = Duration::from_secs(args.shutdown_grace_secs);
-    let stopped = jaminan::server::run(listener, state.clone(), jaminan::server::shutdown_signal(), grace)
+    let stopped = jaminan::app::server::run(listener, state.clone(), jaminan::app::server::shutdown_signal(), grace)
         .await
         .map_err(|e| e.to_string())?;
     // The last second of personal-data reads, before the process goes.
@@ -350,11 +352,11 @@ async fn seed_database(
 ) -> Result<(), String> {
     let db = db::open(db_args).await.map_err(|e| e.to_string())?;
     if let Some(dir) = tsv {
-        jaminan::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
+        jaminan::datasets::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
         println!("{}", Line::RowsWrittenTo { path: dir.display().to_string() }.text(lang));
         return Ok(());
     }
-    let report = jaminan::seed::seed(&db, options).await.map_err(|e| e.to_string())?;
+    let report = jaminan::datasets::seed::seed(&db, options).await.map_err(|e| e.to_string())?;
     let seeded = Line::Seeded {
         workers: report.workers,
         coverages: report.coverages,

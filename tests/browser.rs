@@ -214,16 +214,19 @@ fetch("{api}/graphql", {{ method: "POST",
 /// The API served over real TCP (a browser needs a port), until `stop`.
 struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
-    running: tokio::task::JoinHandle<std::io::Result<jaminan::server::Stopped>>,
+    running: tokio::task::JoinHandle<std::io::Result<jaminan::app::server::Stopped>>,
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, state: jaminan::AppState) -> Server {
+    fn start(listener: tokio::net::TcpListener, state: jaminan::app::AppState) -> Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
-        Server { stop, running: tokio::spawn(jaminan::server::run(listener, state, shutdown, Duration::from_secs(5))) }
+        Server {
+            stop,
+            running: tokio::spawn(jaminan::app::server::run(listener, state, shutdown, Duration::from_secs(5))),
+        }
     }
 
     async fn stop(self) {
@@ -275,12 +278,15 @@ backend_test!(a_page_on_an_allowed_origin_calls_the_api_in_chromium, |app: TestA
 
 backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async move {
     let Some(browser) = chromium() else { return };
-    jaminan::demo::load_if_empty(&app.state.db).await.unwrap();
+    jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap();
     // Its documents are always trusted, so it runs where only trusted documents do.
     let mut state = app.state.clone();
     state.trusted = std::sync::Arc::new(
-        jaminan::trusted_documents::TrustedDocuments::parse("{}", jaminan::trusted_documents::TrustedMode::Only)
-            .unwrap(),
+        jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
+            "{}",
+            jaminan::graphql::admission::trusted_documents::TrustedMode::Only,
+        )
+        .unwrap(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -434,7 +440,7 @@ backend_test!(the_pages_refuse_frames_and_foreign_scripts_and_still_work, |app: 
         assert_eq!(text(&headers, header::X_FRAME_OPTIONS), "DENY", "{path}");
     }
     let Some(browser) = chromium() else { return };
-    jaminan::demo::load_if_empty(&app.state.db).await.unwrap();
+    jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let server = Server::start(listener, app.state.clone());

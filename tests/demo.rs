@@ -5,8 +5,8 @@ use common::{TestApp, data};
 use serde_json::json;
 
 backend_test!(demo_reproduces_the_tangerang_figures, |app: TestApp| async move {
-    assert!(jaminan::demo::load_if_empty(&app.state.db).await.unwrap());
-    assert!(!jaminan::demo::load_if_empty(&app.state.db).await.unwrap(), "loads only once");
+    assert!(jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap());
+    assert!(!jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap(), "loads only once");
     assert_eq!(app.count_rows("worker").await, 86_000);
 
     let response = app

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::proxy;
 use common::{Backend, TestApp, error_code};
+use jaminan::app::AppState;
 use jaminan::config::DatabaseArgs;
-use jaminan::{AppState, db};
+use jaminan::db;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 

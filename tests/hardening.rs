@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{MODERN, TestApp, data, error_code, error_field};
-use jaminan::build_app;
+use jaminan::http::router as build_app;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};

@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use common::{TestApp, data, error_code};
 use std::sync::Arc;
 
-use jaminan::AppState;
+use jaminan::app::AppState;
 use jaminan::auth::{self, Role};
 use serde_json::json;
 
@@ -210,7 +210,7 @@ backend_test!(a_valid_key_keeps_working_after_a_colleagues_wrong_keys, |app: Tes
 // RFC 9110 §11.1: the scheme is case-insensitive, and one or more spaces follow it.
 backend_test!(the_bearer_scheme_is_case_insensitive, |app: TestApp| async move {
     let mut state = app.state.clone();
-    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&jaminan::config::RateLimits {
+    state.throttle = Arc::new(jaminan::auth::throttle::Throttle::new(&jaminan::config::RateLimits {
         failed_keys_per_hour: 1,
         ..jaminan::config::RateLimits::DEFAULT
     }));
@@ -232,7 +232,7 @@ backend_test!(an_unknown_or_revoked_key_is_told_so_in_the_answers_media_type, |a
     let (revoked, row) = auth::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
     assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
     let mut state = app.state.clone();
-    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&jaminan::config::RateLimits {
+    state.throttle = Arc::new(jaminan::auth::throttle::Throttle::new(&jaminan::config::RateLimits {
         failed_keys_per_hour: 1000,
         ..jaminan::config::RateLimits::DEFAULT
     }));

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{TestApp, error_code, error_field};
+use jaminan::auth::throttle::Throttle;
 use jaminan::config::RateLimits;
-use jaminan::throttle::Throttle;
-use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
+use jaminan::graphql::admission::trusted_documents::{TrustedDocuments, TrustedMode};
 use serde_json::{Value, json};
 
 const REGISTER: &str = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 use common::binary::Server;
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
+use jaminan::app::AppState;
+use jaminan::auth::throttle::Throttle;
 use jaminan::auth::{self, Role};
 use jaminan::config::RateLimits;
+use jaminan::db;
 use jaminan::domain::types::PayoutStatus;
+use jaminan::graphql::admission::trusted_documents::{TrustedDocuments, TrustedMode};
 use jaminan::i18n::{Lang, Msg};
 use jaminan::stats::publication::Publications;
-use jaminan::throttle::Throttle;
-use jaminan::trusted_documents::{TrustedDocuments, TrustedMode};
-use jaminan::{AppState, db};
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
 
@@ -381,8 +382,8 @@ backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: 
     let mut state = app.state.clone();
     state.trusted = std::sync::Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
     let address = common::serve(state).await;
-    let live = jaminan::dashboard::DOCUMENTS.iter().find(|(name, _)| *name == "DashboardLive").unwrap().1;
-    let hash = jaminan::trusted_documents::sha256_hex(live);
+    let live = jaminan::http::pages::dashboard::DOCUMENTS.iter().find(|(name, _)| *name == "DashboardLive").unwrap().1;
+    let hash = jaminan::graphql::admission::trusted_documents::sha256_hex(live);
     let mut browser = WsClient::connect(address, None).await.unwrap();
     browser.subscribe("other", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
     assert_eq!(refusal(&mut browser).await, "TRUSTED_DOCUMENTS_ONLY");
@@ -402,7 +403,7 @@ backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: 
 backend_test!(one_connection_holds_at_most_100_subscriptions, |app: TestApp| async move {
     let address = app.serve().await;
     let mut client = WsClient::connect(address, None).await.unwrap();
-    let max = jaminan::websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    let max = jaminan::http::websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
     for id in 0..max {
         client.subscribe(&id.to_string(), FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
     }

@@ -113,13 +113,13 @@ backend_test!(operation_labels_are_bounded, |app: TestApp| async move {
     // A trusted document's name is, for anyone.
     let trusted_name = unique("Trusted");
     let document = format!("query {trusted_name} {{ provinces {{ code }} }}");
-    let hash = jaminan::trusted_documents::sha256_hex(&document);
+    let hash = jaminan::graphql::admission::trusted_documents::sha256_hex(&document);
     let manifest = json!({ hash.clone(): document }).to_string();
     let mut state = app.state.clone();
     state.trusted = std::sync::Arc::new(
-        jaminan::trusted_documents::TrustedDocuments::parse(
+        jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
             &manifest,
-            jaminan::trusted_documents::TrustedMode::Allowed,
+            jaminan::graphql::admission::trusted_documents::TrustedMode::Allowed,
         )
         .expect("manifest"),
     );
@@ -191,19 +191,20 @@ fn free_port() -> u16 {
 #[test]
 #[ignore]
 fn recording_a_request_costs_little() {
-    jaminan::metrics::handle();
-    let names = jaminan::metrics::operation_names();
+    jaminan::observability::metrics::handle();
+    let names = jaminan::observability::metrics::operation_names();
     let rounds = 200_000;
     let started = Instant::now();
     for i in 0..rounds {
         let label = names.label(Some("OverheadProbe"), false, true);
-        metrics::histogram!(jaminan::metrics::REQUEST_DURATION, "operation" => label.clone()).record(0.002);
-        metrics::counter!(jaminan::metrics::REQUESTS, "operation" => label, "outcome" => if i % 10 == 0 { "NOT_FOUND" } else { "ok" })
+        metrics::histogram!(jaminan::observability::metrics::REQUEST_DURATION, "operation" => label.clone())
+            .record(0.002);
+        metrics::counter!(jaminan::observability::metrics::REQUESTS, "operation" => label, "outcome" => if i % 10 == 0 { "NOT_FOUND" } else { "ok" })
             .increment(1);
     }
     let each = started.elapsed() / rounds;
     let render = Instant::now();
-    let text = jaminan::metrics::handle().render();
+    let text = jaminan::observability::metrics::handle().render();
     println!("per request: {each:?}; a render: {:?} ({} bytes)", render.elapsed(), text.len());
 }
 
@@ -213,7 +214,7 @@ backend_test!(operations_waiting_for_a_connection_are_counted, |app: TestApp| as
     use sea_orm::{EntityTrait, TransactionTrait};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let _ = tracing_subscriber::registry().with(jaminan::pool_waits::layer()).try_init();
+    let _ = tracing_subscriber::registry().with(jaminan::observability::pool_waits::layer()).try_init();
     let (_, _, text) = scrape(&app).await;
     let acquired_before = sample(&text, "jaminan_db_pool_acquire_duration_seconds_count");
     let max = sample(&text, "jaminan_db_pool_max_connections") as usize;

@@ -7,9 +7,10 @@ use std::time::Duration;
 use common::TestApp;
 use common::outage::{self, Target};
 use common::proxy;
+use jaminan::app::AppState;
+use jaminan::app::server::{self, Stopped};
 use jaminan::config::DatabaseArgs;
-use jaminan::server::{self, Stopped};
-use jaminan::{AppState, db};
+use jaminan::db;
 
 /// The app over real TCP, as `serve` runs it; returns its base URL and the task (which must not
 /// end while the test runs).

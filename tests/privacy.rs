@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{MODERN, TestApp, data, error_code};
+use jaminan::auth::throttle::Throttle;
 use jaminan::auth::{self, Role};
 use jaminan::config::RateLimits;
 use jaminan::stats::publication::Publications;
-use jaminan::throttle::Throttle;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 

@@ -5,10 +5,10 @@ mod common;
 use std::collections::HashSet;
 
 use common::{Backend, TestApp, data, reference};
+use jaminan::datasets::seed::plan::{Authors, Plan};
+use jaminan::datasets::seed::{SeedOptions, seed};
 use jaminan::domain::nik;
 use jaminan::entities::{coverage, payout, worker};
-use jaminan::seed::plan::{Authors, Plan};
-use jaminan::seed::{SeedOptions, seed};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::json;
 

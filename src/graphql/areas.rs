@@ -3,15 +3,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 
-use super::limits::repeated;
+use super::admission::limits::repeated;
 use super::loaders::{TargetOf, loader};
 use super::stats::{CoverageStats, area_coverage, area_trend};
 use super::workers::{WorkerConnection, list_workers};
 use super::{scalars::Rupiah, state};
+use crate::areas;
 use crate::domain::types::{FundingSource, RegencyKind};
 use crate::entities::coverage_target;
 use crate::services;
-use crate::services::areas;
 use crate::services::pagination::PageArgs;
 use crate::services::workers::{WorkerFilter, WorkerOrder};
 
@@ -29,7 +29,7 @@ impl Province {
         &self.0.name
     }
 
-    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(crate::areas::LIST_COST, child_complexity)")]
     async fn regencies(&self, ctx: &Context<'_>) -> Vec<Regency> {
         state(ctx).areas.regencies(Some(&self.0.code), None).into_iter().map(|r| Regency(r.clone())).collect()
     }
@@ -60,7 +60,7 @@ impl Regency {
         Ok(Province(province.cloned().ok_or("regency without province")?))
     }
 
-    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(crate::areas::LIST_COST, child_complexity)")]
     async fn districts(&self, ctx: &Context<'_>) -> Vec<District> {
         state(ctx).areas.districts_of(&self.0).map(|d| District(d.clone())).collect()
     }
@@ -157,7 +157,7 @@ pub struct AreaQuery;
 
 #[Object]
 impl AreaQuery {
-    #[graphql(complexity = "repeated(crate::services::areas::LIST_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(crate::areas::LIST_COST, child_complexity)")]
     async fn provinces(&self, ctx: &Context<'_>) -> Vec<Province> {
         state(ctx).areas.provinces().iter().map(|p| Province(p.clone())).collect()
     }
@@ -188,7 +188,7 @@ impl AreaQuery {
 /// all 514.
 fn regencies_cost(province_code: Option<&str>) -> usize {
     match province_code {
-        Some(_) => crate::services::areas::LIST_COST,
-        None => crate::services::areas::ALL_REGENCIES_COST,
+        Some(_) => crate::areas::LIST_COST,
+        None => crate::areas::ALL_REGENCIES_COST,
     }
 }

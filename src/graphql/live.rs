@@ -1,4 +1,4 @@
-//! Subscriptions: payouts and figures as they change (the streams are in `live::streams`).
+//! Subscriptions: payouts and figures as they change (the streams are in `services::subscriptions`).
 use async_graphql::{Context, Result, Subscription};
 use futures_util::{Stream, StreamExt};
 
@@ -6,7 +6,7 @@ use super::payouts::Payout;
 use super::stats::{CoverageStats, selected_groups};
 use super::{caller, state};
 use crate::domain::types::PayoutStatus;
-use crate::live::streams::{self, PayoutFilter, Subscriber};
+use crate::services::subscriptions::{self, PayoutFilter, Subscriber};
 
 /// The `Authorization` a WebSocket connection sent in `connection_init`, kept so that its
 /// subscriptions can check the key again while they last.
@@ -32,7 +32,7 @@ impl LiveSubscription {
         statuses: Option<Vec<PayoutStatus>>,
     ) -> Result<impl Stream<Item = Result<Payout>> + use<>> {
         let filter = PayoutFilter { regency_code, statuses };
-        let changes = streams::payouts(subscriber(ctx), filter).await?;
+        let changes = subscriptions::payouts(subscriber(ctx), filter).await?;
         Ok(changes.map(|change| change.map(Payout).map_err(Into::into)))
     }
 
@@ -44,7 +44,7 @@ impl LiveSubscription {
         year: i32,
     ) -> Result<impl Stream<Item = Result<CoverageStats>> + use<>> {
         let groups = selected_groups(&ctx.look_ahead());
-        let changes = streams::coverage_stats(subscriber(ctx), area_code, year, groups).await?;
+        let changes = subscriptions::coverage_stats(subscriber(ctx), area_code, year, groups).await?;
         Ok(changes.map(|change| change.map(CoverageStats::from).map_err(Into::into)))
     }
 }

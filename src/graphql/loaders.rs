@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Lookahead};
 
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::entities::{coverage, coverage_target, payout, worker};
 use crate::error::AppError;

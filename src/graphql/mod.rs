@@ -1,10 +1,9 @@
 //! The GraphQL schema: one module per area of the API, each with its types and its slice of
 //! Query/Mutation. Resolvers translate arguments, call a service and wrap the result.
+pub mod admission;
 pub mod areas;
 pub mod coverage;
-pub mod documents;
 pub mod imports;
-pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod payouts;
@@ -16,7 +15,7 @@ pub mod workers;
 
 use async_graphql::{Context, ID};
 
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, Msg};

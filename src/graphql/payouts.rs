@@ -3,8 +3,8 @@
 use async_graphql::{Context, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 
+use super::admission::limits::repeated;
 use super::coverage::Coverage;
-use super::limits::repeated;
 use super::loaders::{CoverageId, WorkerId, loader, prime_payouts};
 use super::scalars::{Date, Rupiah};
 use super::workers::{PageInfo, Worker};

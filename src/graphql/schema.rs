@@ -8,7 +8,7 @@ use super::live::LiveSubscription;
 use super::payouts::{PayoutMutation, PayoutQuery};
 use super::stats::StatsQuery;
 use super::workers::{WorkerMutation, WorkerQuery};
-use crate::AppState;
+use crate::app::AppState;
 
 #[derive(MergedObject, Default)]
 pub struct Query(AreaQuery, WorkerQuery, StatsQuery, PayoutQuery);
@@ -29,7 +29,7 @@ pub fn build(state: AppState) -> JaminanSchema {
         .limit_directives(limits.max_directives);
     // Resolver spans only where traces are exported: any extension makes every field go
     // through it, which costs where nobody reads the spans.
-    if crate::telemetry::exporting() {
+    if crate::observability::telemetry::exporting() {
         builder = builder.extension(super::spans::ResolverSpans);
     }
     if !limits.introspection {

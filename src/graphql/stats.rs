@@ -2,7 +2,7 @@
 //! figure groups its selection asks for (look-ahead), from the maintained summaries.
 use async_graphql::{Context, Lookahead, Object, Result, SimpleObject};
 
-use super::limits::repeated;
+use super::admission::limits::repeated;
 use super::scalars::Rupiah;
 use super::{caller, state};
 use crate::domain::types::{AreaLevel, Gender, Occupation};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::admission::limits::repeated;
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
-use super::limits::repeated;
 use super::loaders::{CoveragesOf, PayoutsOf, include_of, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};

@@ -8,7 +8,6 @@
 //! SQLite (one process) the changes are broadcast in process, after the commit succeeded.
 //!
 //! - `streams`: the subscription streams built on these events (scope, filters, coalescing).
-pub mod streams;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::pagination::{Cursor, Page, PageArgs, Window};
 use super::personal_data::ReadNote;
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::audit_chain::{self, Content};
 use crate::domain::nik;

@@ -14,7 +14,7 @@ use sea_orm::{
 use super::access::{reaches, require_reach, require_role, require_visible_worker};
 use super::audit::{self, AuditEntity};
 use super::{check_date, today};
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::coverage_period::{
     DEFAULT_DECLARED_MONTHLY_INCOME, MAX_DECLARED_MONTHLY_INCOME, Programs, overlaps,

@@ -13,11 +13,11 @@ use sea_orm::{ActiveEnum, DatabaseConnection, FromQueryResult, StreamTrait};
 
 use super::import::file::{COLUMNS, funding_source_name, programs_text};
 use super::{check_year, year_bounds};
+use crate::areas::Areas;
 use crate::db::statement;
 use crate::domain::coverage_period::Programs;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
-use crate::services::areas::Areas;
 
 /// What makes Excel, LibreOffice or Google Sheets read a cell as a formula (or, for a tab or a
 /// carriage return, what they skip before looking for one): OWASP's list.

@@ -1,7 +1,6 @@
 //! Use cases: each takes the app state and the caller, enforces the rules and access, and writes.
 //! Resolvers only translate GraphQL to these calls.
 pub mod access;
-pub mod areas;
 pub mod audit;
 pub mod coverage;
 pub mod export;
@@ -10,6 +9,7 @@ pub mod pagination;
 pub mod payouts;
 pub mod personal_data;
 pub mod probes;
+pub mod subscriptions;
 pub mod targets;
 pub mod workers;
 

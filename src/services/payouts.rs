@@ -17,7 +17,7 @@ use super::coverage::{check_death_date, enrolled_by, lock_worker, record_death_i
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::probes;
 use super::{check_date, clean_name, clean_text, today, wib_midnight};
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::benefits::{
     JKM_PAYMENT_WORKING_DAYS, MAX_CLAIMED_AMOUNT, SCHOLARSHIP_JKM_MIN_MONTHS, SCHOLARSHIP_MAX_CHILDREN,

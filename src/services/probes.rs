@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::access::visible_workers;
 use super::audit::{self, AuditEntity};
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::Actor;
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};

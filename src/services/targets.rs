@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Qu
 use super::access::{require_reach, require_role};
 use super::audit::{self, AuditEntity};
 use super::{check_year, clean_text};
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::types::FundingSource;
 use crate::entities::{coverage_target, regency};

@@ -10,14 +10,14 @@ use sea_orm::{
 use super::access::{
     require_reach, require_reader, require_role, require_visible_worker, visible_payouts, visible_workers,
 };
-use super::areas::Areas;
 use super::audit::{self, AuditEntity};
 use super::coverage::{lock_worker, periods_of};
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::personal_data::PersonalRead;
 use super::probes;
 use super::{check_year, clean_name, clean_text, today, year_bounds};
-use crate::AppState;
+use crate::app::AppState;
+use crate::areas::Areas;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::nik;
 use crate::domain::types::{Gender, Occupation, WorkerStatus};

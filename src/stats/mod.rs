@@ -25,13 +25,13 @@ use sea_orm::{ActiveEnum, DbErr};
 
 pub use figures::{FigureGroups, Figures, StatsFigure};
 
-use crate::AppState;
+use crate::app::AppState;
+use crate::areas::Area;
 use crate::auth::Caller;
 use crate::domain::types::AreaLevel;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::services::access;
-use crate::services::areas::Area;
 use crate::services::check_year;
 
 /// One area's figures for one year.

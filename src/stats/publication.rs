@@ -14,9 +14,9 @@ use tokio::sync::Mutex;
 use super::disclosure::{self, Cell, Tree};
 use super::figures::{self, CoverageCounts, FigureGroups, Figures, PayoutCounts, StatsFigure, TargetSums};
 use super::tally;
+use crate::areas::Areas;
 use crate::domain::types::Occupation;
 use crate::error::AppResult;
-use crate::services::areas::Areas;
 
 /// The default k: no published figure is made of fewer workers or payouts than this.
 pub const DEFAULT_MIN_COUNT: i64 = 10;

@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use jaminan::app::AppState;
 use jaminan::auth::{self, Role};
+use jaminan::db;
+use jaminan::http::router as build_app;
 use jaminan::stats::publication::Publications;
-use jaminan::{AppState, build_app, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -359,7 +361,7 @@ pub async fn serve(state: AppState) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
     let address = listener.local_addr().expect("address");
     let grace = std::time::Duration::from_secs(1);
-    tokio::spawn(jaminan::server::run(listener, state, std::future::pending(), grace));
+    tokio::spawn(jaminan::app::server::run(listener, state, std::future::pending(), grace));
     address
 }
 
@@ -369,7 +371,7 @@ pub fn unthrottled(mut state: AppState) -> AppState {
         anonymous_requests_per_minute: 100_000_000,
         ..jaminan::config::RateLimits::DEFAULT
     };
-    state.throttle = Arc::new(jaminan::throttle::Throttle::new(&limits));
+    state.throttle = Arc::new(jaminan::auth::throttle::Throttle::new(&limits));
     state
 }
 

@@ -11,12 +11,12 @@ use sea_orm::ActiveEnum;
 use sha2::{Digest, Sha256};
 
 use super::{RowError, row_error};
+use crate::areas::Areas;
 use crate::auth::Actor;
 use crate::domain::coverage_period::Programs;
 use crate::domain::types::{FundingSource, Gender, Occupation, Program};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
-use crate::services::areas::Areas;
 use crate::services::coverage::Terms;
 use crate::services::export;
 use crate::services::workers::{check_membership_number, check_name, check_nik};

@@ -22,7 +22,7 @@ use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;

@@ -10,7 +10,7 @@ use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr
 use tokio::sync::mpsc;
 
 use super::file::Enrollment;
-use crate::AppState;
+use crate::app::AppState;
 use crate::db::copy_text::{Field, line};
 use crate::db::{binds_per_insert, statement};
 use crate::domain::coverage_period::Programs;

@@ -16,6 +16,8 @@ use sea_orm::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub mod throttle;
+
 use crate::entities::api_key;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;

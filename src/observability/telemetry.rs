@@ -5,7 +5,7 @@
 //! `tracing-spans`: the statement text with placeholders, never the bound values).
 //!
 //! The standard OTEL_* variables apply (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SERVICE_NAME,
-//! OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY...). Metrics are `crate::metrics`.
+//! OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_SCHEDULE_DELAY...). Metrics are `crate::observability::metrics`.
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -89,7 +89,7 @@ pub fn init(format: LogFormat) {
     };
     EXPORTING.store(provider.is_some(), Ordering::Relaxed);
     *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = provider;
-    tracing_subscriber::registry().with(logs).with(traces).with(crate::pool_waits::layer()).init();
+    tracing_subscriber::registry().with(logs).with(traces).with(crate::observability::pool_waits::layer()).init();
 }
 
 fn otlp_provider() -> Result<Option<SdkTracerProvider>, String> {

@@ -27,14 +27,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::{SinkExt, StreamExt, future};
 
+use crate::auth::throttle::{Holder, PendingWebSocket};
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::graphql::limits;
+use crate::graphql::admission::limits;
 use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::http::{self, Http};
 use crate::i18n::{Lang, Msg};
-use crate::throttle::{Holder, PendingWebSocket};
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
 /// costs the server a task and a re-check of the key every half second.

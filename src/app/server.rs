@@ -6,7 +6,8 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-use crate::{AppState, build_app};
+use crate::app::AppState;
+use crate::http::router as build_app;
 
 /// How serving ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub async fn run(
 /// a read of memory and of one count, nothing to drain.
 pub fn spawn_metrics(listener: TcpListener, state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, crate::metrics::routes(state)).await {
+        if let Err(err) = axum::serve(listener, crate::observability::metrics::routes(state)).await {
             tracing::error!(%err, "the metrics listener stopped");
         }
     })

@@ -9,18 +9,18 @@ use axum::routing::get;
 
 /// The dashboard's GraphQL documents, by operation name.
 pub const DOCUMENTS: &[(&str, &str)] = &[
-    ("DashboardRegencies", include_str!("../assets/dashboard/Regencies.graphql")),
-    ("Dashboard", include_str!("../assets/dashboard/Dashboard.graphql")),
-    ("DashboardPayouts", include_str!("../assets/dashboard/Payouts.graphql")),
-    ("DashboardLive", include_str!("../assets/dashboard/Live.graphql")),
+    ("DashboardRegencies", include_str!("../../../assets/dashboard/Regencies.graphql")),
+    ("Dashboard", include_str!("../../../assets/dashboard/Dashboard.graphql")),
+    ("DashboardPayouts", include_str!("../../../assets/dashboard/Payouts.graphql")),
+    ("DashboardLive", include_str!("../../../assets/dashboard/Live.graphql")),
 ];
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("dashboard.js", "text/javascript; charset=utf-8", include_bytes!("../assets/dashboard/dashboard.js")),
-    ("dashboard.css", "text/css; charset=utf-8", include_bytes!("../assets/dashboard/dashboard.css")),
+    ("dashboard.js", "text/javascript; charset=utf-8", include_bytes!("../../../assets/dashboard/dashboard.js")),
+    ("dashboard.css", "text/css; charset=utf-8", include_bytes!("../../../assets/dashboard/dashboard.css")),
 ];
 
-const PAGE: &str = include_str!("../assets/dashboard/index.html");
+const PAGE: &str = include_str!("../../../assets/dashboard/index.html");
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/dashboard", get(page)).route("/dashboard/assets/{file}", get(asset))
@@ -32,12 +32,15 @@ async fn page() -> Response {
     let ids: serde_json::Map<String, serde_json::Value> = DOCUMENTS
         .iter()
         .map(|(name, text)| {
-            ((*name).to_owned(), format!("sha256:{}", crate::trusted_documents::sha256_hex(text)).into())
+            (
+                (*name).to_owned(),
+                format!("sha256:{}", crate::graphql::admission::trusted_documents::sha256_hex(text)).into(),
+            )
         })
         .collect();
-    crate::web::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+    crate::http::browser::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    crate::web::vendored_asset(ASSETS, &file, "public, max-age=3600")
+    crate::http::browser::vendored_asset(ASSETS, &file, "public, max-age=3600")
 }

@@ -24,7 +24,7 @@ use sea_orm::{
 
 mod payouts;
 
-use crate::synthetic::{
+use crate::datasets::synthetic::{
     BORN_FROM, BORN_UNTIL, MALE_PERCENT, SplitMix64, date, full_name, membership_number, nik_prefix, occupations_of,
     pick_weighted, utc,
 };

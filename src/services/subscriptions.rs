@@ -11,13 +11,13 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::{Change, Event};
-use crate::AppState;
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
+use crate::live::{Change, Event};
 use crate::services::access;
 use crate::stats::{self, AreaStats, FigureGroups, Figures};
 

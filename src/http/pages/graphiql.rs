@@ -6,19 +6,19 @@ use axum::response::Response;
 use axum::routing::get;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("graphiql.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.js")),
-    ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../assets/graphiql/graphiql.min.css")),
-    ("start.js", "text/javascript; charset=utf-8", include_bytes!("../assets/graphiql/start.js")),
-    ("start.css", "text/css; charset=utf-8", include_bytes!("../assets/graphiql/start.css")),
+    ("graphiql.min.js", "text/javascript; charset=utf-8", include_bytes!("../../../assets/graphiql/graphiql.min.js")),
+    ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../../../assets/graphiql/graphiql.min.css")),
+    ("start.js", "text/javascript; charset=utf-8", include_bytes!("../../../assets/graphiql/start.js")),
+    ("start.css", "text/css; charset=utf-8", include_bytes!("../../../assets/graphiql/start.css")),
     (
         "react.production.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/graphiql/react.production.min.js"),
+        include_bytes!("../../../assets/graphiql/react.production.min.js"),
     ),
     (
         "react-dom.production.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+        include_bytes!("../../../assets/graphiql/react-dom.production.min.js"),
     ),
 ];
 
@@ -47,9 +47,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    crate::web::vendored_asset(ASSETS, &file, "public, max-age=86400")
+    crate::http::browser::vendored_asset(ASSETS, &file, "public, max-age=86400")
 }
 
 pub async fn page() -> Response {
-    crate::web::page(PAGE.to_owned())
+    crate::http::browser::page(PAGE.to_owned())
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
-use crate::services::areas::Areas;
+use crate::areas::Areas;
 use plan::{Authors, Plan};
 
 /// What `jaminan seed` loads.

@@ -34,7 +34,7 @@ pub fn layers(router: Router, settings: &BrowserSettings) -> Router {
             .allow_origin(AllowOrigin::list(settings.cors_origins.iter().cloned()))
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
-            .expose_headers([header::ETAG, header::RETRY_AFTER, crate::request_id::HEADER])
+            .expose_headers([header::ETAG, header::RETRY_AFTER, crate::http::request_id::HEADER])
             .max_age(PREFLIGHT_MAX_AGE);
         router = router.layer(cors).layer(middleware::from_fn(preflight_no_content));
     }

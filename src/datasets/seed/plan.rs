@@ -15,18 +15,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 
+use crate::areas::Areas;
+use crate::datasets::synthetic::{
+    BORN_FROM, BORN_UNTIL, MALE_PERCENT, SplitMix64, date, full_name, membership_number, nik_prefix, occupations_of,
+    pick_weighted, utc,
+};
 use crate::domain::benefits::{jkk_death_amount, jkm_death_amount};
 use crate::domain::coverage_period::{DEFAULT_DECLARED_MONTHLY_INCOME, Programs};
 use crate::domain::types::{
     Benefit, CoverageEndReason, FundingSource, Gender, PayoutStatus, Relationship, WorkerStatus,
 };
 use crate::entities::{coverage, coverage_target, payout, worker};
-use crate::services::areas::Areas;
 use crate::stats::tally::Tally;
-use crate::synthetic::{
-    BORN_FROM, BORN_UNTIL, MALE_PERCENT, SplitMix64, date, full_name, membership_number, nik_prefix, occupations_of,
-    pick_weighted, utc,
-};
 
 /// A NIK's serial has 4 digits and 0000 is never issued.
 const SERIALS: u64 = 9_999;

@@ -26,8 +26,8 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-use crate::AppState;
-use crate::pool_waits::ACQUIRE_DURATION;
+use crate::app::AppState;
+use crate::observability::pool_waits::ACQUIRE_DURATION;
 
 /// Open GraphQL subscriptions: whoever opens one increments it, and decrements it when it ends.
 pub const SUBSCRIPTIONS_OPEN: &str = "jaminan_subscriptions_open";
@@ -169,7 +169,7 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
 /// In use and idle connections of the sqlx pool under sea-orm, and the operations waiting for
 /// one (of every pool: the replica's too; see `pool_waits`).
 fn record_pool(db: &DatabaseConnection) {
-    ::metrics::gauge!(POOL_WAITING).set(crate::pool_waits::waiting() as f64);
+    ::metrics::gauge!(POOL_WAITING).set(crate::observability::pool_waits::waiting() as f64);
     let (size, idle, max) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();

@@ -73,7 +73,7 @@ impl Default for TrustedDocuments {
 impl TrustedDocuments {
     /// The manifest's documents and the dashboard's (`/dashboard` runs in every mode).
     fn new(mode: TrustedMode, mut documents: HashMap<String, Arc<str>>) -> Self {
-        for (_, text) in crate::dashboard::DOCUMENTS {
+        for (_, text) in crate::http::pages::dashboard::DOCUMENTS {
             documents.insert(sha256_hex(text), Arc::from(*text));
         }
         TrustedDocuments { mode, documents }

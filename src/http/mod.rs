@@ -1,4 +1,9 @@
 //! The HTTP surface: /graphql (POST, GET, GraphiQL for browsers), /healthz, /readyz.
+pub mod browser;
+pub mod pages;
+pub mod request_id;
+pub mod websocket;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,19 +24,18 @@ use sea_orm::ConnectionTrait;
 use sha2::Digest;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::AppState;
+use crate::app::AppState;
+use crate::auth::throttle;
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::graphql::documents::Documents;
-use crate::graphql::limits;
+use crate::graphql::admission::documents::Documents;
+use crate::graphql::admission::limits;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::graphql::schema::{self, JaminanSchema};
 use crate::i18n::{Lang, Msg};
-use crate::metrics;
-use crate::request_id;
+use crate::observability::metrics;
 use crate::services::access::require_role;
-use crate::throttle;
-use crate::web::{self, Caching};
+use browser::Caching;
 
 /// The media type of a GraphQL answer, negotiated from the request's `Accept` (GraphQL over
 /// HTTP). It decides the status of a request refused before execution.
@@ -117,16 +121,16 @@ pub fn router(app: AppState) -> Router {
             "/graphql",
             get(graphql_get)
                 .post(graphql_post)
-                .layer(middleware::map_response(web::private_by_default))
+                .layer(middleware::map_response(browser::private_by_default))
                 .layer(middleware::from_fn(metrics::observe)),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     // GraphiQL needs introspection: it is served only where introspection is on.
     if limits.introspection {
-        router = router.merge(crate::graphiql::routes());
+        router = router.merge(crate::http::pages::graphiql::routes());
     }
-    router = router.merge(crate::dashboard::routes());
+    router = router.merge(crate::http::pages::dashboard::routes());
     let http = Http { app, schema, documents: Arc::default() };
     // Here unless a separate address serves it (`--metrics-listen`), and only for an ADMIN key
     // or the metrics token; not logged (Prometheus scrapes every few seconds).
@@ -163,7 +167,7 @@ pub fn router(app: AppState) -> Router {
         Some(gate) => router.merge(Router::new().route("/metrics", get(gated_metrics)).with_state(gate)),
         None => router,
     };
-    web::layers(router, &browser)
+    browser::layers(router, &browser)
 }
 
 /// `/metrics` on the main address, and who may read it there.
@@ -287,16 +291,16 @@ async fn graphql_multipart(
 /// A browser asking for /graphql without a query gets GraphiQL; anything else is a GraphQL GET,
 /// which may only run queries.
 async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
-    if crate::websocket::is_upgrade(request.headers()) {
+    if crate::http::websocket::is_upgrade(request.headers()) {
         let peer = peer_of(request.extensions());
-        return crate::websocket::upgrade(http, peer, request).await;
+        return crate::http::websocket::upgrade(http, peer, request).await;
     }
     let headers = request.headers();
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     let query_string = request.uri().query().unwrap_or_default();
     let has_query = query_string.split('&').any(|p| p.starts_with("query=") || p.starts_with("documentId="));
     if wants_html && !has_query && http.app.limits.introspection {
-        return crate::graphiql::page().await.into_response();
+        return crate::http::pages::graphiql::page().await.into_response();
     }
     match parse_query_string(query_string) {
         Ok(graphql) => {
@@ -468,7 +472,7 @@ fn observe_operation(document: &ExecutableDocument, operation_name: Option<&str>
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
     };
-    crate::telemetry::rename(&span, format!("{kind} {label}"));
+    crate::observability::telemetry::rename(&span, format!("{kind} {label}"));
     span.record("graphql.operation.type", kind);
     if let Some(name) = name {
         span.record("graphql.operation.name", name.get(..64).unwrap_or(name));
@@ -577,7 +581,7 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response, cach
     };
     let caching = if status == StatusCode::OK && response.errors.is_empty() { caching } else { Caching::Private };
     let mut cache_headers = HeaderMap::new();
-    if let Some(not_modified) = web::cache_headers(caching, headers, &body, &mut cache_headers) {
+    if let Some(not_modified) = browser::cache_headers(caching, headers, &body, &mut cache_headers) {
         return not_modified;
     }
     let mut http_response = (status, body).into_response();

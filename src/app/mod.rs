@@ -1,0 +1,5 @@
+//! The application: its state, startup and the server that runs it (for `main` and the tests).
+pub mod server;
+mod state;
+
+pub use state::AppState;

@@ -1,0 +1,1 @@
+//! The command line (moved here from main.rs next).

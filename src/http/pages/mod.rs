@@ -1,0 +1,3 @@
+//! The server's own HTML pages: GraphiQL and the reference dashboard.
+pub mod dashboard;
+pub mod graphiql;
