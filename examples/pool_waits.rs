@@ -26,7 +26,7 @@ fn main() {
     // The server's recorder: the layer records each acquire's time into it.
     jaminan::observability::metrics::handle();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let db = runtime.block_on(db::connect(&url, db::DEFAULT_STATEMENT_TIMEOUT_SECS)).expect("database");
+    let db = runtime.block_on(db::connect(&url, jaminan::config::DEFAULT_STATEMENT_TIMEOUT_SECS)).expect("database");
     let counted = tracing_subscriber::registry().with(jaminan::observability::pool_waits::layer());
     let dispatch = tracing::Dispatch::new(counted);
     let (mut without, mut with) = (Vec::new(), Vec::new());

@@ -4,6 +4,28 @@ use std::net::SocketAddr;
 /// Where the embedded default database lives (created with its folder when missing).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/jaminan.db?mode=rwc";
 
+/// A statement running longer on PostgreSQL is cancelled (the request gets a clear error).
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 10;
+
+/// A request waits this long for a connection before it is answered 503: long enough for a
+/// burst to drain, short enough that an outage is reported at once rather than after 30 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 2_000;
+
+/// The default k: no published figure is made of fewer workers or payouts than this.
+pub const DEFAULT_MIN_COUNT: i64 = 10;
+
+/// Whether requests may (or must) name trusted documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TrustedMode {
+    /// `documentId` is not understood; every request sends its query.
+    #[default]
+    Off,
+    /// Trusted documents by id, and arbitrary documents too.
+    Allowed,
+    /// Only trusted documents, except for ADMIN keys.
+    Only,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// `postgres://user@host/db` or `sqlite://path?mode=rwc`.
@@ -11,14 +33,14 @@ pub struct DatabaseArgs {
     pub database_url: String,
     /// PostgreSQL cancels any statement running longer; SQLite gives up waiting for the write
     /// lock after as long (0: no limit).
-    #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS)]
+    #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = DEFAULT_STATEMENT_TIMEOUT_SECS)]
     pub statement_timeout_secs: u64,
     /// Connections in the pool; PostgreSQL default twice the CPU cores, at least 4; SQLite 8.
     #[arg(long, env = "JAMINAN_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
     /// Milliseconds a request waits for a database connection (every one busy, or the database
     /// unreachable) before it is answered 503 SERVICE_UNAVAILABLE.
-    #[arg(long, env = "JAMINAN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = crate::db::DEFAULT_ACQUIRE_TIMEOUT_MS)]
+    #[arg(long, env = "JAMINAN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DEFAULT_ACQUIRE_TIMEOUT_MS)]
     pub db_acquire_timeout_ms: u64,
 }
 
@@ -27,9 +49,9 @@ impl DatabaseArgs {
     pub fn for_url(url: &str) -> Self {
         DatabaseArgs {
             database_url: url.to_owned(),
-            statement_timeout_secs: crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS,
+            statement_timeout_secs: DEFAULT_STATEMENT_TIMEOUT_SECS,
             db_max_connections: None,
-            db_acquire_timeout_ms: crate::db::DEFAULT_ACQUIRE_TIMEOUT_MS,
+            db_acquire_timeout_ms: DEFAULT_ACQUIRE_TIMEOUT_MS,
         }
     }
 }
@@ -78,7 +100,7 @@ pub struct ServeArgs {
     /// too (the default with a manifest); `only`: keys below ADMIN and anonymous callers run
     /// nothing else; `off`: no trusted documents (the default without a manifest).
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
-    pub trusted_documents_mode: Option<crate::graphql::admission::trusted_documents::TrustedMode>,
+    pub trusted_documents_mode: Option<TrustedMode>,
 }
 
 /// What browsers and HTTP caches get (see `web`).
@@ -119,7 +141,7 @@ fn parse_origin(text: &str) -> Result<axum::http::HeaderValue, String> {
 pub struct DisclosureArgs {
     /// k: a figure made of fewer workers or payouts than this is withheld from callers outside the
     /// area's scope (with as many others as keep it from being recovered by subtraction).
-    #[arg(long, env = "JAMINAN_MIN_PUBLIC_COUNT", default_value_t = crate::stats::publication::DEFAULT_MIN_COUNT)]
+    #[arg(long, env = "JAMINAN_MIN_PUBLIC_COUNT", default_value_t = DEFAULT_MIN_COUNT)]
     pub min_public_count: i64,
     /// Seconds a year's published figures are served before they are recomputed from the summaries.
     #[arg(long, env = "JAMINAN_PUBLIC_STATS_REFRESH_SECS", default_value_t = 30)]

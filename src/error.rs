@@ -10,6 +10,7 @@ use sea_orm::{DbErr, SqlErr};
 
 use crate::i18n::{Lang, Msg};
 
+/// Everything that can go wrong in a request, each variant with its `extensions.code`.
 ///
 /// It deliberately does not implement `Display`: async-graphql converts any `Display` error into a
 /// GraphQL error without extensions, and every error here must carry its `extensions.code`.
@@ -56,7 +57,7 @@ impl AppError {
     }
 
     pub fn rate_limited(message: Msg, wait: std::time::Duration) -> Self {
-        AppError::RateLimited { message, retry_after_secs: crate::auth::throttle::retry_after_secs(wait) }
+        AppError::RateLimited { message, retry_after_secs: whole_seconds(wait) }
     }
 
     /// The message a client sees, in no language yet (internal details are never part of it).
@@ -181,4 +182,9 @@ impl ErrorExtensions for AppError {
             }
         })
     }
+}
+
+/// Whole seconds to tell a client to wait, at least 1.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_millis().div_ceil(1000) as u64).max(1)
 }

@@ -7,8 +7,9 @@ use std::process::{Command, Output};
 
 use common::{Backend, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
+use jaminan::domain::audit_chain::ChainBreak;
 use jaminan::entities::audit_log;
-use jaminan::services::audit::{self, ChainBreak};
+use jaminan::services::audit;
 use migration::MigratorTrait;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{

@@ -284,7 +284,7 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
     state.trusted = std::sync::Arc::new(
         jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
             "{}",
-            jaminan::graphql::admission::trusted_documents::TrustedMode::Only,
+            jaminan::config::TrustedMode::Only,
         )
         .unwrap(),
     );

@@ -12,7 +12,8 @@ use axum::http::{Request, StatusCode};
 use common::{TestApp, error_code, error_field};
 use jaminan::auth::throttle::Throttle;
 use jaminan::config::RateLimits;
-use jaminan::graphql::admission::trusted_documents::{TrustedDocuments, TrustedMode};
+use jaminan::config::TrustedMode;
+use jaminan::graphql::admission::trusted_documents::TrustedDocuments;
 use serde_json::{Value, json};
 
 const REGISTER: &str = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";

@@ -119,7 +119,7 @@ backend_test!(operation_labels_are_bounded, |app: TestApp| async move {
     state.trusted = std::sync::Arc::new(
         jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
             &manifest,
-            jaminan::graphql::admission::trusted_documents::TrustedMode::Allowed,
+            jaminan::config::TrustedMode::Allowed,
         )
         .expect("manifest"),
     );

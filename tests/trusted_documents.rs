@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use common::{MODERN, TestApp, data, error_code};
 use jaminan::auth::{self, Role};
-use jaminan::graphql::admission::trusted_documents::{TrustedDocuments, TrustedMode};
+use jaminan::config::TrustedMode;
+use jaminan::graphql::admission::trusted_documents::TrustedDocuments;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

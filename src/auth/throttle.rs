@@ -233,11 +233,6 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
-/// Whole seconds to tell a client, at least 1.
-pub fn retry_after_secs(wait: Duration) -> u64 {
-    (wait.as_millis().div_ceil(1000) as u64).max(1)
-}
-
 /// The client's address: the connection's, or, when the connection comes from a trusted proxy,
 /// the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
 pub fn client_address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {

@@ -15,13 +15,6 @@ use sea_orm::{
     Iterable, Statement, Value,
 };
 
-/// A statement running longer on PostgreSQL is cancelled (the request gets a clear error).
-pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 10;
-
-/// A request waits this long for a connection before it is answered 503: long enough for a
-/// burst to drain, short enough that an outage is reported at once rather than after 30 s.
-pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 2_000;
-
 /// Connects, creating the SQLite file's folder when needed, and runs pending migrations.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     open(&DatabaseArgs::for_url(url)).await

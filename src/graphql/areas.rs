@@ -4,6 +4,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result};
 
 use super::admission::limits::repeated;
+use super::inputs::{WorkerFilterInput, WorkerOrderInput};
 use super::loaders::{TargetOf, loader};
 use super::stats::{CoverageStats, area_coverage, area_trend};
 use super::workers::{WorkerConnection, list_workers};
@@ -87,14 +88,15 @@ impl Regency {
     async fn workers(
         &self,
         ctx: &Context<'_>,
-        filter: Option<WorkerFilter>,
+        filter: Option<WorkerFilterInput>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        order_by: Option<WorkerOrder>,
+        order_by: Option<WorkerOrderInput>,
     ) -> Result<WorkerConnection> {
-        let filter = WorkerFilter { regency_code: Some(self.0.code.clone()), ..filter.unwrap_or_default() };
+        let filter = WorkerFilter { regency_code: Some(self.0.code.clone()), ..filter.unwrap_or_default().into() };
+        let order_by = order_by.map(WorkerOrder::from);
         Ok(list_workers(ctx, filter, PageArgs { first, after, last, before }, order_by).await?)
     }
 }

@@ -2,6 +2,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::areas::{CoverageTarget, Regency};
+use super::inputs::{CoverageTargetInput, EnrollInput};
 use super::loaders::{WorkerId, loader};
 use super::scalars::{Date, Rupiah};
 use super::workers::Worker;
@@ -9,8 +10,8 @@ use super::{caller, parse_id, state};
 use crate::domain::coverage_period::Programs;
 use crate::domain::types::{CoverageEndReason, FundingSource, Program};
 use crate::entities::coverage;
-use crate::services::coverage::{self as coverage_service, EnrollInput};
-use crate::services::targets::{self, CoverageTargetInput};
+use crate::services::coverage as coverage_service;
+use crate::services::targets;
 
 /// One period of paid cover for one worker, paid by one funder.
 pub struct Coverage(pub coverage::Model);
@@ -71,7 +72,7 @@ pub struct CoverageMutation;
 impl CoverageMutation {
     async fn enroll_worker(&self, ctx: &Context<'_>, input: EnrollInput) -> Result<Coverage> {
         let worker_id = parse_id(&input.worker_id, "workerId")?;
-        Ok(Coverage(coverage_service::enroll(state(ctx), caller(ctx), worker_id, input).await?))
+        Ok(Coverage(coverage_service::enroll(state(ctx), caller(ctx), worker_id, input.into()).await?))
     }
 
     async fn end_coverage(
@@ -92,6 +93,6 @@ impl CoverageMutation {
     }
 
     async fn set_coverage_target(&self, ctx: &Context<'_>, input: CoverageTargetInput) -> Result<CoverageTarget> {
-        Ok(CoverageTarget(targets::set(state(ctx), caller(ctx), input).await?))
+        Ok(CoverageTarget(targets::set(state(ctx), caller(ctx), input.into()).await?))
     }
 }

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod areas;
 pub mod coverage;
 pub mod imports;
+pub mod inputs;
 pub mod live;
 pub mod loaders;
 pub mod payouts;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::admission::limits::repeated;
 use super::coverage::Coverage;
+use super::inputs::{PayoutFilterInput, SubmitPayoutInput};
 use super::loaders::{CoverageId, WorkerId, loader, prime_payouts};
 use super::scalars::{Date, Rupiah};
 use super::workers::{PageInfo, Worker};
@@ -14,7 +15,7 @@ use crate::domain::types::{Benefit, PayoutStatus, Relationship};
 use crate::entities::{audit_log, payout};
 use crate::services::audit::{self, AuditEntity, AuditFilter};
 use crate::services::pagination::{Page, PageArgs};
-use crate::services::payouts::{self, PayoutFilter, SubmitPayoutInput, TransitionDetails};
+use crate::services::payouts::{self, PayoutFilter, TransitionDetails};
 
 pub struct Payout(pub payout::Model);
 
@@ -232,13 +233,13 @@ impl PayoutQuery {
     async fn payouts(
         &self,
         ctx: &Context<'_>,
-        filter: Option<PayoutFilter>,
+        filter: Option<PayoutFilterInput>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<PayoutConnection> {
-        let filter = filter.unwrap_or_default();
+        let filter = PayoutFilter::from(filter.unwrap_or_default());
         let page = payouts::list(state(ctx), caller(ctx), &filter, &PageArgs { first, after, last, before }).await?;
         Ok(PayoutConnection { page, filter })
     }
@@ -290,7 +291,7 @@ pub struct PayoutMutation;
 impl PayoutMutation {
     async fn submit_payout(&self, ctx: &Context<'_>, input: SubmitPayoutInput) -> Result<Payout> {
         let worker_id = parse_id(&input.worker_id, "workerId")?;
-        Ok(Payout(payouts::submit(state(ctx), caller(ctx), worker_id, input).await?))
+        Ok(Payout(payouts::submit(state(ctx), caller(ctx), worker_id, input.into()).await?))
     }
 
     async fn verify_payout(&self, ctx: &Context<'_>, id: ID) -> Result<Payout> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::admission::limits::repeated;
 use super::areas::{District, Regency};
 use super::coverage::Coverage;
+use super::inputs::{RegisterWorkerInput, UpdateWorkerInput, WorkerFilterInput, WorkerOrderInput};
 use super::loaders::{CoveragesOf, PayoutsOf, include_of, loader, prime_workers};
 use super::scalars::Date;
 use super::{caller, parse_id, state};
@@ -17,9 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::personal_data::PersonalRead;
-use crate::services::workers::{
-    self, Include, RegisterWorkerInput, UpdateWorkerInput, WorkerFilter, WorkerOrder, WorkerWith,
-};
+use crate::services::workers::{self, Include, WorkerFilter, WorkerOrder, WorkerWith};
 
 /// A worker, with the coverage periods and payouts read in the same statement when the query
 /// selected them (a page or a single worker); otherwise they come from the request's loaders.
@@ -246,14 +245,15 @@ impl WorkerQuery {
     async fn workers(
         &self,
         ctx: &Context<'_>,
-        filter: Option<WorkerFilter>,
+        filter: Option<WorkerFilterInput>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        order_by: Option<WorkerOrder>,
+        order_by: Option<WorkerOrderInput>,
     ) -> Result<WorkerConnection> {
-        Ok(list_workers(ctx, filter.unwrap_or_default(), PageArgs { first, after, last, before }, order_by).await?)
+        let filter = WorkerFilter::from(filter.unwrap_or_default());
+        Ok(list_workers(ctx, filter, PageArgs { first, after, last, before }, order_by.map(WorkerOrder::from)).await?)
     }
 }
 
@@ -263,11 +263,11 @@ pub struct WorkerMutation;
 #[Object]
 impl WorkerMutation {
     async fn register_worker(&self, ctx: &Context<'_>, input: RegisterWorkerInput) -> Result<Worker> {
-        Ok(Worker::from(workers::register(state(ctx), caller(ctx), input).await?))
+        Ok(Worker::from(workers::register(state(ctx), caller(ctx), input.into()).await?))
     }
 
     async fn update_worker(&self, ctx: &Context<'_>, id: ID, input: UpdateWorkerInput) -> Result<Worker> {
         let id = parse_id(&id, "id")?;
-        Ok(Worker::from(workers::update(state(ctx), caller(ctx), id, input).await?))
+        Ok(Worker::from(workers::update(state(ctx), caller(ctx), id, input.into()).await?))
     }
 }

@@ -8,10 +8,10 @@
 use chrono::NaiveDate;
 
 use super::{Lang, date, decimal, number, rupiah};
+use crate::domain::audit_chain::ChainBreak;
 use crate::domain::coverage_period::ProgramsError;
 use crate::domain::nik::NikError;
 use crate::domain::payout_state::PayoutAction;
-use crate::services::audit::ChainBreak;
 
 /// Renders the English or the Indonesian format string, with the same arguments in scope.
 macro_rules! say {

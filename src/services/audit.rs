@@ -2,7 +2,6 @@
 //! and the fields it changed (before/after), with NIKs masked. Rows are never updated or deleted
 //! (database triggers refuse it), and each entry carries the hash of its content and of the entry
 //! before it, so that `verify` finds an entry edited, deleted or moved by other means.
-use std::fmt;
 
 use async_graphql::Enum;
 use chrono::Utc;
@@ -17,7 +16,7 @@ use super::pagination::{Cursor, Page, PageArgs, Window};
 use super::personal_data::ReadNote;
 use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
-use crate::domain::audit_chain::{self, Content};
+use crate::domain::audit_chain::{self, ChainBreak, Content};
 use crate::domain::nik;
 use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
@@ -129,54 +128,6 @@ async fn chain_head(txn: &DatabaseTransaction) -> AppResult<String> {
 
 /// Entries read per query by `verify`: a log of millions is never in memory at once.
 const VERIFY_PAGE: u64 = 5000;
-
-/// The first place where the chain does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainBreak {
-    /// The entry's content does not hash to its `entry_hash`.
-    Edited { id: i64 },
-    /// The entry's `previous_hash` is not the hash of the entry stored before it (`after`, or
-    /// None for the start of the log).
-    Unlinked { id: i64, after: Option<i64> },
-    /// A head recorded earlier is no longer in the log.
-    HeadGone { id: i64 },
-    /// A head recorded earlier has another hash now.
-    HeadRewritten { id: i64 },
-}
-
-impl ChainBreak {
-    pub fn id(&self) -> i64 {
-        match self {
-            ChainBreak::Edited { id }
-            | ChainBreak::Unlinked { id, .. }
-            | ChainBreak::HeadGone { id }
-            | ChainBreak::HeadRewritten { id } => *id,
-        }
-    }
-}
-
-impl fmt::Display for ChainBreak {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChainBreak::Edited { id } => write!(f, "entry {id} was edited: its content does not match its hash"),
-            ChainBreak::Unlinked { id, after: Some(after) } => write!(
-                f,
-                "entry {id} does not follow entry {after}: entries between were deleted or entries were reordered"
-            ),
-            ChainBreak::HeadGone { id } => {
-                write!(f, "entry {id}, the head recorded earlier, is gone: the newest entries were deleted")
-            }
-            ChainBreak::HeadRewritten { id } => write!(
-                f,
-                "entry {id} no longer has the hash recorded for it: it and the entries after it were rewritten"
-            ),
-            ChainBreak::Unlinked { id, after: None } => write!(
-                f,
-                "entry {id} does not follow the start of the log: entries before it were deleted or entries were reordered"
-            ),
-        }
-    }
-}
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]

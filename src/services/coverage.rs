@@ -3,7 +3,6 @@
 //! Writes that depend on what a worker already has (overlap, death) run in one transaction that
 //! starts by touching the worker row: PostgreSQL then holds the row lock and SQLite the write lock,
 //! so two concurrent enrollments of one worker are checked one after the other.
-use async_graphql::InputObject;
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -22,22 +21,21 @@ use crate::domain::coverage_period::{
 use crate::domain::types::{CoverageEndReason, FundingSource, Program, WorkerStatus};
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
-use crate::graphql::scalars::{Date, Rupiah};
 use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
-#[derive(Debug, Clone, InputObject)]
-pub struct EnrollInput {
-    pub worker_id: async_graphql::ID,
+/// A coverage period to create for a worker, as the caller gives it.
+#[derive(Debug, Clone)]
+pub struct NewCoverage {
     pub regency_code: String,
     pub funding_source: FundingSource,
     /// Default [JKK, JKM]. JKK and JKM are always required together.
     pub programs: Option<Vec<Program>>,
-    pub declared_monthly_income: Option<Rupiah>,
-    pub starts_on: Date,
-    pub ends_on: Option<Date>,
+    pub declared_monthly_income: Option<i64>,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
 }
 
 /// The terms of a new coverage period, checked on their own (the rules of enrollWorker that do not
@@ -140,7 +138,7 @@ pub async fn enroll(
     state: &AppState,
     caller: &Caller,
     worker_id: i64,
-    input: EnrollInput,
+    input: NewCoverage,
 ) -> AppResult<coverage::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let regency = state
@@ -148,12 +146,7 @@ pub async fn enroll(
         .regency(&input.regency_code)
         .ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(actor, &regency.code)?;
-    let terms = Terms::check(
-        input.programs.as_deref(),
-        input.declared_monthly_income.map(|r| r.0),
-        input.starts_on.0,
-        input.ends_on.map(|d| d.0),
-    )?;
+    let terms = Terms::check(input.programs.as_deref(), input.declared_monthly_income, input.starts_on, input.ends_on)?;
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
     require_visible_worker(&txn, actor, worker_id).await?;

@@ -3,7 +3,6 @@
 //! UPDATE so that concurrent requests produce exactly one transition.
 use std::collections::HashSet;
 
-use async_graphql::InputObject;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -28,35 +27,36 @@ use crate::domain::payout_state::PayoutAction;
 use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerStatus};
 use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
-use crate::graphql::scalars::{Date, Rupiah};
 use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
-#[derive(Debug, Clone, InputObject)]
-pub struct SubmitPayoutInput {
-    pub worker_id: async_graphql::ID,
+/// A claim for a benefit, as the caller submits it (the worker is given apart).
+#[derive(Debug, Clone)]
+pub struct NewPayout {
     pub benefit: Benefit,
-    pub incident_on: Date,
+    pub incident_on: NaiveDate,
     pub beneficiary_name: String,
     pub beneficiary_relationship: Relationship,
-    /// Required for WORK_ACCIDENT_CARE and SCHOLARSHIP; must be absent for DEATH and WORK_ACCIDENT_DEATH (the server computes those).
-    pub amount: Option<Rupiah>,
-    /// A retry with the same key returns the payout created the first time instead of a second one.
+    /// Required for WORK_ACCIDENT_CARE and SCHOLARSHIP; must be absent for DEATH and
+    /// WORK_ACCIDENT_DEATH (the server computes those).
+    pub amount: Option<i64>,
+    /// A retry with the same key returns the payout created the first time.
     pub idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, InputObject)]
+/// Which payouts a list holds (all of them within the caller's sight).
+#[derive(Debug, Clone, Default)]
 pub struct PayoutFilter {
     /// The regency of the coverage the payout is paid under.
     pub regency_code: Option<String>,
     pub status: Option<PayoutStatus>,
     pub benefit: Option<Benefit>,
     /// Submitted on or after this day (WIB).
-    pub submitted_from: Option<Date>,
+    pub submitted_from: Option<NaiveDate>,
     /// Submitted on or before this day (WIB).
-    pub submitted_to: Option<Date>,
+    pub submitted_to: Option<NaiveDate>,
 }
 
 /// Death benefits: one per worker unless the earlier one was rejected.
@@ -79,12 +79,7 @@ pub async fn of_workers(state: &AppState, caller: &Caller, worker_ids: &[i64]) -
         .await?)
 }
 
-pub async fn submit(
-    state: &AppState,
-    caller: &Caller,
-    worker_id: i64,
-    input: SubmitPayoutInput,
-) -> AppResult<payout::Model> {
+pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: NewPayout) -> AppResult<payout::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let idempotency_key = input.idempotency_key.as_deref().map(|k| clean_text("idempotencyKey", k, 200)).transpose()?;
     if let Some(key) = &idempotency_key
@@ -232,13 +227,13 @@ struct Claim {
 }
 
 impl Claim {
-    fn check(input: &SubmitPayoutInput) -> AppResult<Claim> {
-        let incident_on = check_date("incidentOn", input.incident_on.0)?;
+    fn check(input: &NewPayout) -> AppResult<Claim> {
+        let incident_on = check_date("incidentOn", input.incident_on)?;
         if incident_on > today() {
             return Err(AppError::bad_input("incidentOn", Msg::IncidentInFuture));
         }
         let beneficiary_name = clean_name("beneficiaryName", &input.beneficiary_name, 200)?;
-        let amount = input.amount.map(|a| a.0);
+        let amount = input.amount;
         match input.benefit {
             Benefit::Death | Benefit::WorkAccidentDeath if amount.is_some() => {
                 return Err(AppError::bad_input("amount", Msg::DeathBenefitComputed));
@@ -477,10 +472,10 @@ fn filter_condition(filter: &PayoutFilter) -> AppResult<Condition> {
         condition = condition.add(payout::Column::Benefit.eq(benefit));
     }
     if let Some(from) = filter.submitted_from {
-        condition = condition.add(payout::Column::SubmittedAt.gte(wib_midnight(check_date("submittedFrom", from.0)?)));
+        condition = condition.add(payout::Column::SubmittedAt.gte(wib_midnight(check_date("submittedFrom", from)?)));
     }
     if let Some(to) = filter.submitted_to {
-        let next_day = check_date("submittedTo", to.0)?.succ_opt().unwrap_or(to.0);
+        let next_day = check_date("submittedTo", to)?.succ_opt().unwrap_or(to);
         condition = condition.add(payout::Column::SubmittedAt.lt(wib_midnight(next_day)));
     }
     Ok(condition)

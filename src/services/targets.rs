@@ -1,7 +1,6 @@
 //! Yearly coverage targets per regency (one row per regency and year, set again = replaced).
 use std::collections::HashSet;
 
-use async_graphql::InputObject;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -14,25 +13,25 @@ use crate::auth::{Caller, Role};
 use crate::domain::types::FundingSource;
 use crate::entities::{coverage_target, regency};
 use crate::error::{AppError, AppResult};
-use crate::graphql::scalars::Rupiah;
 use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::Tally;
 
-#[derive(Debug, Clone, InputObject)]
-pub struct CoverageTargetInput {
+/// A regency's target for a year, as the caller sets it.
+#[derive(Debug, Clone)]
+pub struct NewTarget {
     pub regency_code: String,
     pub year: i32,
     pub target_workers: i32,
     /// Estimated vulnerable workers in the regency: the denominator of coverageRate.
     pub eligible_workers: Option<i32>,
-    pub budget: Option<Rupiah>,
+    pub budget: Option<i64>,
     pub funding_source: Option<FundingSource>,
     pub note: Option<String>,
 }
 
-pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) -> AppResult<coverage_target::Model> {
+pub async fn set(state: &AppState, caller: &Caller, input: NewTarget) -> AppResult<coverage_target::Model> {
     let actor = require_role(caller, Role::Supervisor)?;
     let regency = state
         .areas
@@ -46,7 +45,7 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
     if input.eligible_workers.is_some_and(|n| n < 0) {
         return Err(AppError::bad_input("eligibleWorkers", Msg::NotNegative { field: "eligibleWorkers" }));
     }
-    if input.budget.is_some_and(|b| b.0 < 0) {
+    if input.budget.is_some_and(|b| b < 0) {
         return Err(AppError::bad_input("budget", Msg::NotNegative { field: "budget" }));
     }
     let note = input.note.as_deref().map(|n| clean_text("note", n, 1000)).transpose()?;
@@ -55,7 +54,7 @@ pub async fn set(state: &AppState, caller: &Caller, input: CoverageTargetInput) 
         year: Set(year),
         target_workers: Set(input.target_workers.into()),
         eligible_workers: Set(input.eligible_workers.map(i64::from)),
-        budget: Set(input.budget.map(|b| b.0)),
+        budget: Set(input.budget),
         funding_source: Set(input.funding_source),
         note: Set(note),
         updated_at: Set(Utc::now()),

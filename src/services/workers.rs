@@ -1,6 +1,5 @@
 //! Registering, updating, finding and listing workers.
-use async_graphql::InputObject;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -28,30 +27,33 @@ use crate::live::Changes;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
-#[derive(Debug, Clone, InputObject)]
-pub struct RegisterWorkerInput {
+/// A worker to register, as the caller gives it.
+#[derive(Debug, Clone)]
+pub struct NewWorker {
     pub nik: String,
     pub full_name: String,
     /// Optional: derived from the NIK when absent; must agree with it when present.
     pub gender: Option<Gender>,
-    pub birth_date: Option<crate::graphql::scalars::Date>,
+    pub birth_date: Option<NaiveDate>,
     pub occupation: Occupation,
     pub regency_code: String,
     pub district_code: Option<String>,
     pub membership_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, InputObject)]
-pub struct UpdateWorkerInput {
+/// Changes to a worker's profile; None leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerChanges {
     pub full_name: Option<String>,
     pub occupation: Option<Occupation>,
-    /// Changing the domicile regency without a districtCode clears the district.
+    /// Changing the domicile regency without a district clears the district.
     pub regency_code: Option<String>,
     pub district_code: Option<String>,
     pub membership_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, InputObject)]
+/// Which workers a list holds (all of them within the caller's sight).
+#[derive(Debug, Clone, Default)]
 pub struct WorkerFilter {
     /// Domicile regency.
     pub regency_code: Option<String>,
@@ -78,7 +80,7 @@ pub enum SortDirection {
 }
 
 /// Default order: by name, A to Z.
-#[derive(Debug, Clone, Copy, InputObject)]
+#[derive(Debug, Clone, Copy)]
 pub struct WorkerOrder {
     pub field: WorkerSortField,
     pub direction: SortDirection,
@@ -216,14 +218,14 @@ async fn fetch(
     Ok(fetched)
 }
 
-pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerInput) -> AppResult<worker::Model> {
+pub async fn register(state: &AppState, caller: &Caller, input: NewWorker) -> AppResult<worker::Model> {
     let actor = require_role(caller, Role::Operator)?;
     let nik_text = input.nik.trim();
     let nik = check_nik(&state.areas, nik_text)?;
     if input.gender.is_some_and(|g| g != nik.gender) {
         return Err(AppError::bad_input("gender", Msg::GenderMismatch));
     }
-    if input.birth_date.is_some_and(|d| d.0 != nik.birth_date) {
+    if input.birth_date.is_some_and(|d| d != nik.birth_date) {
         return Err(AppError::bad_input("birthDate", Msg::BirthDateMismatch));
     }
     let full_name = check_name(&input.full_name)?;
@@ -264,7 +266,7 @@ pub async fn register(state: &AppState, caller: &Caller, input: RegisterWorkerIn
     Ok(row)
 }
 
-pub async fn update(state: &AppState, caller: &Caller, id: i64, input: UpdateWorkerInput) -> AppResult<worker::Model> {
+pub async fn update(state: &AppState, caller: &Caller, id: i64, input: WorkerChanges) -> AppResult<worker::Model> {
     let actor = require_role(caller, Role::Operator)?;
     // Under the worker's lock: the summaries move the worker's figures from what it is now.
     let txn = state.db.begin().await?;

@@ -3,6 +3,7 @@
 //! district's count is withheld depends on its siblings, its parent and its breakdowns
 //! (`disclosure`); computing it from every area's summary rows takes one read, so a publication is
 //! kept for `refresh` and then recomputed. Exact figures for keys in scope never come from here.
+use crate::config::DEFAULT_MIN_COUNT;
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::sync::{Arc, OnceLock};
@@ -17,9 +18,6 @@ use super::tally;
 use crate::areas::Areas;
 use crate::domain::types::Occupation;
 use crate::error::AppResult;
-
-/// The default k: no published figure is made of fewer workers or payouts than this.
-pub const DEFAULT_MIN_COUNT: i64 = 10;
 
 /// Years kept at once (each is about 4 MB: every area's figures), enough for a trend of a decade.
 const KEPT_YEARS: usize = 12;

@@ -99,14 +99,17 @@ impl TestApp {
         };
         let template = PG_TEMPLATE.get_or_init(|| create_template(base.clone())).await;
         let name = format!("jaminan_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = db::connect(&base, db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.expect("postgres admin connection");
+        let admin = db::connect(&base, jaminan::config::DEFAULT_STATEMENT_TIMEOUT_SECS)
+            .await
+            .expect("postgres admin connection");
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .expect("create test database");
         admin.close().await.ok();
-        let db =
-            db::connect(&database_url(&base, &name), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.expect("test database");
+        let db = db::connect(&database_url(&base, &name), jaminan::config::DEFAULT_STATEMENT_TIMEOUT_SECS)
+            .await
+            .expect("test database");
         Some(TestApp::with_db(Backend::Postgres, db, name).await)
     }
 
@@ -156,7 +159,7 @@ impl TestApp {
             }
             Backend::Postgres => {
                 if let Ok(base) = std::env::var("TEST_DATABASE_URL")
-                    && let Ok(admin) = db::connect(&base, db::DEFAULT_STATEMENT_TIMEOUT_SECS).await
+                    && let Ok(admin) = db::connect(&base, jaminan::config::DEFAULT_STATEMENT_TIMEOUT_SECS).await
                 {
                     admin
                         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.cleanup_target))

@@ -5,24 +5,13 @@
 //! every key below ADMIN (and anonymous callers) may run nothing else, so a leaked key or an
 //! attacker's browser cannot send expensive or probing documents; admins in GraphiQL keep
 //! arbitrary queries.
+use crate::config::TrustedMode;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::i18n::Msg;
 use sha2::{Digest, Sha256};
-
-/// Whether requests may (or must) name trusted documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum TrustedMode {
-    /// `documentId` is not understood; every request sends its query.
-    #[default]
-    Off,
-    /// Trusted documents by id, and arbitrary documents too.
-    Allowed,
-    /// Only trusted documents, except for ADMIN keys.
-    Only,
-}
 
 /// Why a request was refused before its document was even looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
