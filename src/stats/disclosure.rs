@@ -8,13 +8,22 @@
 //! a small cell alone is not enough: parent minus the visible children gives it back. So:
 //!
 //! 1. a cell with 0 < value < k is withheld (primary); zeros are published (they name no one);
-//! 2. in every family whose parent is withheld or that has a withheld child, the withheld children
+//! 2. an area whose covered workers are withheld has all its other cells withheld, zeros included:
+//!    its newly covered workers are some of the covered ones (12 newly covered beside a withheld
+//!    count say it is at least 12, and the parent minus the published siblings then gives the
+//!    other withheld sibling away), its gender and occupation cells are parts of it, its payouts
+//!    are claims of those few workers; a published zero beside them would say where the rest is;
+//! 3. in every family whose parent is withheld or that has a withheld child, the withheld children
 //!    must add up to at least k, otherwise the next smallest children are withheld too
-//!    (complementary); if the children cannot reach k, the parent is withheld as well;
-//! 3. in families whose children belong to different keys (the provinces of the nation, the
+//!    (complementary); if the children cannot reach k, the parent is withheld as well. Cells
+//!    withheld by rule 2 are protected so too, or subtraction would give their bound back;
+//! 4. in families whose children belong to different keys (the provinces of the nation, the
 //!    regencies of a province), each owner knows its own cell exactly, so the withheld children
 //!    must add up to at least k even without the largest of them;
-//! 4. repeat until nothing changes (withholding only grows, so this ends).
+//! 5. repeat until nothing changes (withholding only grows, so this ends).
+//!
+//! Newly covered workers withheld beside a published count are only bounded from above by it,
+//! which names no one.
 //!
 //! Families are treated as exact sums even where a worker counted in two regencies makes the parent
 //! smaller than the sum: protecting a sum that is not exact only errs on the safe side.
@@ -125,7 +134,7 @@ pub fn withhold(tree: &Tree, values: &[i64], k: i64) -> Vec<bool> {
     let mut withheld: Vec<bool> = values.iter().map(|&v| v > 0 && v < k).collect();
     let families = families(tree);
     loop {
-        let mut changed = false;
+        let mut changed = withhold_areas(&mut withheld);
         for family in &families {
             changed |= protect(family, values, &mut withheld, k);
         }
@@ -135,7 +144,19 @@ pub fn withhold(tree: &Tree, values: &[i64], k: i64) -> Vec<bool> {
     }
 }
 
-/// Applies rule 2 (and 3) to one family; true when it withheld something.
+/// Applies rule 2 to every area; true when it withheld something.
+fn withhold_areas(withheld: &mut [bool]) -> bool {
+    let mut changed = false;
+    for area in withheld.chunks_mut(Cell::count()) {
+        if area[Cell::Covered.index()] && area.contains(&false) {
+            area.fill(true);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Applies rule 3 (and 4) to one family; true when it withheld something.
 fn protect(family: &Family, values: &[i64], withheld: &mut [bool], k: i64) -> bool {
     // The sum and the largest of the withheld (non-zero) children.
     let hidden = |withheld: &[bool]| {
@@ -177,23 +198,40 @@ mod tests {
 
     const K: i64 = 10;
 
-    /// The nation with one province of `regencies.len()` regencies; each regency has the districts
-    /// given by its counts (covered workers; every other cell 0, except gender: all MALE).
-    fn tree_with(regencies: &[Vec<i64>]) -> (Tree, Vec<i64>) {
+    /// A district's cells: covered workers, the men among them (the others are women), the newly
+    /// covered among them; all fishers.
+    fn district(covered: i64, men: i64, newly: i64) -> Vec<(Cell, i64)> {
+        let fishers = Cell::Occupation(Occupation::Fisher);
+        vec![
+            (Cell::Covered, covered),
+            (Cell::Male, men),
+            (Cell::Female, covered - men),
+            (Cell::NewlyCovered, newly),
+            (fishers, covered),
+        ]
+    }
+
+    /// Districts of men covered since an earlier year.
+    fn men(counts: &[i64]) -> Vec<Vec<(Cell, i64)>> {
+        counts.iter().map(|&n| district(n, n, 0)).collect()
+    }
+
+    /// The nation with one province of `regencies.len()` regencies, each with its districts.
+    fn tree_with(regencies: &[Vec<Vec<(Cell, i64)>>]) -> (Tree, Vec<i64>) {
         let mut tree = Tree::default();
         let nation = tree.add(None, true);
         let province = tree.add(Some(nation), true);
-        let mut leaves: Vec<(usize, i64)> = Vec::new();
+        let mut leaves = Vec::new();
         for districts in regencies {
             let regency = tree.add(Some(province), false);
-            for &count in districts {
-                leaves.push((tree.add(Some(regency), false), count));
+            for cells in districts {
+                leaves.push((tree.add(Some(regency), false), cells));
             }
         }
         let cells = Cell::count();
         let mut values = vec![0; tree.len() * cells];
-        for (leaf, count) in leaves {
-            for cell in [Cell::Covered, Cell::Male, Cell::Occupation(Occupation::Fisher)] {
+        for (leaf, counts) in leaves {
+            for &(cell, count) in counts {
                 values[leaf * cells + cell.index()] = count;
             }
         }
@@ -208,15 +246,20 @@ mod tests {
         (tree, values)
     }
 
-    fn covered(values: &[i64], withheld: &[bool], area: usize) -> Option<i64> {
-        let i = area * Cell::count() + Cell::Covered.index();
+    /// What a caller outside the scope reads of a cell.
+    fn read(values: &[i64], withheld: &[bool], area: usize, cell: Cell) -> Option<i64> {
+        let i = area * Cell::count() + cell.index();
         (!withheld[i]).then_some(values[i])
+    }
+
+    fn covered(values: &[i64], withheld: &[bool], area: usize) -> Option<i64> {
+        read(values, withheld, area, Cell::Covered)
     }
 
     #[test]
     fn a_district_of_one_is_withheld_with_a_complement() {
         // Regency of districts 1, 30, 40: the 1 is withheld, and the 30 with it (1 + 30 >= k).
-        let (tree, values) = tree_with(&[vec![1, 30, 40]]);
+        let (tree, values) = tree_with(&[men(&[1, 30, 40])]);
         let withheld = withhold(&tree, &values, K);
         let districts: Vec<Option<i64>> = (3..6).map(|d| covered(&values, &withheld, d)).collect();
         assert_eq!(districts, [None, None, Some(40)]);
@@ -225,7 +268,7 @@ mod tests {
 
     #[test]
     fn zeros_and_large_counts_are_published() {
-        let (tree, values) = tree_with(&[vec![0, 30, 40]]);
+        let (tree, values) = tree_with(&[men(&[0, 30, 40])]);
         assert!(withhold(&tree, &values, K).iter().all(|w| !w));
     }
 
@@ -233,10 +276,22 @@ mod tests {
     fn a_small_regency_among_regencies_needs_two_complements() {
         // Regencies of 3, 20, 25, 400 in one province: an owner of one complement knows its own count,
         // so withholding 3 and 20 is not enough; 25 goes too.
-        let (tree, values) = tree_with(&[vec![3], vec![20], vec![25], vec![400]]);
+        let (tree, values) = tree_with(&[men(&[3]), men(&[20]), men(&[25]), men(&[400])]);
         let withheld = withhold(&tree, &values, K);
         let regencies: Vec<Option<i64>> = [2, 4, 6, 8].iter().map(|&r| covered(&values, &withheld, r)).collect();
         assert_eq!(regencies, [None, None, None, Some(400)]);
+    }
+
+    #[test]
+    fn every_cell_of_a_withheld_count_is_withheld() {
+        // Issue 21: Tigaraksa 1 and Kronjo 12, all of them new, withheld beside Balaraja's 30. Had
+        // Kronjo's 12 newly covered been published, 43 - 30 - 12 would have given Tigaraksa's 1.
+        let (tree, values) = tree_with(&[vec![district(1, 1, 0), district(12, 12, 12), district(30, 30, 0)]]);
+        let withheld = withhold(&tree, &values, K);
+        for area in [3, 4] {
+            assert!(withheld[area * Cell::count()..(area + 1) * Cell::count()].iter().all(|&w| w), "district {area}");
+        }
+        assert_eq!((covered(&values, &withheld, 5), covered(&values, &withheld, 2)), (Some(30), Some(43)));
     }
 
     /// Random trees: no published cell is below k, and in every family the withheld part cannot be
@@ -266,7 +321,7 @@ mod tests {
         fn nothing_small_is_published_or_recoverable(
             regencies in prop::collection::vec(prop::collection::vec(0i64..60, 1..6), 1..6)
         ) {
-            let (tree, values) = tree_with(&regencies);
+            let (tree, values) = tree_with(&regencies.iter().map(|r| men(r)).collect::<Vec<_>>());
             let withheld = withhold(&tree, &values, K);
             check(&tree, &values, &withheld)?;
         }

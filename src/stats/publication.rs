@@ -251,10 +251,13 @@ async fn compute<C: ConnectionTrait + StreamTrait>(
 fn coarsen(f: &mut AreaFigures, withheld: &[bool]) {
     let is = |cell: Cell| withheld[cell.index()];
     let mut names = Vec::new();
+    // Disclosure withholds every cell of an area whose covered workers it withholds; the figures
+    // that are not cells go with them, so that nothing is read beside a withheld count.
     if is(Cell::Covered) {
-        (f.coverage.covered, f.premium_cost) = (0, 0);
+        (f.coverage.covered, f.coverage.previous_year_covered, f.premium_cost) = (0, 0, 0);
         names.extend([
             StatsFigure::CoveredWorkers,
+            StatsFigure::PreviousYearCovered,
             StatsFigure::PremiumCost,
             StatsFigure::GrowthRate,
             StatsFigure::TargetProgress,
@@ -280,7 +283,7 @@ fn coarsen(f: &mut AreaFigures, withheld: &[bool]) {
         names.push(StatsFigure::PayoutsPending);
     }
     for (occupation, count) in Occupation::iter().zip(f.occupations.iter_mut()) {
-        if is(Cell::Occupation(occupation)) && *count > 0 {
+        if is(Cell::Occupation(occupation)) {
             *count = 0;
             names.push(StatsFigure::ByOccupation);
         }
