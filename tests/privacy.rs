@@ -406,13 +406,14 @@ fn published(app: &TestApp) -> TestApp {
     app.with_state(state)
 }
 
-/// `count` farmers living in `district` of Kota Tangerang (36.71), covered by it from 2026.
-async fn farmers(app: &TestApp, district: &str, count: u32, first_serial: u32) -> Vec<String> {
+/// `count` male farmers living in `district`, covered by its regency from `since` on.
+async fn farmers(app: &TestApp, district: &str, count: u32, first_serial: u32, since: &str) -> Vec<String> {
+    let regency = &district[..5];
     let mut workers = Vec::new();
     for serial in first_serial..first_serial + count {
         let nik = format!("36711215058{serial:05}");
-        let worker = app.register(&nik, &format!("Petani {serial}"), "36.71", Some(district), "FARMER").await;
-        app.enroll(&worker, "36.71", "2026-01-01", None).await;
+        let worker = app.register(&nik, &format!("Petani {serial}"), regency, Some(district), "FARMER").await;
+        app.enroll(&worker, regency, since, None).await;
         workers.push(worker);
     }
     workers
@@ -426,9 +427,9 @@ backend_test!(small_figures_are_withheld_outside_the_scope, |app: TestApp| async
     let app = published(&app);
     // The finding: one farmer in 36.71.01 whose heirs were paid a death benefit; 12 and 30 workers
     // in two other districts.
-    let lone = farmers(&app, "36.71.01", 1, 1).await.remove(0);
-    farmers(&app, "36.71.02", 12, 100).await;
-    farmers(&app, "36.71.03", 30, 200).await;
+    let lone = farmers(&app, "36.71.01", 1, 1, "2026-01-01").await.remove(0);
+    farmers(&app, "36.71.02", 12, 100, "2026-01-01").await;
+    farmers(&app, "36.71.03", 30, 200, "2026-01-01").await;
     let submit = "mutation($w: ID!) { submitPayout(input: { workerId: $w, benefit: DEATH, incidentOn: \"2026-03-01\", \
         beneficiaryName: \"Ahli Waris\", beneficiaryRelationship: SPOUSE }) { id } }";
     let payout = data(&app.gql_as(&app.admin, submit, json!({ "w": lone })).await)["submitPayout"]["id"].clone();
@@ -476,6 +477,82 @@ backend_test!(small_figures_are_withheld_outside_the_scope, |app: TestApp| async
         assert_eq!(stats(caller.clone(), "36.71.02").await["coveredWorkers"], 0);
         // One paid death benefit in the whole regency: withheld there too, and its amount.
         assert_eq!((&regency["payoutsPaid"], &regency["payoutsPaidAmount"]), (&json!(0), &json!("0")));
+    }
+});
+
+const FIGURES: &str = "areaCode coveredWorkers newlyCovered previousYearCovered growthRate targetProgress \
+    coverageRate premiumCost payoutsPaid payoutsPaidAmount payoutsPending byGender { gender } byOccupation { occupation } \
+    withheld";
+
+/// An area whose covered workers are withheld: every other figure of it is withheld as well.
+fn assert_all_withheld(stats: &serde_json::Value) {
+    let mut figures = stats.clone();
+    figures.as_object_mut().unwrap().remove("areaCode");
+    let withheld = json!({
+        "coveredWorkers": 0, "newlyCovered": 0, "previousYearCovered": 0, "growthRate": null,
+        "targetProgress": null, "coverageRate": null, "premiumCost": "0", "payoutsPaid": 0,
+        "payoutsPaidAmount": "0", "payoutsPending": 0, "byGender": [], "byOccupation": [],
+        "withheld": ["COVERED_WORKERS", "NEWLY_COVERED", "PREVIOUS_YEAR_COVERED", "GROWTH_RATE", "TARGET_PROGRESS",
+            "COVERAGE_RATE", "PREMIUM_COST", "PAYOUTS_PAID", "PAYOUTS_PAID_AMOUNT", "PAYOUTS_PENDING", "BY_OCCUPATION",
+            "BY_GENDER"],
+    });
+    assert_eq!(figures, withheld, "{}", stats["areaCode"]);
+}
+
+backend_test!(no_figure_of_a_withheld_area_gives_its_count_away, |app: TestApp| async move {
+    let app = published(&app);
+    // Issue 21: in Kabupaten Tangerang (36.03) Tigaraksa has 1 worker and Kronjo 10, all new in
+    // 2024; both counts are withheld, Balaraja's 11 and the regency's 22 are not. Kronjo's
+    // newlyCovered of 10 said it has at least 10, so Tigaraksa had 22 - 11 - 10 = 1.
+    farmers(&app, "36.03.03", 1, 1, "2023-01-01").await;
+    farmers(&app, "36.03.07", 10, 10, "2024-01-01").await;
+    farmers(&app, "36.03.01", 11, 20, "2023-01-01").await;
+    // The same among the regencies of Banten: Kota Tangerang's 1 is withheld with Kabupaten
+    // Serang's 10 (new in 2024) and Kota Cilegon's 10, so Cilegon's key reads 43 - 22 - 10 = 11
+    // for the other two, and Serang's newlyCovered said which part was Serang's.
+    farmers(&app, "36.71.01", 1, 40, "2023-01-01").await;
+    farmers(&app, "36.04.05", 10, 50, "2024-01-01").await;
+    farmers(&app, "36.72.01", 10, 60, "2023-01-01").await;
+    let cilegon = key(&app, Role::Operator, "36.72").await;
+    let query = format!(
+        "query($a: String) {{ coverageStats(areaCode: $a, year: 2024) {{ {FIGURES} children {{ {FIGURES} }} }} \
+         kronjo: coverageStats(areaCode: \"36.03.07\", year: 2024) {{ {FIGURES} }} \
+         trend: coverageTrend(areaCode: \"36.03.07\", fromYear: 2023, toYear: 2024) {{ {FIGURES} }} \
+         ranking: coverageRanking(provinceCode: \"36\", year: 2024, by: COVERED_WORKERS, first: 8) {{ {FIGURES} }} }}"
+    );
+
+    // Keys in scope read the exact figures.
+    let exact = app.gql_as(&app.admin, &query, json!({ "a": "36.03" })).await;
+    assert_eq!(
+        (&data(&exact)["kronjo"]["coveredWorkers"], &data(&exact)["kronjo"]["newlyCovered"]),
+        (&json!(10), &json!(10))
+    );
+
+    for caller in [None, Some(cilegon)] {
+        let response = app.gql_with(caller.as_deref(), &query, json!({ "a": "36.03" })).await;
+        let response = data(&response);
+        let regency = &response["coverageStats"];
+        assert_eq!(regency["coveredWorkers"], 22, "{regency}");
+        let district = |code: &str| {
+            regency["children"].as_array().unwrap().iter().find(|c| c["areaCode"] == code).unwrap().clone()
+        };
+        assert_eq!(district("36.03.01")["coveredWorkers"], 11);
+        for withheld in [district("36.03.07"), district("36.03.03")] {
+            assert_all_withheld(&withheld);
+        }
+        // Asked for alone, in a trend or in a ranking: the same publication.
+        assert_eq!(response["kronjo"], district("36.03.07"));
+        assert_eq!(response["trend"][1], district("36.03.07"));
+        assert_eq!(response["trend"][0]["withheld"], json!([]), "no one in Kronjo in 2023");
+        let ranking = response["ranking"].as_array().unwrap();
+        assert_eq!((&ranking[0]["areaCode"], &ranking[0]["coveredWorkers"]), (&json!("36.03"), &json!(22)));
+        let mut outside = vec!["36.04", "36.71"];
+        if caller.is_none() {
+            outside.push("36.72");
+        }
+        for code in outside {
+            assert_all_withheld(ranking.iter().find(|r| r["areaCode"] == code).unwrap());
+        }
     }
 });
 

@@ -162,8 +162,9 @@ impl CoverageStats {
 
     /// Figures withheld from this caller: outside a key's scope (and for anonymous callers) a figure
     /// made of fewer than k workers or payouts (10 by default) is withheld, with as many others as
-    /// keep it from being recovered by subtraction. A withheld count or amount reads 0, a withheld
-    /// rate null, and withheld cells are left out of byOccupation and byGender.
+    /// keep it from being recovered by subtraction; when coveredWorkers is withheld, so is every
+    /// other figure of the area. A withheld count or amount reads 0, a withheld rate null, and
+    /// withheld cells are left out of byOccupation and byGender.
     async fn withheld(&self) -> &[StatsFigure] {
         &self.0.figures.withheld
     }

@@ -216,43 +216,50 @@ async fn compute<C: ConnectionTrait + StreamTrait>(
 ) -> AppResult<Vec<(i32, YearPublication)>> {
     let keys: Vec<&str> = hierarchy.keys.iter().map(String::as_str).collect();
     let mut read = figures::read(db, &keys, years.clone(), FigureGroups::ALL).await?;
-    let cells = Cell::count();
     let mut publications = Vec::new();
     for year in years {
         let mut areas: Vec<AreaFigures> = keys
             .iter()
             .map(|&key| read.remove(&(key.to_owned(), year)).map(|f| AreaFigures::from_figures(&f)).unwrap_or_default())
             .collect();
-        let mut values = vec![0i64; keys.len() * cells];
-        for (area, f) in areas.iter().enumerate() {
-            let row = &mut values[area * cells..(area + 1) * cells];
-            row[Cell::Covered.index()] = f.coverage.covered;
-            row[Cell::NewlyCovered.index()] = f.coverage.newly_covered;
-            row[Cell::PayoutsPaid.index()] = f.payouts.paid;
-            row[Cell::PayoutsPending.index()] = f.payouts.pending;
-            row[Cell::Male.index()] = f.coverage.male;
-            row[Cell::Female.index()] = f.coverage.female;
-            for (occupation, &n) in Occupation::iter().zip(&f.occupations) {
-                row[Cell::Occupation(occupation).index()] = n;
-            }
-        }
-        let withheld = disclosure::withhold(&hierarchy.tree, &values, min_count);
-        for (area, f) in areas.iter_mut().enumerate() {
-            coarsen(f, &withheld[area * cells..(area + 1) * cells]);
-        }
+        publish(&hierarchy.tree, &mut areas, min_count);
         publications.push((year, YearPublication { areas }));
     }
     Ok(publications)
+}
+
+/// Withholds from one year's figures of every area (in the tree's order) what disclosure decides.
+fn publish(tree: &Tree, areas: &mut [AreaFigures], min_count: i64) {
+    let cells = Cell::count();
+    let mut values = vec![0i64; areas.len() * cells];
+    for (f, row) in areas.iter().zip(values.chunks_mut(cells)) {
+        row[Cell::Covered.index()] = f.coverage.covered;
+        row[Cell::NewlyCovered.index()] = f.coverage.newly_covered;
+        row[Cell::PayoutsPaid.index()] = f.payouts.paid;
+        row[Cell::PayoutsPending.index()] = f.payouts.pending;
+        row[Cell::Male.index()] = f.coverage.male;
+        row[Cell::Female.index()] = f.coverage.female;
+        for (occupation, &n) in Occupation::iter().zip(&f.occupations) {
+            row[Cell::Occupation(occupation).index()] = n;
+        }
+    }
+    let withheld = disclosure::withhold(tree, &values, min_count);
+    for (f, withheld) in areas.iter_mut().zip(withheld.chunks(cells)) {
+        coarsen(f, withheld);
+    }
 }
 
 /// Zeroes an area's withheld cells and names what they withhold.
 fn coarsen(f: &mut AreaFigures, withheld: &[bool]) {
     let is = |cell: Cell| withheld[cell.index()];
     let mut names = Vec::new();
+    // Disclosure withholds every cell of an area whose covered workers it withholds; the figures
+    // that are not cells go with them, so that nothing is read beside a withheld count.
     if is(Cell::Covered) {
-        (f.coverage.covered, f.premium_cost) = (0, 0);
+        (f.coverage.covered, f.coverage.previous_year_covered, f.premium_cost) = (0, 0, 0);
         names.extend([
             StatsFigure::CoveredWorkers,
+            StatsFigure::PreviousYearCovered,
             StatsFigure::PremiumCost,
             StatsFigure::GrowthRate,
             StatsFigure::TargetProgress,
@@ -278,7 +285,7 @@ fn coarsen(f: &mut AreaFigures, withheld: &[bool]) {
         names.push(StatsFigure::PayoutsPending);
     }
     for (occupation, count) in Occupation::iter().zip(f.occupations.iter_mut()) {
-        if is(Cell::Occupation(occupation)) && *count > 0 {
+        if is(Cell::Occupation(occupation)) {
             *count = 0;
             names.push(StatsFigure::ByOccupation);
         }
@@ -290,10 +297,313 @@ fn coarsen(f: &mut AreaFigures, withheld: &[bool]) {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::resolver_utils::EnumType;
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
     use super::*;
+    use crate::domain::types::Gender;
 
     #[test]
     fn every_occupation_has_its_place() {
         assert_eq!(Occupation::iter().count(), OCCUPATIONS);
+    }
+
+    const K: i64 = 10;
+    /// A year of one worker's premium, and one death benefit.
+    const PREMIUM: i64 = 12 * 16_800;
+    const BENEFIT: i64 = 42_000_000;
+    /// An upper bound no count reaches: what the attacker starts from for a withheld cell.
+    const UNBOUNDED: i64 = 1 << 40;
+
+    /// A district's figures: covered workers split by gender and among six occupations, none, some
+    /// or all of them newly covered, and payouts.
+    fn district() -> impl Strategy<Value = AreaFigures> {
+        // Ones often: a withheld count is at least 1, so a 1 is what a bound pins first.
+        prop_oneof![Just(1), 0i64..30].prop_flat_map(|covered| {
+            let occupations = prop::collection::vec(0..6usize, covered as usize);
+            let newly = prop_oneof![Just(0), Just(covered), 0..=covered];
+            (0..=covered, newly, 0i64..40, occupations, 0i64..15, 0i64..15).prop_map(
+                move |(male, newly_covered, previous_year_covered, occupations, paid, pending)| {
+                    let coverage =
+                        CoverageCounts { covered, previous_year_covered, newly_covered, male, female: covered - male };
+                    let payouts = PayoutCounts { paid, paid_amount: paid * BENEFIT, pending };
+                    let mut f =
+                        AreaFigures { coverage, premium_cost: covered * PREMIUM, payouts, ..Default::default() };
+                    for o in occupations {
+                        f.occupations[o] += 1;
+                    }
+                    f
+                },
+            )
+        })
+    }
+
+    fn add(into: &mut AreaFigures, f: &AreaFigures) {
+        let (c, d) = (&mut into.coverage, f.coverage);
+        (c.covered, c.previous_year_covered, c.newly_covered) = (
+            c.covered + d.covered,
+            c.previous_year_covered + d.previous_year_covered,
+            c.newly_covered + d.newly_covered,
+        );
+        (c.male, c.female) = (c.male + d.male, c.female + d.female);
+        let sum = |a: Option<i64>, b: Option<i64>| a.zip(b).map(|(a, b)| a + b).or(a).or(b);
+        into.targets.target_workers = sum(into.targets.target_workers, f.targets.target_workers);
+        into.targets.eligible_workers = sum(into.targets.eligible_workers, f.targets.eligible_workers);
+        into.premium_cost += f.premium_cost;
+        let (p, q) = (&mut into.payouts, f.payouts);
+        (p.paid, p.paid_amount, p.pending) = (p.paid + q.paid, p.paid_amount + q.paid_amount, p.pending + q.pending);
+        for (n, m) in into.occupations.iter_mut().zip(f.occupations) {
+            *n += m;
+        }
+    }
+
+    /// Nation, provinces, regencies (each with a target) and their districts, summed up; each
+    /// area's children.
+    struct Country {
+        tree: Tree,
+        children: Vec<Vec<usize>>,
+        figures: Vec<AreaFigures>,
+    }
+
+    impl Country {
+        fn of(provinces: &[Vec<Vec<AreaFigures>>]) -> Country {
+            let mut country = Country { tree: Tree::default(), children: Vec::new(), figures: Vec::new() };
+            let nation = country.add(None, true, AreaFigures::default());
+            for regencies in provinces {
+                let province = country.add(Some(nation), true, AreaFigures::default());
+                for districts in regencies {
+                    let targets = TargetSums { target_workers: Some(100), eligible_workers: Some(300) };
+                    let regency = country.add(Some(province), false, AreaFigures { targets, ..Default::default() });
+                    for district in districts {
+                        country.add(Some(regency), false, district.clone());
+                    }
+                }
+            }
+            // Children come after their parents.
+            for area in (0..country.figures.len()).rev() {
+                for child in country.children[area].clone() {
+                    let f = country.figures[child].clone();
+                    add(&mut country.figures[area], &f);
+                }
+            }
+            country
+        }
+
+        fn add(&mut self, parent: Option<usize>, children_shared: bool, figures: AreaFigures) -> usize {
+            let area = self.tree.add(parent, children_shared);
+            self.children.push(Vec::new());
+            self.figures.push(figures);
+            if let Some(parent) = parent {
+                self.children[parent].push(area);
+            }
+            area
+        }
+
+        /// The areas a key of `area` reads exactly: it and every area below it.
+        fn scope(&self, area: usize) -> Vec<usize> {
+            let mut scope = vec![area];
+            for &child in &self.children[area] {
+                scope.extend(self.scope(child));
+            }
+            scope
+        }
+
+        /// The sums a reader can subtract: (parent cell, children cells).
+        fn families(&self) -> Vec<(usize, Vec<usize>)> {
+            let cells = Cell::count();
+            let cell = |area: usize, c: usize| area * cells + c;
+            let mut families = Vec::new();
+            for (area, children) in self.children.iter().enumerate() {
+                if !children.is_empty() {
+                    families
+                        .extend((0..cells).map(|c| (cell(area, c), children.iter().map(|&a| cell(a, c)).collect())));
+                }
+                let of = |cs: Vec<Cell>| -> Vec<usize> { cs.into_iter().map(|c| cell(area, c.index())).collect() };
+                families.push((cell(area, 0), of(vec![Cell::Male, Cell::Female])));
+                families.push((cell(area, 0), of(Occupation::iter().map(Cell::Occupation).collect())));
+            }
+            families
+        }
+    }
+
+    /// Each cell of a published area as a reader outside its scope sees it: Some(count), or None
+    /// when withheld (a gender or occupation left out while named in `withheld` may be 0 too).
+    fn read(f: &Figures) -> Vec<Option<i64>> {
+        let shown = |figure: StatsFigure, n: i64| (!f.is_withheld(figure)).then_some(n);
+        let listed = |figure: StatsFigure, n: Option<i64>| n.or_else(|| shown(figure, 0));
+        let (c, p) = (f.coverage.unwrap_or_default(), f.payouts.unwrap_or_default());
+        let genders = f.by_gender().unwrap_or_default();
+        let gender = |g: Gender| listed(StatsFigure::ByGender, genders.iter().find(|x| x.0 == g).map(|x| x.1));
+        let occupations = f.by_occupation.clone().unwrap_or_default();
+        let mut cells = vec![None; Cell::count()];
+        cells[Cell::Covered.index()] = shown(StatsFigure::CoveredWorkers, c.covered);
+        cells[Cell::NewlyCovered.index()] = shown(StatsFigure::NewlyCovered, c.newly_covered);
+        cells[Cell::PayoutsPaid.index()] = shown(StatsFigure::PayoutsPaid, p.paid);
+        cells[Cell::PayoutsPending.index()] = shown(StatsFigure::PayoutsPending, p.pending);
+        cells[Cell::Male.index()] = gender(Gender::Male);
+        cells[Cell::Female.index()] = gender(Gender::Female);
+        for o in Occupation::iter() {
+            let n = occupations.iter().find(|x| x.0 == o).map(|x| x.1);
+            cells[Cell::Occupation(o).index()] = listed(StatsFigure::ByOccupation, n);
+        }
+        cells
+    }
+
+    /// What a reader can tell of every cell: (least, most), from the cells it reads, the sums of the
+    /// families and newly covered <= covered, tightened until nothing changes.
+    fn bounds(families: &[(usize, Vec<usize>)], read: &[Option<i64>]) -> Vec<(i64, i64)> {
+        let cells = Cell::count();
+        let (covered, newly) = (Cell::Covered.index(), Cell::NewlyCovered.index());
+        let mut bounds: Vec<(i64, i64)> = read
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match n {
+                Some(n) => (*n, *n),
+                // Withheld counts are not 0, except those withheld with their area's count.
+                None if i % cells == covered || (i % cells < Cell::Male.index() && read[i - i % cells].is_some()) => {
+                    (1, UNBOUNDED)
+                }
+                None => (0, UNBOUNDED),
+            })
+            .collect();
+        let tighten = |bounds: &mut [(i64, i64)], i: usize, least: i64, most: i64| {
+            let (l, m) = bounds[i];
+            bounds[i] = (l.max(least), m.min(most));
+            bounds[i] != (l, m)
+        };
+        loop {
+            let mut changed = false;
+            for (parent, children) in families {
+                let (least, most) = children.iter().fold((0, 0), |(l, m), &c| (l + bounds[c].0, m + bounds[c].1));
+                let (pl, pm) = bounds[*parent];
+                changed |= tighten(&mut bounds, *parent, least, most);
+                for &c in children {
+                    let (l, m) = bounds[c];
+                    changed |= tighten(&mut bounds, c, pl - (most - m), pm - (least - l));
+                }
+            }
+            for area in (0..bounds.len()).step_by(cells) {
+                let (c, n) = (bounds[area + covered], bounds[area + newly]);
+                changed |= tighten(&mut bounds, area + newly, 0, c.1);
+                changed |= tighten(&mut bounds, area + covered, n.0, UNBOUNDED);
+            }
+            if !changed {
+                return bounds;
+            }
+        }
+    }
+
+    /// Every published field of one area: a withheld figure reads 0 (a rate None, a cell left
+    /// out), any other reads the truth; a published count is 0 or at least k; an area whose covered
+    /// workers are withheld shows none of its figures.
+    fn check_fields(truth: &Figures, published: &Figures) -> Result<(), TestCaseError> {
+        let is = |figure| published.is_withheld(figure);
+        let shown = |figure, n: i64| if is(figure) { 0 } else { n };
+        let (t, p) = (truth.coverage.unwrap_or_default(), published.coverage.unwrap_or_default());
+        let (tp, pp) = (truth.payouts.unwrap_or_default(), published.payouts.unwrap_or_default());
+        let counts = [
+            (StatsFigure::CoveredWorkers, p.covered, t.covered),
+            (StatsFigure::NewlyCovered, p.newly_covered, t.newly_covered),
+            (StatsFigure::PayoutsPaid, pp.paid, tp.paid),
+            (StatsFigure::PayoutsPending, pp.pending, tp.pending),
+        ];
+        for (figure, published, truth) in counts {
+            prop_assert_eq!(published, shown(figure, truth), "{:?}", figure);
+            prop_assert!(published == 0 || published >= K, "{:?} = {} published", figure, published);
+        }
+        prop_assert_eq!(p.previous_year_covered, shown(StatsFigure::PreviousYearCovered, t.previous_year_covered));
+        prop_assert_eq!(published.premium_cost, Some(shown(StatsFigure::PremiumCost, truth.premium_cost.unwrap_or(0))));
+        prop_assert_eq!(pp.paid_amount, shown(StatsFigure::PayoutsPaidAmount, tp.paid_amount));
+        let rates = [
+            (StatsFigure::GrowthRate, published.growth_rate(), truth.growth_rate()),
+            (StatsFigure::TargetProgress, published.target_progress(), truth.target_progress()),
+            (StatsFigure::CoverageRate, published.coverage_rate(), truth.coverage_rate()),
+        ];
+        for (figure, published, truth) in rates {
+            prop_assert_eq!(published, truth.filter(|_| !is(figure)), "{:?}", figure);
+        }
+        breakdown(is(StatsFigure::ByGender), published.by_gender(), truth.by_gender())?;
+        breakdown(is(StatsFigure::ByOccupation), published.by_occupation.clone(), truth.by_occupation.clone())?;
+        if is(StatsFigure::CoveredWorkers) {
+            prop_assert_eq!(published.withheld.len(), StatsFigure::items().len(), "{:?}", published.withheld);
+        }
+        Ok(())
+    }
+
+    /// The cells of a breakdown that are published are true and at least k; the others are left
+    /// out, named in `withheld` when not 0.
+    fn breakdown<T: PartialEq + std::fmt::Debug>(
+        named: bool,
+        published: Option<Vec<(T, i64)>>,
+        truth: Option<Vec<(T, i64)>>,
+    ) -> Result<(), TestCaseError> {
+        let (published, truth) = (published.unwrap_or_default(), truth.unwrap_or_default());
+        for cell in &published {
+            prop_assert!(truth.contains(cell) && cell.1 >= K, "{:?} published", cell);
+        }
+        prop_assert!(named || published == truth, "{:?} left out without being named", truth);
+        Ok(())
+    }
+
+    /// No withheld count of fewer than k is given back exactly, to a reader outside every scope
+    /// or to a key of a province or regency, which reads its own areas exactly (and so, above
+    /// them, only learns what the other areas add).
+    fn check_recovery(country: &Country, truth: &[i64], published: &[Option<i64>]) -> Result<(), TestCaseError> {
+        let cells = Cell::count();
+        let families = country.families();
+        let owners = (1..country.figures.len()).filter(|&a| !country.children[a].is_empty());
+        for owner in std::iter::once(None).chain(owners.map(Some)) {
+            let mut read = published.to_vec();
+            // What the key knows itself of each cell.
+            let mut own = vec![0; truth.len()];
+            if let Some(owner) = owner {
+                for area in country.scope(owner) {
+                    for i in area * cells..(area + 1) * cells {
+                        read[i] = Some(truth[i]);
+                    }
+                }
+                for area in (0..country.figures.len()).filter(|&a| country.scope(a).contains(&owner)) {
+                    for c in 0..cells {
+                        own[area * cells + c] = truth[owner * cells + c];
+                    }
+                }
+            }
+            for (i, (least, most)) in bounds(&families, &read).into_iter().enumerate() {
+                prop_assert!(least <= truth[i] && truth[i] <= most, "the bounds of cell {} are wrong", i);
+                let others = truth[i] - own[i];
+                prop_assert!(
+                    read[i].is_some() || others == 0 || others >= K || least < most,
+                    "cell {} of area {} (= {}) recovered by the key of {:?}",
+                    i % cells,
+                    i / cells,
+                    truth[i],
+                    owner
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, rng_seed: RngSeed::Fixed(21), ..ProptestConfig::default() })]
+
+        /// Random countries through the publication: every published field of every area.
+        #[test]
+        fn no_published_figure_is_small_or_recoverable(
+            provinces in prop::collection::vec(prop::collection::vec(prop::collection::vec(district(), 1..5), 1..4), 1..3)
+        ) {
+            let country = Country::of(&provinces);
+            let mut published = country.figures.clone();
+            publish(&country.tree, &mut published, K);
+            let (mut truth_cells, mut published_cells) = (Vec::new(), Vec::new());
+            for (truth, published) in country.figures.iter().zip(&published) {
+                let (truth, published) = (truth.to_figures(), published.to_figures());
+                check_fields(&truth, &published)?;
+                truth_cells.extend(read(&truth).into_iter().map(|n| n.unwrap_or(0)));
+                published_cells.extend(read(&published));
+            }
+            check_recovery(&country, &truth_cells, &published_cells)?;
+        }
     }
 }
