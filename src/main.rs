@@ -227,14 +227,14 @@ async fn run(command: Command, lang: Lang) -> Result<(), String> {
             Ok(())
         }
         Command::Migrate { db } => {
-            db::open(&db).await.map_err(|e| e.to_string())?;
+            jaminan::app::startup::open_database(&db).await.map_err(|e| e.to_string())?;
             println!("{}", Line::MigrationsApplied.text(lang));
             Ok(())
         }
         Command::ApiKey { db, command } => api_key(&db, command, lang).await,
         Command::Backup { db, file } => {
             let started = std::time::Instant::now();
-            let db = db::open(&db).await.map_err(|e| e.to_string())?;
+            let db = jaminan::app::startup::open_database(&db).await.map_err(|e| e.to_string())?;
             db::backup::backup(&db, &file).await.map_err(|e| e.text(lang))?;
             let secs = started.elapsed().as_secs_f64();
             println!("{}", Line::BackupWritten { path: file.display().to_string(), secs }.text(lang));
@@ -271,7 +271,7 @@ fn trusted_documents(args: &ServeArgs, lang: Lang) -> Result<TrustedDocuments, S
 }
 
 async fn serve_app(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Result<(), String> {
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     if args.demo {
         let started = std::time::Instant::now();
         if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
@@ -351,7 +351,7 @@ async fn seed_database(
     tsv: Option<std::path::PathBuf>,
     lang: Lang,
 ) -> Result<(), String> {
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     if let Some(dir) = tsv {
         jaminan::datasets::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
         println!("{}", Line::RowsWrittenTo { path: dir.display().to_string() }.text(lang));
@@ -372,8 +372,9 @@ async fn seed_database(
 
 async fn stats(db_args: &DatabaseArgs, command: StatsCommand, lang: Lang) -> Result<(), String> {
     // No statement timeout: a recomputation reads every coverage period in one statement.
-    let db =
-        db::open(&DatabaseArgs { statement_timeout_secs: 0, ..db_args.clone() }).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(&DatabaseArgs { statement_timeout_secs: 0, ..db_args.clone() })
+        .await
+        .map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     match command {
         StatsCommand::Rebuild => {
@@ -402,7 +403,7 @@ async fn audit_verify(db_args: &DatabaseArgs, expect_head: Option<&str>, lang: L
             Ok::<_, String>((id, hash.trim().to_owned()))
         })
         .transpose()?;
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let mut report = jaminan::services::audit::verify(&db).await.map_err(|e| e.text(lang))?;
     if let (None, Some((id, hash))) = (&report.broken, &expected) {
@@ -429,7 +430,7 @@ async fn import_enrollments(
     options: ImportOptions,
     lang: Lang,
 ) -> Result<(), String> {
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
     let file = std::fs::File::open(path)
         .map_err(|e| Line::CannotOpen { path: path.display().to_string(), detail: e.to_string() }.text(lang))?;
@@ -513,7 +514,7 @@ async fn export_enrollments(
     file: Option<PathBuf>,
     lang: Lang,
 ) -> Result<(), String> {
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
     let rows = match &file {
         Some(path) => {
@@ -532,7 +533,7 @@ async fn export_enrollments(
 }
 
 async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> Result<(), String> {
-    let db = db::open(db_args).await.map_err(|e| e.to_string())?;
+    let db = jaminan::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     match command {
         ApiKeyCommand::Create { name, role, scope } => {
             let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
@@ -547,12 +548,12 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             }
             let actor = import::cli_actor();
             let (key, row) =
-                auth::create_key_audited(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
+                jaminan::services::api_keys::create(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
             println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
             println!("{key}");
         }
         ApiKeyCommand::List => {
-            for key in auth::list_keys(&db).await.map_err(|e| e.text(lang))? {
+            for key in auth::keys::list_keys(&db).await.map_err(|e| e.text(lang))? {
                 let status = match key.revoked_at {
                     None => Line::KeyActive.text(lang),
                     Some(at) => Line::KeyRevokedAt { at: at.to_rfc3339() }.text(lang),
@@ -561,7 +562,7 @@ async fn api_key(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if !auth::revoke_key_audited(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
+            if !jaminan::services::api_keys::revoke(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
             println!("{}", Line::KeyRevoked { id }.text(lang));

@@ -40,7 +40,10 @@ async fn cast(app: &TestApp) -> Cast {
 }
 
 async fn key(app: &TestApp, role: Role, scope: Option<&str>) -> String {
-    auth::create_key(&app.state.db, &format!("{role:?} {scope:?}"), role, scope.map(str::to_owned)).await.unwrap().0
+    auth::keys::create_key(&app.state.db, &format!("{role:?} {scope:?}"), role, scope.map(str::to_owned))
+        .await
+        .unwrap()
+        .0
 }
 
 /// Sorted worker ids and the totalCount a caller gets from `workers`.
@@ -350,7 +353,7 @@ backend_test!(supervisors_decide_payouts_and_targets_in_scope, |app: TestApp| as
 
 backend_test!(audit_entries_name_the_key_but_never_hold_it, |app: TestApp| async move {
     let (operator, row) =
-        auth::create_key(&app.state.db, "desk 3", Role::Operator, Some("36.03".into())).await.unwrap();
+        auth::keys::create_key(&app.state.db, "desk 3", Role::Operator, Some("36.03".into())).await.unwrap();
     let register = r#"mutation { registerWorker(input: { nik: "3603121505850011", fullName: "Sari",
         occupation: FISHER, regencyCode: "36.03" }) { id } }"#;
     data(&app.gql_as(&operator, register, json!({})).await);

@@ -286,7 +286,7 @@ backend_test!(only_admins_read_it_and_nobody_changes_it, |app: TestApp| async mo
     let query = "{ auditLog { nodes { id } } }";
     assert_eq!(error_code(&app.gql(query, json!({})).await), "UNAUTHENTICATED");
     for role in [Role::Viewer, Role::Operator, Role::Supervisor] {
-        let (key, _) = auth::create_key(&app.state.db, "reader", role, None).await.unwrap();
+        let (key, _) = auth::keys::create_key(&app.state.db, "reader", role, None).await.unwrap();
         assert_eq!(error_code(&app.gql_as(&key, query, json!({})).await), "FORBIDDEN", "{role:?}");
     }
     // The schema offers no mutation of the log.
@@ -522,7 +522,7 @@ backend_test!(api_key_administration_is_audited_without_the_key, |app: TestApp| 
     assert!(created.status.success(), "{}", text(&created));
     let printed = String::from_utf8_lossy(&created.stdout).into_owned();
     let key = printed.lines().last().unwrap().to_owned();
-    let row = auth::list_keys(&app.state.db).await.unwrap().into_iter().find(|k| k.name == "desk 36.03").unwrap();
+    let row = auth::keys::list_keys(&app.state.db).await.unwrap().into_iter().find(|k| k.name == "desk 36.03").unwrap();
     // The key works, and its creation is in the log.
     let response = app.gql_as(&key, "{ workers { totalCount } }", json!({})).await;
     assert_eq!(data(&response)["workers"]["totalCount"], 0);

@@ -57,7 +57,7 @@ backend_test!(backups_are_consistent_and_restore, |app: TestApp| async move {
             let copy_url = format!("sqlite://{}?mode=rw", copy.display());
             let verify = jaminan(&copy_url, &["stats", "verify"]);
             assert!(verify.status.success(), "{}", text(&verify));
-            let restored = jaminan::db::connect_and_migrate(&copy_url).await.unwrap();
+            let restored = jaminan::app::startup::open_url(&copy_url).await.unwrap();
             let copied = TestApp::count(&restored, "SELECT COUNT(*) AS n FROM worker").await;
             assert!(copied >= 1 && copied as u64 <= written, "{copied} of {written}");
             let unenrolled = "SELECT COUNT(*) AS n FROM worker w WHERE NOT EXISTS (SELECT 1 FROM coverage c WHERE c.worker_id = w.id)";

@@ -140,7 +140,8 @@ backend_test!(generated_and_mutated_requests_never_break_the_server, |app: TestA
     // Something for the generated queries to find.
     let worker = app.register("3603124503850001", "Siti Aminah", "36.03", Some("36.03.12"), "FISHER").await;
     app.enroll(&worker, "36.03", "2024-01-01", None).await;
-    let (viewer, _) = auth::create_key(&app.state.db, "fuzz viewer", Role::Viewer, Some("36.03".into())).await.unwrap();
+    let (viewer, _) =
+        auth::keys::create_key(&app.state.db, "fuzz viewer", Role::Viewer, Some("36.03".into())).await.unwrap();
     // The requests run on a pool that waits long for a connection: a slow machine must not turn
     // a busy pool into a 503 (the cut below tests the 503s).
     let patient = DatabaseArgs { db_acquire_timeout_ms: 20_000, ..DatabaseArgs::for_url(&app.database_url()) };

@@ -85,14 +85,14 @@ backend_test!(unknown_and_revoked_keys_are_unauthenticated, |app: TestApp| async
     let (status, _) = app.post_json(Some("jmn_not_a_key"), &json!({ "query": query }).to_string()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (key, row) = auth::create_key(&app.state.db, "operator one", Role::Operator, None).await.unwrap();
+    let (key, row) = auth::keys::create_key(&app.state.db, "operator one", Role::Operator, None).await.unwrap();
     let register = r#"mutation { registerWorker(input: { nik: "3603121505850001", fullName: "Budi",
         occupation: FISHER, regencyCode: "36.03" }) { id } }"#;
     data(&app.gql_as(&key, register, json!({})).await);
-    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
-    assert!(!auth::revoke_key(&app.state.db, row.id).await.unwrap(), "revoking twice reports nothing to revoke");
+    assert!(auth::keys::revoke_key(&app.state.db, row.id).await.unwrap());
+    assert!(!auth::keys::revoke_key(&app.state.db, row.id).await.unwrap(), "revoking twice reports nothing to revoke");
     // Keys are held in memory and re-read every half second: revoked, a key stops within a second.
-    tokio::time::sleep(auth::KEY_REFRESH + std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(auth::keys::KEY_REFRESH + std::time::Duration::from_millis(100)).await;
     let response = app.gql_as(&key, "{ provinces { code } }", json!({})).await;
     assert_eq!(error_code(&response), "UNAUTHENTICATED", "a revoked key stops working within a second");
 });
@@ -100,11 +100,11 @@ backend_test!(unknown_and_revoked_keys_are_unauthenticated, |app: TestApp| async
 backend_test!(a_revoked_key_stops_on_every_instance_within_a_second, |app: TestApp| async move {
     // Two servers on one database, each with its own keys in memory; the CLI revokes the key.
     let other = app.with_state(AppState::new(app.state.db.clone()).await.unwrap());
-    let (key, row) = auth::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap();
+    let (key, row) = auth::keys::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap();
     for instance in [&app, &other] {
         data(&instance.gql_as(&key, "{ provinces { code } }", json!({})).await);
     }
-    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
+    assert!(auth::keys::revoke_key(&app.state.db, row.id).await.unwrap());
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     for instance in [&app, &other] {
         assert_eq!(error_code(&instance.gql_as(&key, "{ provinces { code } }", json!({})).await), "UNAUTHENTICATED");
@@ -113,10 +113,12 @@ backend_test!(a_revoked_key_stops_on_every_instance_within_a_second, |app: TestA
 
 backend_test!(a_known_key_costs_no_database_round_trip, |app: TestApp| async move {
     // A long refresh interval, so that the count below cannot include a periodic re-read.
-    let state =
-        AppState { keys: Arc::new(auth::KeyCache::new(std::time::Duration::from_secs(600))), ..app.state.clone() };
+    let state = AppState {
+        keys: Arc::new(auth::keys::KeyCache::new(std::time::Duration::from_secs(600))),
+        ..app.state.clone()
+    };
     let app = app.with_state(state);
-    let (new_key, _) = auth::create_key(&app.state.db, "created after start", Role::Viewer, None).await.unwrap();
+    let (new_key, _) = auth::keys::create_key(&app.state.db, "created after start", Role::Viewer, None).await.unwrap();
     data(&app.gql_as(&new_key, "{ provinces { code } }", json!({})).await);
     let before = app.query_count();
     for _ in 0..20 {
@@ -129,7 +131,7 @@ backend_test!(a_known_key_costs_no_database_round_trip, |app: TestApp| async mov
 });
 
 backend_test!(viewer_keys_cannot_write, |app: TestApp| async move {
-    let (key, _) = auth::create_key(&app.state.db, "viewer", Role::Viewer, None).await.unwrap();
+    let (key, _) = auth::keys::create_key(&app.state.db, "viewer", Role::Viewer, None).await.unwrap();
     let register = r#"mutation { registerWorker(input: { nik: "3603121505850001", fullName: "Budi",
         occupation: FISHER, regencyCode: "36.03" }) { id } }"#;
     assert_eq!(error_code(&app.gql_as(&key, register, json!({})).await), "FORBIDDEN");
@@ -137,7 +139,7 @@ backend_test!(viewer_keys_cannot_write, |app: TestApp| async move {
 });
 
 backend_test!(keys_are_stored_hashed, |app: TestApp| async move {
-    let keys = auth::list_keys(&app.state.db).await.unwrap();
+    let keys = auth::keys::list_keys(&app.state.db).await.unwrap();
     assert!(keys.iter().all(|k| k.key_hash.len() == 64 && !k.key_hash.contains(&app.admin)));
     assert!(app.admin.starts_with("jmn_") && app.admin.len() >= 4 + 32, "at least 128 random bits");
 });
@@ -173,10 +175,12 @@ async fn post_from_the_office(
 // database lookup an unknown key costs, while keys the server holds in memory keep working.
 backend_test!(a_valid_key_keeps_working_after_a_colleagues_wrong_keys, |app: TestApp| async move {
     // Keys re-read only when the test says so: every statement below is an unknown key's lookup.
-    let state =
-        AppState { keys: Arc::new(auth::KeyCache::new(std::time::Duration::from_secs(600))), ..app.state.clone() };
+    let state = AppState {
+        keys: Arc::new(auth::keys::KeyCache::new(std::time::Duration::from_secs(600))),
+        ..app.state.clone()
+    };
     let app = app.with_state(state);
-    let (colleague, _) = auth::create_key(&app.state.db, "colleague", Role::Viewer, None).await.unwrap();
+    let (colleague, _) = auth::keys::create_key(&app.state.db, "colleague", Role::Viewer, None).await.unwrap();
     let address = app.serve().await;
     let (status, _, response) = post_from_the_office(address, Some(&format!("Bearer {colleague}")), None, "en").await;
     assert_eq!(status, 200, "{response}");
@@ -229,8 +233,8 @@ backend_test!(the_bearer_scheme_is_case_insensitive, |app: TestApp| async move {
 // An unknown or revoked key is told so (not that a key is required), in the reader's language,
 // in the media type every other GraphQL answer to the same Accept has.
 backend_test!(an_unknown_or_revoked_key_is_told_so_in_the_answers_media_type, |app: TestApp| async move {
-    let (revoked, row) = auth::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
-    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
+    let (revoked, row) = auth::keys::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
+    assert!(auth::keys::revoke_key(&app.state.db, row.id).await.unwrap());
     let mut state = app.state.clone();
     state.throttle = Arc::new(jaminan::auth::throttle::Throttle::new(&jaminan::config::RateLimits {
         failed_keys_per_hour: 1000,

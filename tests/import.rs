@@ -247,7 +247,7 @@ backend_test!(imports_are_for_operators_within_their_scope, |app: TestApp| async
     let key = |role: Role, scope: Option<&str>| {
         let db = app.state.db.clone();
         let scope = scope.map(str::to_owned);
-        async move { auth::create_key(&db, "desk", role, scope).await.unwrap().0 }
+        async move { auth::keys::create_key(&db, "desk", role, scope).await.unwrap().0 }
     };
     let file = format!("{HEADER}\n{}\n", new_rows());
     let (status, anonymous) = app.import_csv(None, "36.03", file.as_bytes(), json!({})).await;
@@ -298,14 +298,14 @@ fn endless_upload(key: Option<&str>) -> Request<Body> {
 // import is read that far. Anyone else is answered at once, without the body being read: the
 // body here never ends, so an answer at all shows it was not read.
 backend_test!(uploads_are_refused_before_their_body_is_read, |app: TestApp| async move {
-    let viewer = auth::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap().0;
+    let viewer = auth::keys::create_key(&app.state.db, "desk", Role::Viewer, None).await.unwrap().0;
     let answer = |request| tokio::time::timeout(std::time::Duration::from_secs(5), app.send(request));
     let (status, response) = answer(endless_upload(None)).await.expect("answered before the body ends");
     assert_eq!((status, error_code(&response)), (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"), "{response}");
     let (status, response) = answer(endless_upload(Some(&viewer))).await.expect("answered before the body ends");
     assert_eq!((status, error_code(&response)), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{response}");
     // An operator's upload is read (and here never ends).
-    let operator = auth::create_key(&app.state.db, "desk", Role::Operator, None).await.unwrap().0;
+    let operator = auth::keys::create_key(&app.state.db, "desk", Role::Operator, None).await.unwrap().0;
     let read = tokio::time::timeout(std::time::Duration::from_millis(300), app.send(endless_upload(Some(&operator))));
     assert!(read.await.is_err(), "an operator's upload is read");
 });

@@ -32,7 +32,9 @@ const QUIET: Duration = Duration::from_millis(1500);
 
 async fn key(app: &TestApp, role: Role, scope: Option<&str>) -> (String, i64) {
     let (key, row) =
-        auth::create_key(&app.state.db, &format!("{role:?} {scope:?}"), role, scope.map(str::to_owned)).await.unwrap();
+        auth::keys::create_key(&app.state.db, &format!("{role:?} {scope:?}"), role, scope.map(str::to_owned))
+            .await
+            .unwrap();
     (key, row.id)
 }
 
@@ -163,8 +165,8 @@ async fn refusal(client: &mut WsClient) -> String {
 backend_test!(a_refused_key_closes_the_connection_as_graphql_ws_says, |app: TestApp| async move {
     let mut state = app.state.clone();
     state.throttle = Arc::new(Throttle::new(&RateLimits { failed_keys_per_hour: 3, ..RateLimits::DEFAULT }));
-    let (revoked, row) = auth::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
-    assert!(auth::revoke_key(&app.state.db, row.id).await.unwrap());
+    let (revoked, row) = auth::keys::create_key(&app.state.db, "left the office", Role::Viewer, None).await.unwrap();
+    assert!(auth::keys::revoke_key(&app.state.db, row.id).await.unwrap());
     let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;
     let address = app.with_state(state).serve().await;
     for key in ["jmn_not_a_key", "jmn_not_a_key", revoked.as_str()] {
@@ -428,7 +430,7 @@ backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestAp
     client.subscribe("payouts", PAYOUTS, json!({})).await;
     client.subscribe("figures", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(auth::revoke_key(&app.state.db, id).await.unwrap());
+    assert!(auth::keys::revoke_key(&app.state.db, id).await.unwrap());
     let revoked_at = Instant::now();
     let mut ended = Vec::new();
     while ended.len() < 2 {

@@ -168,7 +168,8 @@ backend_test!(metrics_on_the_main_address_need_an_admin, |app: TestApp| async mo
     let (status, _, text) = scrape_with(&app, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
     assert!(!text.contains("jaminan_payouts"), "{text}");
-    let viewer = jaminan::auth::create_key(&app.state.db, "wall", jaminan::auth::Role::Viewer, None).await.unwrap().0;
+    let viewer =
+        jaminan::auth::keys::create_key(&app.state.db, "wall", jaminan::auth::Role::Viewer, None).await.unwrap().0;
     let (status, _, text) = scrape_with(&app, Some(&viewer)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     let (status, _, text) = scrape_with(&app, Some("jmn_wrong")).await;

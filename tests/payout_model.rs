@@ -403,7 +403,7 @@ fn run_model(backend: Backend) {
             (Key::Viewer, Role::Viewer, Some("36.03")),
         ] {
             let (secret, row) =
-                auth::create_key(db, &format!("{key:?}"), role, scope.map(str::to_owned)).await.expect("key");
+                auth::keys::create_key(db, &format!("{key:?}"), role, scope.map(str::to_owned)).await.expect("key");
             keys.push((key, secret, row.id));
         }
         let admins = db

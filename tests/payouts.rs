@@ -3,7 +3,8 @@
 mod common;
 
 use common::{TestApp, data, error_code, error_field};
-use jaminan::auth::{Role, create_key};
+use jaminan::auth::Role;
+use jaminan::auth::keys::create_key;
 use serde_json::{Value, json};
 
 const SUBMIT: &str = "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) {

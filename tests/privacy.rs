@@ -14,7 +14,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 async fn key(app: &TestApp, role: Role, scope: &str) -> String {
-    auth::create_key(&app.state.db, &format!("{role:?} {scope}"), role, Some(scope.to_owned())).await.unwrap().0
+    auth::keys::create_key(&app.state.db, &format!("{role:?} {scope}"), role, Some(scope.to_owned())).await.unwrap().0
 }
 
 /// Audit entries of refused probes: (operation, changes).
@@ -566,7 +566,7 @@ backend_test!(reads_of_personal_data_are_audited_in_batches, |app: TestApp| asyn
     }
     app.state.reads.flush(&app.state.db).await.unwrap(); // the admin's registrations showed no NIK
     let (operator, operator_key) =
-        auth::create_key(&app.state.db, "Operator 36.03", Role::Operator, Some("36.03".into())).await.unwrap();
+        auth::keys::create_key(&app.state.db, "Operator 36.03", Role::Operator, Some("36.03".into())).await.unwrap();
     let viewer = key(&app, Role::Viewer, "36.03").await;
 
     // A page of NIKs costs an operator the statements it costs a viewer (who sees them masked):

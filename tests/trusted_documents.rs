@@ -46,7 +46,7 @@ backend_test!(only_trusted_documents_run_for_keys_below_admin, |app: TestApp| as
 
     // Anything else is refused before it is parsed (a syntax error is not even seen), for
     // anonymous callers and keys below ADMIN; an admin in GraphiQL keeps arbitrary queries.
-    let viewer = auth::create_key(&app.state.db, "viewer", Role::Viewer, Some("36.03".into())).await.unwrap().0;
+    let viewer = auth::keys::create_key(&app.state.db, "viewer", Role::Viewer, Some("36.03".into())).await.unwrap().0;
     for (key, query) in
         [(None, "{ provinces { code } }"), (Some(viewer.as_str()), "{ provinces { code } }"), (None, "{{{{")]
     {

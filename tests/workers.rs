@@ -191,7 +191,7 @@ backend_test!(writes_need_a_valid_key, |app: TestApp| async move {
 backend_test!(niks_are_masked_for_callers_without_the_right, |app: TestApp| async move {
     let id = app.register(&male_nik(1), "Budi", "36.03", None, "FISHER").await;
     let query = "query($id: ID!) { worker(id: $id) { nik } workers { nodes { nik } edges { node { nik } } } }";
-    let (viewer, _) = auth::create_key(&app.state.db, "viewer", Role::Viewer, None).await.unwrap();
+    let (viewer, _) = auth::keys::create_key(&app.state.db, "viewer", Role::Viewer, None).await.unwrap();
     let response = app.gql_as(&viewer, query, json!({ "id": id })).await;
     let d = data(&response);
     assert_eq!(d["worker"]["nik"], "360312******0001");
@@ -207,7 +207,7 @@ backend_test!(niks_are_masked_for_callers_without_the_right, |app: TestApp| asyn
         let response = app.gql_as(key, query, json!({ "id": id })).await;
         assert_eq!(data(&response)["worker"]["nik"], expected.as_str());
     }
-    let (operator, _) = auth::create_key(&app.state.db, "operator", Role::Operator, None).await.unwrap();
+    let (operator, _) = auth::keys::create_key(&app.state.db, "operator", Role::Operator, None).await.unwrap();
     let response = app.gql_as(&operator, query, json!({ "id": id })).await;
     assert_eq!(data(&response)["worker"]["nik"], male_nik(1));
     let response = app.gql_as(&operator, birth_date, json!({ "id": id })).await;
@@ -530,7 +530,7 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
     }
     // Keys re-read rarely, so that no periodic key refresh falls into the counts below.
     let app = app.with_state(jaminan::app::AppState {
-        keys: std::sync::Arc::new(auth::KeyCache::new(std::time::Duration::from_secs(600))),
+        keys: std::sync::Arc::new(auth::keys::KeyCache::new(std::time::Duration::from_secs(600))),
         ..app.state.clone()
     });
     data(&app.gql_as(&app.admin, "{ provinces { code } }", json!({})).await);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::areas::Areas;
-use crate::auth::KeyCache;
+use crate::auth::keys::KeyCache;
 use crate::auth::throttle::Throttle;
 use crate::config::{ApiLimits, BrowserSettings};
 use crate::graphql::admission::trusted_documents::TrustedDocuments;

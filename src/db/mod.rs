@@ -15,22 +15,9 @@ use sea_orm::{
     Iterable, Statement, Value,
 };
 
-/// Connects, creating the SQLite file's folder when needed, and runs pending migrations.
-pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    open(&DatabaseArgs::for_url(url)).await
-}
-
-/// Connects as the command line says and runs pending migrations. Summaries a migration asked
-/// to rebuild are rebuilt before the database is used.
-pub async fn open(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
-    let db = connect_with(args).await?;
-    migrate(db).await
-}
-
-async fn migrate(db: DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
-    Migrator::up(&db, None).await?;
-    crate::stats::rebuild::rebuild_if_requested(&db).await?;
-    Ok(db)
+/// Runs the pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
 }
 
 /// A pool with the default settings and this statement timeout.

@@ -40,3 +40,28 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The payout as it was when it reached `status`, from the row as it is now, further along its
+    /// workflow: the fields of the later steps cleared. Exact because each step only sets its own
+    /// fields (see `services::payouts::transition`) and the workflow never goes back. Subscribers receive each step of a
+    /// payout that has since moved on.
+    pub fn as_of(&self, status: PayoutStatus) -> Model {
+        use PayoutStatus::*;
+        let mut then = self.clone();
+        then.status = status;
+        if matches!(status, Submitted) {
+            (then.verified_at, then.verified_by) = (None, None);
+        }
+        if matches!(status, Submitted | Verified) {
+            (then.approved_at, then.approved_by) = (None, None);
+        }
+        if status != Paid {
+            (then.paid_at, then.paid_by, then.paid_on, then.payment_reference) = (None, None, None, None);
+        }
+        if status != Rejected {
+            (then.rejected_at, then.rejected_by, then.rejection_reason) = (None, None, None);
+        }
+        then
+    }
+}

@@ -75,7 +75,7 @@ impl Regency {
         area_coverage(ctx, Some(&self.0.code), year).await
     }
 
-    #[graphql(complexity = "repeated(crate::stats::trend_years(from_year, to_year), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::services::statistics::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(&self, ctx: &Context<'_>, from_year: i32, to_year: i32) -> Result<Vec<CoverageStats>> {
         area_trend(ctx, Some(&self.0.code), from_year, to_year).await
     }

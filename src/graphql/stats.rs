@@ -7,7 +7,8 @@ use super::scalars::Rupiah;
 use super::{caller, state};
 use crate::domain::types::{AreaLevel, Gender, Occupation};
 use crate::error::AppError;
-use crate::stats::{self, AreaStats, CoverageRankField, FigureGroups, StatsFigure};
+use crate::services::statistics::{self, AreaStats, CoverageRankField};
+use crate::stats::{self, FigureGroups, StatsFigure};
 
 #[derive(SimpleObject)]
 pub struct OccupationCount {
@@ -170,11 +171,11 @@ impl CoverageStats {
     }
 
     /// The same figures for each area one level down (provinces of the nation, regencies of a province, districts of a regency); empty for DISTRICT.
-    #[graphql(complexity = "repeated(crate::stats::CHILDREN_COST, child_complexity)")]
+    #[graphql(complexity = "repeated(crate::services::statistics::CHILDREN_COST, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CoverageStats>> {
         let groups = selected_groups(&ctx.look_ahead());
         let children =
-            stats::children_stats(state(ctx), caller(ctx), self.0.code.as_deref(), self.0.year, groups).await?;
+            statistics::children_stats(state(ctx), caller(ctx), self.0.code.as_deref(), self.0.year, groups).await?;
         Ok(children.into_iter().map(CoverageStats).collect())
     }
 }
@@ -182,7 +183,7 @@ impl CoverageStats {
 /// One area's figures for one year, as much of them as the current field selects.
 pub async fn area_coverage(ctx: &Context<'_>, area_code: Option<&str>, year: i32) -> Result<CoverageStats> {
     let groups = selected_groups(&ctx.look_ahead());
-    Ok(stats::area_stats(state(ctx), caller(ctx), area_code, year, groups).await?.into())
+    Ok(statistics::area_stats(state(ctx), caller(ctx), area_code, year, groups).await?.into())
 }
 
 /// A trend, as much of each year's figures as the current field selects.
@@ -193,7 +194,7 @@ pub async fn area_trend(
     to_year: i32,
 ) -> Result<Vec<CoverageStats>> {
     let groups = selected_groups(&ctx.look_ahead());
-    let trend = stats::trend(state(ctx), caller(ctx), area_code, from_year, to_year, groups).await?;
+    let trend = statistics::trend(state(ctx), caller(ctx), area_code, from_year, to_year, groups).await?;
     Ok(trend.into_iter().map(CoverageStats).collect())
 }
 
@@ -207,7 +208,7 @@ impl StatsQuery {
         area_coverage(ctx, area_code.as_deref(), year).await
     }
 
-    #[graphql(complexity = "repeated(crate::stats::trend_years(from_year, to_year), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::services::statistics::trend_years(from_year, to_year), child_complexity)")]
     async fn coverage_trend(
         &self,
         ctx: &Context<'_>,
@@ -219,7 +220,7 @@ impl StatsQuery {
     }
 
     /// Regencies (of one province, or all) ranked for a year, highest first; first defaults to 10 (at most 514).
-    #[graphql(complexity = "repeated(crate::stats::ranking_size(first), child_complexity)")]
+    #[graphql(complexity = "repeated(crate::services::statistics::ranking_size(first), child_complexity)")]
     async fn coverage_ranking(
         &self,
         ctx: &Context<'_>,
@@ -229,7 +230,8 @@ impl StatsQuery {
         first: Option<i32>,
     ) -> Result<Vec<CoverageStats>> {
         let groups = selected_groups(&ctx.look_ahead());
-        let ranked = stats::ranking(state(ctx), caller(ctx), province_code.as_deref(), year, by, first, groups).await?;
+        let ranked =
+            statistics::ranking(state(ctx), caller(ctx), province_code.as_deref(), year, by, first, groups).await?;
         Ok(ranked.into_iter().map(CoverageStats).collect())
     }
 }

@@ -182,7 +182,8 @@ struct MetricsGate {
 async fn gated_metrics(State(gate): State<MetricsGate>, request: Request) -> Response {
     let headers = request.headers();
     let lang = lang_of(headers);
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::auth::bearer_key);
+    let presented =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::auth::keys::bearer_key);
     // Compared as digests: equal lengths, and the time taken tells nothing of the token.
     let digest = |text: &str| sha2::Sha256::digest(text.as_bytes());
     if let (Some(token), Some(presented)) = (&gate.http.app.metrics_token, presented)

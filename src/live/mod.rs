@@ -21,7 +21,6 @@ use tokio::sync::{OnceCell, broadcast};
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
-use crate::services::payouts;
 use crate::stats::tally::Tally;
 
 /// The PostgreSQL channel every instance listens on.
@@ -88,7 +87,7 @@ impl Event {
             .payout
             .get_or_try_init(|| async {
                 let now = payout::Entity::find_by_id(id).one(db).await?;
-                Ok::<_, DbErr>(now.map(|row| payouts::as_of(&row, status)))
+                Ok::<_, DbErr>(now.map(|row| row.as_of(status)))
             })
             .await?;
         Ok(row.as_ref())

@@ -1,6 +1,7 @@
 //! Use cases: each takes the app state and the caller, enforces the rules and access, and writes.
 //! Resolvers only translate GraphQL to these calls.
 pub mod access;
+pub mod api_keys;
 pub mod audit;
 pub mod coverage;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod pagination;
 pub mod payouts;
 pub mod personal_data;
 pub mod probes;
+pub mod statistics;
 pub mod subscriptions;
 pub mod targets;
 pub mod workers;

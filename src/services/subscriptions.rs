@@ -11,6 +11,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::statistics::{self, AreaStats};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
@@ -19,13 +20,13 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::{Change, Event};
 use crate::services::access;
-use crate::stats::{self, AreaStats, FigureGroups, Figures};
+use crate::stats::{FigureGroups, Figures};
 
 /// The least time between two figures a subscription sends.
 const PERIOD: Duration = Duration::from_secs(1);
 
 /// How often a subscription re-checks its key: with the key cache's own refresh
-/// (`auth::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
+/// (`auth::keys::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
 const KEY_CHECK: Duration = Duration::from_millis(500);
 
 /// Who subscribes: the caller authenticated at `connection_init`, and the `Authorization` it
@@ -183,11 +184,12 @@ pub async fn coverage_stats(
     year: i32,
     groups: FigureGroups,
 ) -> AppResult<impl Stream<Item = AppResult<AreaStats>> + use<>> {
-    let exact = stats::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
+    let exact = statistics::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
     // Subscribed before reading: a change committed while the figures are read is not missed.
     let events = subscriber.state.live.subscribe().await?;
     // Validates the year.
-    let current = stats::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
+    let current =
+        statistics::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
     let delay = if exact { Duration::ZERO } else { subscriber.state.publications.refresh };
     let key = area_code.clone().unwrap_or_default();
     // What later figures are compared with: the public is sent only figures that changed.
@@ -220,7 +222,7 @@ pub async fn coverage_stats(
                         }
                         coalescing.pending_since = None;
                         let subscriber = &coalescing.watch.subscriber;
-                        let figures = stats::area_stats(
+                        let figures = statistics::area_stats(
                             &subscriber.state,
                             &subscriber.caller,
                             area_code.as_deref(),

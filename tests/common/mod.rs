@@ -84,7 +84,7 @@ impl TestApp {
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let path = dir.join(format!("{}.db", uuid::Uuid::new_v4()));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                let db = db::connect_and_migrate(&url).await.expect("sqlite test database");
+                let db = jaminan::app::startup::open_url(&url).await.expect("sqlite test database");
                 TestApp::with_db(backend, db, path.display().to_string()).await
             }
             Backend::Postgres => TestApp::spawn_postgres().await.expect("TEST_DATABASE_URL"),
@@ -119,8 +119,8 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let (admin, _) = auth::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
-        let (admin2, _) = auth::create_key(&db, "second admin", Role::Admin, None).await.expect("admin key");
+        let (admin, _) = auth::keys::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
+        let (admin2, _) = auth::keys::create_key(&db, "second admin", Role::Admin, None).await.expect("admin key");
         let mut state = unthrottled(AppState::new(db).await.expect("app state"));
         // Statistics suites check exact small figures and read right after writing: nothing is
         // withheld (k = 1) and nothing is kept. Privacy tests set the defaults back.
@@ -429,7 +429,8 @@ async fn create_template(base: String) -> String {
         let building = format!("{name}_building");
         admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}")).await.expect("drop partial template");
         admin.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("create template");
-        let template = db::connect_and_migrate(&database_url(&base, &building)).await.expect("migrate template");
+        let template =
+            jaminan::app::startup::open_url(&database_url(&base, &building)).await.expect("migrate template");
         template.close().await.ok();
         admin
             .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
