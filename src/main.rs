@@ -498,7 +498,7 @@ fn errors_file(path: &Path) -> PathBuf {
 /// The header stays as it is (programs read the file); the messages are in `lang`. Messages
 /// repeat what the rows held, so the file is written as exports are (formulas made inert).
 fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> std::io::Result<()> {
-    let mut out = export::SheetWriter::new(std::fs::File::create(path)?);
+    let mut out = jaminan::services::sheet::SheetWriter::new(std::fs::File::create(path)?);
     out.write_row(["line", "column", "code", "message"])?;
     for error in errors {
         let message = error.message.text(lang);

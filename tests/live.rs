@@ -385,7 +385,11 @@ backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: 
     let mut state = app.state.clone();
     state.trusted = std::sync::Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
     let address = common::serve(state).await;
-    let live = jaminan::http::pages::dashboard::DOCUMENTS.iter().find(|(name, _)| *name == "DashboardLive").unwrap().1;
+    let live = jaminan::graphql::admission::trusted_documents::DASHBOARD_DOCUMENTS
+        .iter()
+        .find(|(name, _)| *name == "DashboardLive")
+        .unwrap()
+        .1;
     let hash = jaminan::graphql::admission::trusted_documents::sha256_hex(live);
     let mut browser = WsClient::connect(address, None).await.unwrap();
     browser.subscribe("other", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;

@@ -4,7 +4,7 @@
 //! before it, so that `verify` finds an entry edited, deleted or moved by other means.
 
 use async_graphql::Enum;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -13,7 +13,6 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::pagination::{Cursor, Page, PageArgs, Window};
-use super::personal_data::ReadNote;
 use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::audit_chain::{self, ChainBreak, Content};
@@ -227,36 +226,47 @@ pub async fn begin_append(db: &DatabaseConnection) -> AppResult<DatabaseTransact
     Ok(db.begin_with_options(options).await?)
 }
 
-/// Rows per INSERT when appending reads (9 values each, well under SQLite's bind limit).
-const READS_PER_INSERT: usize = 1000;
+/// Rows per INSERT when appending a batch (9 values each, well under SQLite's bind limit).
+const ENTRIES_PER_INSERT: usize = 1000;
 
-/// Appends the notes of personal-data reads, chained one after the other, in one transaction.
-pub async fn record_reads(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
+/// One entry of a batch: who, when, what, and its changes already written out.
+#[derive(Debug, Clone)]
+pub struct BatchEntry<'a> {
+    pub at: DateTime<Utc>,
+    pub api_key_id: i64,
+    pub api_key_name: &'a str,
+    pub operation: &'static str,
+    pub entity: AuditEntity,
+    pub entity_id: i64,
+    pub changes: String,
+}
+
+/// Appends entries that record no change of their own (personal-data reads), chained one after
+/// the other, in one transaction.
+pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -> AppResult<()> {
     let txn = begin_append(db).await?;
     let mut previous_hash = chain_head(&txn).await?;
-    for batch in notes.chunks(READS_PER_INSERT) {
+    for batch in entries.chunks(ENTRIES_PER_INSERT) {
         let mut rows = Vec::with_capacity(batch.len());
-        for note in batch {
-            let changes = serde_json::to_string(&note.details)
-                .map_err(|e| AppError::Internal(format!("audit serialization: {e}")))?;
+        for entry in batch {
             let content = Content {
-                at: audit_chain::stored_time(note.at),
-                api_key_id: note.key_id,
-                api_key_name: &note.key_name,
-                operation: note.read.operation(),
-                entity_type: AuditEntity::PersonalDataRead.as_str(),
-                entity_id: note.worker_id,
-                changes: &changes,
+                at: audit_chain::stored_time(entry.at),
+                api_key_id: entry.api_key_id,
+                api_key_name: entry.api_key_name,
+                operation: entry.operation,
+                entity_type: entry.entity.as_str(),
+                entity_id: entry.entity_id,
+                changes: &entry.changes,
             };
             let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
             rows.push(audit_log::ActiveModel {
                 at: Set(content.at),
-                api_key_id: Set(note.key_id),
-                api_key_name: Set(note.key_name.clone()),
-                operation: Set(content.operation.to_owned()),
+                api_key_id: Set(entry.api_key_id),
+                api_key_name: Set(entry.api_key_name.to_owned()),
+                operation: Set(entry.operation.to_owned()),
                 entity_type: Set(content.entity_type.to_owned()),
-                entity_id: Set(note.worker_id),
-                changes: Set(changes),
+                entity_id: Set(entry.entity_id),
+                changes: Set(entry.changes.clone()),
                 previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
                 entry_hash: Set(entry_hash),
                 ..Default::default()

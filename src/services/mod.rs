@@ -10,6 +10,7 @@ pub mod pagination;
 pub mod payouts;
 pub mod personal_data;
 pub mod probes;
+pub mod sheet;
 pub mod statistics;
 pub mod subscriptions;
 pub mod targets;

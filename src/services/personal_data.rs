@@ -16,10 +16,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::audit;
+use super::audit::{self, AuditEntity, BatchEntry};
 use crate::auth::Actor;
 use crate::domain::nik;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// How a key came to the personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +62,27 @@ pub struct ReadNote {
 pub struct ReadDetails {
     pub nik: String,
     pub reads: u64,
+}
+
+/// Appends the notes to the audit log, chained one after the other, in one transaction.
+async fn record(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
+    let entries = notes
+        .iter()
+        .map(|note| {
+            let changes = serde_json::to_string(&note.details)
+                .map_err(|e| AppError::Internal(format!("audit serialization: {e}")))?;
+            Ok(BatchEntry {
+                at: note.at,
+                api_key_id: note.key_id,
+                api_key_name: &note.key_name,
+                operation: note.read.operation(),
+                entity: AuditEntity::PersonalDataRead,
+                entity_id: note.worker_id,
+                changes,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    audit::record_batch(db, &entries).await
 }
 
 /// Notes kept while the database is away; past this the oldest are dropped (and logged).
@@ -118,7 +139,7 @@ impl ReadLog {
         if notes.is_empty() {
             return Ok(0);
         }
-        match audit::record_reads(db, &notes).await {
+        match record(db, &notes).await {
             Ok(()) => Ok(notes.len()),
             Err(err) => {
                 let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -7,13 +7,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
-/// The dashboard's GraphQL documents, by operation name.
-pub const DOCUMENTS: &[(&str, &str)] = &[
-    ("DashboardRegencies", include_str!("../../../assets/dashboard/Regencies.graphql")),
-    ("Dashboard", include_str!("../../../assets/dashboard/Dashboard.graphql")),
-    ("DashboardPayouts", include_str!("../../../assets/dashboard/Payouts.graphql")),
-    ("DashboardLive", include_str!("../../../assets/dashboard/Live.graphql")),
-];
+use crate::graphql::admission::trusted_documents::DASHBOARD_DOCUMENTS;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("dashboard.js", "text/javascript; charset=utf-8", include_bytes!("../../../assets/dashboard/dashboard.js")),
@@ -29,7 +23,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 /// The page, with the ids of its documents (so that the browser need not hash them: WebCrypto
 /// is missing on plain-HTTP intranet addresses).
 async fn page() -> Response {
-    let ids: serde_json::Map<String, serde_json::Value> = DOCUMENTS
+    let ids: serde_json::Map<String, serde_json::Value> = DASHBOARD_DOCUMENTS
         .iter()
         .map(|(name, text)| {
             (

@@ -13,28 +13,14 @@ use sha2::{Digest, Sha256};
 use super::{RowError, row_error};
 use crate::areas::Areas;
 use crate::auth::Actor;
-use crate::domain::coverage_period::Programs;
 use crate::domain::types::{FundingSource, Gender, Occupation, Program};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::services::coverage::Terms;
-use crate::services::export;
+use crate::services::sheet::{self, COLUMNS};
 use crate::services::workers::{check_membership_number, check_name, check_nik};
 use crate::stats::tally::{Period, Profile, Tally};
 
-/// The columns of the file, in the order an export writes them.
-pub const COLUMNS: [&str; 10] = [
-    "nik",
-    "full_name",
-    "occupation",
-    "district_code",
-    "starts_on",
-    "ends_on",
-    "funding_source",
-    "programs",
-    "declared_monthly_income",
-    "membership_number",
-];
 const REQUIRED: [&str; 5] = ["nik", "full_name", "occupation", "district_code", "starts_on"];
 /// Good rows handed on at a time.
 pub const CHUNK_ROWS: usize = 4_096;
@@ -244,7 +230,7 @@ impl Cells<'_> {
         })?;
         // A cell an export made inert ("'=...") is read as it was stored, so an export imports
         // back exactly; a name that then starts like a formula is refused by the name's rule.
-        Ok(Some(export::restore(text.trim())).filter(|t| !t.is_empty()))
+        Ok(Some(sheet::restore(text.trim())).filter(|t| !t.is_empty()))
     }
 
     fn required(&self, column: &'static str) -> Result<&str, RowError> {
@@ -365,19 +351,6 @@ fn parse_funding_source(cells: &Cells<'_>, text: &str) -> Result<FundingSource, 
         return Ok(FundingSource::SelfFunded);
     }
     parse_name::<FundingSource>(cells, "funding_source", text)
-}
-
-/// The file-format name of a funding source (the API's).
-pub fn funding_source_name(source: FundingSource) -> String {
-    match source {
-        FundingSource::SelfFunded => "SELF".into(),
-        other => other.to_value(),
-    }
-}
-
-/// "JKK|JKM|JHT".
-pub fn programs_text(programs: Programs) -> String {
-    programs.list().iter().map(|p| p.to_value()).collect::<Vec<_>>().join("|")
 }
 
 const ABANDONED: &str = "the import was abandoned while reading";

@@ -82,7 +82,7 @@ pub struct RowError {
 pub(crate) fn row_error(line: u64, column: Option<&'static str>, err: &AppError) -> RowError {
     let column = column.or(match err {
         AppError::BadInput { field, .. } => {
-            file::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase())
+            crate::services::sheet::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase())
         }
         _ => None,
     });
