@@ -16,12 +16,12 @@ use tower::ServiceExt;
 const DASHBOARD: &str = "http://dasbor.example.go.id";
 
 fn with_origins(app: &TestApp, origins: &[&str]) -> TestApp {
-    let mut state = app.state.clone();
-    state.browser = BrowserSettings {
+    let mut http = app.http.clone();
+    http.browser = BrowserSettings {
         cors_origins: origins.iter().map(|o| HeaderValue::from_str(o).unwrap()).collect(),
         ..BrowserSettings::default()
     };
-    app.with_state(state)
+    app.with_http(http)
 }
 
 async fn call(app: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
@@ -218,14 +218,14 @@ struct Server {
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, state: jaminan::app::AppState) -> Server {
+    fn start(listener: tokio::net::TcpListener, app: jaminan::app::App) -> Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
         Server {
             stop,
-            running: tokio::spawn(jaminan::app::server::run(listener, state, shutdown, Duration::from_secs(5))),
+            running: tokio::spawn(jaminan::app::server::run(listener, app, shutdown, Duration::from_secs(5))),
         }
     }
 
@@ -265,8 +265,7 @@ backend_test!(a_page_on_an_allowed_origin_calls_the_api_in_chromium, |app: TestA
     let api = format!("http://127.0.0.1:{}", api_listener.local_addr().unwrap().port());
     let allowed = serve_page(page(&api, &app.admin)).await;
     let refused = serve_page(page(&api, &app.admin)).await;
-    let state = with_origins(&app, &[allowed.as_str()]).state;
-    let server = Server::start(api_listener, state);
+    let server = Server::start(api_listener, with_origins(&app, &[allowed.as_str()]).app());
 
     let shown = rendered(&browser, &format!("{allowed}/")).await;
     assert!(shown.contains("ANSWER Kabupaten Tangerang"), "{shown}");
@@ -280,8 +279,8 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
     let Some(browser) = chromium() else { return };
     jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap();
     // Its documents are always trusted, so it runs where only trusted documents do.
-    let mut state = app.state.clone();
-    state.trusted = std::sync::Arc::new(
+    let mut http = app.http.clone();
+    http.trusted = std::sync::Arc::new(
         jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
             "{}",
             jaminan::config::TrustedMode::Only,
@@ -290,7 +289,7 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let server = Server::start(listener, state);
+    let server = Server::start(listener, app.with_http(http).app());
 
     let shown = rendered(&browser, &format!("{url}/dashboard?regency=36.03&year=2023")).await;
     let text = |html: &str| {
@@ -414,7 +413,7 @@ backend_test!(the_dashboard_follows_live_figures_in_chromium, |app: TestApp| asy
     let Some(browser) = chromium() else { return };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let server = Server::start(listener, app.state.clone());
+    let server = Server::start(listener, app.app());
     let mut page = DevTools::open(&browser, &format!("{url}/dashboard?regency=36.03&year=2026")).await;
     let covered = "document.querySelector('#cards .card .value')?.textContent ?? ''";
     page.wait_for(covered, "0", Duration::from_secs(20)).await;
@@ -443,7 +442,7 @@ backend_test!(the_pages_refuse_frames_and_foreign_scripts_and_still_work, |app: 
     jaminan::datasets::demo::load_if_empty(&app.state.db).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let server = Server::start(listener, app.state.clone());
+    let server = Server::start(listener, app.app());
 
     // GraphiQL renders and runs its default query.
     let mut graphiql = DevTools::open_watching_policy(&browser, &format!("{url}/graphql")).await;

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::proxy;
 use common::{Backend, TestApp, error_code};
-use jaminan::app::AppState;
 use jaminan::config::DatabaseArgs;
 use jaminan::db;
+use jaminan::services::AppState;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 

@@ -15,10 +15,10 @@ use axum::http::{Request, StatusCode};
 use common::generator::Generator;
 use common::proxy::{self, Proxy};
 use common::{Backend, TestApp};
-use jaminan::app::AppState;
 use jaminan::auth::{self, Role};
 use jaminan::config::DatabaseArgs;
 use jaminan::db;
+use jaminan::services::AppState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -108,7 +108,7 @@ impl Fuzzed {
             DatabaseArgs { db_max_connections: Some(4), db_acquire_timeout_ms: 200, ..DatabaseArgs::for_url(&url) };
         let state =
             common::unthrottled(AppState::new(db::connect_with(&args).await.expect("pool")).await.expect("state"));
-        Fuzzed { router: jaminan::http::router(state.clone()), state, proxy }
+        Fuzzed { router: jaminan::http::router(state.clone(), Default::default()), state, proxy }
     }
 
     /// Takes the database away; what is returned brings it back when dropped.
@@ -147,7 +147,7 @@ backend_test!(generated_and_mutated_requests_never_break_the_server, |app: TestA
     let patient = DatabaseArgs { db_acquire_timeout_ms: 20_000, ..DatabaseArgs::for_url(&app.database_url()) };
     let patient =
         common::unthrottled(AppState::new(db::connect_with(&patient).await.expect("pool")).await.expect("state"));
-    let router = jaminan::http::router(patient.clone());
+    let router = jaminan::http::router(patient.clone(), Default::default());
     let generator = Generator::new(SCHEMA);
     let mut rng =
         StdRng::seed_from_u64(std::env::var("JAMINAN_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1));

@@ -5,7 +5,6 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{MODERN, TestApp, data, error_code, error_field};
-use jaminan::http::router as build_app;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -201,9 +200,9 @@ backend_test!(introspection_and_graphiql_can_be_switched_off, |app: TestApp| asy
     assert_eq!(status, StatusCode::OK);
     assert_eq!(data(&response)["__schema"]["queryType"]["name"], "Query");
 
-    let mut state = app.state.clone();
-    state.limits.introspection = false;
-    let production = build_app(state);
+    let mut http = app.http.clone();
+    http.limits.introspection = false;
+    let production = app.with_http(http).router;
     let (_, _, response) = post(&production, None, introspect).await;
     assert!(response["data"]["__schema"].is_null(), "{response}");
     let (_, _, response) = post(&production, None, json!({ "query": "{ provincs { code } }" })).await;
@@ -224,9 +223,9 @@ backend_test!(slow_requests_are_cancelled_with_a_clear_error, |app: TestApp| asy
         txn.execute_unprepared(&format!("UPDATE worker SET full_name = full_name WHERE id = {worker}")).await.unwrap();
         txn
     };
-    let mut state = app.state.clone();
-    state.limits.request_timeout_secs = 1;
-    let impatient = build_app(state);
+    let mut http = app.http.clone();
+    http.limits.request_timeout_secs = 1;
+    let impatient = app.with_http(http).router;
     let update = json!({ "query": format!("mutation {{ updateWorker(id: \"{worker}\", input: {{ fullName: \"Siti A\" }}) {{ id }} }}") });
     let request = Request::post("/graphql")
         .header("content-type", "application/json")

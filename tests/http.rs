@@ -6,8 +6,8 @@ use axum::http::{Request, StatusCode};
 use common::{TestApp, data, error_code};
 use std::sync::Arc;
 
-use jaminan::app::AppState;
 use jaminan::auth::{self, Role};
+use jaminan::services::AppState;
 use serde_json::json;
 
 backend_test!(health_and_readiness, |app: TestApp| async move {

@@ -229,9 +229,9 @@ backend_test!(files_that_are_not_enrollment_lists_are_refused, |app: TestApp| as
     assert_eq!(report(&header_only)["rowsRead"], 0);
     assert_eq!(report(&header_only)["written"], false);
 
-    let mut state = app.state.clone();
-    state.limits.max_upload_bytes = 100;
-    let small = app.with_state(state);
+    let mut http = app.http.clone();
+    http.limits.max_upload_bytes = 100;
+    let small = app.with_http(http);
     let file = format!("{HEADER}\n{}\n", new_rows());
     let (status, response) = small.import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);

@@ -131,9 +131,9 @@ backend_test!(refusals_before_execution_follow_accept_language, |app: TestApp| a
     assert_eq!(message(&response), "terlalu banyak permintaan dengan kunci API ini; kurangi frekuensinya");
 
     // Only trusted documents: refused before parsing, in Indonesian, with the same code.
-    let mut state = app.state.clone();
-    state.trusted = Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
-    let only = app.with_state(state);
+    let mut http = app.http.clone();
+    http.trusted = Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
+    let only = app.with_http(http);
     let (status, english) = only.post_json_accepting(None, query, common::MODERN).await;
     let (_, indonesian) = only.in_language("id").post_json(None, query).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use common::binary::Server;
 use common::ws::WsClient;
 use common::{Backend, TestApp, data, error_code};
-use jaminan::app::AppState;
 use jaminan::auth::throttle::Throttle;
 use jaminan::auth::{self, Role};
 use jaminan::config::RateLimits;
@@ -17,6 +16,7 @@ use jaminan::db;
 use jaminan::domain::types::PayoutStatus;
 use jaminan::graphql::admission::trusted_documents::TrustedDocuments;
 use jaminan::i18n::{Lang, Msg};
+use jaminan::services::AppState;
 use jaminan::stats::publication::Publications;
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
@@ -253,9 +253,9 @@ backend_test!(sockets_count_before_they_introduce_themselves, |app: TestApp| asy
 // and answer the server's pings: one that stays quiet for three intervals is closed (a vanished
 // client keeps no place), one that reads stays open.
 backend_test!(silent_connections_are_closed, |app: TestApp| async move {
-    let mut state = app.state.clone();
-    state.limits.websocket_ping_secs = 1;
-    let address = app.with_state(state).serve().await;
+    let mut http = app.http.clone();
+    http.limits.websocket_ping_secs = 1;
+    let address = app.with_http(http).serve().await;
     let mut uninitialized = WsClient::upgrade(address, "en").await;
     let started = Instant::now();
     assert_eq!(uninitialized.next(Duration::from_secs(5)).await, Some(json!({ "type": "closed", "code": 4408 })));
@@ -355,7 +355,7 @@ backend_test!(the_public_receives_only_published_figures, |app: TestApp| async m
     // The defaults: counts below 10 withheld outside a key's scope, the publication kept 1 s.
     let mut state = app.state.clone();
     state.publications = std::sync::Arc::new(Publications::new(10, Duration::from_secs(1)));
-    let address = common::serve(state).await;
+    let address = app.with_state(state).serve().await;
     let mut anonymous = WsClient::connect(address, None).await.unwrap();
     let withheld =
         "subscription { coverageStatsChanged(areaCode: \"36.71.01\", year: 2026) { coveredWorkers withheld } }";
@@ -382,9 +382,9 @@ backend_test!(the_public_receives_only_published_figures, |app: TestApp| async m
 backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: TestApp| async move {
     // Where only trusted documents run, the dashboard's subscription runs by its hash (as
     // dashboard.js sends it) and any other subscription document is refused.
-    let mut state = app.state.clone();
-    state.trusted = std::sync::Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
-    let address = common::serve(state).await;
+    let mut http = app.http.clone();
+    http.trusted = std::sync::Arc::new(TrustedDocuments::parse("{}", TrustedMode::Only).unwrap());
+    let address = app.with_http(http).serve().await;
     let live = jaminan::graphql::admission::trusted_documents::DASHBOARD_DOCUMENTS
         .iter()
         .find(|(name, _)| *name == "DashboardLive")
@@ -551,5 +551,5 @@ async fn changes_made_while_the_listener_was_cut_off_arrive_once_it_is_back() {
 async fn serve_instance(db: sea_orm::DatabaseConnection, listen_url: String) -> std::net::SocketAddr {
     let mut state = common::unthrottled(AppState::new(db.clone()).await.unwrap());
     state.live = jaminan::live::Live::listening_at(db, Some(listen_url));
-    common::serve(state).await
+    common::serve(jaminan::app::App { state, http: Default::default() }).await
 }

@@ -115,15 +115,15 @@ backend_test!(operation_labels_are_bounded, |app: TestApp| async move {
     let document = format!("query {trusted_name} {{ provinces {{ code }} }}");
     let hash = jaminan::graphql::admission::trusted_documents::sha256_hex(&document);
     let manifest = json!({ hash.clone(): document }).to_string();
-    let mut state = app.state.clone();
-    state.trusted = std::sync::Arc::new(
+    let mut http = app.http.clone();
+    http.trusted = std::sync::Arc::new(
         jaminan::graphql::admission::trusted_documents::TrustedDocuments::parse(
             &manifest,
             jaminan::config::TrustedMode::Allowed,
         )
         .expect("manifest"),
     );
-    let trusting = app.with_state(state);
+    let trusting = app.with_http(http);
     let (status, body) = trusting.post_json(None, &json!({ "documentId": format!("sha256:{hash}") }).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let text = scrape(&trusting).await.2;
@@ -176,9 +176,9 @@ backend_test!(metrics_on_the_main_address_need_an_admin, |app: TestApp| async mo
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
     assert_eq!(scrape_with(&app, Some(&app.admin)).await.0, StatusCode::OK);
     // The token opens it too, the scheme in any case.
-    let mut state = app.state.clone();
-    state.metrics_token = Some("scrape-me".into());
-    let with_token = app.with_state(state);
+    let mut http = app.http.clone();
+    http.metrics = jaminan::http::MetricsOnMain::ForAdmins { token: Some("scrape-me".into()) };
+    let with_token = app.with_http(http);
     let request = Request::get("/metrics").header("authorization", "bearer scrape-me").body(Body::empty()).unwrap();
     assert_eq!(with_token.send_raw(request).await.0, StatusCode::OK);
 });

@@ -7,17 +7,18 @@ use std::time::Duration;
 use common::TestApp;
 use common::outage::{self, Target};
 use common::proxy;
-use jaminan::app::AppState;
 use jaminan::app::server::{self, Stopped};
 use jaminan::config::DatabaseArgs;
 use jaminan::db;
+use jaminan::services::AppState;
 
 /// The app over real TCP, as `serve` runs it; returns its base URL and the task (which must not
 /// end while the test runs).
 async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<std::io::Result<Stopped>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(server::run(listener, state, std::future::pending(), Duration::from_secs(1)));
+    let app = jaminan::app::App { state, http: Default::default() };
+    let task = tokio::spawn(server::run(listener, app, std::future::pending(), Duration::from_secs(1)));
     (url, task)
 }
 

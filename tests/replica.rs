@@ -157,9 +157,9 @@ async fn queries_read_from_a_streaming_replica_and_fall_back_to_the_primary() {
     let replica_url = format!("postgres://postgres@127.0.0.1:{}/{database}", standby.port);
     // The test database was created before the backup, so the standby has it from the start.
     let replica_db = db::connect_lazily(&DatabaseArgs::for_url(&replica_url)).await.unwrap();
-    let mut state = app.state.clone();
-    state.replica = Some(ReadReplica::new(replica_db.clone()));
-    let served = app.with_state(state);
+    let mut http = app.http.clone();
+    http.replica = Some(ReadReplica::new(replica_db.clone()));
+    let served = app.with_http(http);
     let (status, body) = readyz(&served).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ready\nprimary: ok\nreplica: ok"));
 

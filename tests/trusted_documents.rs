@@ -20,9 +20,9 @@ fn hash(document: &str) -> String {
 /// The app with a manifest of one document, as GraphQL Code Generator writes it.
 fn trusting(app: &TestApp, mode: TrustedMode) -> TestApp {
     let manifest = json!({ hash(REGENCY): REGENCY }).to_string();
-    let mut state = app.state.clone();
-    state.trusted = Arc::new(TrustedDocuments::parse(&manifest, mode).unwrap());
-    app.with_state(state)
+    let mut http = app.http.clone();
+    http.trusted = Arc::new(TrustedDocuments::parse(&manifest, mode).unwrap());
+    app.with_http(http)
 }
 
 /// As a GraphQL over HTTP client asks (a refusal is a 400; to `Accept: */*` it is a 200).

@@ -529,7 +529,7 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
         }
     }
     // Keys re-read rarely, so that no periodic key refresh falls into the counts below.
-    let app = app.with_state(jaminan::app::AppState {
+    let app = app.with_state(jaminan::services::AppState {
         keys: std::sync::Arc::new(auth::keys::KeyCache::new(std::time::Duration::from_secs(600))),
         ..app.state.clone()
     });

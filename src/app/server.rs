@@ -4,10 +4,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
-use crate::app::AppState;
-use crate::http::router as build_app;
+use super::App;
+use crate::http;
 
 /// How serving ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub enum Stopped {
 /// flight finish, for at most `grace`.
 pub async fn run(
     listener: TcpListener,
-    state: AppState,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<Stopped> {
@@ -35,11 +36,11 @@ pub async fn run(
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     // WebSockets (subscriptions) never end by themselves: they are told to close.
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
-    let mut state = state;
-    state.stopping = closing_rx;
+    let App { state, mut http } = app;
+    http.stopping = closing_rx;
     // The peer address reaches the handlers for the per-address rate limits.
-    let app = build_app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let router = http::router(state, http).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections, draining requests");
         let _ = stopping_tx.send(());
@@ -61,9 +62,9 @@ pub async fn run(
 
 /// Serves `/metrics` alone on `listener` (`--metrics-listen`), until the process ends: a scrape is
 /// a read of memory and of one count, nothing to drain.
-pub fn spawn_metrics(listener: TcpListener, state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn_metrics(listener: TcpListener, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, crate::observability::metrics::routes(state)).await {
+        if let Err(err) = axum::serve(listener, crate::observability::metrics::routes(db)).await {
             tracing::error!(%err, "the metrics listener stopped");
         }
     })

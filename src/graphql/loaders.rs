@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Lookahead};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::entities::{coverage, coverage_target, payout, worker};
 use crate::error::AppError;
 use crate::services;
+use crate::services::AppState;
 use crate::services::workers::{Include, WorkerWith};
 
 /// One per request (http.rs). Its cache is off for mutations, so that a later mutation of the

@@ -16,10 +16,10 @@ pub mod workers;
 
 use async_graphql::{Context, ID};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, Msg};
+use crate::services::AppState;
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()

@@ -8,7 +8,8 @@ use super::live::LiveSubscription;
 use super::payouts::{PayoutMutation, PayoutQuery};
 use super::stats::StatsQuery;
 use super::workers::{WorkerMutation, WorkerQuery};
-use crate::app::AppState;
+use crate::config::ApiLimits;
+use crate::services::AppState;
 
 #[derive(MergedObject, Default)]
 pub struct Query(AreaQuery, WorkerQuery, StatsQuery, PayoutQuery);
@@ -18,10 +19,9 @@ pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation, ImportMuta
 
 pub type JaminanSchema = Schema<Query, Mutation, LiveSubscription>;
 
-/// The schema with the request limits of `state.limits` (depth, complexity, directives,
-/// introspection); token and alias budgets are checked before execution (`limits`).
-pub fn build(state: AppState) -> JaminanSchema {
-    let limits = state.limits.clone();
+/// The schema with the request limits (depth, complexity, directives, introspection); token and
+/// alias budgets are checked before execution (`admission`).
+pub fn build(state: AppState, limits: &ApiLimits) -> JaminanSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), LiveSubscription)
         .data(state)
         .limit_depth(limits.max_depth)

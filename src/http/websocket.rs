@@ -5,9 +5,10 @@
 //! caching and rate limits live. The API key comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer ..."}`, or the upgrade request's own header) and is checked like an
 //! HTTP request's, failed keys counted against the address; an unknown or revoked key closes the
-//! connection with 4401, a rate limit (or a database away) with 1013, try again later. Each subscription
-//! document passes the same checks as an HTTP request's: trusted documents, token and alias
-//! budgets, depth and complexity. The server pings; silent connections are closed.
+//! connection with 4401, a rate limit (or a database away) with 1013, try again later. Each
+//! subscription document passes the same admission as an HTTP request's (`graphql::admission`):
+//! trusted documents, token and alias budgets; then depth and complexity. The server pings;
+//! silent connections are closed.
 use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -19,7 +20,7 @@ use async_graphql::dataloader::HashMapCache;
 use async_graphql::futures_util::stream::{self, BoxStream};
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::{WebSocketProtocols as Protocols, WsMessage};
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, ErrorExtensions, Executor, Response, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
@@ -27,13 +28,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::{SinkExt, StreamExt, future};
 
+use super::HttpState;
+use super::caller::{authenticate_with, client_address, lang_of};
+use super::responses::{error_response, finish_error, refusal};
+use crate::auth::Caller;
 use crate::auth::throttle::{Holder, PendingWebSocket};
-use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::graphql::admission::limits;
 use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
-use crate::http::{self, Http};
 use crate::i18n::{Lang, Msg};
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
@@ -65,7 +67,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// Accepts the upgrade when the client speaks one of the GraphQL WebSocket protocols.
-pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) -> HttpResponse {
+pub(crate) async fn upgrade(http: HttpState, peer: Option<IpAddr>, request: Request) -> HttpResponse {
     let (mut parts, _body) = request.into_parts();
     // The first GraphQL subprotocol the client offers (as async-graphql-axum's extractor picks).
     let offered = parts.headers.get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -79,15 +81,15 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
     };
     let headers = parts.headers;
     // Until it says who it is, a socket counts among the pending ones, of its address and in all.
-    let address = http::client_address(&http.app.throttle, &headers, peer);
+    let address = client_address(&http.app.throttle, &headers, peer);
     let pending = match http.app.throttle.admit_websocket(address) {
         Ok(pending) => pending,
-        Err(err) => return http::error_response(&headers, err, http::lang_of(&headers)),
+        Err(err) => return error_response(&headers, err, lang_of(&headers)),
     };
     // Small buffers: a connection mostly waits, and tungstenite's defaults (128 KiB to read and
     // to write) made a thousand idle subscribers cost 135 MiB. A subscribe message is bounded
     // like a request body.
-    let max_message = http.app.limits.max_body_bytes;
+    let max_message = http.settings.limits.max_body_bytes;
     let upgrade = upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
@@ -103,7 +105,7 @@ pub(crate) async fn upgrade(http: Http, peer: Option<IpAddr>, request: Request) 
 /// another instance and draining never waits on an idle subscription.
 async fn serve(
     socket: WebSocket,
-    http: Http,
+    http: HttpState,
     protocol: Protocols,
     headers: HeaderMap,
     peer: Option<IpAddr>,
@@ -121,73 +123,21 @@ async fn serve(
             _ => None,
         })
     });
-    let ping_every = Duration::from_secs(http.app.limits.websocket_ping_secs.max(1));
-    let initialized = Arc::new(AtomicBool::new(false));
-    let init_sent = initialized.clone();
-    let lang = http::lang_of(&headers);
-    let executor = LiveExecutor { http: http.clone(), lang };
-    let mut stopping = http.app.stopping.clone();
+    let ping_every = Duration::from_secs(http.settings.limits.websocket_ping_secs.max(1));
+    let mut stopping = http.settings.stopping.clone();
     let stopped = async move {
-        // A state without a server (tests driving the router) never stops.
+        // Settings without a server (tests driving the router) never stop.
         if stopping.wait_for(|stopping| *stopping).await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    // async-graphql closes a refused connection_init with 1002 (protocol error), which the
-    // graphql-ws client takes as fatal. An unknown or revoked key closes with 4401
-    // (Unauthorized), which the client does not retry: it retried 4403 five times, each retry
-    // one more wrong key against the address's budget. 4403 (Forbidden, retried: access may be
-    // granted meanwhile) stays for a known key refused a right; nothing at connection_init
-    // refuses one today (roles and scopes refuse subscriptions, not connections). A rate limit
-    // or a database away closes with 1013 (try again later), which clients retry with backoff.
-    let refused_with = Arc::new(AtomicU16::new(0));
-    let refusal = refused_with.clone();
-    let output = async_graphql::http::WebSocket::new(executor, input, protocol)
-        .on_connection_init(move |payload| async move {
-            init_sent.store(true, Ordering::Relaxed);
-            let authorization = authorization_of(&payload)
-                .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
-            let refuse = |err: AppError| {
-                let code = match err.code() {
-                    AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
-                    "INTERNAL_SERVER_ERROR" => 1011,
-                    "UNAUTHENTICATED" => 4401,
-                    _ => 4403,
-                };
-                refusal.store(code, Ordering::Relaxed);
-                err.extend()
-            };
-            drop(pending);
-            let caller =
-                http::authenticate_with(&http, &headers, peer, authorization.as_deref()).await.map_err(refuse)?;
-            let mut data = Data::default();
-            // Counted against its key (or address) while the connection lasts.
-            let holder = match &caller {
-                Some(actor) => Some(Holder::Key(actor.key_id)),
-                None => http::client_address(&http.app.throttle, &headers, peer).map(Holder::Address),
-            };
-            if let Some(holder) = holder {
-                data.insert(http.app.throttle.open_websocket(holder).map_err(refuse)?);
-            }
-            data.insert(caller);
-            data.insert(ConnectionAuthorization(authorization));
-            data.insert(OpenSubscriptions::default());
-            Ok(data)
-        })
-        .map(|message| match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                let code = match refused_with.load(Ordering::Relaxed) {
-                    0 => code,
-                    refused => refused,
-                };
-                Message::Close(Some(CloseFrame { code, reason: close_reason(reason).into() }))
-            }
-        });
+    let initialized = Arc::new(AtomicBool::new(false));
+    let connection = Connection { http, headers, peer, initialized: initialized.clone() };
+    let output = connection.protocol(input, protocol, pending);
     let mut output = std::pin::pin!(output);
     let mut stopped = std::pin::pin!(stopped);
     // graphql-ws: no connection_init within the wait closes with 4408. Until then the
-    // connection counts against no key or address.
+    // connection counts among the pending ones.
     let mut init_wait = std::pin::pin!(tokio::time::sleep(ping_every));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let closing = loop {
@@ -218,6 +168,86 @@ async fn serve(
     let _ = sink.send(Message::Close(Some(closing))).await;
 }
 
+/// One connection, before and after its connection_init.
+struct Connection {
+    http: HttpState,
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+    initialized: Arc<AtomicBool>,
+}
+
+impl Connection {
+    /// The protocol's messages to send, from the client's: async-graphql's state machine with this
+    /// server's connection_init (the caller, checked as an HTTP request's) and close codes.
+    ///
+    /// async-graphql closes a refused connection_init with 1002 (protocol error), which the
+    /// graphql-ws client takes as fatal. An unknown or revoked key closes with 4401
+    /// (Unauthorized), which the client does not retry: it retried 4403 five times, each retry
+    /// one more wrong key against the address's budget. 4403 (Forbidden, retried: access may be
+    /// granted meanwhile) stays for a known key refused a right; nothing at connection_init
+    /// refuses one today (roles and scopes refuse subscriptions, not connections). A rate limit
+    /// or a database away closes with 1013 (try again later), which clients retry with backoff.
+    fn protocol(
+        self,
+        input: impl futures_util::Stream<Item = axum::body::Bytes> + Send + Unpin + 'static,
+        protocol: Protocols,
+        pending: PendingWebSocket,
+    ) -> impl futures_util::Stream<Item = Message> + Send {
+        let lang = lang_of(&self.headers);
+        let executor = LiveExecutor { http: self.http.clone(), lang };
+        let refused_with = Arc::new(AtomicU16::new(0));
+        let refusal = refused_with.clone();
+        async_graphql::http::WebSocket::new(executor, input, protocol)
+            .on_connection_init(move |payload| async move {
+                self.initialized.store(true, Ordering::Relaxed);
+                // No longer pending: it counts against its key, or address, from here.
+                drop(pending);
+                let refuse = |err: AppError| {
+                    let code = match err.code() {
+                        AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
+                        "INTERNAL_SERVER_ERROR" => 1011,
+                        "UNAUTHENTICATED" => 4401,
+                        _ => 4403,
+                    };
+                    refusal.store(code, Ordering::Relaxed);
+                    err.extend()
+                };
+                self.introduce(&payload).await.map_err(refuse)
+            })
+            .map(move |message| match message {
+                WsMessage::Text(text) => Message::Text(text.into()),
+                WsMessage::Close(code, reason) => {
+                    let code = match refused_with.load(Ordering::Relaxed) {
+                        0 => code,
+                        refused => refused,
+                    };
+                    Message::Close(Some(CloseFrame { code, reason: close_reason(reason).into() }))
+                }
+            })
+    }
+
+    /// connection_init: the caller (its key from the payload, or the upgrade request's header),
+    /// counted against its key (or address) while the connection lasts.
+    async fn introduce(&self, payload: &serde_json::Value) -> Result<Data, AppError> {
+        let http = &self.http;
+        let authorization = authorization_of(payload)
+            .or_else(|| self.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned));
+        let caller = authenticate_with(http, &self.headers, self.peer, authorization.as_deref()).await?;
+        let holder = match &caller {
+            Some(actor) => Some(Holder::Key(actor.key_id)),
+            None => client_address(&http.app.throttle, &self.headers, self.peer).map(Holder::Address),
+        };
+        let mut data = Data::default();
+        if let Some(holder) = holder {
+            data.insert(http.app.throttle.open_websocket(holder)?);
+        }
+        data.insert(caller);
+        data.insert(ConnectionAuthorization(authorization));
+        data.insert(OpenSubscriptions::default());
+        Ok(data)
+    }
+}
+
 /// A close frame's reason: at most 123 bytes (a control frame carries 125, the code takes two),
 /// cut at a character boundary; longer messages (an Indonesian one easily) would fail to send.
 fn close_reason(mut reason: String) -> String {
@@ -235,46 +265,37 @@ fn authorization_of(payload: &serde_json::Value) -> Option<String> {
 /// Runs the subscriptions of one connection with the connection's caller.
 #[derive(Clone)]
 struct LiveExecutor {
-    http: Http,
+    http: HttpState,
     /// The upgrade request's `Accept-Language`: the language of this connection's errors.
     lang: Lang,
 }
 
 impl LiveExecutor {
-    /// The subscription's document after the same checks as an HTTP request's, or the refusal.
-    fn prepare(&self, request: &mut async_graphql::Request, caller: &Caller) -> Result<(), ServerError> {
-        let app = &self.http.app;
-        let admin = caller.as_ref().is_some_and(|actor| actor.role == Role::Admin);
-        let document_id = http::persisted_query_hash(request);
-        match app.trusted.resolve(document_id.as_deref(), &request.query, admin) {
-            Ok(Some(document)) => request.query = document.to_string(),
-            Ok(None) => {}
-            Err(refused) => return Err(self.coded(refused.message(), refused.code())),
-        }
-        let document = self
-            .http
-            .documents
-            .prepare(&request.query, &app.limits)
-            .map_err(|refusal| self.coded(refusal.message(), "BAD_USER_INPUT"))?;
+    /// The subscription's document after the same admission as an HTTP request's, or the refusal
+    /// (finished: in this connection's language, with its code, counted).
+    fn admit(&self, request: &mut async_graphql::Request, caller: &Caller) -> Result<(), ServerError> {
+        let admitted = self.http.admission.admit(request, None, caller).map_err(|refused| {
+            let mut error = refusal(refused.message, refused.code);
+            finish_error(&mut error, self.lang);
+            error
+        })?;
         // Unparsable documents are left to the executor, which says where the syntax breaks.
-        let Some(document) = document else { return Ok(()) };
-        if !limits::is_subscription(&document, request.operation_name.as_deref()) {
-            return Err(self.coded(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT"));
+        match admitted.kind(request.operation_name.as_deref()) {
+            Some(OperationType::Subscription) | None => Ok(()),
+            Some(_) => Err(self.refused(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT")),
         }
-        request.set_parsed_query(ExecutableDocument::clone(&document));
-        Ok(())
     }
 
-    fn coded(&self, message: Msg, code: &str) -> ServerError {
-        let mut error = ServerError::new(message.text(self.lang), None);
-        error.extensions.get_or_insert_with(Default::default).set("code", code);
+    fn refused(&self, message: Msg, code: &str) -> ServerError {
+        let mut error = refusal(message, code);
+        finish_error(&mut error, self.lang);
         error
     }
 }
 
 impl Executor for LiveExecutor {
     async fn execute(&self, _request: async_graphql::Request) -> Response {
-        Response::from_errors(vec![self.coded(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT")])
+        Response::from_errors(vec![self.refused(Msg::OnlySubscriptionsOverWebSocket, "BAD_USER_INPUT")])
     }
 
     fn execute_stream(
@@ -285,14 +306,14 @@ impl Executor for LiveExecutor {
         let session = session.unwrap_or_default();
         let caller: Caller =
             session.get(&TypeId::of::<Caller>()).and_then(|data| data.downcast_ref::<Caller>()).cloned().flatten();
-        if let Err(error) = self.prepare(&mut request, &caller) {
+        if let Err(error) = self.admit(&mut request, &caller) {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
         // A slot, released when the stream ends (completed by either side, or the connection gone).
         let open = open_subscriptions(&session).map(|open| open.0.fetch_add(1, Ordering::Relaxed));
         let slot = Slot(session.clone());
         if open.is_some_and(|open| open >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-            let error = self.coded(
+            let error = self.refused(
                 Msg::TooManySubscriptions { max: MAX_SUBSCRIPTIONS_PER_CONNECTION },
                 AppError::RATE_LIMITED_CODE,
             );
@@ -316,8 +337,7 @@ impl Executor for LiveExecutor {
             .map(move |mut response| {
                 let _held = &slot;
                 for error in &mut response.errors {
-                    http::localize(error, lang);
-                    http::ensure_code(error);
+                    finish_error(error, lang);
                 }
                 response
             })

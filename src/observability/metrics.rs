@@ -26,7 +26,6 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-use crate::app::AppState;
 use crate::observability::pool_waits::ACQUIRE_DURATION;
 
 /// Open GraphQL subscriptions: whoever opens one increments it, and decrements it when it ends.
@@ -117,27 +116,27 @@ fn describe() {
 }
 
 /// `/metrics` of an app (the main router's, or alone on `--metrics-listen`).
-pub fn routes(state: AppState) -> Router {
-    Router::new().route("/metrics", get(scrape)).with_state(Scraper::new(state))
+pub fn routes(db: DatabaseConnection) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(Scraper::new(db))
 }
 
-/// What a scrape reads: the state, and when payouts were last counted.
+/// What a scrape reads: the database, and when payouts were last counted.
 #[derive(Clone)]
 pub struct Scraper {
-    state: AppState,
+    db: DatabaseConnection,
     /// When payouts were last counted.
     payouts: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Scraper {
-    pub fn new(state: AppState) -> Scraper {
+    pub fn new(db: DatabaseConnection) -> Scraper {
         handle();
-        Scraper { state, payouts: Arc::default() }
+        Scraper { db, payouts: Arc::default() }
     }
 }
 
 pub async fn scrape(State(scraper): State<Scraper>) -> Response {
-    record_pool(&scraper.state.db);
+    record_pool(&scraper.db);
     let due = {
         let mut last = scraper.payouts.lock().unwrap_or_else(|e| e.into_inner());
         let due = last.is_none_or(|at| at.elapsed() >= PAYOUTS_REFRESH);
@@ -148,7 +147,7 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
     };
     if due {
         // A database that does not answer at once leaves the last counts in place.
-        match tokio::time::timeout(Duration::from_secs(1), count_payouts(&scraper.state.db)).await {
+        match tokio::time::timeout(Duration::from_secs(1), count_payouts(&scraper.db)).await {
             Ok(Ok(counts)) => {
                 for status in PAYOUT_STATUSES {
                     let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);

@@ -13,13 +13,13 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::pagination::{Cursor, Page, PageArgs, Window};
-use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::audit_chain::{self, ChainBreak, Content};
 use crate::domain::nik;
 use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
+use crate::services::AppState;
 
 /// What an audit entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

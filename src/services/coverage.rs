@@ -13,7 +13,6 @@ use sea_orm::{
 use super::access::{reaches, require_reach, require_role, require_visible_worker};
 use super::audit::{self, AuditEntity};
 use super::{check_date, today};
-use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::coverage_period::{
     DEFAULT_DECLARED_MONTHLY_INCOME, MAX_DECLARED_MONTHLY_INCOME, Programs, overlaps,
@@ -23,6 +22,7 @@ use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
+use crate::services::AppState;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 

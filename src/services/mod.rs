@@ -11,10 +11,13 @@ pub mod payouts;
 pub mod personal_data;
 pub mod probes;
 pub mod sheet;
+mod state;
 pub mod statistics;
 pub mod subscriptions;
 pub mod targets;
 pub mod workers;
+
+pub use state::AppState;
 
 use chrono::{Datelike, NaiveDate, Utc};
 

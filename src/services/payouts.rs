@@ -16,7 +16,6 @@ use super::coverage::{check_death_date, enrolled_by, lock_worker, record_death_i
 use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::probes;
 use super::{check_date, clean_name, clean_text, today, wib_midnight};
-use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::benefits::{
     JKM_PAYMENT_WORKING_DAYS, MAX_CLAIMED_AMOUNT, SCHOLARSHIP_JKM_MIN_MONTHS, SCHOLARSHIP_MAX_CHILDREN,
@@ -29,6 +28,7 @@ use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
+use crate::services::AppState;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 

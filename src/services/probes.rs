@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::access::visible_workers;
 use super::audit::{self, AuditEntity};
-use crate::app::AppState;
 use crate::auth::Actor;
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, Msg};
+use crate::services::AppState;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 /// Whether the actor may see this worker (its domicile or a coverage in scope).

@@ -7,12 +7,12 @@ use async_graphql::Enum;
 
 use super::access;
 use super::check_year;
-use crate::app::AppState;
 use crate::areas::Area;
 use crate::auth::Caller;
 use crate::domain::types::AreaLevel;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
+use crate::services::AppState;
 use crate::stats::{FigureGroups, Figures, figures, tally};
 
 /// One area's figures for one year.

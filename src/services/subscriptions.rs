@@ -12,13 +12,13 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::statistics::{self, AreaStats};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::{Change, Event};
+use crate::services::AppState;
 use crate::services::access;
 use crate::stats::{FigureGroups, Figures};
 

@@ -8,13 +8,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Qu
 use super::access::{require_reach, require_role};
 use super::audit::{self, AuditEntity};
 use super::{check_year, clean_text};
-use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::types::FundingSource;
 use crate::entities::{coverage_target, regency};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
+use crate::services::AppState;
 use crate::stats::summary;
 use crate::stats::tally::Tally;
 

@@ -15,7 +15,6 @@ use super::pagination::{self, Cursor, Page, PageArgs, Window};
 use super::personal_data::PersonalRead;
 use super::probes;
 use super::{check_year, clean_name, clean_text, today, year_bounds};
-use crate::app::AppState;
 use crate::areas::Areas;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::nik;
@@ -24,6 +23,7 @@ use crate::entities::{coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
+use crate::services::AppState;
 use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 

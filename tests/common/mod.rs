@@ -15,10 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use jaminan::app::AppState;
+use jaminan::app::App;
 use jaminan::auth::{self, Role};
 use jaminan::db;
-use jaminan::http::router as build_app;
+use jaminan::http::{HttpSettings, router as build_app};
+use jaminan::services::AppState;
 use jaminan::stats::publication::Publications;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -65,6 +66,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub router: axum::Router,
     pub state: AppState,
+    /// How HTTP is set up (limits, trusted documents, browsers...): change it with `with_http`.
+    pub http: HttpSettings,
     /// An ADMIN key, and a second one for four-eyes checks.
     pub admin: String,
     pub admin2: String,
@@ -125,10 +128,12 @@ impl TestApp {
         // Statistics suites check exact small figures and read right after writing: nothing is
         // withheld (k = 1) and nothing is kept. Privacy tests set the defaults back.
         state.publications = Arc::new(Publications::new(1, std::time::Duration::ZERO));
+        let http = HttpSettings::default();
         TestApp {
             backend,
-            router: build_app(state.clone()),
+            router: build_app(state.clone(), http.clone()),
             state,
+            http,
             admin,
             admin2,
             queries,
@@ -140,12 +145,22 @@ impl TestApp {
     /// The same database served by another app (another instance, or other settings); the
     /// original's cleanup removes the database.
     pub fn with_state(&self, state: AppState) -> TestApp {
-        TestApp { router: build_app(state.clone()), state, ..self.clone() }
+        TestApp { router: build_app(state.clone(), self.http.clone()), state, ..self.clone() }
+    }
+
+    /// The same app with other HTTP settings.
+    pub fn with_http(&self, http: HttpSettings) -> TestApp {
+        TestApp { router: build_app(self.state.clone(), http.clone()), http, ..self.clone() }
+    }
+
+    /// The app as `jaminan::app::server::run` serves it.
+    pub fn app(&self) -> App {
+        App { state: self.state.clone(), http: self.http.clone() }
     }
 
     /// Serves this app on a real listener (for WebSocket clients) until the test ends.
     pub async fn serve(&self) -> std::net::SocketAddr {
-        serve(self.state.clone()).await
+        serve(self.app()).await
     }
 
     /// Drops the test database (PostgreSQL) or deletes the file (SQLite).
@@ -357,17 +372,17 @@ impl TestApp {
     }
 }
 
-/// The state with request rate limits out of reach: suites send thousands of requests a minute
-/// with one key (the limits have tests of their own).
-/// Serves `state` on a real listener on 127.0.0.1 until the test ends.
-pub async fn serve(state: AppState) -> std::net::SocketAddr {
+/// Serves `app` on a real listener on 127.0.0.1 until the test ends.
+pub async fn serve(app: App) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
     let address = listener.local_addr().expect("address");
     let grace = std::time::Duration::from_secs(1);
-    tokio::spawn(jaminan::app::server::run(listener, state, std::future::pending(), grace));
+    tokio::spawn(jaminan::app::server::run(listener, app, std::future::pending(), grace));
     address
 }
 
+/// The state with request rate limits out of reach: suites send thousands of requests a minute
+/// with one key (the limits have tests of their own).
 pub fn unthrottled(mut state: AppState) -> AppState {
     let limits = jaminan::config::RateLimits {
         key_requests_per_minute: 100_000_000,

@@ -4,10 +4,10 @@
 #![allow(dead_code)]
 use std::collections::HashMap;
 
-use jaminan::app::AppState;
 use jaminan::areas::Area;
 use jaminan::db::statement;
 use jaminan::domain::types::{AreaLevel, Gender, Occupation};
+use jaminan::services::AppState;
 use jaminan::services::{wib_midnight, year_bounds};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, Value};
 use serde_json::json;

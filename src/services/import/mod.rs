@@ -22,11 +22,11 @@ use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
 use crate::auth::{Actor, Caller, Role};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
+use crate::services::AppState;
 use crate::services::access::{require_reach, require_role};
 use crate::services::audit::{self, AuditEntity};
 use crate::services::probes::{self, HiddenWorker};

@@ -10,13 +10,13 @@ use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr
 use tokio::sync::mpsc;
 
 use super::file::Enrollment;
-use crate::app::AppState;
 use crate::db::copy_text::{Field, line};
 use crate::db::{binds_per_insert, statement};
 use crate::domain::coverage_period::Programs;
 use crate::domain::types::WorkerStatus;
 use crate::entities::{coverage, worker};
 use crate::error::{AppError, AppResult};
+use crate::services::AppState;
 use crate::services::coverage::Terms;
 
 /// The staged columns, in COPY order (`new_id` comes from its default on PostgreSQL).

@@ -1,0 +1,65 @@
+//! `jaminan api-key`: create, list and revoke API keys.
+use clap::Subcommand;
+
+use crate::auth::{Role, keys};
+use crate::config::DatabaseArgs;
+use crate::i18n::{Lang, Line};
+use crate::services::AppState;
+use crate::services::import;
+
+#[derive(Subcommand)]
+pub(super) enum ApiKeyCommand {
+    /// Create a key; it is printed once, as the last line. Audited (never the key).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Limit the key to a province ("36") or regency ("36.03").
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id; it stops working at once. Audited.
+    Revoke { id: i64 },
+}
+
+pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: Lang) -> Result<(), String> {
+    let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
+    match command {
+        ApiKeyCommand::Create { name, role, scope } => {
+            let state = AppState::new(db.clone()).await.map_err(|e| e.to_string())?;
+            if role == Role::Admin && scope.is_some() {
+                return Err(Line::AdminKeyWithScope.text(lang));
+            }
+            if let Some(code) = &scope
+                && state.areas.province(code).is_none()
+                && state.areas.regency(code).is_none()
+            {
+                return Err(Line::UnknownScope { code: code.clone() }.text(lang));
+            }
+            let actor = import::cli_actor();
+            let (key, row) =
+                crate::services::api_keys::create(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
+            println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
+            println!("{key}");
+        }
+        ApiKeyCommand::List => {
+            for key in keys::list_keys(&db).await.map_err(|e| e.text(lang))? {
+                let status = match key.revoked_at {
+                    None => Line::KeyActive.text(lang),
+                    Some(at) => Line::KeyRevokedAt { at: at.to_rfc3339() }.text(lang),
+                };
+                println!("{}\t{}\t{}\t{}\t{}", key.id, key.name, key.role, key.scope.as_deref().unwrap_or("-"), status);
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if !crate::services::api_keys::revoke(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
+                return Err(Line::NoActiveKey { id }.text(lang));
+            }
+            println!("{}", Line::KeyRevoked { id }.text(lang));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `jaminan serve`: the HTTP server, until SIGTERM or Ctrl-C, then a graceful drain.
+use std::time::Duration;
+
+use crate::app::App;
+use crate::app::server::{self, Stopped};
+use crate::config::{DatabaseArgs, ServeArgs};
+use crate::datasets::demo;
+use crate::http::MetricsOnMain;
+use crate::i18n::{Lang, Line};
+use crate::observability::telemetry;
+
+pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Result<(), String> {
+    let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
+    if args.demo {
+        let started = std::time::Instant::now();
+        if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
+            println!("{}", Line::DemoLoaded { secs: started.elapsed().as_secs_f64() }.text(lang));
+        } else {
+            println!("{}", Line::DemoNotLoaded.text(lang));
+        }
+    }
+    let (mut app, notes) = App::configured(db, db_args, args, lang).await?;
+    for note in notes {
+        println!("{note}");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Line::CannotListen { address: args.listen.to_string(), detail: e.to_string() }.text(lang))?;
+    // /metrics on its own address (not the public one), or on the main listener.
+    if let Some(address) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            Line::CannotListenForMetrics { address: address.to_string(), detail: e.to_string() }.text(lang)
+        })?;
+        app.http.metrics = MetricsOnMain::Elsewhere;
+        server::spawn_metrics(metrics_listener, app.state.db.clone());
+        println!("{}", Line::MetricsAt { address: address.to_string() }.text(lang));
+    }
+    println!("{}", Line::GraphiqlAt { address: args.listen.to_string() }.text(lang));
+    println!("{}", Line::KeyHint.text(lang));
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let state = app.state.clone();
+    let stopped = server::run(listener, app, server::shutdown_signal(), grace).await.map_err(|e| e.to_string())?;
+    // The last second of personal-data reads, before the process goes.
+    if let Err(err) = state.reads.flush(&state.db).await {
+        let message = Line::ReadsNotAudited { detail: format!("{err:?}") }.text(lang);
+        eprintln!("{}", Line::Failed { message }.text(lang));
+    }
+    match stopped {
+        Stopped::Drained => {
+            state.db.close().await.ok();
+            println!("{}", Line::StoppedDrained.text(lang));
+            Ok(())
+        }
+        Stopped::GraceExpired => {
+            // Exit at once: the requests left hold connections (and may wait on blocking
+            // threads) that a pool close or the runtime's shutdown would wait for. Their
+            // transactions end with the connections, uncommitted.
+            let message = Line::GraceExpired { secs: args.shutdown_grace_secs }.text(lang);
+            eprintln!("{}", Line::Failed { message }.text(lang));
+            telemetry::shutdown().await;
+            std::process::exit(1)
+        }
+    }
+}
