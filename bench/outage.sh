@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real PostgreSQL outage under load: stops the local cluster (immediate mode, as a crash) for
 # DOWN seconds while 200 clients run payout workflows and enrollments against `jaminan serve`,
-# restarts it, and prints the figures of the README's "Reliability" section.
+# restarts it, and prints the figures of the "Reliability" section of docs/operations.md.
 #
 #   bench/outage.sh [DOWN_SECONDS]      (default 6; needs root and pg_ctlcluster)
 #

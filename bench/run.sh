@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The national-scale benchmark (README "Performance"), on PostgreSQL:
+# The national-scale benchmark (docs/performance.md), on PostgreSQL:
 #   1. seeds N workers into a fresh database (skipped with REUSE=1 when it already holds them);
 #   2. dashboard latencies, one client, p50/p99: national figures with provinces as children,
 #      a province with its regencies, a regency with its districts, the ranking of all 514

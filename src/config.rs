@@ -164,8 +164,8 @@ pub struct RateLimits {
     /// shares it).
     #[arg(long, env = "JAMINAN_ANONYMOUS_REQUESTS_PER_MINUTE", default_value_t = RateLimits::DEFAULT.anonymous_requests_per_minute)]
     pub anonymous_requests_per_minute: u32,
-    /// Wrong or revoked API keys per hour and client address; past it every request with a key
-    /// from that address is refused until the budget refills.
+    /// Wrong or revoked API keys per hour and client address; past it, unknown keys from that
+    /// address are refused unchecked until the budget refills (valid keys keep working).
     #[arg(long, env = "JAMINAN_FAILED_KEYS_PER_HOUR", default_value_t = RateLimits::DEFAULT.failed_keys_per_hour)]
     pub failed_keys_per_hour: u32,
     /// WebSocket connections open at once per API key, or per client address without a key (each
@@ -202,7 +202,7 @@ impl Default for RateLimits {
 }
 
 /// What one request may ask of the server. The defaults leave room for every dashboard query
-/// while keeping one request from monopolising the server; see the README's production settings.
+/// while keeping one request from monopolising the server; see docs/operations.md's checklist.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiLimits {
     /// Deepest selection nesting.

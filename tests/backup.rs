@@ -1,6 +1,6 @@
 //! Backups: `jaminan backup FILE` copies the embedded database while writes go on, and the copy
 //! is consistent; PostgreSQL is backed up with pg_dump and restored with pg_restore, as the
-//! README says, and the server migrates and serves the restored database.
+//! docs/operations.md says, and the server migrates and serves the restored database.
 mod common;
 
 use std::process::{Command, Output};
@@ -76,7 +76,7 @@ backend_test!(backups_are_consistent_and_restore, |app: TestApp| async move {
         Backend::Postgres => {
             let refused = jaminan(&app.database_url(), &["backup", dir.join("never.db").to_str().unwrap()]);
             assert!(!refused.status.success() && text(&refused).contains("pg_dump"), "{}", text(&refused));
-            // The README's commands: pg_dump -Fc, pg_restore into a new database, migrate.
+            // docs/operations.md's commands: pg_dump -Fc, pg_restore into a new database, migrate.
             let dump = dir.join(format!("backup-{}.dump", uuid::Uuid::new_v4()));
             let output = Command::new("pg_dump")
                 .args(["-Fc", "-f", dump.to_str().unwrap(), "-d", &app.database_url()])

@@ -153,7 +153,7 @@ const FIELDS: &str = "fragment F on CoverageStats {
     payoutsPaid payoutsPaidAmount payoutsPending
     byOccupation { occupation coveredWorkers } byGender { gender coveredWorkers } }";
 
-/// The expected figures of one area and year, stated by hand; the ratios follow domain.md.
+/// The expected figures of one area and year, stated by hand; the ratios follow docs/domain.md.
 #[derive(Clone)]
 struct Expect {
     level: &'static str,

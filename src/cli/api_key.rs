@@ -21,7 +21,7 @@ pub(super) enum ApiKeyCommand {
     },
     /// List keys (never the keys themselves).
     List,
-    /// Revoke a key by id; it stops working at once. Audited.
+    /// Revoke a key by id; it stops working on every server within a second. Audited.
     Revoke { id: i64 },
 }
 

@@ -2,9 +2,21 @@
 //! import report, the CLI's output). Codes (`extensions.code`), logs and the audit log stay as
 //! they are. The language of a request comes from its `Accept-Language` header, the CLI's from
 //! `--lang`; messages are values (`Msg`, `Line`) rendered in a language at the edge.
-mod catalog;
+/// Renders the English or the Indonesian format string, with the same arguments in scope.
+macro_rules! say {
+    ($lang:expr, $en:literal, $id:literal $(,)?) => {
+        match $lang {
+            Lang::En => format!($en),
+            Lang::Id => format!($id),
+        }
+    };
+}
 
-pub use catalog::{Line, Msg, Noun};
+mod lines;
+mod messages;
+
+pub use lines::Line;
+pub use messages::{Msg, Noun};
 
 use chrono::{Datelike, NaiveDate};
 

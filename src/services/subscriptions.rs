@@ -1,7 +1,7 @@
 //! The subscription streams: the changes one subscriber may see, as payouts or as figures.
 //!
-//! Every stream re-checks its API key once a second, so a key revoked while connected ends its
-//! subscriptions within a second (with UNAUTHENTICATED). A subscriber more than `BACKLOG` events
+//! Every stream re-checks its API key every half second, so a key revoked while connected ends
+//! its subscriptions within a second (with UNAUTHENTICATED). A subscriber more than `BACKLOG` events
 //! behind loses the oldest: figures are then recomputed anyway, payout events are skipped (and
 //! logged).
 use std::sync::Arc;

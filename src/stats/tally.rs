@@ -2,7 +2,7 @@
 //! the write side (deltas in each mutation's transaction), the rebuild, the verification and the
 //! seed all share.
 //!
-//! The summaries hold, per area and year, counters from which every figure of domain.md follows:
+//! The summaries hold, per area and year, counters from which every figure of docs/domain.md follows:
 //!
 //! - A worker's covered years in an area form runs of consecutive years (the years its periods
 //!   paid by a regency of the area overlap). Each run adds 1 to `run_starts` of its first year and

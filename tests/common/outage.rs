@@ -231,7 +231,7 @@ fn id(object: &Value) -> Option<i64> {
     object["id"].as_str()?.parse().ok()
 }
 
-/// The figures of a run, as the README reports them.
+/// The figures of a run, as docs/operations.md reports them.
 pub struct Figures {
     pub requests: usize,
     pub succeeded: usize,

@@ -1,4 +1,4 @@
-//! The figures of domain.md computed from scratch, by grouped SQL over workers, coverage
+//! The figures of docs/domain.md computed from scratch, by grouped SQL over workers, coverage
 //! periods, payouts and targets (the way the server computed them before it kept summaries). Slow
 //! at scale, but independent of the maintained summaries: tests compare the two.
 #![allow(dead_code)]

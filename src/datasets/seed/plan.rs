@@ -1,7 +1,7 @@
 //! The national synthetic dataset, generated worker by worker from a seed without I/O: the same
 //! seed and size give the same rows on every run and platform.
 //!
-//! Weights (see the README): a regency's share of workers is its number of districts, times 3 on
+//! Weights (see docs/performance.md): a regency's share of workers is its number of districts, times 3 on
 //! Java (provinces 31-36, where more than half of Indonesians live); inside a regency a district
 //! weighs 1 to 3. Per mille of workers: 550 covered in 2022 and renewed for 2023; 100 renewed
 //! into an open-ended period; 130 first covered in 2023 (from a month of the year, by the revised
