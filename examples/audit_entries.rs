@@ -1,6 +1,8 @@
 //! The data of `bench/audit_verify.sh`: appends N audit entries to the database at DATABASE_URL
 //! through `services::audit::record` (the chain the server writes), in one transaction, much
 //! faster than N mutations through the API.
+// A benchmark tool run by hand: a failure may panic with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -2,6 +2,8 @@
 //! payout workflow while a command stops the database and another restarts it; prints the
 //! figures and checks the database against what the clients were told. Exit 1 on a violation.
 //! The same load as the `faults` test, where a TCP proxy stands in for the stopped database.
+// A benchmark tool run by hand: a failure may panic with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "../tests/common/outage.rs"]
 mod outage;
 

@@ -3,6 +3,8 @@
 //! to this thread, on a current-thread runtime), alternating rounds so that drift cancels out.
 //!
 //!     cargo run --release --example pool_waits [DATABASE_URL]    (default: SQLite in memory)
+// A benchmark tool run by hand: a failure may panic with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::time::{Duration, Instant};
 
 use jaminan::db;

@@ -3,6 +3,8 @@
 //! measured from just before the mutation was sent to its arrival at each subscriber. Prints
 //! the percentiles, the deliveries missing and the server's memory before and after the
 //! subscribers connected.
+// A benchmark tool run by hand: a failure may panic with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -179,8 +179,8 @@ async fn execute_as(
     };
     let operation_name = request.operation_name.clone();
     observe_operation(&admitted, operation_name.as_deref(), caller.is_some());
-    if let Err(response) = http_rules(headers, &admitted, operation_name.as_deref(), &method, &caller, lang) {
-        return response;
+    if let Some(refused) = http_rules(headers, &admitted, operation_name.as_deref(), &method, &caller, lang) {
+        return refused;
     }
     let write = admitted.kind(operation_name.as_deref()).is_some_and(|kind| kind != OperationType::Query);
     // Queries read from the replica while it answers; mutations, and what they read, stay on
@@ -218,6 +218,7 @@ async fn execute_as(
 
 /// What HTTP adds to the admission: subscriptions run over WebSocket, mutations only by POST,
 /// and one mutation per request unless the key is ADMIN (aliases of a mutation multiply guesses).
+/// The refusal, if any.
 fn http_rules(
     headers: &HeaderMap,
     admitted: &Admitted,
@@ -225,25 +226,23 @@ fn http_rules(
     method: &Method,
     caller: &Caller,
     lang: Lang,
-) -> Result<(), Response> {
+) -> Option<Response> {
     match admitted.kind(operation_name) {
         Some(OperationType::Subscription) => {
-            return Err(request_refused(headers, bad_request(Msg::SubscriptionNeedsWebSocket), lang));
+            return Some(request_refused(headers, bad_request(Msg::SubscriptionNeedsWebSocket), lang));
         }
         Some(OperationType::Mutation) if method == Method::GET => {
             // 405 whatever the media type: GraphQL over HTTP requires it.
             let error = bad_request(Msg::MutationNeedsPost);
             let mut response = error_answer(headers, StatusCode::METHOD_NOT_ALLOWED, error, lang);
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return Err(response);
+            return Some(response);
         }
         _ => {}
     }
     let admin = caller.as_ref().is_some_and(|actor| actor.role == Role::Admin);
-    if admitted.mutations(operation_name) > 1 && !admin {
-        return Err(request_refused(headers, bad_request(Msg::OneMutationPerRequest), lang));
-    }
-    Ok(())
+    (admitted.mutations(operation_name) > 1 && !admin)
+        .then(|| request_refused(headers, bad_request(Msg::OneMutationPerRequest), lang))
 }
 
 /// Executes `request` with `app` (the primary's state, or the replica's for a query).

@@ -157,6 +157,7 @@ pub enum Line {
 }
 
 impl Line {
+    #[expect(clippy::too_many_lines, reason = "a lookup table: one arm per line, both languages side by side")]
     pub fn text(&self, lang: Lang) -> String {
         let num = |n: u64| number(i64::try_from(n).unwrap_or(i64::MAX), lang);
         let secs = |s: f64, places: usize| decimal(s, places, lang);

@@ -8,7 +8,7 @@
 //! `endsOn`, enum values such as SUBMITTED, codes) are the same in both.
 use chrono::NaiveDate;
 
-use super::{Lang, date, decimal, number, rupiah};
+use super::{Lang, date, number, rupiah};
 use crate::domain::coverage_period::ProgramsError;
 use crate::domain::nik::NikError;
 use crate::domain::payout_state::PayoutAction;
@@ -162,6 +162,7 @@ pub enum Noun {
 }
 
 impl Msg {
+    #[expect(clippy::too_many_lines, reason = "a lookup table: one arm per message, both languages side by side")]
     pub fn text(&self, lang: Lang) -> String {
         let num = |n: i64| number(n, lang);
         let day = |d: NaiveDate| date(d, lang);

@@ -23,28 +23,34 @@ fn error(err: sqlx::Error) -> DbErr {
     DbErr::Custom(format!("seed: {err}"))
 }
 
-pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar) -> Result<SeedReport, DbErr> {
-    let started = std::time::Instant::now();
-    let mut connection = pool.acquire().await.map_err(error)?;
-    let mut txn = connection.begin().await.map_err(error)?;
+/// Settings for a bulk load, and the check that the database is empty.
+async fn prepare(txn: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), DbErr> {
     // Index builds sort in memory instead of on disk; nothing here is a request to time out.
     sqlx::raw_sql(
         "SET LOCAL statement_timeout = 0; SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '256MB'; \
          SET LOCAL synchronous_commit = off",
     )
-    .execute(&mut *txn)
+    .execute(&mut **txn)
     .await
     .map_err(error)?;
     let occupied: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM worker) OR EXISTS (SELECT 1 FROM coverage) OR EXISTS (SELECT 1 FROM payout) \
          OR EXISTS (SELECT 1 FROM coverage_target)",
     )
-    .fetch_one(&mut *txn)
+    .fetch_one(&mut **txn)
     .await
     .map_err(error)?;
     if occupied {
         return Err(DbErr::Custom("seed: the database already has workers or targets; seed an empty database".into()));
     }
+    Ok(())
+}
+
+pub(super) async fn load(pool: &PgPool, plan: Arc<Plan>, progress: &ProgressBar) -> Result<SeedReport, DbErr> {
+    let started = std::time::Instant::now();
+    let mut connection = pool.acquire().await.map_err(error)?;
+    let mut txn = connection.begin().await.map_err(error)?;
+    prepare(&mut txn).await?;
     let authors = insert_authors(&mut txn).await?;
     let ddl = Ddl::read(&mut txn).await?;
     ddl.drop(&mut txn).await?;
