@@ -332,7 +332,7 @@ backend_test!(an_interrupted_file_leaves_nothing_written, |app: TestApp| async m
     }
     let bytes = file.into_bytes();
     let cut = bytes.len() * 3 / 4;
-    let caller = Some(import::cli_actor());
+    let caller = Some(jaminan::auth::Actor::command_line());
     let options = ImportOptions { keep_errors: 10, ..ImportOptions::default() };
     let source = Box::new(Broken(std::io::Cursor::new(bytes.clone()), cut));
     let result = import::import_enrollments(&app.state, &caller, "36.03", source, options, Arc::new(|_| {})).await;

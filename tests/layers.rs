@@ -99,7 +99,10 @@ fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(Vec<S
 
 struct Reader<'a> {
     module: &'a mut Module,
-    raw: Vec<Vec<String>>,
+    /// Inline modules (`mod tests { .. }`) the reader is in: their paths are relative to them.
+    inline: Vec<String>,
+    /// Each path named, with the inline modules it was named in.
+    raw: Vec<(Vec<String>, Vec<String>)>,
 }
 
 impl<'ast> Visit<'ast> for Reader<'_> {
@@ -108,10 +111,15 @@ impl<'ast> Visit<'ast> for Reader<'_> {
         use_paths(&item.tree, &mut Vec::new(), &mut found);
         let public = matches!(item.vis, syn::Visibility::Public(_));
         for (path, name) in found {
-            if public && let Some(name) = name {
-                self.module.reexports.insert(name, path.clone());
+            // A module's face (`pub use child::Item`) is followed to the item, and is no
+            // dependency of its own: a parent that hands on its children's names does not use them.
+            if public && self.inline.is_empty() {
+                if let Some(name) = name {
+                    self.module.reexports.insert(name, path);
+                }
+                continue;
             }
-            self.raw.push(path);
+            self.raw.push((self.inline.clone(), path));
         }
     }
 
@@ -119,24 +127,30 @@ impl<'ast> Visit<'ast> for Reader<'_> {
         if item.content.is_none() {
             self.module.children.insert(item.ident.to_string());
         } else {
-            // An inline module (tests): its paths are read as the file's.
+            self.inline.push(item.ident.to_string());
             syn::visit::visit_item_mod(self, item);
+            self.inline.pop();
         }
     }
 
+    /// `pub(super)` and `pub(crate)` name where an item may be seen, not what it uses.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
-        self.raw.push(path.segments.iter().map(|s| s.ident.to_string()).collect());
+        self.raw.push((self.inline.clone(), path.segments.iter().map(|s| s.ident.to_string()).collect()));
         syn::visit::visit_path(self, path);
     }
 }
 
-/// A path as the module names it, made absolute (None: another crate's, or a local item's).
-fn absolute(module: &Module, path: &[String]) -> Option<Vec<String>> {
+/// A path as the module names it (inside its inline modules `inline`), made absolute (None:
+/// another crate's, or a local item's).
+fn absolute(module: &Module, inline: &[String], path: &[String]) -> Option<Vec<String>> {
     let first = path.first()?;
     match first.as_str() {
         "crate" => Some(path[1..].to_vec()),
         "super" | "self" => {
             let mut base = module.path.clone();
+            base.extend(inline.iter().cloned());
             let mut rest = path;
             while let Some(segment) = rest.first() {
                 match segment.as_str() {
@@ -151,7 +165,7 @@ fn absolute(module: &Module, path: &[String]) -> Option<Vec<String>> {
             base.extend(rest.iter().cloned());
             Some(base)
         }
-        child if module.children.contains(child) => {
+        child if inline.is_empty() && module.children.contains(child) => {
             let mut base = module.path.clone();
             base.extend(path.iter().cloned());
             Some(base)
@@ -166,7 +180,7 @@ fn dependencies_point_down_the_layers() {
     let mut files = Vec::new();
     sources(&root, &mut files);
     let mut modules: BTreeMap<String, Module> = BTreeMap::new();
-    let mut raw_paths: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    let mut raw_paths: BTreeMap<String, Vec<(Vec<String>, Vec<String>)>> = BTreeMap::new();
     for file in &files {
         let relative = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
         if relative == "main.rs" {
@@ -180,7 +194,7 @@ fn dependencies_point_down_the_layers() {
             reexports: HashMap::new(),
             uses: Vec::new(),
         };
-        let mut reader = Reader { module: &mut module, raw: Vec::new() };
+        let mut reader = Reader { module: &mut module, inline: Vec::new(), raw: Vec::new() };
         reader.visit_file(&parsed);
         let raw = reader.raw;
         raw_paths.insert(relative.clone(), raw);
@@ -188,7 +202,7 @@ fn dependencies_point_down_the_layers() {
     }
     for (file, raw) in &raw_paths {
         let module = &modules[file];
-        let uses: Vec<Vec<String>> = raw.iter().filter_map(|path| absolute(module, path)).collect();
+        let uses: Vec<Vec<String>> = raw.iter().filter_map(|(inline, path)| absolute(module, inline, path)).collect();
         modules.get_mut(file).unwrap().uses = uses;
     }
     let by_path: HashMap<Vec<String>, String> =
@@ -200,7 +214,7 @@ fn dependencies_point_down_the_layers() {
             let (length, file) = (0..=path.len()).rev().find_map(|n| by_path.get(&path[..n]).map(|f| (n, f)))?;
             match path.get(length).and_then(|name| modules[file].reexports.get(name)) {
                 Some(target) => {
-                    let target = absolute(&modules[file], target)?;
+                    let target = absolute(&modules[file], &[], target)?;
                     path = target.into_iter().chain(path[length + 1..].iter().cloned()).collect();
                 }
                 None => return Some(file.clone()),
@@ -236,9 +250,19 @@ fn dependencies_point_down_the_layers() {
         modules.keys().filter(|f| *f != "lib.rs" && !f.starts_with(LEAF) && layer(f).is_none()).collect();
     assert!(unplaced.is_empty(), "modules in no layer (add them to LAYERS and docs/architecture.md): {unplaced:?}");
     assert!(upward.is_empty(), "imports that go up a layer:\n{}", upward.into_iter().collect::<Vec<_>>().join("\n"));
-    let circles: Vec<Vec<String>> =
-        strongly_connected(&edges).into_iter().filter(|c| c.len() > 1 && !c.iter().all(|f| may_circle(f))).collect();
-    assert!(circles.is_empty(), "files that import each other in a circle: {circles:#?}");
+    let circles: Vec<String> = strongly_connected(&edges)
+        .into_iter()
+        .filter(|c| c.len() > 1 && !c.iter().all(|f| may_circle(f)))
+        .map(|circle| {
+            let inside = |f: &String| circle.contains(f);
+            let ties: Vec<String> = circle
+                .iter()
+                .flat_map(|from| edges[from].iter().filter(|to| inside(to)).map(move |to| format!("  {from} -> {to}")))
+                .collect();
+            ties.join("\n")
+        })
+        .collect();
+    assert!(circles.is_empty(), "files that import each other in a circle:\n{}", circles.join("\n\n"));
 }
 
 /// Tarjan's strongly connected components of `edges`.

@@ -38,6 +38,13 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The command line acts with the database's own authority: an admin without a key,
+    /// audited under the name of the system user who ran it.
+    pub fn command_line() -> Actor {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor { key_id: 0, key_name: format!("cli ({user})"), role: Role::Admin, scope: None }
+    }
+
     /// Whether the caller may see full NIKs (everyone with a key but viewers).
     pub fn sees_nik(&self) -> bool {
         self.role != Role::Viewer

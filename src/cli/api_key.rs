@@ -1,11 +1,10 @@
 //! `jaminan api-key`: create, list and revoke API keys.
 use clap::Subcommand;
 
-use crate::auth::{Role, keys};
+use crate::auth::{Actor, Role, keys};
 use crate::config::DatabaseArgs;
 use crate::i18n::{Lang, Line};
 use crate::services::AppState;
-use crate::services::import;
 
 #[derive(Subcommand)]
 pub(super) enum ApiKeyCommand {
@@ -39,7 +38,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
             {
                 return Err(Line::UnknownScope { code: code.clone() }.text(lang));
             }
-            let actor = import::cli_actor();
+            let actor = Actor::command_line();
             let (key, row) =
                 crate::services::api_keys::create(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
             println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
@@ -55,7 +54,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            if !crate::services::api_keys::revoke(&db, &import::cli_actor(), id).await.map_err(|e| e.text(lang))? {
+            if !crate::services::api_keys::revoke(&db, &Actor::command_line(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
             println!("{}", Line::KeyRevoked { id }.text(lang));

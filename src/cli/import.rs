@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::auth::Actor;
 use crate::config::DatabaseArgs;
 use crate::i18n::{Lang, Line};
 use crate::services::AppState;
@@ -54,7 +55,7 @@ async fn enrollments(
     );
     progress.enable_steady_tick(Duration::from_millis(200));
     let bar = progress.clone();
-    let caller = Some(import::cli_actor());
+    let caller = Some(Actor::command_line());
     let source = Box::new(std::io::BufReader::new(file));
     let report = import::import_enrollments(
         &state,

@@ -13,7 +13,8 @@ use super::{caller, parse_id, state};
 use crate::domain::payout_state::PayoutAction;
 use crate::domain::types::{Benefit, PayoutStatus, Relationship};
 use crate::entities::{audit_log, payout};
-use crate::services::audit::{self, AuditEntity, AuditFilter};
+use crate::services::audit::AuditEntity;
+use crate::services::audit_log::{self as audit_entries, AuditFilter};
 use crate::services::pagination::{Page, PageArgs};
 use crate::services::payouts::{self, PayoutFilter, TransitionDetails};
 
@@ -280,7 +281,7 @@ impl PayoutQuery {
             api_key_id: api_key_id.map(|id| parse_id(&id, "apiKeyId")).transpose()?,
         };
         let args = PageArgs { first, after, last, before };
-        Ok(AuditEntryConnection(audit::list(state(ctx), caller(ctx), filter, &args).await?))
+        Ok(AuditEntryConnection(audit_entries::list(state(ctx), caller(ctx), filter, &args).await?))
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
 
-use super::HttpState;
+use super::state::HttpState;
 use crate::auth::Caller;
 use crate::auth::throttle::{self, Throttle};
 use crate::error::AppError;

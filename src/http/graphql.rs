@@ -16,10 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
-use super::HttpState;
 use super::browser::Caching;
 use super::caller::{authenticate, lang_of, peer_of};
 use super::responses::{app_error, error_answer, error_response, graphql_response, refusal, request_refused};
+use super::state::HttpState;
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
 use crate::graphql::admission::{Admitted, persisted_query_hash};

@@ -6,7 +6,10 @@ mod graphql;
 pub mod pages;
 pub mod request_id;
 mod responses;
+mod state;
 pub mod websocket;
+
+pub use state::{HttpSettings, MetricsOnMain};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,69 +22,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::ConnectionTrait;
 use sha2::Digest;
-use tokio::sync::watch;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::Role;
-use crate::config::{ApiLimits, BrowserSettings};
-use crate::db::replica::ReadReplica;
 use crate::error::AppError;
 use crate::graphql::admission::Admission;
-use crate::graphql::admission::trusted_documents::TrustedDocuments;
-use crate::graphql::schema::{self, JaminanSchema};
+use crate::graphql::schema;
 use crate::i18n::Msg;
 use crate::observability::metrics;
 use crate::services::AppState;
 use caller::{authenticate, lang_of, peer_of};
 use responses::{error_response, with_retry_after};
-
-/// How the HTTP surface is set up (from `serve`'s flags): what a request may ask, what browsers
-/// may do, which documents are trusted, where queries read, where /metrics is served, and the
-/// signal that the server is stopping.
-#[derive(Clone)]
-pub struct HttpSettings {
-    pub limits: ApiLimits,
-    pub browser: BrowserSettings,
-    pub trusted: Arc<TrustedDocuments>,
-    /// Where queries read when a PostgreSQL replica is configured (`--read-database-url`).
-    pub replica: Option<Arc<ReadReplica>>,
-    pub metrics: MetricsOnMain,
-    /// Turns true when the server starts shutting down (long-lived WebSockets close then).
-    pub stopping: watch::Receiver<bool>,
-}
-
-/// Whether the main router serves `/metrics`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MetricsOnMain {
-    /// `--metrics-listen` serves it on an address of its own.
-    Elsewhere,
-    /// Here, for an ADMIN key or this token (`--metrics-token`).
-    ForAdmins { token: Option<Arc<str>> },
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings {
-            limits: ApiLimits::default(),
-            browser: BrowserSettings::default(),
-            trusted: Arc::default(),
-            replica: None,
-            metrics: MetricsOnMain::ForAdmins { token: None },
-            // No server yet: `app::server::run` gives the settings its own signal.
-            stopping: watch::channel(false).1,
-        }
-    }
-}
-
-/// What the handlers share: the application, the HTTP settings, the schema, and the admission of
-/// documents (with its parsed documents).
-#[derive(Clone)]
-pub(crate) struct HttpState {
-    pub(crate) app: AppState,
-    pub(crate) settings: HttpSettings,
-    pub(crate) schema: JaminanSchema,
-    pub(crate) admission: Arc<Admission>,
-}
+use state::HttpState;
 
 pub fn router(app: AppState, settings: HttpSettings) -> Router {
     let schema = schema::build(app.clone(), &settings.limits);

@@ -28,9 +28,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::{SinkExt, StreamExt, future};
 
-use super::HttpState;
 use super::caller::{authenticate_with, client_address, lang_of};
 use super::responses::{error_response, finish_error, refusal};
+use super::state::HttpState;
 use crate::auth::Caller;
 use crate::auth::throttle::{Holder, PendingWebSocket};
 use crate::error::AppError;

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_log;
 pub mod coverage;
 pub mod export;
 pub mod import;

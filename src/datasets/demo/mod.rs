@@ -23,6 +23,9 @@ use sea_orm::{
 };
 
 mod payouts;
+mod story;
+
+use story::{ELIGIBLE_WORKERS, ENTERED_AT, REGENCY, SEED};
 
 use crate::datasets::synthetic::{
     BORN_FROM, BORN_UNTIL, MALE_PERCENT, SplitMix64, date, full_name, membership_number, nik_prefix, occupations_of,
@@ -33,16 +36,6 @@ use crate::db::insert_in_chunks;
 use crate::domain::coverage_period::{DEFAULT_DECLARED_MONTHLY_INCOME, Programs};
 use crate::domain::types::{CoverageEndReason, FundingSource, Gender, Occupation, WorkerStatus};
 use crate::entities::{coverage, coverage_target, district, worker};
-
-/// Kabupaten Tangerang: workers live here and its programs pay.
-const REGENCY: &str = "36.03";
-/// BPJS's estimate of the regency's vulnerable workers (the denominator of the coverage rate).
-const ELIGIBLE_WORKERS: i64 = 248_000;
-/// Changing the seed changes every generated name, NIK and date.
-const SEED: u64 = 0x3603_2023_0620;
-/// When the demo rows were "entered": the morning of the Regent's report (10:00 WIB), after every
-/// registration below.
-const ENTERED_AT: DateTime<Utc> = utc(2023, 6, 20, 3);
 
 /// A group of workers enrolled together and the coverage periods each of them gets.
 struct Cohort {

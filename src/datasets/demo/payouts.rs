@@ -6,7 +6,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
-use super::{SplitMix64, date, full_name, utc};
+use super::story::{ENTERED_AT, REGENCY};
+use crate::datasets::synthetic::{SplitMix64, date, full_name, utc};
 use crate::domain::benefits::jkm_death_amount;
 use crate::domain::types::{Benefit, CoverageEndReason, Gender, PayoutStatus, Relationship, WorkerStatus};
 use crate::entities::{api_key, coverage, payout, worker};
@@ -112,7 +113,7 @@ pub(super) async fn insert_payouts(txn: &DatabaseTransaction, ids: &[i64], rng: 
         payout::ActiveModel {
             worker_id: Set(worker_id),
             coverage_id: Set(coverage_id),
-            regency_code: Set(super::REGENCY.to_owned()),
+            regency_code: Set(REGENCY.to_owned()),
             benefit: Set(Benefit::Death),
             amount: Set(jkm_death_amount(died_on).unwrap_or_default()),
             status: Set(PayoutStatus::Paid),
@@ -160,7 +161,7 @@ pub(super) async fn insert_payouts(txn: &DatabaseTransaction, ids: &[i64], rng: 
         payout::ActiveModel {
             worker_id: Set(worker_id),
             coverage_id: Set(coverage_id),
-            regency_code: Set(super::REGENCY.to_owned()),
+            regency_code: Set(REGENCY.to_owned()),
             benefit: Set(later.benefit),
             amount: Set(later.amount.or_else(|| jkm_death_amount(later.incident_on)).unwrap_or_default()),
             status: Set(later.status),
@@ -206,10 +207,10 @@ async fn seed_keys(txn: &DatabaseTransaction) -> Result<(i64, i64), DbErr> {
         let row = api_key::ActiveModel {
             name: Set(name.to_owned()),
             role: Set(role.to_owned()),
-            scope: Set(Some(super::REGENCY.to_owned())),
+            scope: Set(Some(REGENCY.to_owned())),
             key_hash: Set(hex::encode(Sha256::digest(format!("revoked demo seed key: {name}")))),
-            created_at: Set(super::ENTERED_AT),
-            revoked_at: Set(Some(super::ENTERED_AT)),
+            created_at: Set(ENTERED_AT),
+            revoked_at: Set(Some(ENTERED_AT)),
             ..Default::default()
         }
         .insert(txn)

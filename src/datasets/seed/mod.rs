@@ -5,44 +5,21 @@
 //! loads it with COPY (`postgres`), SQLite with multi-row INSERTs (`sqlite`).
 pub mod plan;
 mod postgres;
+mod report;
 mod sqlite;
 pub mod text;
 
+pub use report::{DEFAULT_SEED, SeedOptions, SeedReport};
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
 use crate::areas::Areas;
 use plan::{Authors, Plan};
-
-/// What `jaminan seed` loads.
-#[derive(Debug, Clone, Copy)]
-pub struct SeedOptions {
-    pub workers: u64,
-    /// Another seed gives other names, NIKs, dates and stories (same sizes).
-    pub seed: u64,
-}
-
-pub const DEFAULT_SEED: u64 = 20_230_620;
-
-/// What was loaded, and how fast.
-#[derive(Debug, Clone, Default)]
-pub struct SeedReport {
-    pub workers: u64,
-    pub coverages: u64,
-    pub payouts: u64,
-    pub targets: u64,
-    pub elapsed: Duration,
-}
-
-impl SeedReport {
-    pub fn workers_per_second(&self) -> f64 {
-        self.workers as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
 
 /// Loads the dataset into a database without workers, coverage or payouts (else an error, and
 /// nothing written). All or nothing: one transaction.

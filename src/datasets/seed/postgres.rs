@@ -11,7 +11,8 @@ use sea_orm::sqlx::{self, AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
 use super::plan::{Authors, Plan};
-use super::{SeedReport, text};
+use super::report::SeedReport;
+use super::text;
 use crate::stats::summary::occupation_name;
 use crate::stats::tally::{Counters, Tally, WorkerRows};
 

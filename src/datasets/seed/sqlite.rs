@@ -7,8 +7,8 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set, TransactionTrait,
 };
 
-use super::SeedReport;
 use super::plan::{Authors, Plan};
+use super::report::SeedReport;
 use crate::db::insert_in_chunks;
 use crate::entities::{api_key, coverage, coverage_target, payout, worker};
 use crate::stats::summary;

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashSet};
 use sea_orm::{ActiveEnum, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use super::file::Enrollment;
+use super::report::{RowError, row_error};
 use super::staging::{self, Action, Known};
-use super::{RowError, row_error};
 use crate::entities::worker;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Msg, Noun};

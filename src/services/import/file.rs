@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use sea_orm::ActiveEnum;
 use sha2::{Digest, Sha256};
 
-use super::{RowError, row_error};
+use super::report::{RowError, row_error};
 use crate::areas::Areas;
 use crate::auth::Actor;
 use crate::domain::types::{FundingSource, Gender, Occupation, Program};

@@ -1,0 +1,60 @@
+//! Reading the audit log: its entries newest first, for admins, by entity or by key.
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::AppState;
+use super::audit::AuditEntity;
+use super::pagination::{Cursor, Page, PageArgs, Window};
+use crate::auth::{Caller, Role};
+use crate::entities::audit_log;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
+
+/// Which entries `list` returns: of one entity type, one entity, one key (all when None).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter {
+    pub entity: Option<AuditEntity>,
+    pub entity_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+}
+
+/// Entries newest first, for admins only.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    filter: AuditFilter,
+    args: &PageArgs,
+) -> AppResult<Page<audit_log::Model>> {
+    let actor = caller.as_ref().ok_or(AppError::Unauthenticated)?;
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden(Msg::AdminsOnlyAuditLog));
+    }
+    let window = Window::new(args, "AUDIT")?;
+    let mut query = audit_log::Entity::find();
+    if let Some(entity) = filter.entity {
+        query = query.filter(audit_log::Column::EntityType.eq(entity.as_str()));
+    }
+    if let Some(id) = filter.entity_id {
+        query = query.filter(audit_log::Column::EntityId.eq(id));
+    }
+    if let Some(id) = filter.api_key_id {
+        query = query.filter(audit_log::Column::ApiKeyId.eq(id));
+    }
+    // Newest first: "after" a cursor means smaller ids.
+    if let Some(after) = &window.after {
+        query = query.filter(audit_log::Column::Id.lt(after.id));
+    }
+    if let Some(before) = &window.before {
+        query = query.filter(audit_log::Column::Id.gt(before.id));
+    }
+    let query = if window.backward {
+        query.order_by_asc(audit_log::Column::Id)
+    } else {
+        query.order_by_desc(audit_log::Column::Id)
+    };
+    let rows = query.limit(window.limit + 1).all(&state.db).await?;
+    let fetched = rows
+        .into_iter()
+        .map(|row| (Cursor { ordering: "AUDIT".into(), key: String::new(), id: row.id }, row))
+        .collect();
+    Ok(Page::from_fetched(&window, fetched))
+}
