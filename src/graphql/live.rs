@@ -6,7 +6,7 @@ use super::payouts::Payout;
 use super::stats::{CoverageStats, selected_groups};
 use super::{caller, state};
 use crate::domain::types::PayoutStatus;
-use crate::services::subscriptions::{self, PayoutFilter, Subscriber};
+use crate::services::subscriptions::{self, PayoutWatch, Subscriber};
 
 /// The `Authorization` a WebSocket connection sent in `connection_init`, kept so that its
 /// subscriptions can check the key again while they last.
@@ -31,7 +31,7 @@ impl LiveSubscription {
         regency_code: Option<String>,
         statuses: Option<Vec<PayoutStatus>>,
     ) -> Result<impl Stream<Item = Result<Payout>> + use<>> {
-        let filter = PayoutFilter { regency_code, statuses };
+        let filter = PayoutWatch { regency_code, statuses };
         let changes = subscriptions::payouts(subscriber(ctx), filter).await?;
         Ok(changes.map(|change| change.map(Payout).map_err(Into::into)))
     }

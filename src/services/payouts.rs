@@ -87,7 +87,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
     {
         return Ok(first);
     }
-    let claim = Claim::check(&input)?;
+    let claim = Submission::check(&input)?;
     let txn = state.db.begin().await?;
     let worker = lock_worker(&txn, worker_id).await?;
     require_visible_worker(&txn, actor, worker_id).await?;
@@ -218,7 +218,7 @@ async fn find_by_idempotency_key<C: ConnectionTrait>(
 }
 
 /// A submission's own fields, checked before anything is read.
-struct Claim {
+struct Submission {
     benefit: Benefit,
     incident_on: NaiveDate,
     beneficiary_name: String,
@@ -226,8 +226,8 @@ struct Claim {
     amount: Option<i64>,
 }
 
-impl Claim {
-    fn check(input: &NewPayout) -> AppResult<Claim> {
+impl Submission {
+    fn check(input: &NewPayout) -> AppResult<Submission> {
         let incident_on = check_date("incidentOn", input.incident_on)?;
         if incident_on > today() {
             return Err(AppError::bad_input("incidentOn", Msg::IncidentInFuture));
@@ -256,7 +256,7 @@ impl Claim {
         if input.benefit == Benefit::Scholarship && input.beneficiary_relationship != Relationship::Child {
             return Err(AppError::bad_input("beneficiaryRelationship", Msg::ScholarshipToChildren));
         }
-        Ok(Claim {
+        Ok(Submission {
             benefit: input.benefit,
             incident_on,
             beneficiary_name,

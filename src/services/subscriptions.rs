@@ -117,7 +117,7 @@ impl Drop for OpenSubscription {
 
 /// Which payout changes a subscriber asked for.
 #[derive(Debug, Clone, Default)]
-pub struct PayoutFilter {
+pub struct PayoutWatch {
     pub regency_code: Option<String>,
     pub statuses: Option<Vec<PayoutStatus>>,
 }
@@ -126,7 +126,7 @@ pub struct PayoutFilter {
 /// regencies in its scope), as the payout reads once the change is committed.
 pub async fn payouts(
     subscriber: Subscriber,
-    filter: PayoutFilter,
+    filter: PayoutWatch,
 ) -> AppResult<impl Stream<Item = AppResult<payout::Model>> + use<>> {
     let actor = access::require_reader(&subscriber.caller)?.clone();
     if let Some(code) = &filter.regency_code {

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::figures::{FigureGroups, Figures, fold_totals, occupations_in};
 use super::summary;
-use super::tally::{AreaCode, Claim, Counters, Period, Profile, Tally};
+use super::tally::{AreaCode, CountedPayout, Counters, Period, Profile, Tally};
 use crate::db::statement;
 use crate::domain::types::{Gender, Occupation, PayoutStatus};
 use crate::entities::coverage_target;
@@ -64,14 +64,14 @@ pub async fn recompute<C: ConnectionTrait + StreamTrait>(db: &C) -> Result<Tally
             let regency_code: String = row.try_get("", "regency_code")?;
             let status: PayoutStatus = super::parse_stored(&row.try_get::<String>("", "status")?)?;
             let submitted_at: DateTime<Utc> = row.try_get("", "submitted_at")?;
-            let claim = Claim {
+            let claim = CountedPayout {
                 regency_code: &regency_code,
                 status,
                 amount: row.try_get("", "amount")?,
                 paid_on: row.try_get("", "paid_on")?,
                 submitted_at,
             };
-            tally.add_claim(district_code.as_deref(), claim, 1);
+            tally.add_payout(district_code.as_deref(), claim, 1);
         }
     }
 

@@ -196,7 +196,7 @@ impl<'a> From<&'a coverage::Model> for Period<'a> {
 
 /// What of a payout the figures depend on.
 #[derive(Debug, Clone, Copy)]
-pub struct Claim<'a> {
+pub struct CountedPayout<'a> {
     pub regency_code: &'a str,
     pub status: PayoutStatus,
     pub amount: i64,
@@ -204,9 +204,9 @@ pub struct Claim<'a> {
     pub submitted_at: DateTime<Utc>,
 }
 
-impl<'a> From<&'a payout::Model> for Claim<'a> {
+impl<'a> From<&'a payout::Model> for CountedPayout<'a> {
     fn from(p: &'a payout::Model) -> Self {
-        Claim {
+        CountedPayout {
             regency_code: &p.regency_code,
             status: p.status,
             amount: p.amount,
@@ -243,7 +243,7 @@ impl Tally {
         let periods: Vec<Period<'_>> = rows.coverages.iter().map(Period::from).collect();
         self.add_worker(Profile::from(rows.worker), &periods, sign);
         for payout in rows.payouts {
-            self.add_claim(rows.worker.district_code.as_deref(), Claim::from(payout), sign);
+            self.add_payout(rows.worker.district_code.as_deref(), CountedPayout::from(payout), sign);
         }
     }
 
@@ -277,7 +277,7 @@ impl Tally {
 
     /// Adds (`sign` 1) or removes (-1) what one payout counts: paid in the year of paidOn, or
     /// pending in the year it was submitted (WIB); rejected payouts count nowhere.
-    pub fn add_claim(&mut self, district_code: Option<&str>, claim: Claim<'_>, sign: i64) {
+    pub fn add_payout(&mut self, district_code: Option<&str>, claim: CountedPayout<'_>, sign: i64) {
         for area in areas_of(claim.regency_code, district_code) {
             match (claim.status, claim.paid_on) {
                 (PayoutStatus::Paid, Some(paid_on)) => {
@@ -498,17 +498,17 @@ mod tests {
             [period("36.03", date(2022, 1, 1), None), period("32.01", date(2019, 5, 1), Some(date(2021, 2, 3)))];
         let mut tally = Tally::default();
         tally.add_worker(FISHER_MAN, &periods, 1);
-        let claim = Claim {
+        let claim = CountedPayout {
             regency_code: "36.03",
             status: PayoutStatus::Paid,
             amount: 42_000_000,
             paid_on: Some(date(2023, 6, 20)),
             submitted_at: Utc::now(),
         };
-        tally.add_claim(Some("36.03.01"), claim, 1);
+        tally.add_payout(Some("36.03.01"), claim, 1);
         let mut change = Tally::default();
         change.add_worker(FISHER_MAN, &periods, -1);
-        change.add_claim(Some("36.03.01"), claim, -1);
+        change.add_payout(Some("36.03.01"), claim, -1);
         tally.merge(&change, 1);
         assert!(tally.without_zeros().is_empty());
     }
@@ -518,14 +518,19 @@ mod tests {
         let mut tally = Tally::default();
         // 2022-12-31 18:00 UTC is already 2023 in WIB.
         let submitted_at = date(2022, 12, 31).and_hms_opt(18, 0, 0).unwrap().and_utc();
-        let pending =
-            Claim { regency_code: "36.03", status: PayoutStatus::Verified, amount: 1, paid_on: None, submitted_at };
-        tally.add_claim(Some("36.71.01"), pending, 1);
+        let pending = CountedPayout {
+            regency_code: "36.03",
+            status: PayoutStatus::Verified,
+            amount: 1,
+            paid_on: None,
+            submitted_at,
+        };
+        tally.add_payout(Some("36.71.01"), pending, 1);
         assert_eq!(tally.totals[&(AreaCode::new("36.03"), 2023)].payouts_pending, 1);
         assert_eq!(tally.totals.len(), 3, "nation, province, regency; the district is another regency's");
-        let rejected = Claim { status: PayoutStatus::Rejected, ..pending };
+        let rejected = CountedPayout { status: PayoutStatus::Rejected, ..pending };
         let mut none = Tally::default();
-        none.add_claim(None, rejected, 1);
+        none.add_payout(None, rejected, 1);
         assert!(none.without_zeros().is_empty());
     }
 }
