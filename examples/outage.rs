@@ -2,7 +2,7 @@
 //! payout workflow while a command stops the database and another restarts it; prints the
 //! figures and checks the database against what the clients were told. Exit 1 on a violation.
 //! The same load as the `faults` test, where a TCP proxy stands in for the stopped database.
-#[path = "../tests/common/outage.rs"]
+#[path = "../tests/it/common/outage.rs"]
 mod outage;
 
 use std::process::{Command, ExitCode};

@@ -1,6 +1,6 @@
 //! Coverage statistics through GraphQL, on a small hand-built dataset whose every figure is worked
 //! out by hand below, at district, regency, province and national level, on both databases.
-mod common;
+use crate::common;
 
 use common::{TestApp, data, error_code, error_field};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! A database outage under load: 200 clients through the real server over TCP while a proxy in
 //! the test cuts PostgreSQL away for 4 s and restores it (see tests/common/outage.rs).
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

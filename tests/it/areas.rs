@@ -1,5 +1,5 @@
 //! Reference areas: loaded by the migrations on every database, served from memory.
-mod common;
+use crate::common;
 
 use common::{TestApp, data};
 use serde_json::json;

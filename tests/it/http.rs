@@ -1,5 +1,5 @@
 //! The HTTP surface: health endpoints, GraphiQL, GET queries, API keys, request-level errors.
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -1,6 +1,6 @@
 //! A server that bad input cannot hurt: request limits, GraphQL over HTTP, hostile inputs, and a
 //! fuzz test throwing generated documents at the schema.
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! output in Bahasa Indonesia when `Accept-Language` (or `--lang id`) prefers it, English
 //! otherwise; `extensions.code` the same in both; Indonesian numbers and dates (20 Juni 2023,
 //! Rp1.000.000.000, 1.048.576).
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! replica stops the queries read from the primary. Skipped, saying why, where a replica cannot
 //! be made (no PostgreSQL binaries, no replication access); CI sets JAMINAN_REQUIRE_REPLICA so
 //! that there it fails instead.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

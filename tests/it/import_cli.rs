@@ -1,7 +1,7 @@
 //! `jaminan import enrollments` and `jaminan export enrollments` as an operator runs them, on both
 //! databases: the report, the error file next to the input, dry runs and partial imports, a
 //! process killed in the middle, and an export that imports back into the same statistics.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! it (registrations, NIK lookups, a death benefit through its whole workflow, errors, a wrong
 //! key, a GET with a NIK in the query string, an import), and its log scanned for full NIKs, API
 //! keys, birth dates and beneficiaries' names.
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //!
 //! The recorder is global to the process and every test of this binary records into it: each
 //! test sends operation names of its own and checks them, or checks that a count increased.
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

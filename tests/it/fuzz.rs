@@ -5,7 +5,7 @@
 //!
 //! A bounded run in `cargo test`; a longer one:
 //! `JAMINAN_FUZZ_CASES=100000 cargo test --release --test fuzz -- --nocapture`.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
 
-const SCHEMA: &str = include_str!("../schema.graphql");
+const SCHEMA: &str = include_str!("../../schema.graphql");
 
 fn cases() -> usize {
     std::env::var("JAMINAN_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(3000)

@@ -1,6 +1,6 @@
 //! Subscriptions over WebSocket (graphql-transport-ws): payout transitions and coverage figures as
 //! they are committed, in scope, coalesced, across instances, ended when the key is revoked.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! The demo dataset reproduces the news figures for Kabupaten Tangerang, on both databases.
-mod common;
+use crate::common;
 
 use common::{TestApp, data};
 use serde_json::json;

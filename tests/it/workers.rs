@@ -1,6 +1,6 @@
 //! Workers: registration from the NIK, validation that writes nothing, duplicates, NIK masking,
 //! lookups, updates, the keyset connection with its filters, and batched loading of relations.
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -6,7 +6,7 @@
 //!
 //! 1,000 cases per database by default; `JAMINAN_MODEL_CASES=20000 cargo test --release --test
 //! payout_model` runs a longer search.
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,7 +1,7 @@
 //! The audit trail through the API: one entry per mutation (in the mutation's transaction), none for
 //! a failed one, NIKs never in full, admin-only keyset pages, and no way to change it: the database
 //! refuses UPDATE and DELETE, and the hash chain shows an entry edited, deleted or moved past that.
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

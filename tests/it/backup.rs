@@ -1,7 +1,7 @@
 //! Backups: `jaminan backup FILE` copies the embedded database while writes go on, and the copy
 //! is consistent; PostgreSQL is backed up with pg_dump and restored with pg_restore, as the
 //! README says, and the server migrates and serves the restored database.
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! - `city`: lives in 36.71 (Kota Tangerang, same province), covered by 36.71;
 //! - `commuter`: lives in 32.73 (Kota Bandung), covered by 36.03 and by 32.73;
 //! - `far`: lives in 32.73, covered by 32.73 only.
-mod common;
+use crate::common;
 
 use common::{TestApp, data, error_code};
 use jaminan::auth::{self, Role};

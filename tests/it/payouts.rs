@@ -1,6 +1,6 @@
 //! Benefit payouts: amounts, eligibility, idempotency, the state machine with four-eyes and
 //! compare-and-set under real concurrency, queries and the payout figures of the statistics.
-mod common;
+use crate::common;
 
 use common::{TestApp, data, error_code, error_field};
 use jaminan::auth::{Role, create_key};

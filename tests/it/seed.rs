@@ -1,6 +1,6 @@
 //! `jaminan seed`: a deterministic national dataset, valid row by row, with exact summaries, on
 //! both databases (PostgreSQL through COPY with its indexes and constraints rebuilt).
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -1,7 +1,7 @@
 //! Bulk enrollment through the GraphQL multipart endpoint, on both databases: the rules per row,
 //! all or nothing, partial imports, a file imported twice, file formats, access, interrupted
 //! uploads, and statistics equal to a recomputation after every import.
-mod common;
+use crate::common;
 
 use std::io::Read;
 

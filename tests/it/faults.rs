@@ -1,7 +1,7 @@
 //! What happens when the world misbehaves: every connection busy, statements running past their
 //! timeout, an import cut off from the database. (The outage under load has a binary of its own,
 //! tests/outage.rs, so that no other test competes with it for the CPU.)
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! Side channels closed (issue "Abuse and privacy"): what a scoped key could learn through the
 //! answers the server must give, tried as an attacker would.
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Trusted documents through HTTP: a frontend's manifest, requests by `documentId` (POST and
 //! GET) or by Apollo's persisted-query hash, and the modes (off, allowed, only but for ADMIN).
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! its GraphQL operation and holds a span for the root resolver, which holds the SQL statements'
 //! spans; the spans still batched when the server stops are sent before it exits; and no NIK,
 //! key, name or bound value is in any span.
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! afterwards every area's figures at every level equal a from-scratch recomputation by grouped
 //! SQL over the raw rows (tests/common/reference.rs), `stats verify` finds no difference, and a
 //! rebuild changes no figure.
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp, data, reference};
 use proptest::prelude::*;

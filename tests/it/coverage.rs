@@ -1,6 +1,6 @@
 //! Coverage periods: enrollment defaults and premium, the no-overlap rule per regency, ending a
 //! period, recording a death, yearly targets, and the audit entry every mutation leaves.
-mod common;
+use crate::common;
 
 use common::{TestApp, data, error_code, error_field};
 use serde_json::{Value, json};

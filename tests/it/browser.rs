@@ -1,7 +1,7 @@
 //! Browser frontends (issue "Browser frontends"): CORS for the configured origins only (through
 //! HTTP, and in headless Chromium with a page on another port), compressed responses, and public
 //! figures cacheable with validators while everything else is `private, no-store`.
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::time::Duration;

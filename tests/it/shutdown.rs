@@ -1,7 +1,7 @@
 //! SIGTERM, as systemd, Docker and Kubernetes send it, to the real `jaminan serve` process: new
 //! connections are refused, the requests in flight finish (within the grace period) and the
 //! process exits 0; past the grace period the requests left are cut and roll back.
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! graphql-ws client, as Node scripts in tests/node (`npm ci --prefix tests/node`). Without Node
 //! or those packages each test says why it skips and passes, unless JAMINAN_REQUIRE_NODE is set
 //! (CI sets it), when it fails.
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
