@@ -2,7 +2,7 @@
 //! databases (register, enroll, end coverage, move domicile, change occupation, deaths, payouts
 //! through every state, targets; many of them refused by a rule, which must change nothing), and
 //! afterwards every area's figures at every level equal a from-scratch recomputation by grouped
-//! SQL over the raw rows (tests/common/reference.rs), `stats verify` finds no difference, and a
+//! SQL over the raw rows (tests/it/common/reference.rs), `stats verify` finds no difference, and a
 //! rebuild changes no figure.
 use crate::common;
 
@@ -289,9 +289,10 @@ fn rounded(value: Value) -> Value {
 
 /// Compares every area at every level with the recomputation; describes the first difference.
 async fn compare_with_reference(app: &TestApp) -> Result<(), String> {
+    let mut reference = reference::Reference::new(&app.state);
     for area in AREAS {
         for (api, year) in api_years(app, area).await.into_iter().zip(YEARS) {
-            let (api, expected) = (rounded(api), rounded(reference::coverage_stats(&app.state, area, year).await));
+            let (api, expected) = (rounded(api), rounded(reference.coverage_stats(area, year).await));
             if api != expected {
                 return Err(format!("{area:?} {year}: API {api} but recomputed {expected}"));
             }
@@ -309,8 +310,7 @@ async fn compare_with_reference(app: &TestApp) -> Result<(), String> {
             let code = child["areaCode"].as_str().unwrap();
             let mut api = child.clone();
             api.as_object_mut().unwrap().remove("areaCode");
-            let (api, expected) =
-                (rounded(api), rounded(reference::coverage_stats(&app.state, Some(code), year).await));
+            let (api, expected) = (rounded(api), rounded(reference.coverage_stats(Some(code), year).await));
             if api != expected {
                 return Err(format!("child {code} {year}: API {api} but recomputed {expected}"));
             }
@@ -326,7 +326,7 @@ async fn compare_with_reference(app: &TestApp) -> Result<(), String> {
         let year = entry["year"].as_i64().unwrap() as i32;
         let mut api = entry.clone();
         api.as_object_mut().unwrap().remove("year");
-        let (api, expected) = (rounded(api), rounded(reference::coverage_stats(&app.state, Some("36"), year).await));
+        let (api, expected) = (rounded(api), rounded(reference.coverage_stats(Some("36"), year).await));
         if api != expected {
             return Err(format!("trend of 36 in {year}: API {api} but recomputed {expected}"));
         }
@@ -432,13 +432,10 @@ async fn concurrent_writers_lose_no_change(app: TestApp) {
     }
     let differences = jaminan::stats::rebuild::verify(&app.state.db).await.unwrap();
     assert!(differences.is_empty(), "{differences:?}");
+    let mut reference = reference::Reference::new(&app.state);
     for area in [None, Some("36"), Some("36.03"), Some("36.03.01"), Some("36.03.03"), Some("36.71")] {
         for (api, year) in api_years(&app, area).await.into_iter().zip(YEARS) {
-            assert_eq!(
-                rounded(api),
-                rounded(reference::coverage_stats(&app.state, area, year).await),
-                "{area:?} {year}"
-            );
+            assert_eq!(rounded(api), rounded(reference.coverage_stats(area, year).await), "{area:?} {year}");
         }
     }
     let response = app.gql(r#"{ coverageStats(areaCode: "36.03", year: 2023) { coveredWorkers } }"#, json!({})).await;

@@ -34,12 +34,49 @@ fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
-/// An area's figures (None = national) as the API's CoverageStats fields.
+/// The recomputed figures, read one level and one year at a time: a handful of grouped
+/// statements give every area of the level, kept for the areas asked for next. Make one after
+/// the writes it is to see: it never reads a level and year again.
+pub struct Reference<'s> {
+    state: &'s AppState,
+    read: HashMap<(AreaLevel, i32), HashMap<String, Figures>>,
+}
+
+impl<'s> Reference<'s> {
+    pub fn new(state: &'s AppState) -> Reference<'s> {
+        // A province's figures are grouped by the first two characters of the regency code: the
+        // areas must say the same (a province's regencies are those whose code starts with its).
+        for province in state.areas.provinces() {
+            for regency in &province.regency_codes {
+                assert_eq!(regency.get(..2), Some(province.code.as_str()), "regency {regency} of {}", province.code);
+            }
+        }
+        for regency in state.areas.regencies(None, None) {
+            let province = state.areas.province(&regency.code[..2]).expect("the regency's province");
+            assert!(province.regency_codes.contains(&regency.code), "{} not among its province's", regency.code);
+        }
+        Reference { state, read: HashMap::new() }
+    }
+
+    /// An area's figures (None = national) as the API's CoverageStats fields.
+    pub async fn coverage_stats(&mut self, area_code: Option<&str>, year: i32) -> serde_json::Value {
+        let area = self.state.areas.area(area_code).expect("known area");
+        let level = area.level();
+        if !self.read.contains_key(&(level, year)) {
+            let figures = figures_by_group(self.state, level, year).await.expect("reference figures");
+            self.read.insert((level, year), figures);
+        }
+        let f = self.read[&(level, year)].get(group_key(&area)).cloned().unwrap_or_default();
+        as_json(f)
+    }
+}
+
+/// An area's figures (None = national) as the API's CoverageStats fields, read afresh.
 pub async fn coverage_stats(state: &AppState, area_code: Option<&str>, year: i32) -> serde_json::Value {
-    let area = state.areas.area(area_code).expect("known area");
-    let level = area.level();
-    let mut figures = figures_by_group(state, &area, level, year).await.expect("reference figures");
-    let f = figures.remove(group_key(&area)).unwrap_or_default();
+    Reference::new(state).coverage_stats(area_code, year).await
+}
+
+fn as_json(f: Figures) -> serde_json::Value {
     let name = |o: &dyn std::fmt::Debug| o_name(&format!("{o:?}"));
     json!({
         "coveredWorkers": f.covered,
@@ -78,67 +115,53 @@ fn group_key<'a>(area: &'a Area<'_>) -> &'a str {
 
 const NATIONAL_KEY: &str = "";
 
-/// How rows of `coverage c` (joined to `worker w` for districts) are grouped at a level.
+/// How rows of `coverage c` (joined to `worker w` for districts) are grouped at a level. A
+/// district's figures are those of the workers living there whose coverage its own regency pays:
+/// grouped by both, the pairs of another regency's district are left out (`district_key`).
 fn coverage_group_sql(level: AreaLevel) -> &'static str {
     match level {
         // A bare literal cannot be grouped by in PostgreSQL; this is the empty string everywhere.
         AreaLevel::National => "SUBSTR(c.regency_code, 1, 0)",
         AreaLevel::Province => "SUBSTR(c.regency_code, 1, 2)",
         AreaLevel::Regency => "c.regency_code",
-        AreaLevel::District => "w.district_code",
+        AreaLevel::District => "c.regency_code || ' ' || w.district_code",
     }
 }
 
-/// The WHERE condition that keeps the rows of `scope`, over a table aliased `alias` that has a
-/// regency_code column, plus its bound values.
-fn scope_sql(scope: &Area<'_>, alias: &str) -> (String, Vec<Value>) {
-    match scope {
-        Area::National => ("1 = 1".into(), vec![]),
-        Area::Province(p) => {
-            let marks = vec!["?"; p.regency_codes.len().max(1)].join(", ");
-            let mut values: Vec<Value> = p.regency_codes.iter().map(|c| c.clone().into()).collect();
-            if values.is_empty() {
-                values.push("".into());
-            }
-            (format!("{alias}.regency_code IN ({marks})"), values)
-        }
-        Area::Regency(r) => (format!("{alias}.regency_code = ?"), vec![r.code.clone().into()]),
-        Area::District(d) => (
-            format!("{alias}.regency_code = ? AND w.district_code = ?"),
-            vec![d.regency_code.clone().into(), d.code.clone().into()],
-        ),
-    }
+/// The district of a group at the district level ("36.03 36.03.01"), None when the paying
+/// regency is not the district's.
+fn district_key(state: &AppState, group: &str) -> Option<String> {
+    let (regency, district) = group.split_once(' ')?;
+    (state.areas.district(district)?.regency_code == regency).then(|| district.to_owned())
 }
 
-/// All figures of the areas at `level` inside `scope`, keyed by area code (or the national key).
-async fn figures_by_group(
-    state: &AppState,
-    scope: &Area<'_>,
-    level: AreaLevel,
-    year: i32,
-) -> AppResult<HashMap<String, Figures>> {
+/// All figures of the areas at `level`, keyed by area code (or the national key).
+async fn figures_by_group(state: &AppState, level: AreaLevel, year: i32) -> AppResult<HashMap<String, Figures>> {
     let mut figures: HashMap<String, Figures> = HashMap::new();
-    for (key, covered, previous, newly) in covered_counts(state, scope, level, year).await? {
+    for (key, covered, previous, newly) in covered_counts(state, level, year).await? {
         let f = figures.entry(key).or_default();
         (f.covered, f.previous_year_covered, f.newly_covered) = (covered, previous, newly);
     }
-    for (key, cost) in premium_costs(state, scope, level, year).await? {
+    for (key, cost) in premium_costs(state, level, year).await? {
         figures.entry(key).or_default().premium_cost = cost;
     }
-    for (key, occupation, gender, count) in covered_by_profile(state, scope, level, year).await? {
+    for (key, occupation, gender, count) in covered_by_profile(state, level, year).await? {
         let f = figures.entry(key).or_default();
         add_count(&mut f.by_occupation, occupation, count);
         add_count(&mut f.by_gender, gender, count);
     }
-    for (key, paid, paid_amount, pending) in payout_counts(state, scope, level, year).await? {
+    for (key, paid, paid_amount, pending) in payout_counts(state, level, year).await? {
         let f = figures.entry(key).or_default();
         (f.payouts_paid, f.payouts_paid_amount, f.payouts_pending) = (paid, paid_amount, pending);
     }
     if level != AreaLevel::District {
-        for (key, target, eligible) in targets(state, scope, level, year).await? {
+        for (key, target, eligible) in targets(state, level, year).await? {
             let f = figures.entry(key).or_default();
             (f.target_workers, f.eligible_workers) = (target, eligible);
         }
+    }
+    if level == AreaLevel::District {
+        figures = figures.into_iter().filter_map(|(group, f)| Some((district_key(state, &group)?, f))).collect();
     }
     for f in figures.values_mut() {
         f.by_occupation.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -154,25 +177,15 @@ fn add_count<K: PartialEq>(counts: &mut Vec<(K, i64)>, key: K, count: i64) {
     }
 }
 
-/// Districts are workers' domicile districts: their levels need the worker row.
-fn join_worker(level: AreaLevel, scope: &Area<'_>, alias: &str) -> String {
-    if level == AreaLevel::District || matches!(scope, Area::District(_)) {
-        format!("JOIN worker w ON w.id = {alias}.worker_id")
-    } else {
-        String::new()
-    }
+/// Districts are workers' domicile districts: their level needs the worker row.
+fn join_worker(level: AreaLevel, alias: &str) -> String {
+    if level == AreaLevel::District { format!("JOIN worker w ON w.id = {alias}.worker_id") } else { String::new() }
 }
 
 /// Covered in the year, covered in the year before, and covered now but not then; per group.
-async fn covered_counts(
-    state: &AppState,
-    scope: &Area<'_>,
-    level: AreaLevel,
-    year: i32,
-) -> AppResult<Vec<(String, i64, i64, i64)>> {
+async fn covered_counts(state: &AppState, level: AreaLevel, year: i32) -> AppResult<Vec<(String, i64, i64, i64)>> {
     let (first, last) = year_bounds(year);
     let (prev_first, prev_last) = year_bounds(year - 1);
-    let (scope_where, scope_values) = scope_sql(scope, "c");
     let sql = format!(
         "SELECT g, SUM(in_year) AS covered, SUM(in_prev) AS previous, \
                 SUM(CASE WHEN in_year = 1 AND in_prev = 0 THEN 1 ELSE 0 END) AS newly \
@@ -180,14 +193,13 @@ async fn covered_counts(
                  MAX(CASE WHEN c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) THEN 1 ELSE 0 END) AS in_year, \
                  MAX(CASE WHEN c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) THEN 1 ELSE 0 END) AS in_prev \
                FROM coverage c {join} \
-               WHERE {scope_where} AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
+               WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
                GROUP BY {group}, c.worker_id) per_worker \
          WHERE g IS NOT NULL GROUP BY g",
         group = coverage_group_sql(level),
-        join = join_worker(level, scope, "c"),
+        join = join_worker(level, "c"),
     );
     let mut values: Vec<Value> = vec![last.into(), first.into(), prev_last.into(), prev_first.into()];
-    values.extend(scope_values);
     values.extend([last.into(), prev_first.into()]);
     let rows = query(state, &sql, values).await?;
     rows.iter()
@@ -196,30 +208,22 @@ async fn covered_counts(
 }
 
 /// Sum over periods of monthly premium x months of the year the period touches; per group.
-async fn premium_costs(
-    state: &AppState,
-    scope: &Area<'_>,
-    level: AreaLevel,
-    year: i32,
-) -> AppResult<Vec<(String, i64)>> {
+async fn premium_costs(state: &AppState, level: AreaLevel, year: i32) -> AppResult<Vec<(String, i64)>> {
     let backend = state.db.get_database_backend();
     let (first, last) = year_bounds(year);
-    let (scope_where, scope_values) = scope_sql(scope, "c");
     let sql = format!(
         "SELECT {group} AS g, CAST(SUM(c.monthly_premium * ( \
                  (CASE WHEN c.ends_on IS NULL OR c.ends_on > ? THEN 12 ELSE {end_month} END) \
                - (CASE WHEN c.starts_on < ? THEN 1 ELSE {start_month} END) + 1)) AS BIGINT) AS cost \
          FROM coverage c {join} \
-         WHERE {scope_where} AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
+         WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
          GROUP BY {group}",
         group = coverage_group_sql(level),
-        join = join_worker(level, scope, "c"),
+        join = join_worker(level, "c"),
         end_month = month_of(backend, "c.ends_on"),
         start_month = month_of(backend, "c.starts_on"),
     );
-    let mut values: Vec<Value> = vec![last.into(), first.into()];
-    values.extend(scope_values);
-    values.extend([last.into(), first.into()]);
+    let values: Vec<Value> = vec![last.into(), first.into(), last.into(), first.into()];
     let rows = query(state, &sql, values).await?;
     rows.iter()
         .filter_map(|row| row.try_get::<Option<String>>("", "g").transpose().map(|g| Ok((g?, sum(row, "cost")?))))
@@ -229,24 +233,21 @@ async fn premium_costs(
 /// Distinct covered workers per group, occupation and gender.
 async fn covered_by_profile(
     state: &AppState,
-    scope: &Area<'_>,
     level: AreaLevel,
     year: i32,
 ) -> AppResult<Vec<(String, Occupation, Gender, i64)>> {
     let (first, last) = year_bounds(year);
-    let (scope_where, scope_values) = scope_sql(scope, "c");
     let sql = format!(
         "SELECT covered.g AS g, p.occupation AS occupation, p.gender AS gender, COUNT(*) AS n \
          FROM (SELECT DISTINCT {group} AS g, c.worker_id FROM coverage c {join} \
-               WHERE {scope_where} AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?)) covered \
+               WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?)) covered \
          JOIN worker p ON p.id = covered.worker_id \
          WHERE covered.g IS NOT NULL \
          GROUP BY covered.g, p.occupation, p.gender",
         group = coverage_group_sql(level),
-        join = join_worker(level, scope, "c"),
+        join = join_worker(level, "c"),
     );
-    let mut values = scope_values;
-    values.extend([last.into(), first.into()]);
+    let values: Vec<Value> = vec![last.into(), first.into()];
     let rows = query(state, &sql, values).await?;
     rows.iter()
         .map(|row| {
@@ -265,15 +266,9 @@ async fn covered_by_profile(
 
 /// Payouts PAID with paidOn in the year (count and amount), and payouts submitted in the year
 /// (WIB) that are neither PAID nor REJECTED; counted in the area of the coverage they are paid under.
-async fn payout_counts(
-    state: &AppState,
-    scope: &Area<'_>,
-    level: AreaLevel,
-    year: i32,
-) -> AppResult<Vec<(String, i64, i64, i64)>> {
+async fn payout_counts(state: &AppState, level: AreaLevel, year: i32) -> AppResult<Vec<(String, i64, i64, i64)>> {
     let (first, last) = year_bounds(year);
     let (year_start, next_year_start) = (wib_midnight(first), wib_midnight(last) + chrono::Duration::days(1));
-    let (scope_where, scope_values) = scope_sql(scope, "p");
     let sql = format!(
         "SELECT {group} AS g, \
                 SUM(CASE WHEN p.status = 'PAID' AND p.paid_on >= ? AND p.paid_on <= ? THEN 1 ELSE 0 END) AS paid, \
@@ -281,14 +276,13 @@ async fn payout_counts(
                 SUM(CASE WHEN p.status IN ('SUBMITTED', 'VERIFIED', 'APPROVED') AND p.submitted_at >= ? AND p.submitted_at < ? \
                          THEN 1 ELSE 0 END) AS pending \
          FROM payout p {join} \
-         WHERE {scope_where} AND ((p.paid_on >= ? AND p.paid_on <= ?) OR (p.submitted_at >= ? AND p.submitted_at < ?)) \
+         WHERE ((p.paid_on >= ? AND p.paid_on <= ?) OR (p.submitted_at >= ? AND p.submitted_at < ?)) \
          GROUP BY {group}",
         group = coverage_group_sql(level).replace("c.", "p."),
-        join = join_worker(level, scope, "p"),
+        join = join_worker(level, "p"),
     );
     let mut values: Vec<Value> =
         vec![first.into(), last.into(), first.into(), last.into(), year_start.into(), next_year_start.into()];
-    values.extend(scope_values);
     values.extend([first.into(), last.into(), year_start.into(), next_year_start.into()]);
     let rows = query(state, &sql, values).await?;
     rows.iter()
@@ -301,21 +295,14 @@ async fn payout_counts(
 }
 
 /// Sum of the regencies' targets and eligible estimates; None where none is set.
-async fn targets(
-    state: &AppState,
-    scope: &Area<'_>,
-    level: AreaLevel,
-    year: i32,
-) -> AppResult<Vec<(String, Option<i64>, Option<i64>)>> {
+async fn targets(state: &AppState, level: AreaLevel, year: i32) -> AppResult<Vec<(String, Option<i64>, Option<i64>)>> {
     let group = coverage_group_sql(level).replace("c.", "t.");
-    let (scope_where, scope_values) = scope_sql(scope, "t");
     let sql = format!(
         "SELECT {group} AS g, CAST(SUM(t.target_workers) AS BIGINT) AS target, \
                 CAST(SUM(t.eligible_workers) AS BIGINT) AS eligible \
-         FROM coverage_target t WHERE t.year = ? AND {scope_where} GROUP BY {group}"
+         FROM coverage_target t WHERE t.year = ? GROUP BY {group}"
     );
-    let mut values: Vec<Value> = vec![year.into()];
-    values.extend(scope_values);
+    let values: Vec<Value> = vec![year.into()];
     let rows = query(state, &sql, values).await?;
     rows.iter()
         .map(|row| Ok((row.try_get("", "g")?, row.try_get("", "target")?, row.try_get("", "eligible")?)))
