@@ -420,7 +420,7 @@ fn run_model(backend: Backend) {
     });
     assert_eq!(keys.len(), KEYS.len());
     let harness = Harness { app, keys };
-    let config = Config { cases: cases(), failure_persistence: None, max_shrink_iters: 500, ..Config::default() };
+    let config = Config { cases: cases(), max_shrink_iters: 500, ..common::regressions_kept(file!()) };
     let mut runner = TestRunner::new(config);
     let result =
         runner.run(&proptest::collection::vec(step(), 1..10), |steps| runtime.block_on(harness.run_case(steps)));

@@ -359,7 +359,7 @@ async fn run_case(backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
 
 fn check(backend: Backend, cases: u32) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let config = Config { cases, max_shrink_iters: 64, failure_persistence: None, ..Config::default() };
+    let config = Config { cases, max_shrink_iters: 64, ..common::regressions_kept(file!()) };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&prop::collection::vec(op(), 20..60), |ops| runtime.block_on(run_case(backend, ops)));
     if let Err(failure) = result {

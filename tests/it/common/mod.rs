@@ -52,6 +52,18 @@ macro_rules! backend_test {
     };
 }
 
+/// Proptest's configuration with failing cases kept: their seeds are written to
+/// tests/proptest-regressions/<module>.txt (committed) and run first next time. `source_file`:
+/// the test's `file!()`.
+pub fn regressions_kept(source_file: &'static str) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, FileFailurePersistence};
+    Config {
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel("proptest-regressions"))),
+        source_file: Some(source_file),
+        ..Config::default()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
