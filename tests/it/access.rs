@@ -131,7 +131,7 @@ backend_test!(a_regency_viewer_sees_its_workers_only_with_masked_niks, |app: Tes
     assert_eq!(d["kota"]["workers"]["totalCount"], 0);
     assert!(!response.to_string().contains(HOME_NIK));
     // A viewer cannot look a worker up by NIK, not even its own: an answer would complete the
-    // masked digits (see tests/privacy.rs).
+    // masked digits (see tests/it/privacy.rs).
     for nik in [HOME_NIK, CITY_NIK] {
         let by_nik =
             app.gql_as(&viewer, "query($n: String!) { workerByNik(nik: $n) { id } }", json!({ "n": nik })).await;

@@ -1,6 +1,6 @@
 //! What happens when the world misbehaves: every connection busy, statements running past their
-//! timeout, an import cut off from the database. (The outage under load has a binary of its own,
-//! tests/outage.rs, so that no other test competes with it for the CPU.)
+//! timeout, an import cut off from the database. (The outage under load runs alone, so that no
+//! other test competes with it for the CPU: tests/it/outage.rs.)
 use crate::common;
 
 use std::time::{Duration, Instant};
@@ -114,10 +114,12 @@ backend_test!(a_statement_past_the_timeout_is_cancelled_and_changes_nothing, |ap
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn an_import_cut_off_from_the_database_answers_503_and_writes_nothing() {
     // PostgreSQL only: the import's staging session is a connection of its own (SQLite imports
     // inside the request's transaction, which the outage test above covers).
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
     let (proxy, url) = proxy::in_front_of(&app.database_url()).await;
     let pool = db::connect_with(&DatabaseArgs::for_url(&url)).await.expect("pool");
     let cut_off = app.with_state(common::unthrottled(AppState::new(pool).await.expect("state")));

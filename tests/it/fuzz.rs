@@ -4,7 +4,7 @@
 //! database), every error with an `extensions.code`.
 //!
 //! A bounded run in `cargo test`; a longer one:
-//! `JAMINAN_FUZZ_CASES=100000 cargo test --release --test fuzz -- --nocapture`.
+//! `JAMINAN_FUZZ_CASES=100000 cargo test --release --test it fuzz:: -- --nocapture`.
 use crate::common;
 
 use std::sync::Arc;

@@ -445,8 +445,10 @@ backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestAp
 /// through A reaches a subscriber of B within a second; a notification sent by a transaction that
 /// rolls back reaches no one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn changes_reach_the_subscribers_of_every_instance() {
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
     assert_eq!(app.backend, Backend::Postgres);
     let payout = submitted_payout(&app, 1, "36.03").await;
     let other = db::connect(&app.database_url(), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.unwrap();
@@ -479,8 +481,10 @@ async fn changes_reach_the_subscribers_of_every_instance() {
 /// The same with two `jaminan serve` processes: a payout verified through A reaches a subscriber
 /// of B within a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn changes_reach_the_subscribers_of_another_server_process() {
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
     let payout = submitted_payout(&app, 1, "36.03").await;
     let (a, b) = (Server::start(&app, 5).await, Server::start(&app, 5).await);
     let mut subscriber =
@@ -511,8 +515,10 @@ async fn changes_reach_the_subscribers_of_another_server_process() {
 /// listens again it sends the payouts changed meanwhile from the database, and figure
 /// subscribers receive fresh figures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn changes_made_while_the_listener_was_cut_off_arrive_once_it_is_back() {
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
     let payout = submitted_payout(&app, 1, "36.03").await;
     // The instance's pool reaches PostgreSQL directly, its listening connection through a proxy.
     let (proxy, listen_url) = common::proxy::in_front_of(&app.database_url()).await;

@@ -187,7 +187,7 @@ fn free_port() -> u16 {
 }
 
 /// What a request's metrics cost: the label lookup, a counter and a histogram sample (`cargo test
-/// --release --test metrics -- --ignored --nocapture`; a debug build overstates it).
+/// --release --test it recording_a_request -- --ignored --nocapture`; a debug build overstates it).
 #[test]
 #[ignore]
 fn recording_a_request_costs_little() {
@@ -209,7 +209,8 @@ fn recording_a_request_costs_little() {
 
 // Operations waiting for a pool connection are counted (seen through sea-orm's and sqlx's
 // tracing, so the layer must be installed, as `telemetry::init` does for the server).
-backend_test!(operations_waiting_for_a_connection_are_counted, |app: TestApp| async move {
+// Alone among the tests of the process under `cargo test`: the count is the whole process's.
+backend_test!(exclusive operations_waiting_for_a_connection_are_counted, |app: TestApp| async move {
     use sea_orm::{EntityTrait, TransactionTrait};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

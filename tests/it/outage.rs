@@ -1,5 +1,8 @@
 //! A database outage under load: 200 clients through the real server over TCP while a proxy in
-//! the test cuts PostgreSQL away for 4 s and restores it (see tests/common/outage.rs).
+//! the test cuts PostgreSQL away for 4 s and restores it (see tests/it/common/outage.rs). It runs
+//! alone, so that no other test competes with it for the CPU: under `cargo test` it holds the
+//! process to itself (`common::exclusive`), and nextest gives it every test thread
+//! (.config/nextest.toml).
 use crate::common;
 
 use std::time::Duration;
@@ -21,10 +24,12 @@ async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<std::io::Res
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn a_database_outage_under_load_fails_fast_and_recovers() {
     // SQLite is a file inside the process: it has no outage to simulate (its faults, a busy lock
     // or an exhausted pool, are tested below on both databases).
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _alone = common::exclusive().await;
+    let app = TestApp::spawn_postgres().await;
     let (proxy, url) = proxy::in_front_of(&app.database_url()).await;
     let pool = db::connect_with(&DatabaseArgs::for_url(&url)).await.expect("pool");
     let (url, server) = serve(common::unthrottled(AppState::new(pool).await.expect("state"))).await;

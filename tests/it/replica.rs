@@ -140,8 +140,10 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn queries_read_from_a_streaming_replica_and_fall_back_to_the_primary() {
-    let Some(app) = TestApp::spawn_postgres().await else { return };
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
     let base = std::env::var("TEST_DATABASE_URL").unwrap();
     let primary_port = url_port(&base);
     let standby = match standby(primary_port) {

@@ -187,7 +187,7 @@ impl Expect {
             "eligibleWorkers": self.eligible,
             "coverageRate": ratio(self.covered, self.eligible),
             "premiumCost": self.premium.to_string(),
-            // No payouts in this dataset (payouts are tested in tests/payouts.rs).
+            // No payouts in this dataset (payouts are tested in tests/it/payouts.rs).
             "payoutsPaid": 0,
             "payoutsPaidAmount": "0",
             "payoutsPending": 0,

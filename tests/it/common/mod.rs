@@ -10,6 +10,7 @@ pub mod proxy;
 pub mod reference;
 pub mod ws;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -27,29 +28,55 @@ use tower::ServiceExt;
 /// refused before execution is a 400 (without `Accept`, or with `*/*`, it is a 200).
 pub const MODERN: Option<&str> = Some("application/graphql-response+json");
 
-/// Runs a test body once per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
-/// (CI sets it, and fails without it).
+/// Runs a test body once per backend: SQLite always, PostgreSQL where TEST_DATABASE_URL is set.
+/// Without it (and outside CI) the PostgreSQL variant is ignored, and says so: `cargo test`
+/// reports it as ignored, not as passed (build.rs sets `jaminan_postgres_tests`). CI sets it, and
+/// a PostgreSQL it cannot reach fails the test.
+/// `backend_test!(exclusive name, body)` runs alone among such tests under `cargo test` (see
+/// `exclusive`).
 #[macro_export]
 macro_rules! backend_test {
-    ($name:ident, $body:expr) => {
+    (@with $guard:ident, $name:ident, $body:expr) => {
         mod $name {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
+                let _guard = common::$guard().await;
                 let app = common::TestApp::spawn(common::Backend::Sqlite).await;
                 ($body)(app.clone()).await;
                 app.cleanup().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
             async fn postgres() {
-                let Some(app) = common::TestApp::spawn_postgres().await else { return };
+                let _guard = common::$guard().await;
+                let app = common::TestApp::spawn_postgres().await;
                 ($body)(app.clone()).await;
                 app.cleanup().await;
             }
         }
     };
+    (exclusive $name:ident, $body:expr) => {
+        $crate::backend_test!(@with exclusive, $name, $body);
+    };
+    ($name:ident, $body:expr) => {
+        $crate::backend_test!(@with shared, $name, $body);
+    };
+}
+
+/// Tests share the process under `cargo test` (nextest gives each its own): one that reads a
+/// figure of the whole process, such as the operations waiting for a pool connection, holds
+/// `exclusive()` and runs while no test that holds `shared()` does.
+static PROCESS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    PROCESS.read().await
+}
+
+pub async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    PROCESS.write().await
 }
 
 /// Proptest's configuration with failing cases kept: their seeds are written to
@@ -85,6 +112,7 @@ pub struct TestApp {
 }
 
 static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static SQLITE_TEMPLATE: OnceCell<PathBuf> = OnceCell::const_new();
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
@@ -92,20 +120,22 @@ impl TestApp {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join("jaminan-tests");
                 std::fs::create_dir_all(&dir).expect("temp dir");
+                let template = SQLITE_TEMPLATE.get_or_init(|| sqlite_template(dir.clone())).await;
                 let path = dir.join(format!("{}.db", uuid::Uuid::new_v4()));
+                std::fs::copy(template, &path).expect("copy the SQLite template");
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 let db = db::connect_and_migrate(&url).await.expect("sqlite test database");
                 TestApp::with_db(backend, db, path.display().to_string()).await
             }
-            Backend::Postgres => TestApp::spawn_postgres().await.expect("TEST_DATABASE_URL"),
+            Backend::Postgres => TestApp::spawn_postgres().await,
         }
     }
 
-    /// None (test skipped) only outside CI when TEST_DATABASE_URL is not set.
-    pub async fn spawn_postgres() -> Option<TestApp> {
+    /// A database of its own, cloned from the migrated template. Panics without TEST_DATABASE_URL:
+    /// the tests that call it are ignored then (see `backend_test!`), unless CI is set.
+    pub async fn spawn_postgres() -> TestApp {
         let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(std::env::var("CI").is_err(), "CI must set TEST_DATABASE_URL so PostgreSQL is tested");
-            return None;
+            panic!("TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI must set it)");
         };
         let template = PG_TEMPLATE.get_or_init(|| create_template(base.clone())).await;
         let name = format!("jaminan_test_{}", uuid::Uuid::new_v4().simple());
@@ -117,7 +147,7 @@ impl TestApp {
         admin.close().await.ok();
         let db =
             db::connect(&database_url(&base, &name), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.expect("test database");
-        Some(TestApp::with_db(Backend::Postgres, db, name).await)
+        TestApp::with_db(Backend::Postgres, db, name).await
     }
 
     async fn with_db(backend: Backend, mut db: DatabaseConnection, cleanup_target: String) -> TestApp {
@@ -413,13 +443,41 @@ fn database_url(base: &str, name: &str) -> String {
     format!("{server}/{name}{query}")
 }
 
-/// A migrated template named after the migrations it holds, created once (under an advisory lock,
-/// as test binaries may run at once) and kept: each test clones it, much faster than migrating.
-async fn create_template(base: String) -> String {
+/// The key of the templates: a digest of the names of the migrations they hold.
+fn migrations_digest() -> u64 {
     use migration::MigratorTrait;
     let names: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
-    let digest = names.join(",").bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-    let name = format!("jaminan_template_{digest:016x}");
+    names.join(",").bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// A migrated SQLite file named after the migrations it holds, made once and kept in `dir`: each
+/// test copies it, much faster than migrating (some 8,000 area rows). Test processes may race to
+/// make it (nextest runs each test in a process of its own): each builds under a name of its own
+/// and renames it into place, so that no process ever copies a half-made template.
+async fn sqlite_template(dir: PathBuf) -> PathBuf {
+    let path = dir.join(format!("template_{:016x}.db", migrations_digest()));
+    if path.exists() {
+        return path;
+    }
+    let unique = uuid::Uuid::new_v4().simple();
+    let (scratch, building) = (dir.join(format!("{unique}.migrating.db")), dir.join(format!("{unique}.template.db")));
+    let db = db::connect_and_migrate(&format!("sqlite://{}?mode=rwc", scratch.display()))
+        .await
+        .expect("migrate the SQLite template");
+    // One self-contained file (nothing left in a write-ahead log), written at once.
+    db.execute_unprepared(&format!("VACUUM INTO '{}'", building.display())).await.expect("write the SQLite template");
+    db.close().await.ok();
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", scratch.display())).ok();
+    }
+    std::fs::rename(&building, &path).expect("put the SQLite template in place");
+    path
+}
+
+/// A migrated template named after the migrations it holds, created once (under an advisory lock,
+/// as test processes may run at once) and kept: each test clones it, much faster than migrating.
+async fn create_template(base: String) -> String {
+    let name = format!("jaminan_template_{:016x}", migrations_digest());
     let mut options = sea_orm::ConnectOptions::new(base.clone());
     options.max_connections(1).sqlx_logging(false);
     let admin = sea_orm::Database::connect(options).await.expect("postgres admin connection");
