@@ -38,7 +38,11 @@ backend_test!(backups_are_consistent_and_restore, |app: TestApp| async move {
     std::fs::create_dir_all(&dir).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = keep_writing(&app, stop.clone());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The backup is taken while the writer writes.
+    common::eventually("the writer writing", std::time::Duration::from_secs(10), || async {
+        app.count_rows("coverage").await > 0
+    })
+    .await;
     match app.backend {
         Backend::Sqlite => {
             let copy = dir.join(format!("backup-{}.db", uuid::Uuid::new_v4()));

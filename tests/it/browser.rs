@@ -412,8 +412,8 @@ backend_test!(the_dashboard_follows_live_figures_in_chromium, |app: TestApp| asy
     let mut page = DevTools::open(&browser, &format!("{url}/dashboard?regency=36.03&year=2026")).await;
     let covered = "document.querySelector('#cards .card .value')?.textContent ?? ''";
     page.wait_for(covered, "0", Duration::from_secs(20)).await;
-    // Time for the page's subscription to be in place, then a change committed elsewhere.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The page's subscription in place, then a change committed elsewhere.
+    common::subscribed(&app.state.live, 1).await;
     let worker = app.register("3603121505800001", "Pekerja", "36.03", None, "FARMER").await;
     app.enroll(&worker, "36.03", "2026-01-01", None).await;
     // The page shows it without being reloaded: the subscription's update reloaded its figures.

@@ -130,6 +130,7 @@ async fn an_import_cut_off_from_the_database_answers_503_and_writes_nothing() {
     }
     let cutter = proxy.clone();
     let cut = tokio::spawn(async move {
+        // Waited out on purpose: the cut comes while the import runs.
         tokio::time::sleep(Duration::from_millis(1200)).await;
         cutter.cut();
     });

@@ -196,7 +196,11 @@ backend_test!(generated_and_mutated_requests_never_break_the_server, |app: TestA
     }
     assert!(unavailable > 10, "the cut was felt: {unavailable}");
     fuzzed.restore(held);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let back = br#"{"query":"{ regency(code: \"36.03\") { name } }"}"#;
+    common::eventually("the database back", Duration::from_secs(5), || async {
+        post(&fuzzed.router, Some(&app.admin), back.to_vec()).await.0 == StatusCode::OK
+    })
+    .await;
     let (status, answer) =
         post(&fuzzed.router, Some(&app.admin), br#"{"query":"{ regency(code: \"36.03\") { name } }"}"#.to_vec()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer));

@@ -106,6 +106,7 @@ backend_test!(a_killed_import_leaves_nothing_written, |app: TestApp| async move 
         .env("RUST_LOG", "warn")
         .spawn()
         .unwrap();
+    // Waited out on purpose: the import is killed well into its writing.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(child.try_wait().unwrap().is_none(), "the import should still be running");
     child.kill().unwrap();

@@ -76,12 +76,16 @@ backend_test!(payout_transitions_reach_the_subscribers_in_scope, |app: TestApp| 
     inside.subscribe("1", PAYOUTS, json!({})).await;
     let mut outside = WsClient::connect(address, Some(&viewer_36_71)).await.unwrap();
     outside.subscribe("1", PAYOUTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::subscribed(&app.state.live, 5).await;
     // Open subscriptions are counted for /metrics (a gauge of the whole process: other tests'
-    // subscriptions count too, these five at least).
-    let metrics = app.scrape_metrics().await;
-    let open = metrics.lines().find_map(|l| l.strip_prefix("jaminan_subscriptions_open ")).expect("the gauge");
-    assert!(open.parse::<f64>().unwrap() >= 5.0, "{open}");
+    // subscriptions count too, these five at least; each is counted just after it is in place).
+    let open = || async {
+        let metrics = app.scrape_metrics().await;
+        let open = metrics.lines().find_map(|l| l.strip_prefix("jaminan_subscriptions_open ")).expect("the gauge");
+        open.parse::<f64>().unwrap()
+    };
+    common::eventually("five open subscriptions counted", Duration::from_secs(5), || async { open().await >= 5.0 })
+        .await;
 
     assert_eq!(data(&act(&app, "verifyPayout", &payout).await)["verifyPayout"]["status"], "VERIFIED");
     let approved_at = Instant::now();
@@ -319,7 +323,7 @@ backend_test!(coverage_figures_follow_committed_changes_at_most_once_a_second, |
     admin.subscribe("other", FIGURES, json!({ "area": "36.71", "year": 2026 })).await;
     admin.subscribe("before", FIGURES, json!({ "area": "36.03", "year": 2019 })).await;
     // A subscription starts by reading the current figures; changes after that are sent.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    common::subscribed(&app.state.live, 4).await;
 
     let started = Instant::now();
     for serial in 1..=4 {
@@ -359,7 +363,7 @@ backend_test!(the_public_receives_only_published_figures, |app: TestApp| async m
     let (viewer, _) = key(&app, Role::Viewer, Some("36.71")).await;
     let mut in_scope = WsClient::connect(address, Some(&viewer)).await.unwrap();
     in_scope.subscribe("1", FIGURES, json!({ "area": "36.71.01", "year": 2026 })).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    common::subscribed(&app.state.live, 2).await;
 
     // One farmer in the district: his count is withheld from the public, exact in scope.
     let worker = app.register("3671011505800001", "Petani", "36.71", Some("36.71.01"), "FARMER").await;
@@ -391,7 +395,7 @@ backend_test!(the_dashboard_follows_live_figures_by_its_trusted_document, |app: 
             "variables": { "code": "36.03", "year": 2026 },
             "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } } }))
         .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    common::subscribed(&app.state.live, 1).await;
     let worker = app.register("3603121505800001", "Pekerja", "36.03", None, "FARMER").await;
     app.enroll(&worker, "36.03", "2026-01-01", None).await;
     let update = browser.next(Duration::from_secs(3)).await.expect("a live update");
@@ -413,7 +417,9 @@ backend_test!(one_connection_holds_at_most_100_subscriptions, |app: TestApp| asy
     assert_eq!(client.next(Duration::from_secs(5)).await.unwrap()["type"], "complete");
     // Completing one frees its slot.
     client.send(json!({ "id": "0", "type": "complete" })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The server answers with `complete` once it has dropped the subscription, and its slot.
+    let completed = client.next(Duration::from_secs(10)).await;
+    assert_eq!(completed, Some(json!({ "id": "0", "type": "complete" })), "the completed subscription gone");
     client.subscribe("in its place", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
     let answers = client.collect(Duration::from_secs(1)).await;
     assert!(answers.iter().all(|m| m["id"] != "in its place"), "accepted, and quiet until a change: {answers:?}");
@@ -425,7 +431,7 @@ backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestAp
     let mut client = WsClient::connect(address, Some(&operator)).await.unwrap();
     client.subscribe("payouts", PAYOUTS, json!({})).await;
     client.subscribe("figures", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::subscribed(&app.state.live, 2).await;
     assert!(auth::revoke_key(&app.state.db, id).await.unwrap());
     let revoked_at = Instant::now();
     let mut ended = Vec::new();
@@ -452,10 +458,10 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     assert_eq!(app.backend, Backend::Postgres);
     let payout = submitted_payout(&app, 1, "36.03").await;
     let other = db::connect(&app.database_url(), db::DEFAULT_STATEMENT_TIMEOUT_SECS).await.unwrap();
-    let instance_b = serve_instance(other, app.database_url()).await;
+    let (instance_b, live_b) = serve_instance(other, app.database_url()).await;
     let mut subscriber = WsClient::connect(instance_b, Some(&app.admin)).await.unwrap();
     subscriber.subscribe("1", PAYOUTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::subscribed(&live_b, 1).await;
 
     // Through instance A's HTTP (the test app's router).
     let approved = Instant::now();
@@ -490,7 +496,14 @@ async fn changes_reach_the_subscribers_of_another_server_process() {
     let mut subscriber =
         WsClient::connect(b.url.trim_start_matches("http://").parse().unwrap(), Some(&app.admin)).await.unwrap();
     subscriber.subscribe("1", PAYOUTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // In place in the other process: counted by its /metrics.
+    let client = reqwest::Client::new();
+    common::eventually("the subscription in place in process B", Duration::from_secs(10), || async {
+        let metrics = client.get(format!("{}/metrics", b.url)).bearer_auth(&app.admin).send().await.unwrap();
+        let text = metrics.text().await.unwrap();
+        text.lines().find_map(|l| l.strip_prefix("jaminan_subscriptions_open ")).is_some_and(|n| n.trim() == "1")
+    })
+    .await;
     let verified = Instant::now();
     let response: Value = reqwest::Client::new()
         .post(format!("{}/graphql", a.url))
@@ -522,13 +535,15 @@ async fn changes_made_while_the_listener_was_cut_off_arrive_once_it_is_back() {
     let payout = submitted_payout(&app, 1, "36.03").await;
     // The instance's pool reaches PostgreSQL directly, its listening connection through a proxy.
     let (proxy, listen_url) = common::proxy::in_front_of(&app.database_url()).await;
-    let instance = serve_instance(app.state.db.clone(), listen_url).await;
+    let (instance, live) = serve_instance(app.state.db.clone(), listen_url).await;
     let mut subscriber = WsClient::connect(instance, Some(&app.admin)).await.unwrap();
     subscriber.subscribe("payouts", PAYOUTS, json!({})).await;
     subscriber.subscribe("figures", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    common::subscribed(&live, 2).await;
 
     proxy.cut();
+    // Waits out the moment the proxy's piped connections take to close (nothing tells when a
+    // notification could no longer slip through).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(data(&act(&app, "verifyPayout", &payout).await)["verifyPayout"]["status"], "VERIFIED");
     let worker = app.register("3603121505000002", "Pekerja", "36.03", None, "FARMER").await;
@@ -546,8 +561,12 @@ async fn changes_made_while_the_listener_was_cut_off_arrive_once_it_is_back() {
 
 /// Another instance of the server on `db`: its own state, hub and listener. It listens on a
 /// connection of its own URL, as `--listen-database-url` makes it do (beside PgBouncer).
-async fn serve_instance(db: sea_orm::DatabaseConnection, listen_url: String) -> std::net::SocketAddr {
+async fn serve_instance(
+    db: sea_orm::DatabaseConnection,
+    listen_url: String,
+) -> (std::net::SocketAddr, Arc<jaminan::live::Live>) {
     let mut state = common::unthrottled(AppState::new(db.clone()).await.unwrap());
     state.live = jaminan::live::Live::listening_at(db, Some(listen_url));
-    common::serve(state).await
+    let live = state.live.clone();
+    (common::serve(state).await, live)
 }

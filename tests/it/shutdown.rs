@@ -43,10 +43,15 @@ backend_test!(sigterm_drains_requests_in_flight_and_exits_0, |app: TestApp| asyn
     let mut server = Server::start(&app, 20).await;
     let blocker = block(&app, &worker).await;
     let in_flight = rename(&server, &app.admin, &worker);
+    // Waits out the time the request takes to reach the server and wait for the lock: nothing
+    // of another process tells when it does.
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.terminate();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(reqwest::get(format!("{}/healthz", server.url)).await.is_err(), "no new connections after SIGTERM");
+    let healthz = format!("{}/healthz", server.url);
+    common::eventually("no new connections after SIGTERM", Duration::from_secs(5), || async {
+        reqwest::get(&healthz).await.is_err()
+    })
+    .await;
     assert!(server.child.try_wait().unwrap().is_none(), "still draining while the request waits");
     blocker.rollback().await.unwrap();
     let (status, response) = in_flight.await.unwrap().expect("the request in flight is answered");
@@ -61,7 +66,13 @@ backend_test!(subscriptions_are_closed_at_shutdown_and_do_not_hold_the_drain, |a
     let address = server.url.trim_start_matches("http://").parse().unwrap();
     let mut client = common::ws::WsClient::connect(address, Some(&app.admin)).await.unwrap();
     client.subscribe("1", "subscription { payoutChanged { id } }", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // In place in the server process: counted by its /metrics.
+    let metrics = reqwest::Client::new().get(format!("{}/metrics", server.url)).bearer_auth(&app.admin);
+    common::eventually("the subscription in place", Duration::from_secs(10), || async {
+        let text = metrics.try_clone().unwrap().send().await.unwrap().text().await.unwrap();
+        text.lines().find_map(|l| l.strip_prefix("jaminan_subscriptions_open ")).is_some_and(|n| n.trim() == "1")
+    })
+    .await;
     let terminated = Instant::now();
     server.terminate();
     // Closed with 1001 (going away): clients reconnect to another instance.
@@ -77,6 +88,7 @@ backend_test!(past_the_grace_period_requests_are_cut_and_roll_back, |app: TestAp
     let mut server = Server::start(&app, 1).await;
     let blocker = block(&app, &worker).await;
     let in_flight = rename(&server, &app.admin, &worker);
+    // Waits out the time the request takes to reach the server and wait for the lock.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let terminated = Instant::now();
     server.terminate();
@@ -87,7 +99,7 @@ backend_test!(past_the_grace_period_requests_are_cut_and_roll_back, |app: TestAp
     assert!(in_flight.await.unwrap().is_err(), "the cut request got no answer");
     blocker.rollback().await.unwrap();
     // The server's transaction was never committed: PostgreSQL aborts it when it finds the
-    // connection gone, SQLite never got the lock.
+    // connection gone, SQLite never got the lock. Waited out: a commit would show by then.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(stored_name(&app, &worker).await, "Siti");
     assert!(app.stats_differences().await.is_empty());

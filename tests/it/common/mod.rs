@@ -91,6 +91,29 @@ pub fn regressions_kept(source_file: &'static str) -> proptest::test_runner::Con
     }
 }
 
+/// Polls `condition` every 20 ms until it holds; panics with `what` after `limit`. For what a
+/// test waits for (a subscription in place, a listener closed) instead of a fixed sleep.
+pub async fn eventually<F, Fut>(what: &str, limit: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !condition().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `live` has at least `n` subscribers (subscriptions the server has put in place:
+/// changes committed from then on reach them).
+pub async fn subscribed(live: &jaminan::live::Live, n: usize) {
+    eventually(&format!("{n} subscriptions in place"), std::time::Duration::from_secs(10), || async {
+        live.subscribers() >= n
+    })
+    .await;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -113,6 +113,7 @@ pub async fn run(
             readiness
         })
     };
+    // The phases are timed on purpose: load before, during and after the outage.
     tokio::time::sleep(before).await;
     let cut_at = started.elapsed();
     tokio::task::spawn_blocking(cut).await.expect("cut");
