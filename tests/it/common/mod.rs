@@ -1,7 +1,6 @@
 //! Test harness: every test gets a fresh, migrated database (a SQLite file, or a new PostgreSQL
 //! database cloned from a migrated template when TEST_DATABASE_URL is set) and drives the real
 //! axum app through HTTP requests, the way a client does.
-#![allow(dead_code)]
 
 pub mod binary;
 pub mod generator;

@@ -1,7 +1,6 @@
 //! The figures of domain.md computed from scratch, by grouped SQL over workers, coverage
 //! periods, payouts and targets (the way the server computed them before it kept summaries). Slow
 //! at scale, but independent of the maintained summaries: tests compare the two.
-#![allow(dead_code)]
 use std::collections::HashMap;
 
 use jaminan::AppState;
