@@ -4,7 +4,7 @@
 //! The same load as the `faults` test, where a TCP proxy stands in for the stopped database.
 // A benchmark tool run by hand: a failure may panic with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#[path = "../tests/common/outage.rs"]
+#[path = "../tests/it/common/outage.rs"]
 mod outage;
 
 use std::process::{Command, ExitCode};

@@ -132,6 +132,8 @@ pub struct Live {
     sender: broadcast::Sender<Arc<Event>>,
     /// Set once this instance listens (PostgreSQL; SQLite needs no listener).
     listening: OnceCell<()>,
+    /// Subscriptions open on this hub (`subscribers`).
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl Live {
@@ -143,7 +145,7 @@ impl Live {
     /// pool's).
     pub fn listening_at(db: DatabaseConnection, listen_url: Option<String>) -> Arc<Live> {
         let (sender, _) = broadcast::channel(BACKLOG);
-        Arc::new(Live { db, listen_url, sender, listening: OnceCell::new() })
+        Arc::new(Live { db, listen_url, sender, listening: OnceCell::new(), open: Default::default() })
     }
 
     /// Commits `txn` and tells every subscriber, of every instance, about `changes`. On
@@ -225,6 +227,21 @@ impl Live {
                 .map_err(|err| AppError::from(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))))?;
         }
         Ok(self.sender.subscribe())
+    }
+
+    /// The subscriptions open on this instance, each past its first read: changes committed now
+    /// are sent to them (what tests wait for instead of sleeping).
+    pub fn subscribers(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a subscription as open (`subscribers`), until `closed`.
+    pub fn opened(&self) {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn closed(&self) {
+        self.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

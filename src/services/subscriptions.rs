@@ -74,7 +74,8 @@ impl Watch {
     fn new(subscriber: Subscriber, events: Receiver<Arc<Event>>) -> Watch {
         let mut check = tokio::time::interval_at(Instant::now() + KEY_CHECK, KEY_CHECK);
         check.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Watch { subscriber, events, check, ended: false, _open: OpenSubscription::new() }
+        let open = OpenSubscription::new(subscriber.state.live.clone());
+        Watch { subscriber, events, check, ended: false, _open: open }
     }
 
     async fn next(&mut self, deadline: Option<Instant>) -> Next {
@@ -99,19 +100,21 @@ impl Watch {
     }
 }
 
-/// Counts open subscriptions for /metrics while it lives.
-struct OpenSubscription;
+/// Counts open subscriptions for /metrics, and on its hub (`Live::subscribers`), while it lives.
+struct OpenSubscription(Arc<crate::live::Live>);
 
 impl OpenSubscription {
-    fn new() -> OpenSubscription {
+    fn new(live: Arc<crate::live::Live>) -> OpenSubscription {
         metrics::gauge!("jaminan_subscriptions_open").increment(1.0);
-        OpenSubscription
+        live.opened();
+        OpenSubscription(live)
     }
 }
 
 impl Drop for OpenSubscription {
     fn drop(&mut self) {
         metrics::gauge!("jaminan_subscriptions_open").decrement(1.0);
+        self.0.closed();
     }
 }
 

@@ -1,0 +1,42 @@
+//! The integration tests: one binary, a module per area (each was a binary of its own, and each
+//! compiled tests/it/common again).
+// Tests fail loudly: unwrap and expect are theirs to use (the crate denies them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod common;
+
+mod access;
+mod areas;
+mod audit;
+mod backup;
+mod browser;
+mod cli;
+mod clients;
+mod coverage;
+mod demo;
+mod docs;
+mod faults;
+mod fuzz;
+mod hardening;
+mod http;
+mod import;
+mod import_cli;
+mod language;
+mod layers;
+mod live;
+mod logs;
+mod metrics;
+mod outage;
+mod payout_model;
+mod payouts;
+mod privacy;
+mod replica;
+mod schema_snapshot;
+mod seed;
+mod shutdown;
+mod stats;
+mod summaries;
+mod traces;
+mod trusted_documents;
+mod workers;
