@@ -35,6 +35,7 @@ mod replica;
 mod schema_snapshot;
 mod seed;
 mod shutdown;
+mod snapshots;
 mod stats;
 mod summaries;
 mod traces;

@@ -4,10 +4,14 @@
 fn schema_graphql_matches_the_code() {
     let generated = jaminan::graphql::schema::sdl();
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap_or_default();
-    assert!(
-        generated == committed,
-        "schema.graphql differs from the schema the code builds; update it with:\n    cargo run -- export-schema > schema.graphql"
-    );
+    if generated != committed {
+        // What changed, as a unified diff (a client reads the file, so every line matters).
+        let diff = similar::TextDiff::from_lines(&committed, &generated);
+        let shown = diff.unified_diff().context_radius(3).header("schema.graphql", "the code's schema").to_string();
+        panic!(
+            "schema.graphql differs from the schema the code builds:\n{shown}\nupdate it with:\n    cargo run -- export-schema > schema.graphql"
+        );
+    }
 }
 
 /// Clients and the contract name the root types Query, Mutation and Subscription (the structs
