@@ -65,8 +65,13 @@ fn command_line_lines_in_both_languages() {
     let path = dir.join(format!("snapshot-cli-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}?mode=rwc", path.display());
     // Times and hashes vary from run to run; the words and the layout are the point.
-    let filters =
-        vec![(r"\d+([.,]\d+)? ?(s|detik)\b", "[time]"), (r"[0-9a-f]{64}", "[hash]"), (r"\(\d+ ms\)", "([time])")];
+    let filters = vec![
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[timestamp]"),
+        (r"elapsed_ms=\d+", "elapsed_ms=[ms]"),
+        (r"\d+([.,]\d+)? ?(s|detik)\b", "[time]"),
+        (r"[0-9a-f]{64}", "[hash]"),
+        (r"\(\d+ ms\)", "([time])"),
+    ];
     insta::with_settings!({ filters => filters }, {
         for lang in ["en", "id"] {
             let session = [
