@@ -110,3 +110,41 @@ fn diff(old: &[String], new: &[String], first_line: usize) -> String {
     }
     out
 }
+
+/// Every file of the project that the README or docs/ name (`src/...rs`, `tests/...`, `bench/...`)
+/// exists: the documents send a reader to code, and a move or a rename leaves them pointing nowhere.
+#[test]
+fn files_named_in_the_docs_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("read docs/") {
+        let path = entry.expect("docs/ entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            documents.push(path);
+        }
+    }
+    let mut missing = Vec::new();
+    for document in &documents {
+        let text = std::fs::read_to_string(document).expect("read a document");
+        for named in project_paths(&text) {
+            if !root.join(&named).exists() {
+                missing.push(format!("{}: {named}", document.strip_prefix(root).unwrap_or(document).display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "the documents name files that do not exist:\n{}", missing.join("\n"));
+}
+
+/// Words that look like a path into the project: under one of its top folders, ending in a file
+/// extension.
+fn project_paths(text: &str) -> Vec<String> {
+    const FOLDERS: [&str; 5] = ["src/", "tests/", "migration/", "bench/", ".ci/"];
+    const EXTENSIONS: [&str; 9] = [".rs", ".sh", ".md", ".toml", ".lua", ".py", ".js", ".graphql", ".json"];
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '-');
+    text.split(|c: char| !is_path_char(c))
+        .map(|word| word.trim_end_matches('.'))
+        .filter(|word| FOLDERS.iter().any(|f| word.starts_with(f)))
+        .filter(|word| EXTENSIONS.iter().any(|e| word.ends_with(e)))
+        .map(str::to_owned)
+        .collect()
+}
