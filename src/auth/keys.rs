@@ -22,6 +22,10 @@ use crate::i18n::Msg;
 /// How stale the keys in memory may get: a revocation takes effect within this on every instance.
 pub const KEY_REFRESH: Duration = Duration::from_millis(500);
 
+/// A key's last use is written at most this often per key and instance (one small UPDATE a
+/// minute per key in use, off the request's path).
+pub const LAST_USE_PRECISION: Duration = Duration::from_secs(60);
+
 /// The active API keys by hash, as last read from the database.
 #[derive(Debug)]
 pub struct KeyCache {
@@ -32,6 +36,8 @@ pub struct KeyCache {
     reads: tokio::sync::Mutex<Reads>,
     /// A copy of `read_at` that requests check without waiting on a refresh in progress.
     fresh_until: RwLock<Option<Instant>>,
+    /// When this instance last wrote each key's `last_used_at`.
+    uses_written: std::sync::Mutex<HashMap<i64, Instant>>,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +61,7 @@ impl KeyCache {
             keys: RwLock::new(HashMap::new()),
             reads: tokio::sync::Mutex::default(),
             fresh_until: RwLock::new(None),
+            uses_written: std::sync::Mutex::default(),
         }
     }
 
@@ -76,6 +83,7 @@ impl KeyCache {
         let hash = hash(key);
         self.refresh_if_stale(db).await?;
         if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
+            self.note_use(db, actor.key_id);
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
@@ -84,7 +92,30 @@ impl KeyCache {
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(hash, actor.clone());
         }
+        self.note_use(db, actor.key_id);
         Ok(Some(actor))
+    }
+
+    /// Writes the key's `last_used_at` in the background, at most once per `LAST_USE_PRECISION`;
+    /// a write that fails (the database away) is tried again at the next use.
+    fn note_use(&self, db: &DatabaseConnection, key_id: i64) {
+        let Ok(mut written) = self.uses_written.lock() else { return };
+        if written.get(&key_id).is_some_and(|at| at.elapsed() < LAST_USE_PRECISION) {
+            return;
+        }
+        written.insert(key_id, Instant::now());
+        drop(written);
+        let db = db.clone();
+        tokio::spawn(async move {
+            let result = api_key::Entity::update_many()
+                .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+                .filter(api_key::Column::Id.eq(key_id))
+                .exec(&db)
+                .await;
+            if let Err(err) = result {
+                tracing::debug!(key_id, error = %err, "last use of the key not written");
+            }
+        });
     }
 
     async fn refresh_if_stale(&self, db: &DatabaseConnection) -> AppResult<()> {
@@ -187,6 +218,7 @@ pub async fn insert_key<C: ConnectionTrait>(
         key_hash: Set(hash(&key)),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
+        last_used_at: Set(None),
         ..Default::default()
     }
     .insert(db)

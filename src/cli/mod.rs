@@ -28,6 +28,9 @@ use crate::observability::telemetry::{self, LogFormat};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The database every command works on (global: accepted before or after the subcommand).
+    #[command(flatten)]
+    db: DatabaseArgs,
     /// Log lines as text, or as one JSON object per line (for log collectors).
     #[arg(long, global = true, env = "JAMINAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -41,24 +44,17 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP server (the default command).
     Serve {
-        #[command(flatten)]
-        db: DatabaseArgs,
         // Boxed: the serve settings outweigh every other command's.
         #[command(flatten)]
         serve: Box<ServeArgs>,
     },
     /// Apply pending database migrations and exit.
-    Migrate {
-        #[command(flatten)]
-        db: DatabaseArgs,
-    },
+    Migrate,
     /// Print the GraphQL schema (SDL); schema.graphql is this output.
     ExportSchema,
     /// Load a deterministic national dataset (N workers over all regencies, with coverage,
     /// payouts, targets and summaries) into an empty database: the benchmark's data.
     Seed {
-        #[command(flatten)]
-        db: DatabaseArgs,
         /// How many workers.
         #[arg(long)]
         workers: u64,
@@ -72,15 +68,11 @@ enum Command {
     },
     /// Coverage summaries: recompute them from the raw rows, or compare them with a recomputation.
     Stats {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: stats::StatsCommand,
     },
     /// The tamper-evident audit log: check its hash chain.
     Audit {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
@@ -97,15 +89,11 @@ enum Command {
     /// Write a consistent copy of the SQLite database to FILE, also while the server runs
     /// (PostgreSQL: use pg_dump, see docs/operations.md).
     Backup {
-        #[command(flatten)]
-        db: DatabaseArgs,
         /// A new file; the copy opens as it is (`DATABASE_URL=sqlite://FILE`).
         file: PathBuf,
     },
     /// Manage API keys.
     ApiKey {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: api_key::ApiKeyCommand,
     },
@@ -124,7 +112,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
     };
     let lang = cli.lang;
-    let result = dispatch(command, lang).await;
+    let result = dispatch(command, &cli.db, lang).await;
     telemetry::shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,24 +123,64 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(command: Command, lang: Lang) -> Result<(), String> {
+async fn dispatch(command: Command, db: &DatabaseArgs, lang: Lang) -> Result<(), String> {
     match command {
-        Command::ExportSchema => {
-            print!("{}", crate::graphql::schema::sdl());
-            Ok(())
+        Command::ExportSchema => write_out(&crate::graphql::schema::sdl()),
+        Command::Migrate => {
+            crate::app::startup::open_database(db).await.map_err(|e| e.to_string())?;
+            say(Line::MigrationsApplied.text(lang))
         }
-        Command::Migrate { db } => {
-            crate::app::startup::open_database(&db).await.map_err(|e| e.to_string())?;
-            println!("{}", Line::MigrationsApplied.text(lang));
-            Ok(())
+        Command::ApiKey { command } => api_key::run(db, command, lang).await,
+        Command::Backup { file } => backup::run(db, &file, lang).await,
+        Command::Import { command } => import::run(db, command, lang).await,
+        Command::Export { command } => export::run(db, command, lang).await,
+        Command::Stats { command } => stats::run(db, command, lang).await,
+        Command::Audit { command } => audit::run(db, command, lang).await,
+        Command::Seed { workers, seed, tsv } => seed::run(db, workers, seed, tsv, lang).await,
+        Command::Serve { serve } => serve::run(db, &serve, lang).await,
+    }
+}
+
+/// Prints a line on stdout. A reader that has gone (`jaminan audit verify | head -1`) ends the
+/// output quietly: the line is dropped, and so is every later one, and the command still
+/// succeeds; any other failure to write is the command's error.
+fn say(line: impl std::fmt::Display) -> Result<(), String> {
+    write_out(&format!("{line}\n"))
+}
+
+/// Writes `text` as it is on stdout; a reader that has gone is no error (see `say`).
+fn write_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// Stdout for a command that streams (an export): remembers whether the reader went away, so
+/// that the command can end quietly rather than report the write that failed.
+struct Stdout {
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.noted(std::io::stdout().lock().write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.noted(std::io::stdout().lock().flush())
+    }
+}
+
+impl Stdout {
+    fn noted<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(err) = &result
+            && err.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        Command::ApiKey { db, command } => api_key::run(&db, command, lang).await,
-        Command::Backup { db, file } => backup::run(&db, &file, lang).await,
-        Command::Import { command } => import::run(command, lang).await,
-        Command::Export { command } => export::run(command, lang).await,
-        Command::Stats { db, command } => stats::run(&db, command, lang).await,
-        Command::Audit { db, command } => audit::run(&db, command, lang).await,
-        Command::Seed { db, workers, seed, tsv } => seed::run(&db, workers, seed, tsv, lang).await,
-        Command::Serve { db, serve } => serve::run(&db, &serve, lang).await,
+        result
     }
 }
