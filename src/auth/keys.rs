@@ -22,8 +22,9 @@ use crate::i18n::Msg;
 /// How stale the keys in memory may get: a revocation takes effect within this on every instance.
 pub const KEY_REFRESH: Duration = Duration::from_millis(500);
 
-/// A key's last use is written at most this often per key and instance (one small UPDATE a
-/// minute per key in use, off the request's path).
+/// A key's last use is written at most this often per key and instance: the uses are noted in
+/// memory and written with the next refresh of the keys (one UPDATE for all of them), so a
+/// request costs no statement of its own for it.
 pub const LAST_USE_PRECISION: Duration = Duration::from_secs(60);
 
 /// The active API keys by hash, as last read from the database.
@@ -36,8 +37,16 @@ pub struct KeyCache {
     reads: tokio::sync::Mutex<Reads>,
     /// A copy of `read_at` that requests check without waiting on a refresh in progress.
     fresh_until: RwLock<Option<Instant>>,
-    /// When this instance last wrote each key's `last_used_at`.
-    uses_written: std::sync::Mutex<HashMap<i64, Instant>>,
+    /// The keys' last uses: noted by requests, written by refreshes.
+    uses: std::sync::Mutex<Uses>,
+}
+
+#[derive(Debug, Default)]
+struct Uses {
+    /// Keys used since their last use was written, and when.
+    pending: HashMap<i64, chrono::DateTime<Utc>>,
+    /// When this instance last wrote each key's last use.
+    written: HashMap<i64, Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +70,7 @@ impl KeyCache {
             keys: RwLock::new(HashMap::new()),
             reads: tokio::sync::Mutex::default(),
             fresh_until: RwLock::new(None),
-            uses_written: std::sync::Mutex::default(),
+            uses: std::sync::Mutex::default(),
         }
     }
 
@@ -83,7 +92,7 @@ impl KeyCache {
         let hash = hash(key);
         self.refresh_if_stale(db).await?;
         if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
-            self.note_use(db, actor.key_id);
+            self.note_use(actor.key_id);
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
@@ -92,30 +101,44 @@ impl KeyCache {
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(hash, actor.clone());
         }
-        self.note_use(db, actor.key_id);
+        self.note_use(actor.key_id);
         Ok(Some(actor))
     }
 
-    /// Writes the key's `last_used_at` in the background, at most once per `LAST_USE_PRECISION`;
-    /// a write that fails (the database away) is tried again at the next use.
-    fn note_use(&self, db: &DatabaseConnection, key_id: i64) {
-        let Ok(mut written) = self.uses_written.lock() else { return };
-        if written.get(&key_id).is_some_and(|at| at.elapsed() < LAST_USE_PRECISION) {
-            return;
+    /// Notes a use of the key, for the next refresh to write.
+    fn note_use(&self, key_id: i64) {
+        if let Ok(mut uses) = self.uses.lock() {
+            uses.pending.insert(key_id, Utc::now());
         }
-        written.insert(key_id, Instant::now());
-        drop(written);
-        let db = db.clone();
-        tokio::spawn(async move {
-            let result = api_key::Entity::update_many()
-                .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-                .filter(api_key::Column::Id.eq(key_id))
-                .exec(&db)
-                .await;
-            if let Err(err) = result {
-                tracing::debug!(key_id, error = %err, "last use of the key not written");
+    }
+
+    /// Writes the last uses noted since the last write of each key, at most once per
+    /// `LAST_USE_PRECISION` per key. A write that fails (the database away) fails no request; the
+    /// key's next use is written a minute later.
+    async fn write_uses(&self, db: &DatabaseConnection) {
+        let due: Vec<(i64, chrono::DateTime<Utc>)> = {
+            let Ok(mut uses) = self.uses.lock() else { return };
+            let Uses { pending, written } = &mut *uses;
+            let due: Vec<_> = pending
+                .iter()
+                .filter(|(id, _)| written.get(id).is_none_or(|at| at.elapsed() >= LAST_USE_PRECISION))
+                .map(|(id, at)| (*id, *at))
+                .collect();
+            for (id, _) in &due {
+                pending.remove(id);
+                written.insert(*id, Instant::now());
             }
-        });
+            due
+        };
+        let Some(latest) = due.iter().map(|(_, at)| *at).max() else { return };
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(latest))
+            .filter(api_key::Column::Id.is_in(due.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await;
+        if let Err(err) = result {
+            tracing::debug!(error = %err, "last use of keys not written");
+        }
     }
 
     async fn refresh_if_stale(&self, db: &DatabaseConnection) -> AppResult<()> {
@@ -154,6 +177,8 @@ impl KeyCache {
         if let Ok(mut until) = self.fresh_until.write() {
             *until = Some(started + self.refresh);
         }
+        // After the keys are fresh: requests meanwhile need not wait for this write.
+        self.write_uses(db).await;
         Ok(())
     }
 }
