@@ -113,9 +113,10 @@ impl KeyCache {
     }
 
     /// Writes the last uses noted since the last write of each key, at most once per
-    /// `LAST_USE_PRECISION` per key. A write that fails (the database away) fails no request; the
-    /// key's next use is written a minute later.
-    async fn write_uses(&self, db: &DatabaseConnection) {
+    /// `LAST_USE_PRECISION` per key, in a task of its own: a write that hangs or fails (the
+    /// database going away) holds up and fails no request; the key's next use is written a
+    /// minute later.
+    fn write_uses(&self, db: &DatabaseConnection) {
         let due: Vec<(i64, chrono::DateTime<Utc>)> = {
             let Ok(mut uses) = self.uses.lock() else { return };
             let Uses { pending, written } = &mut *uses;
@@ -131,14 +132,15 @@ impl KeyCache {
             due
         };
         let Some(latest) = due.iter().map(|(_, at)| *at).max() else { return };
-        let result = api_key::Entity::update_many()
+        let update = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(latest))
-            .filter(api_key::Column::Id.is_in(due.iter().map(|(id, _)| *id)))
-            .exec(db)
-            .await;
-        if let Err(err) = result {
-            tracing::debug!(error = %err, "last use of keys not written");
-        }
+            .filter(api_key::Column::Id.is_in(due.iter().map(|(id, _)| *id)));
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(err) = update.exec(&db).await {
+                tracing::debug!(error = %err, "last use of keys not written");
+            }
+        });
     }
 
     async fn refresh_if_stale(&self, db: &DatabaseConnection) -> AppResult<()> {
@@ -177,8 +179,7 @@ impl KeyCache {
         if let Ok(mut until) = self.fresh_until.write() {
             *until = Some(started + self.refresh);
         }
-        // After the keys are fresh: requests meanwhile need not wait for this write.
-        self.write_uses(db).await;
+        self.write_uses(db);
         Ok(())
     }
 }

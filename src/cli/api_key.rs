@@ -41,13 +41,13 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
             let actor = Actor::command_line();
             let (key, row) =
                 crate::services::api_keys::create(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
-            super::say(Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang))?;
-            super::say(key)?;
+            super::out::say(Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang))?;
+            super::out::say(key)?;
         }
         ApiKeyCommand::List => {
             let keys = keys::list_keys(&db).await.map_err(|e| e.text(lang))?;
             if !keys.is_empty() {
-                super::say(Line::KeyListHeader.text(lang))?;
+                super::out::say(Line::KeyListHeader.text(lang))?;
             }
             for key in keys {
                 let status = match key.revoked_at {
@@ -57,7 +57,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
                 let last_used = key.last_used_at.map_or_else(|| Line::KeyNeverUsed.text(lang), |at| moment(at, lang));
                 let scope = key.scope.as_deref().unwrap_or("-");
                 let created = moment(key.created_at, lang);
-                super::say(format_args!(
+                super::out::say(format_args!(
                     "{}\t{}\t{}\t{scope}\t{status}\t{created}\t{last_used}",
                     key.id, key.name, key.role
                 ))?;
@@ -67,7 +67,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
             if !crate::services::api_keys::revoke(&db, &Actor::command_line(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
-            super::say(Line::KeyRevoked { id }.text(lang))?;
+            super::out::say(Line::KeyRevoked { id }.text(lang))?;
         }
     }
     Ok(())

@@ -43,7 +43,7 @@ async fn enrollments(
             export::enrollments(&state.db, &state.areas, regency, year, out).await
         }
         None => {
-            let out = std::io::BufWriter::new(super::Stdout { closed: closed.clone() });
+            let out = std::io::BufWriter::new(super::out::Stdout { closed: closed.clone() });
             export::enrollments(&state.db, &state.areas, regency, year, out).await
         }
     };
@@ -53,7 +53,7 @@ async fn enrollments(
     }
     let rows = rows.map_err(|e| e.text(lang))?;
     if let Some(path) = file {
-        super::say(Line::ExportWritten { rows, path: path.display().to_string() }.text(lang))?;
+        super::out::say(Line::ExportWritten { rows, path: path.display().to_string() }.text(lang))?;
     }
     Ok(())
 }

@@ -75,7 +75,7 @@ async fn enrollments(
         skipped: report.rows_skipped,
         in_error: report.rows_in_error,
     };
-    super::say(counts.text(lang))?;
+    super::out::say(counts.text(lang))?;
     let errors_path = errors_file(path);
     if report.errors.is_empty() {
         // An error file of an earlier run would describe rows that are now fine.
@@ -84,7 +84,7 @@ async fn enrollments(
         write_errors(&errors_path, &report.errors, lang).map_err(|e| {
             Line::CannotWrite { path: errors_path.display().to_string(), detail: e.to_string() }.text(lang)
         })?;
-        super::say(Line::ErrorRowsWritten { path: errors_path.display().to_string() }.text(lang))?;
+        super::out::say(Line::ErrorRowsWritten { path: errors_path.display().to_string() }.text(lang))?;
     }
     let outcome = if report.written {
         Line::ImportWritten { sha256: report.file_sha256.clone() }
@@ -95,7 +95,7 @@ async fn enrollments(
     } else {
         Line::NothingToWrite
     };
-    super::say(outcome.text(lang))?;
+    super::out::say(outcome.text(lang))?;
     if report.rows_in_error > 0 {
         return Err(Line::RowsInError { count: report.rows_in_error }.text(lang));
     }

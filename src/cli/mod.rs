@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod export;
 mod import;
+mod out;
 mod seed;
 mod serve;
 mod stats;
@@ -125,10 +126,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(command: Command, db: &DatabaseArgs, lang: Lang) -> Result<(), String> {
     match command {
-        Command::ExportSchema => write_out(&crate::graphql::schema::sdl()),
+        Command::ExportSchema => out::write_out(&crate::graphql::schema::sdl()),
         Command::Migrate => {
             crate::app::startup::open_database(db).await.map_err(|e| e.to_string())?;
-            say(Line::MigrationsApplied.text(lang))
+            out::say(Line::MigrationsApplied.text(lang))
         }
         Command::ApiKey { command } => api_key::run(db, command, lang).await,
         Command::Backup { file } => backup::run(db, &file, lang).await,
@@ -138,49 +139,5 @@ async fn dispatch(command: Command, db: &DatabaseArgs, lang: Lang) -> Result<(),
         Command::Audit { command } => audit::run(db, command, lang).await,
         Command::Seed { workers, seed, tsv } => seed::run(db, workers, seed, tsv, lang).await,
         Command::Serve { serve } => serve::run(db, &serve, lang).await,
-    }
-}
-
-/// Prints a line on stdout. A reader that has gone (`jaminan audit verify | head -1`) ends the
-/// output quietly: the line is dropped, and so is every later one, and the command still
-/// succeeds; any other failure to write is the command's error.
-fn say(line: impl std::fmt::Display) -> Result<(), String> {
-    write_out(&format!("{line}\n"))
-}
-
-/// Writes `text` as it is on stdout; a reader that has gone is no error (see `say`).
-fn write_out(text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.to_string()),
-        _ => Ok(()),
-    }
-}
-
-/// Stdout for a command that streams (an export): remembers whether the reader went away, so
-/// that the command can end quietly rather than report the write that failed.
-struct Stdout {
-    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl std::io::Write for Stdout {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.noted(std::io::stdout().lock().write(buf))
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.noted(std::io::stdout().lock().flush())
-    }
-}
-
-impl Stdout {
-    fn noted<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
-        if let Err(err) = &result
-            && err.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        result
     }
 }

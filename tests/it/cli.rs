@@ -204,8 +204,14 @@ fn api_key_list_has_a_header_and_dates_in_both_languages() {
     runtime.block_on(async {
         let db = jaminan::db::connect(&cli.database_url, 10).await.unwrap();
         let cache = jaminan::auth::keys::KeyCache::new(std::time::Duration::ZERO);
-        for _ in 0..2 {
+        // Written in the background: poll until it is there.
+        for _ in 0..50 {
             cache.authenticate(&db, Some(&format!("Bearer {key}"))).await.unwrap().unwrap();
+            let keys = jaminan::auth::keys::list_keys(&db).await.unwrap();
+            if keys[0].last_used_at.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         db.close().await.unwrap();
     });
