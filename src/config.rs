@@ -26,21 +26,22 @@ pub enum TrustedMode {
     Only,
 }
 
+/// Global options of the command line: accepted before or after any subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// `postgres://user@host/db` or `sqlite://path?mode=rwc`.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// PostgreSQL cancels any statement running longer; SQLite gives up waiting for the write
     /// lock after as long (0: no limit).
-    #[arg(long, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = DEFAULT_STATEMENT_TIMEOUT_SECS)]
+    #[arg(long, global = true, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = DEFAULT_STATEMENT_TIMEOUT_SECS)]
     pub statement_timeout_secs: u64,
     /// Connections in the pool; PostgreSQL default twice the CPU cores, at least 4; SQLite 8.
-    #[arg(long, env = "JAMINAN_DB_MAX_CONNECTIONS")]
+    #[arg(long, global = true, env = "JAMINAN_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
     /// Milliseconds a request waits for a database connection (every one busy, or the database
     /// unreachable) before it is answered 503 SERVICE_UNAVAILABLE.
-    #[arg(long, env = "JAMINAN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DEFAULT_ACQUIRE_TIMEOUT_MS)]
+    #[arg(long, global = true, env = "JAMINAN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DEFAULT_ACQUIRE_TIMEOUT_MS)]
     pub db_acquire_timeout_ms: u64,
 }
 

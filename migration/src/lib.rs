@@ -8,6 +8,8 @@ mod m20261124_000002_workers_coverage;
 mod m20261124_000003_payouts_audit;
 mod m20261125_000004_coverage_summary;
 mod m20261126_000005_audit_chain;
+mod m20261201_000006_coverage_cancelled;
+mod m20261201_000007_api_key_last_used;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_payouts_audit::Migration),
             Box::new(m20261125_000004_coverage_summary::Migration),
             Box::new(m20261126_000005_audit_chain::Migration),
+            Box::new(m20261201_000006_coverage_cancelled::Migration),
+            Box::new(m20261201_000007_api_key_last_used::Migration),
         ]
     }
 }

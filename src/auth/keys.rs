@@ -22,6 +22,11 @@ use crate::i18n::Msg;
 /// How stale the keys in memory may get: a revocation takes effect within this on every instance.
 pub const KEY_REFRESH: Duration = Duration::from_millis(500);
 
+/// A key's last use is written at most this often per key and instance: the uses are noted in
+/// memory and written with the next refresh of the keys (one UPDATE for all of them), so a
+/// request costs no statement of its own for it.
+pub const LAST_USE_PRECISION: Duration = Duration::from_secs(60);
+
 /// The active API keys by hash, as last read from the database.
 #[derive(Debug)]
 pub struct KeyCache {
@@ -32,6 +37,16 @@ pub struct KeyCache {
     reads: tokio::sync::Mutex<Reads>,
     /// A copy of `read_at` that requests check without waiting on a refresh in progress.
     fresh_until: RwLock<Option<Instant>>,
+    /// The keys' last uses: noted by requests, written by refreshes.
+    uses: std::sync::Mutex<Uses>,
+}
+
+#[derive(Debug, Default)]
+struct Uses {
+    /// Keys used since their last use was written, and when.
+    pending: HashMap<i64, chrono::DateTime<Utc>>,
+    /// When this instance last wrote each key's last use.
+    written: HashMap<i64, Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +70,7 @@ impl KeyCache {
             keys: RwLock::new(HashMap::new()),
             reads: tokio::sync::Mutex::default(),
             fresh_until: RwLock::new(None),
+            uses: std::sync::Mutex::default(),
         }
     }
 
@@ -76,6 +92,7 @@ impl KeyCache {
         let hash = hash(key);
         self.refresh_if_stale(db).await?;
         if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
+            self.note_use(actor.key_id);
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
@@ -84,7 +101,46 @@ impl KeyCache {
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(hash, actor.clone());
         }
+        self.note_use(actor.key_id);
         Ok(Some(actor))
+    }
+
+    /// Notes a use of the key, for the next refresh to write.
+    fn note_use(&self, key_id: i64) {
+        if let Ok(mut uses) = self.uses.lock() {
+            uses.pending.insert(key_id, Utc::now());
+        }
+    }
+
+    /// Writes the last uses noted since the last write of each key, at most once per
+    /// `LAST_USE_PRECISION` per key, in a task of its own: a write that hangs or fails (the
+    /// database going away) holds up and fails no request; the key's next use is written a
+    /// minute later.
+    fn write_uses(&self, db: &DatabaseConnection) {
+        let due: Vec<(i64, chrono::DateTime<Utc>)> = {
+            let Ok(mut uses) = self.uses.lock() else { return };
+            let Uses { pending, written } = &mut *uses;
+            let due: Vec<_> = pending
+                .iter()
+                .filter(|(id, _)| written.get(id).is_none_or(|at| at.elapsed() >= LAST_USE_PRECISION))
+                .map(|(id, at)| (*id, *at))
+                .collect();
+            for (id, _) in &due {
+                pending.remove(id);
+                written.insert(*id, Instant::now());
+            }
+            due
+        };
+        let Some(latest) = due.iter().map(|(_, at)| *at).max() else { return };
+        let update = api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(latest))
+            .filter(api_key::Column::Id.is_in(due.iter().map(|(id, _)| *id)));
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(err) = update.exec(&db).await {
+                tracing::debug!(error = %err, "last use of keys not written");
+            }
+        });
     }
 
     async fn refresh_if_stale(&self, db: &DatabaseConnection) -> AppResult<()> {
@@ -123,6 +179,7 @@ impl KeyCache {
         if let Ok(mut until) = self.fresh_until.write() {
             *until = Some(started + self.refresh);
         }
+        self.write_uses(db);
         Ok(())
     }
 }
@@ -187,6 +244,7 @@ pub async fn insert_key<C: ConnectionTrait>(
         key_hash: Set(hash(&key)),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
+        last_used_at: Set(None),
         ..Default::default()
     }
     .insert(db)

@@ -41,24 +41,43 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: ApiKeyCommand, lang: La
             let actor = Actor::command_line();
             let (key, row) =
                 crate::services::api_keys::create(&db, &actor, &name, role, scope).await.map_err(|e| e.text(lang))?;
-            println!("{}", Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang));
-            println!("{key}");
+            super::out::say(Line::KeyCreated { id: row.id, name: row.name, role: row.role }.text(lang))?;
+            super::out::say(key)?;
         }
         ApiKeyCommand::List => {
-            for key in keys::list_keys(&db).await.map_err(|e| e.text(lang))? {
+            let keys = keys::list_keys(&db).await.map_err(|e| e.text(lang))?;
+            if !keys.is_empty() {
+                super::out::say(Line::KeyListHeader.text(lang))?;
+            }
+            for key in keys {
                 let status = match key.revoked_at {
                     None => Line::KeyActive.text(lang),
-                    Some(at) => Line::KeyRevokedAt { at: at.to_rfc3339() }.text(lang),
+                    Some(at) => Line::KeyRevokedAt { at: moment(at, lang) }.text(lang),
                 };
-                println!("{}\t{}\t{}\t{}\t{}", key.id, key.name, key.role, key.scope.as_deref().unwrap_or("-"), status);
+                let last_used = key.last_used_at.map_or_else(|| Line::KeyNeverUsed.text(lang), |at| moment(at, lang));
+                let scope = key.scope.as_deref().unwrap_or("-");
+                let created = moment(key.created_at, lang);
+                super::out::say(format_args!(
+                    "{}\t{}\t{}\t{scope}\t{status}\t{created}\t{last_used}",
+                    key.id, key.name, key.role
+                ))?;
             }
         }
         ApiKeyCommand::Revoke { id } => {
             if !crate::services::api_keys::revoke(&db, &Actor::command_line(), id).await.map_err(|e| e.text(lang))? {
                 return Err(Line::NoActiveKey { id }.text(lang));
             }
-            println!("{}", Line::KeyRevoked { id }.text(lang));
+            super::out::say(Line::KeyRevoked { id }.text(lang))?;
         }
     }
     Ok(())
+}
+
+/// A moment for people, to the minute, in UTC: `2026-03-01 09:15 UTC`, `1 Maret 2026 09.15 UTC`.
+fn moment(at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    let time = match lang {
+        Lang::En => at.format("%H:%M"),
+        Lang::Id => at.format("%H.%M"),
+    };
+    format!("{} {time} UTC", crate::i18n::date(at.date_naive(), lang))
 }

@@ -40,13 +40,12 @@ async fn verify(db_args: &DatabaseArgs, expect_head: Option<&str>, lang: Lang) -
     }
     let secs = started.elapsed().as_secs_f64();
     if let Some(broken) = &report.broken {
-        println!("{}", Line::ChainBroken(broken.clone()).text(lang));
+        super::out::say(Line::ChainBroken(broken.clone()).text(lang))?;
         return Err(Line::AuditBroken { id: broken.id(), checked: report.checked, secs }.text(lang));
     }
-    println!("{}", Line::AuditIntact { checked: report.checked, secs }.text(lang));
+    super::out::say(Line::AuditIntact { checked: report.checked, secs }.text(lang))?;
     match &report.head {
-        Some((id, hash)) => println!("{}", Line::Head { id: *id, hash: hash.clone() }.text(lang)),
-        None => println!("{}", Line::NoHead.text(lang)),
+        Some((id, hash)) => super::out::say(Line::Head { id: *id, hash: hash.clone() }.text(lang)),
+        None => super::out::say(Line::NoHead.text(lang)),
     }
-    Ok(())
 }

@@ -9,6 +9,6 @@ pub(super) async fn run(db_args: &DatabaseArgs, file: &Path, lang: Lang) -> Resu
     let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     crate::db::backup::backup(&db, file).await.map_err(|e| e.text(lang))?;
     let secs = started.elapsed().as_secs_f64();
-    println!("{}", Line::BackupWritten { path: file.display().to_string(), secs }.text(lang));
+    super::out::say(Line::BackupWritten { path: file.display().to_string(), secs }.text(lang))?;
     Ok(())
 }

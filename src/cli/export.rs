@@ -12,8 +12,6 @@ use crate::services::export;
 pub(super) enum ExportCommand {
     /// A regency's coverage in a year, in the import's format (with full NIKs), to FILE or stdout.
     Enrollments {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[arg(long)]
         regency: String,
         #[arg(long)]
@@ -22,9 +20,9 @@ pub(super) enum ExportCommand {
     },
 }
 
-pub(super) async fn run(command: ExportCommand, lang: Lang) -> Result<(), String> {
-    let ExportCommand::Enrollments { db, regency, year, file } = command;
-    enrollments(&db, &regency, year, file, lang).await
+pub(super) async fn run(db: &DatabaseArgs, command: ExportCommand, lang: Lang) -> Result<(), String> {
+    let ExportCommand::Enrollments { regency, year, file } = command;
+    enrollments(db, &regency, year, file, lang).await
 }
 
 async fn enrollments(
@@ -36,6 +34,7 @@ async fn enrollments(
 ) -> Result<(), String> {
     let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     let state = AppState::new(db).await.map_err(|e| e.to_string())?;
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let rows = match &file {
         Some(path) => {
             let out = std::fs::File::create(path).map_err(|e| {
@@ -43,11 +42,18 @@ async fn enrollments(
             })?;
             export::enrollments(&state.db, &state.areas, regency, year, out).await
         }
-        None => export::enrollments(&state.db, &state.areas, regency, year, std::io::stdout().lock()).await,
+        None => {
+            let out = std::io::BufWriter::new(super::out::Stdout { closed: closed.clone() });
+            export::enrollments(&state.db, &state.areas, regency, year, out).await
+        }
+    };
+    // A reader that took what it wanted and went (`| head`) ends the export quietly.
+    if closed.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
     }
-    .map_err(|e| e.text(lang))?;
+    let rows = rows.map_err(|e| e.text(lang))?;
     if let Some(path) = file {
-        println!("{}", Line::ExportWritten { rows: rows as u64, path: path.display().to_string() }.text(lang));
+        super::out::say(Line::ExportWritten { rows, path: path.display().to_string() }.text(lang))?;
     }
     Ok(())
 }

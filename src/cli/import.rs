@@ -17,8 +17,6 @@ pub(super) enum ImportCommand {
     /// A regency's list of workers to enroll: registers the new ones and enrolls everyone, all or
     /// nothing. Error rows are written to FILE's name with `.errors.csv`, next to it.
     Enrollments {
-        #[command(flatten)]
-        db: DatabaseArgs,
         file: PathBuf,
         /// The paying regency, e.g. 36.03.
         #[arg(long)]
@@ -32,10 +30,10 @@ pub(super) enum ImportCommand {
     },
 }
 
-pub(super) async fn run(command: ImportCommand, lang: Lang) -> Result<(), String> {
-    let ImportCommand::Enrollments { db, file, regency, dry_run, partial } = command;
+pub(super) async fn run(db: &DatabaseArgs, command: ImportCommand, lang: Lang) -> Result<(), String> {
+    let ImportCommand::Enrollments { file, regency, dry_run, partial } = command;
     let options = ImportOptions { dry_run, partial, keep_errors: usize::MAX };
-    enrollments(&db, &file, &regency, options, lang).await
+    enrollments(db, &file, &regency, options, lang).await
 }
 
 async fn enrollments(
@@ -77,7 +75,7 @@ async fn enrollments(
         skipped: report.rows_skipped,
         in_error: report.rows_in_error,
     };
-    println!("{}", counts.text(lang));
+    super::out::say(counts.text(lang))?;
     let errors_path = errors_file(path);
     if report.errors.is_empty() {
         // An error file of an earlier run would describe rows that are now fine.
@@ -86,7 +84,7 @@ async fn enrollments(
         write_errors(&errors_path, &report.errors, lang).map_err(|e| {
             Line::CannotWrite { path: errors_path.display().to_string(), detail: e.to_string() }.text(lang)
         })?;
-        println!("{}", Line::ErrorRowsWritten { path: errors_path.display().to_string() }.text(lang));
+        super::out::say(Line::ErrorRowsWritten { path: errors_path.display().to_string() }.text(lang))?;
     }
     let outcome = if report.written {
         Line::ImportWritten { sha256: report.file_sha256.clone() }
@@ -97,7 +95,7 @@ async fn enrollments(
     } else {
         Line::NothingToWrite
     };
-    println!("{}", outcome.text(lang));
+    super::out::say(outcome.text(lang))?;
     if report.rows_in_error > 0 {
         return Err(Line::RowsInError { count: report.rows_in_error }.text(lang));
     }

@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod export;
 mod import;
+mod out;
 mod seed;
 mod serve;
 mod stats;
@@ -28,6 +29,9 @@ use crate::observability::telemetry::{self, LogFormat};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The database every command works on (global: accepted before or after the subcommand).
+    #[command(flatten)]
+    db: DatabaseArgs,
     /// Log lines as text, or as one JSON object per line (for log collectors).
     #[arg(long, global = true, env = "JAMINAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -41,24 +45,17 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP server (the default command).
     Serve {
-        #[command(flatten)]
-        db: DatabaseArgs,
         // Boxed: the serve settings outweigh every other command's.
         #[command(flatten)]
         serve: Box<ServeArgs>,
     },
     /// Apply pending database migrations and exit.
-    Migrate {
-        #[command(flatten)]
-        db: DatabaseArgs,
-    },
+    Migrate,
     /// Print the GraphQL schema (SDL); schema.graphql is this output.
     ExportSchema,
     /// Load a deterministic national dataset (N workers over all regencies, with coverage,
     /// payouts, targets and summaries) into an empty database: the benchmark's data.
     Seed {
-        #[command(flatten)]
-        db: DatabaseArgs,
         /// How many workers.
         #[arg(long)]
         workers: u64,
@@ -72,15 +69,11 @@ enum Command {
     },
     /// Coverage summaries: recompute them from the raw rows, or compare them with a recomputation.
     Stats {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: stats::StatsCommand,
     },
     /// The tamper-evident audit log: check its hash chain.
     Audit {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
@@ -97,15 +90,11 @@ enum Command {
     /// Write a consistent copy of the SQLite database to FILE, also while the server runs
     /// (PostgreSQL: use pg_dump, see docs/operations.md).
     Backup {
-        #[command(flatten)]
-        db: DatabaseArgs,
         /// A new file; the copy opens as it is (`DATABASE_URL=sqlite://FILE`).
         file: PathBuf,
     },
     /// Manage API keys.
     ApiKey {
-        #[command(flatten)]
-        db: DatabaseArgs,
         #[command(subcommand)]
         command: api_key::ApiKeyCommand,
     },
@@ -124,7 +113,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
     };
     let lang = cli.lang;
-    let result = dispatch(command, lang).await;
+    let result = dispatch(command, &cli.db, lang).await;
     telemetry::shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,24 +124,20 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(command: Command, lang: Lang) -> Result<(), String> {
+async fn dispatch(command: Command, db: &DatabaseArgs, lang: Lang) -> Result<(), String> {
     match command {
-        Command::ExportSchema => {
-            print!("{}", crate::graphql::schema::sdl());
-            Ok(())
+        Command::ExportSchema => out::write_out(&crate::graphql::schema::sdl()),
+        Command::Migrate => {
+            crate::app::startup::open_database(db).await.map_err(|e| e.to_string())?;
+            out::say(Line::MigrationsApplied.text(lang))
         }
-        Command::Migrate { db } => {
-            crate::app::startup::open_database(&db).await.map_err(|e| e.to_string())?;
-            println!("{}", Line::MigrationsApplied.text(lang));
-            Ok(())
-        }
-        Command::ApiKey { db, command } => api_key::run(&db, command, lang).await,
-        Command::Backup { db, file } => backup::run(&db, &file, lang).await,
-        Command::Import { command } => import::run(command, lang).await,
-        Command::Export { command } => export::run(command, lang).await,
-        Command::Stats { db, command } => stats::run(&db, command, lang).await,
-        Command::Audit { db, command } => audit::run(&db, command, lang).await,
-        Command::Seed { db, workers, seed, tsv } => seed::run(&db, workers, seed, tsv, lang).await,
-        Command::Serve { db, serve } => serve::run(&db, &serve, lang).await,
+        Command::ApiKey { command } => api_key::run(db, command, lang).await,
+        Command::Backup { file } => backup::run(db, &file, lang).await,
+        Command::Import { command } => import::run(db, command, lang).await,
+        Command::Export { command } => export::run(db, command, lang).await,
+        Command::Stats { command } => stats::run(db, command, lang).await,
+        Command::Audit { command } => audit::run(db, command, lang).await,
+        Command::Seed { workers, seed, tsv } => seed::run(db, workers, seed, tsv, lang).await,
+        Command::Serve { serve } => serve::run(db, &serve, lang).await,
     }
 }

@@ -14,7 +14,7 @@ pub(super) async fn run(
     let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
     if let Some(dir) = tsv {
         crate::datasets::seed::write_files(&db, options, &dir).await.map_err(|e| e.to_string())?;
-        println!("{}", Line::RowsWrittenTo { path: dir.display().to_string() }.text(lang));
+        super::out::say(Line::RowsWrittenTo { path: dir.display().to_string() }.text(lang))?;
         return Ok(());
     }
     let report = crate::datasets::seed::seed(&db, options).await.map_err(|e| e.to_string())?;
@@ -26,6 +26,6 @@ pub(super) async fn run(
         secs: report.elapsed.as_secs_f64(),
         per_second: report.workers_per_second(),
     };
-    println!("{}", seeded.text(lang));
+    super::out::say(seeded.text(lang))?;
     Ok(())
 }

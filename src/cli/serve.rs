@@ -14,14 +14,14 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
     if args.demo {
         let started = std::time::Instant::now();
         if demo::load_if_empty(&db).await.map_err(|e| e.to_string())? {
-            println!("{}", Line::DemoLoaded { secs: started.elapsed().as_secs_f64() }.text(lang));
+            super::out::say(Line::DemoLoaded { secs: started.elapsed().as_secs_f64() }.text(lang))?;
         } else {
-            println!("{}", Line::DemoNotLoaded.text(lang));
+            super::out::say(Line::DemoNotLoaded.text(lang))?;
         }
     }
     let (mut app, notes) = App::configured(db, db_args, args, lang).await?;
     for note in notes {
-        println!("{note}");
+        super::out::say(note)?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -33,10 +33,10 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
         })?;
         app.http.metrics = MetricsOnMain::Elsewhere;
         server::spawn_metrics(metrics_listener, app.state.db.clone());
-        println!("{}", Line::MetricsAt { address: address.to_string() }.text(lang));
+        super::out::say(Line::MetricsAt { address: address.to_string() }.text(lang))?;
     }
-    println!("{}", Line::GraphiqlAt { address: args.listen.to_string() }.text(lang));
-    println!("{}", Line::KeyHint.text(lang));
+    super::out::say(Line::GraphiqlAt { address: args.listen.to_string() }.text(lang))?;
+    super::out::say(Line::KeyHint.text(lang))?;
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let state = app.state.clone();
     let stopped = server::run(listener, app, server::shutdown_signal(), grace).await.map_err(|e| e.to_string())?;
@@ -48,7 +48,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
     match stopped {
         Stopped::Drained => {
             state.db.close().await.ok();
-            println!("{}", Line::StoppedDrained.text(lang));
+            super::out::say(Line::StoppedDrained.text(lang))?;
             Ok(())
         }
         Stopped::GraceExpired => {

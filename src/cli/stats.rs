@@ -22,17 +22,17 @@ pub(super) async fn run(db_args: &DatabaseArgs, command: StatsCommand, lang: Lan
     match command {
         StatsCommand::Rebuild => {
             crate::stats::rebuild::rebuild(&db).await.map_err(|e| e.to_string())?;
-            println!("{}", Line::SummariesRebuilt { secs: started.elapsed().as_secs_f64() }.text(lang));
+            super::out::say(Line::SummariesRebuilt { secs: started.elapsed().as_secs_f64() }.text(lang))?;
         }
         StatsCommand::Verify => {
             let differences = crate::stats::rebuild::verify(&db).await.map_err(|e| e.to_string())?;
             for difference in &differences {
-                println!("{difference}");
+                super::out::say(difference)?;
             }
             if !differences.is_empty() {
                 return Err(Line::FiguresDiffer { count: differences.len() }.text(lang));
             }
-            println!("{}", Line::SummariesMatch { secs: started.elapsed().as_secs_f64() }.text(lang));
+            super::out::say(Line::SummariesMatch { secs: started.elapsed().as_secs_f64() }.text(lang))?;
         }
     }
     Ok(())

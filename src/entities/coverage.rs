@@ -21,6 +21,11 @@ pub struct Model {
     pub ends_on: Option<Date>,
     pub end_reason: Option<CoverageEndReason>,
     pub created_at: DateTimeUtc,
+    /// When the period was cancelled before it started (None: it stands). A cancelled period
+    /// stays visible, for auditors, and counts nowhere: figures, premiums, reach, exports.
+    pub cancelled_at: Option<DateTimeUtc>,
+    /// Why: the operator's words, or the date of death for a period `recordDeath` cancelled.
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -29,8 +34,13 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
-    /// Whether the period covers `day` (both ends inclusive).
+    /// Whether the period was cancelled before it started (and so counts nowhere).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled_at.is_some()
+    }
+
+    /// Whether the period covers `day` (both ends inclusive); a cancelled period covers none.
     pub fn includes(&self, day: Date) -> bool {
-        crate::domain::coverage_period::overlaps(self.starts_on, self.ends_on, day, Some(day))
+        !self.is_cancelled() && crate::domain::coverage_period::overlaps(self.starts_on, self.ends_on, day, Some(day))
     }
 }

@@ -1,5 +1,6 @@
-//! Coverage periods: the Coverage type and the enrollment, end and death mutations.
+//! Coverage periods: the Coverage type and the enrollment, end, cancellation and death mutations.
 use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
 
 use super::areas::{CoverageTarget, Regency};
 use super::inputs::{CoverageTargetInput, EnrollInput};
@@ -63,6 +64,22 @@ impl Coverage {
     async fn end_reason(&self) -> Option<CoverageEndReason> {
         self.0.end_reason
     }
+
+    /// Cancelled before it started (cancelCoverage, or recordDeath for a period that starts after
+    /// the death): kept for the record, counted nowhere (no figure, premium, scope or export).
+    async fn cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// When it was cancelled; null while it stands.
+    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.cancelled_at
+    }
+
+    /// Why, as the operator wrote it; "DECEASED <date of death>" when recordDeath cancelled it.
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.0.cancel_reason.as_deref()
+    }
 }
 
 #[derive(Default)]
@@ -86,7 +103,16 @@ impl CoverageMutation {
         Ok(Coverage(coverage_service::end(state(ctx), caller(ctx), id, ends_on.0, reason).await?))
     }
 
-    /// Marks the worker DECEASED and ends every coverage still open after diedOn, at diedOn, with reason DECEASED.
+    /// Cancels a coverage that has not started yet (it starts after today, Asia/Jakarta): it stays
+    /// visible with cancelled, cancelledAt and cancelReason, and counts nowhere. One that has
+    /// started is ended with endCoverage (INVALID_STATE here). Audited.
+    async fn cancel_coverage(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<Coverage> {
+        let id = parse_id(&id, "id")?;
+        Ok(Coverage(coverage_service::cancel(state(ctx), caller(ctx), id, &reason).await?))
+    }
+
+    /// Marks the worker DECEASED, cancels every coverage that starts after diedOn (a death reported
+    /// late) and ends every coverage still open after diedOn, at diedOn, with reason DECEASED.
     async fn record_death(&self, ctx: &Context<'_>, worker_id: ID, died_on: Date) -> Result<Worker> {
         let worker_id = parse_id(&worker_id, "workerId")?;
         Ok(Worker::from(coverage_service::record_death(state(ctx), caller(ctx), worker_id, died_on.0).await?))

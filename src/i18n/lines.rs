@@ -144,7 +144,10 @@ pub enum Line {
         name: String,
         role: String,
     },
+    /// The header row of `api-key list` (tab-separated, as its rows).
+    KeyListHeader,
     KeyActive,
+    KeyNeverUsed,
     KeyRevokedAt {
         at: String,
     },
@@ -384,7 +387,13 @@ impl Line {
                 "Created API key {id} ({name}, role {role}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
                 "Kunci API {id} ({name}, peran {role}) telah dibuat. Kirim sebagai `Authorization: Bearer <kunci>`; kunci hanya ditampilkan sekarang:"
             ),
+            Line::KeyListHeader => say!(
+                lang,
+                "id\tname\trole\tscope\tstatus\tcreated\tlast used",
+                "id\tnama\tperan\tcakupan\tstatus\tdibuat\tterakhir dipakai"
+            ),
             Line::KeyActive => say!(lang, "active", "aktif"),
+            Line::KeyNeverUsed => say!(lang, "never", "belum pernah"),
             Line::KeyRevokedAt { at } => say!(lang, "revoked {at}", "dicabut {at}"),
             Line::NoActiveKey { id } => {
                 say!(lang, "no active key with id {id}", "kunci aktif dengan id {id} tidak ditemukan")

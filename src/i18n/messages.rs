@@ -107,7 +107,8 @@ pub enum Msg {
     DeathOutsideScope { regency: String, died_on: NaiveDate },
     DeathInFuture,
     DeathBeforeBirth,
-    CoverageStartsAfterDeath { id: i64 },
+    CoverageCancelled { id: i64 },
+    CoverageStarted { id: i64, starts_on: NaiveDate },
     // Payouts.
     NoCoverageWith { program: String, on: NaiveDate },
     ClaimEnrolledAfter { on: NaiveDate },
@@ -517,11 +518,19 @@ impl Msg {
                 "the date of death is before the worker's birth date",
                 "tanggal kematian lebih awal dari tanggal lahir pekerja"
             ),
-            Msg::CoverageStartsAfterDeath { id } => say!(
+            Msg::CoverageCancelled { id } => say!(
                 lang,
-                "coverage {id} starts after the date of death; correct it before recording the death",
-                "kepesertaan {id} dimulai setelah tanggal kematian; perbaiki terlebih dahulu sebelum mencatat kematian"
+                "coverage {id} was cancelled; it can be neither ended nor cancelled again",
+                "kepesertaan {id} sudah dibatalkan; tidak dapat diakhiri maupun dibatalkan lagi"
             ),
+            Msg::CoverageStarted { id, starts_on } => {
+                let d = day(*starts_on);
+                say!(
+                    lang,
+                    "coverage {id} started on {starts_on}; only coverage that has not started can be cancelled: end it with endCoverage",
+                    "kepesertaan {id} sudah dimulai pada {d}; hanya kepesertaan yang belum dimulai yang dapat dibatalkan: akhiri dengan endCoverage"
+                )
+            }
             Msg::NoCoverageWith { program, on } => {
                 let d = day(*on);
                 say!(

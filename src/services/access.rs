@@ -73,6 +73,8 @@ pub fn visible_workers(actor: &Actor) -> Condition {
             Expr::col((coverage::Entity, coverage::Column::WorkerId)).equals((worker::Entity, worker::Column::Id)),
         )
         .cond_where(regency_in_scope((coverage::Entity, coverage::Column::RegencyCode), scope))
+        // A cancelled coverage gives no reach.
+        .and_where(Expr::col((coverage::Entity, coverage::Column::CancelledAt)).is_null())
         .to_owned();
     Condition::any()
         .add(regency_in_scope((worker::Entity, worker::Column::RegencyCode), scope))

@@ -1,4 +1,4 @@
-//! Enrolling workers in a regency's program, ending coverage, and recording deaths.
+//! Enrolling workers in a regency's program, ending and cancelling coverage, and recording deaths.
 //!
 //! Writes that depend on what a worker already has (overlap, death) run in one transaction that
 //! starts by touching the worker row: PostgreSQL then holds the row lock and SQLite the write lock,
@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::access::{reaches, require_reach, require_role, require_visible_worker};
 use super::audit::{self, AuditEntity};
-use super::{check_date, today};
+use super::{check_date, clean_text, today};
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::coverage_period::{
     DEFAULT_DECLARED_MONTHLY_INCOME, MAX_DECLARED_MONTHLY_INCOME, Programs, overlaps,
@@ -81,7 +81,7 @@ impl Terms {
     /// another period paid by the same regency (`existing`: all the worker's periods).
     pub fn check_for(&self, worker: &worker::Model, existing: &[coverage::Model], regency_code: &str) -> AppResult<()> {
         self.check_for_life(worker)?;
-        let same_regency = existing.iter().filter(|c| c.regency_code == regency_code);
+        let same_regency = existing.iter().filter(|c| !c.is_cancelled() && c.regency_code == regency_code);
         if let Some(clash) =
             same_regency.clone().find(|c| overlaps(c.starts_on, c.ends_on, self.starts_on, self.ends_on))
         {
@@ -192,6 +192,9 @@ pub async fn end(
         .await
         .map_err(|_| AppError::NotFound(Msg::NoCoverage { id }))?;
     require_reach(actor, &current.regency_code)?;
+    if current.is_cancelled() {
+        return Err(AppError::InvalidState(Msg::CoverageCancelled { id }));
+    }
     if current.end_reason.is_some() {
         return Err(AppError::InvalidState(Msg::CoverageAlreadyEnded));
     }
@@ -213,6 +216,7 @@ pub async fn end(
         .col_expr(coverage::Column::EndReason, Expr::value(reason))
         .filter(coverage::Column::Id.eq(id))
         .filter(coverage::Column::EndReason.is_null())
+        .filter(coverage::Column::CancelledAt.is_null())
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
@@ -231,7 +235,66 @@ pub async fn end(
     Ok(row)
 }
 
-/// Marks the worker DECEASED and closes every period still open after `died_on` at `died_on`.
+/// The longest reason a cancellation may give.
+pub const MAX_CANCEL_REASON_CHARS: usize = 500;
+
+/// Cancels a coverage period that has not started yet (it starts after today, Indonesian western
+/// time): the row stays, with when and why, and counts nowhere from then on. One that has started
+/// is ended with `end` instead.
+pub async fn cancel(state: &AppState, caller: &Caller, id: i64, reason: &str) -> AppResult<coverage::Model> {
+    let actor = require_role(caller, Role::Operator)?;
+    let reason = clean_text("reason", reason, MAX_CANCEL_REASON_CHARS)?;
+    let current = get(state, id).await?.ok_or(AppError::NotFound(Msg::NoCoverage { id }))?;
+    require_visible_worker(&state.db, actor, current.worker_id)
+        .await
+        .map_err(|_| AppError::NotFound(Msg::NoCoverage { id }))?;
+    require_reach(actor, &current.regency_code)?;
+    let today = today();
+    check_cancellable(&current, today)?;
+    let txn = state.db.begin().await?;
+    let worker = lock_worker(&txn, current.worker_id).await?;
+    let before = periods_of(&txn, worker.id).await?;
+    // Compare-and-set: a period cancelled meanwhile is not cancelled twice.
+    let updated = coverage::Entity::update_many()
+        .col_expr(coverage::Column::CancelledAt, Expr::value(Utc::now()))
+        .col_expr(coverage::Column::CancelReason, Expr::value(reason))
+        .filter(coverage::Column::Id.eq(id))
+        .filter(coverage::Column::CancelledAt.is_null())
+        .filter(coverage::Column::StartsOn.gt(today))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        let now = before.iter().find(|c| c.id == id).unwrap_or(&current);
+        check_cancellable(now, today)?;
+        return Err(AppError::InvalidState(Msg::CoverageCancelled { id }));
+    }
+    let after = periods_of(&txn, worker.id).await?;
+    let row =
+        after.iter().find(|c| c.id == id).cloned().ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
+    audit::record(&txn, actor, "cancelCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
+    let change = Tally::change(
+        WorkerRows { worker: &worker, coverages: &before, payouts: &[] },
+        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
+    );
+    summary::add(&txn, &change).await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
+    Ok(row)
+}
+
+/// INVALID_STATE for a period already cancelled, or one that has started (`end`'s job).
+fn check_cancellable(period: &coverage::Model, today: NaiveDate) -> AppResult<()> {
+    if period.is_cancelled() {
+        return Err(AppError::InvalidState(Msg::CoverageCancelled { id: period.id }));
+    }
+    if period.starts_on <= today {
+        return Err(AppError::InvalidState(Msg::CoverageStarted { id: period.id, starts_on: period.starts_on }));
+    }
+    Ok(())
+}
+
+/// Marks the worker DECEASED, cancels every period that starts after `died_on` (a death reported
+/// late, after next year's list was enrolled) and closes every period still open after `died_on`
+/// at `died_on`.
 pub async fn record_death(
     state: &AppState,
     caller: &Caller,
@@ -247,7 +310,7 @@ pub async fn record_death(
     if worker.status == WorkerStatus::Deceased {
         return Err(AppError::InvalidState(Msg::DeathAlreadyRecorded));
     }
-    check_death_date(&txn, &worker, died_on, "diedOn").await?;
+    check_death_date(&worker, died_on, "diedOn")?;
     let (row, change) = record_death_in(&txn, actor, "recordDeath", worker, died_on).await?;
     summary::add(&txn, &change).await?;
     state.live.commit(txn, Changes::stats(&change)).await?;
@@ -266,7 +329,11 @@ async fn require_death_reach(
     if reaches(actor, &worker.regency_code) {
         return Ok(());
     }
-    let periods = coverage::Entity::find().filter(coverage::Column::WorkerId.eq(worker.id)).all(txn).await?;
+    let periods = coverage::Entity::find()
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(coverage::Column::CancelledAt.is_null())
+        .all(txn)
+        .await?;
     if periods.iter().any(|c| c.includes(died_on) && reaches(actor, &c.regency_code) && enrolled_by(c, died_on)) {
         Ok(())
     } else {
@@ -282,33 +349,22 @@ pub(crate) fn enrolled_by(period: &coverage::Model, day: NaiveDate) -> bool {
     period.created_at < super::wib_midnight(day + chrono::Days::new(1))
 }
 
-/// A death date must follow the birth date, and no coverage may start after it.
-pub(crate) async fn check_death_date(
-    txn: &DatabaseTransaction,
-    worker: &worker::Model,
-    died_on: NaiveDate,
-    field: &'static str,
-) -> AppResult<()> {
+/// A death date must follow the birth date and not be in the future. Periods that start after it
+/// are no obstacle: `record_death_in` cancels them.
+pub(crate) fn check_death_date(worker: &worker::Model, died_on: NaiveDate, field: &'static str) -> AppResult<()> {
     if died_on > today() {
         return Err(AppError::bad_input(field, Msg::DeathInFuture));
     }
     if died_on < worker.birth_date {
         return Err(AppError::bad_input(field, Msg::DeathBeforeBirth));
     }
-    let later = coverage::Entity::find()
-        .filter(coverage::Column::WorkerId.eq(worker.id))
-        .filter(coverage::Column::StartsOn.gt(died_on))
-        .one(txn)
-        .await?;
-    if let Some(later) = later {
-        return Err(AppError::bad_input(field, Msg::CoverageStartsAfterDeath { id: later.id }));
-    }
     Ok(())
 }
 
-/// Inside a transaction that holds the worker's lock: closes the periods open after `died_on`
-/// and marks the worker DECEASED, auditing each change under `operation`. Returns the worker and
-/// the change to the summaries, for the caller to add with its own before committing.
+/// Inside a transaction that holds the worker's lock: cancels the periods that start after
+/// `died_on` (reason `DECEASED <date>`), closes those open after `died_on` at `died_on` and marks
+/// the worker DECEASED, auditing each change under `operation`. Returns the worker and the change
+/// to the summaries, for the caller to add with its own before committing.
 pub async fn record_death_in(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -319,9 +375,18 @@ pub async fn record_death_in(
     let open_after = Condition::any().add(coverage::Column::EndsOn.is_null()).add(coverage::Column::EndsOn.gt(died_on));
     let before = periods_of(txn, worker.id).await?;
     coverage::Entity::update_many()
+        .col_expr(coverage::Column::CancelledAt, Expr::value(Utc::now()))
+        .col_expr(coverage::Column::CancelReason, Expr::value(format!("DECEASED {died_on}")))
+        .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(coverage::Column::StartsOn.gt(died_on))
+        .filter(coverage::Column::CancelledAt.is_null())
+        .exec(txn)
+        .await?;
+    coverage::Entity::update_many()
         .col_expr(coverage::Column::EndsOn, Expr::value(died_on))
         .col_expr(coverage::Column::EndReason, Expr::value(CoverageEndReason::Deceased))
         .filter(coverage::Column::WorkerId.eq(worker.id))
+        .filter(coverage::Column::CancelledAt.is_null())
         .filter(open_after)
         .exec(txn)
         .await?;

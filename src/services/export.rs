@@ -43,7 +43,7 @@ pub async fn enrollments(
     let sql = "SELECT w.nik, w.full_name, w.occupation, w.district_code, c.starts_on, c.ends_on, c.funding_source, \
                c.programs, c.declared_monthly_income, w.membership_number \
                FROM coverage c JOIN worker w ON w.id = c.worker_id \
-               WHERE c.regency_code = ? AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
+               WHERE c.regency_code = ? AND c.cancelled_at IS NULL AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
                ORDER BY w.id, c.starts_on";
     let query = statement(db.get_database_backend(), sql, vec![regency.code.clone().into(), last.into(), first.into()]);
     let mut csv = SheetWriter::new(out);

@@ -97,8 +97,10 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
     {
         return Ok(first);
     }
+    // A cancelled period holds no benefit and counts no contributions.
     let coverages = coverage::Entity::find()
         .filter(coverage::Column::WorkerId.eq(worker_id))
+        .filter(coverage::Column::CancelledAt.is_null())
         .order_by_asc(coverage::Column::StartsOn)
         .order_by_asc(coverage::Column::Id)
         .all(&txn)
@@ -125,7 +127,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
         }
         match worker.died_on {
             None => {
-                check_death_date(&txn, &worker, claim.incident_on, "incidentOn").await?;
+                check_death_date(&worker, claim.incident_on, "incidentOn")?;
                 let (_, death) =
                     record_death_in(&txn, actor, "submitPayout", worker.clone(), claim.incident_on).await?;
                 change.merge(&death, 1);

@@ -417,6 +417,7 @@ fn filter_condition(caller: &Caller, filter: &WorkerFilter) -> AppResult<Conditi
                 Expr::col((coverage::Entity, coverage::Column::WorkerId)).equals((worker::Entity, worker::Column::Id)),
             )
             .and_where(Expr::col((coverage::Entity, coverage::Column::StartsOn)).lte(last))
+            .and_where(Expr::col((coverage::Entity, coverage::Column::CancelledAt)).is_null())
             .cond_where(
                 Condition::any()
                     .add(Expr::col((coverage::Entity, coverage::Column::EndsOn)).is_null())

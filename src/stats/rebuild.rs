@@ -24,7 +24,8 @@ pub async fn recompute<C: ConnectionTrait + StreamTrait>(db: &C) -> Result<Tally
     // A stream holds the connection until it is dropped: one block per stream.
     {
         let sql = "SELECT c.worker_id, w.district_code, w.occupation, w.gender, c.regency_code, c.starts_on, \
-                   c.ends_on, c.monthly_premium FROM coverage c JOIN worker w ON w.id = c.worker_id ORDER BY c.worker_id";
+                   c.ends_on, c.monthly_premium FROM coverage c JOIN worker w ON w.id = c.worker_id WHERE c.cancelled_at IS NULL \
+                   ORDER BY c.worker_id";
         let mut rows = std::pin::pin!(db.stream_raw(statement(backend, sql, vec![])).await?);
         let mut current: Option<(i64, WorkerRow)> = None;
         let mut periods: Vec<PeriodRow> = Vec::new();

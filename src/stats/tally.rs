@@ -238,9 +238,10 @@ impl Tally {
         change.without_zeros()
     }
 
-    /// Adds (`sign` 1) or removes (-1) everything a worker's rows count.
+    /// Adds (`sign` 1) or removes (-1) everything a worker's rows count. A cancelled coverage
+    /// period counts nowhere.
     pub fn add_worker_rows(&mut self, rows: WorkerRows<'_>, sign: i64) {
-        let periods: Vec<Period<'_>> = rows.coverages.iter().map(Period::from).collect();
+        let periods: Vec<Period<'_>> = rows.coverages.iter().filter(|c| !c.is_cancelled()).map(Period::from).collect();
         self.add_worker(Profile::from(rows.worker), &periods, sign);
         for payout in rows.payouts {
             self.add_payout(rows.worker.district_code.as_deref(), CountedPayout::from(payout), sign);

@@ -103,3 +103,127 @@ fn seed_then_verify_and_rebuild_the_summaries() {
     assert!(rebuilt.status.success(), "{rebuilt:?}");
     assert!(cli.run(&["stats", "verify"]).status.success());
 }
+
+/// `jaminan` with these arguments, the database named only by `--database-url` (no environment).
+fn run_with_url(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("JAMINAN_LANG")
+        .env_remove("JAMINAN_LOG_FORMAT")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn global_options_are_accepted_by_every_subcommand_in_any_position() {
+    let cli = Cli::new();
+    let url = cli.database_url.as_str();
+    let created = run_with_url(&["api-key", "create", "--name", "desk", "--role", "viewer", "--database-url", url]);
+    assert!(created.status.success(), "{created:?}");
+    let runs: [&[&str]; 8] = [
+        &["audit", "verify", "--database-url", url],
+        &["--database-url", url, "audit", "verify"],
+        &["audit", "--database-url", url, "verify", "--lang", "id"],
+        &["stats", "verify", "--database-url", url, "--log-format", "json"],
+        &["--lang", "id", "stats", "--database-url", url, "verify"],
+        &["api-key", "list", "--database-url", url],
+        &["api-key", "--log-format", "json", "list", "--lang", "id", "--database-url", url],
+        &["export", "enrollments", "--regency", "36.03", "--year", "2023", "--database-url", url],
+    ];
+    for args in runs {
+        let output = run_with_url(args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        if args.contains(&"api-key") {
+            assert!(stdout(&output).contains("desk\tVIEWER"), "the key made in that database: {args:?} {output:?}");
+        }
+        let indonesian = args.windows(2).any(|w| w == ["--lang", "id"]);
+        if args.contains(&"verify") {
+            let text = stdout(&output);
+            assert_eq!(text.contains("diperiksa") || text.contains("sesuai"), indonesian, "{args:?}: {text}");
+        }
+    }
+    // The embedded default database was never touched: every run used the one named.
+    let listed = run_with_url(&["api-key", "list", "--database-url", url]);
+    assert_eq!(stdout(&listed).lines().count(), 2, "a header and the one key: {listed:?}");
+}
+
+/// Runs the command with its stdout read by nobody (as `| head` leaves it once it has its lines):
+/// it must end with success, quietly.
+fn with_closed_stdout(cli: &Cli, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(args)
+        .env("DATABASE_URL", &cli.database_url)
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let cli = Cli::new();
+    assert!(cli.run(&["seed", "--workers", "300", "--seed", "5"]).status.success());
+    assert!(cli.run(&["api-key", "create", "--name", "desk", "--role", "viewer"]).status.success());
+    for args in [
+        &["audit", "verify"][..],
+        &["stats", "verify"],
+        &["api-key", "list"],
+        &["export", "enrollments", "--regency", "36.03", "--year", "2023"],
+        &["export-schema"],
+    ] {
+        let output = with_closed_stdout(&cli, args);
+        let err = stderr(&output);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        assert!(
+            !err.contains("panicked") && !err.contains("internal error") && !err.contains("failed"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn api_key_list_has_a_header_and_dates_in_both_languages() {
+    let cli = Cli::new();
+    let created = cli.run(&["api-key", "create", "--name", "desk 36.03", "--role", "operator", "--scope", "36.03"]);
+    let key = stdout(&created).lines().last().unwrap().to_owned();
+    assert!(cli.run(&["api-key", "create", "--name", "idle", "--role", "viewer"]).status.success());
+    let today = chrono::Utc::now().date_naive();
+
+    let listed = stdout(&cli.run(&["api-key", "list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines[0], "id\tname\trole\tscope\tstatus\tcreated\tlast used", "{listed}");
+    assert!(lines[1].starts_with(&format!("1\tdesk 36.03\tOPERATOR\t36.03\tactive\t{today} ")), "{listed}");
+    assert!(lines[1].ends_with(" UTC\tnever"), "{listed}");
+
+    // The key is used (a server's key cache writes the last use with its next refresh).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = jaminan::db::connect(&cli.database_url, 10).await.unwrap();
+        let cache = jaminan::auth::keys::KeyCache::new(std::time::Duration::ZERO);
+        // Written in the background: poll until it is there.
+        for _ in 0..50 {
+            cache.authenticate(&db, Some(&format!("Bearer {key}"))).await.unwrap().unwrap();
+            let keys = jaminan::auth::keys::list_keys(&db).await.unwrap();
+            if keys[0].last_used_at.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        db.close().await.unwrap();
+    });
+    let listed = stdout(&cli.run(&["api-key", "list"]));
+    let used = listed.lines().nth(1).unwrap();
+    assert!(!used.ends_with("never") && used.ends_with(" UTC"), "{listed}");
+    assert!(listed.lines().nth(2).unwrap().ends_with("\tnever"), "the other key was not used: {listed}");
+
+    let listed = stdout(&cli.run(&["api-key", "list", "--lang", "id"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines[0], "id\tnama\tperan\tcakupan\tstatus\tdibuat\tterakhir dipakai", "{listed}");
+    let tanggal = jaminan::i18n::date(today, jaminan::i18n::Lang::Id);
+    assert!(lines[1].contains(&format!("\taktif\t{tanggal} ")), "{listed}");
+    assert!(lines[2].ends_with("\tbelum pernah"), "{listed}");
+}

@@ -11,6 +11,7 @@ mod areas;
 mod audit;
 mod backup;
 mod browser;
+mod cancellation;
 mod cli;
 mod clients;
 mod coverage;

@@ -62,8 +62,8 @@ fn printed(database_url: &str, lang: &str, args: &[&str]) -> String {
 fn command_line_lines_in_both_languages() {
     let dir = std::env::temp_dir().join("jaminan-tests");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("snapshot-cli-{}.db", uuid::Uuid::new_v4()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // A database per language: each session starts from an empty one.
+    let paths: Vec<_> = (0..2).map(|_| dir.join(format!("snapshot-cli-{}.db", uuid::Uuid::new_v4()))).collect();
     // Times and hashes vary from run to run; the words and the layout are the point.
     let filters = vec![
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[timestamp]"),
@@ -71,22 +71,29 @@ fn command_line_lines_in_both_languages() {
         (r"\d+([.,]\d+)? ?(s|detik)\b", "[time]"),
         (r"[0-9a-f]{64}", "[hash]"),
         (r"\(\d+ ms\)", "([time])"),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "[moment]"),
+        (r"\d{1,2} [A-Z][a-z]+ \d{4} \d{2}\.\d{2} UTC", "[moment]"),
     ];
     insta::with_settings!({ filters => filters }, {
-        for lang in ["en", "id"] {
+        for (lang, path) in ["en", "id"].into_iter().zip(&paths) {
+            let url = format!("sqlite://{}?mode=rwc", path.display());
             let session = [
                 printed(&url, lang, &["migrate"]),
                 printed(&url, lang, &["audit", "verify"]),
                 printed(&url, lang, &["audit", "verify", "--expect-head", "not-a-head"]),
                 printed(&url, lang, &["stats", "verify"]),
                 printed(&url, lang, &["api-key", "create", "--name", "x", "--role", "admin", "--scope", "36"]),
+                printed(&url, lang, &["api-key", "create", "--name", "desk", "--role", "viewer", "--scope", "36"]),
+                printed(&url, lang, &["api-key", "list"]),
                 printed(&url, lang, &["export", "enrollments", "--regency", "99.99", "--year", "2023"]),
             ]
             .join("\n");
             insta::assert_snapshot!(format!("command_line_{lang}"), session);
         }
     });
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    for path in &paths {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The maintained summaries stay exact. Random sequences of mutations go through the API on both
-//! databases (register, enroll, end coverage, move domicile, change occupation, deaths, payouts
-//! through every state, targets; many of them refused by a rule, which must change nothing), and
+//! databases (register, enroll, enroll ahead of today, end coverage, cancel coverage, move
+//! domicile, change occupation, deaths, late ones among them that cancel the coverage starting
+//! after them, payouts through every state, targets; many of them refused by a rule, which must
+//! change nothing), and
 //! afterwards every area's figures at every level equal a from-scratch recomputation by grouped
 //! SQL over the raw rows (tests/it/common/reference.rs), `stats verify` finds no difference, and a
 //! rebuild changes no figure.
@@ -54,10 +56,23 @@ enum Op {
         starts: Day,
         ends: Option<Day>,
     },
+    /// A period that starts `days` after today, open-ended or for a year (one that can be
+    /// cancelled).
+    EnrollAhead {
+        worker: usize,
+        payer: usize,
+        days: u64,
+        open: bool,
+    },
     EndCoverage {
         worker: usize,
         period: usize,
         ends: Day,
+    },
+    /// cancelCoverage on one of the worker's periods (refused once it has started).
+    Cancel {
+        worker: usize,
+        period: usize,
     },
     Move {
         worker: usize,
@@ -103,10 +118,13 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(female, occupation, home)| Op::Register { female, occupation, home }),
         5 => (w.clone(), 0..PAYERS.len(), day(), prop::option::weighted(0.7, day()))
             .prop_map(|(worker, payer, starts, ends)| Op::Enroll { worker, payer, starts, ends }),
+        2 => (w.clone(), 0..PAYERS.len(), 1..400u64, any::<bool>())
+            .prop_map(|(worker, payer, days, open)| Op::EnrollAhead { worker, payer, days, open }),
         1 => (w.clone(), 0..3usize, day()).prop_map(|(worker, period, ends)| Op::EndCoverage { worker, period, ends }),
+        2 => (w.clone(), 0..4usize).prop_map(|(worker, period)| Op::Cancel { worker, period }),
         1 => (w.clone(), 0..HOMES.len()).prop_map(|(worker, home)| Op::Move { worker, home }),
         1 => (w.clone(), 0..OCCUPATIONS.len()).prop_map(|(worker, occupation)| Op::ChangeOccupation { worker, occupation }),
-        1 => (w.clone(), day()).prop_map(|(worker, on)| Op::Death { worker, on }),
+        2 => (w.clone(), day()).prop_map(|(worker, on)| Op::Death { worker, on }),
         4 => (w, 0..3usize, 0..BENEFITS.len(), 0..400i64)
             .prop_map(|(worker, period, benefit, days)| Op::Submit { worker, period, benefit, days }),
         5 => (0..6usize, prop::bool::weighted(0.15), prop::option::of(0..500i64))
@@ -154,19 +172,34 @@ async fn apply(app: &TestApp, created: &mut Created, op: &Op) {
             )
             .await;
         }
-        Op::EndCoverage { worker, period, ends } => {
+        Op::EnrollAhead { worker, payer, days, open } => {
             let Some(worker) = pick(&created.workers, *worker) else { return };
-            let response = app
-                .gql_as(&app.admin, "query($w: ID!) { worker(id: $w) { coverages { id } } }", json!({ "w": worker }))
-                .await;
-            let periods = data(&response)["worker"]["coverages"].as_array().cloned().unwrap_or_default();
-            let Some(coverage) = (!periods.is_empty()).then(|| periods[period % periods.len()]["id"].clone()) else {
-                return;
-            };
+            let starts = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive() + chrono::Days::new(*days);
+            let ends = (!open).then(|| (starts + chrono::Days::new(364)).to_string());
+            let input = json!({ "workerId": worker, "regencyCode": PAYERS[*payer], "fundingSource": "APBD",
+                                "startsOn": starts.to_string(), "endsOn": ends });
+            app.gql_as(
+                &app.admin,
+                "mutation($i: EnrollInput!) { enrollWorker(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        }
+        Op::EndCoverage { worker, period, ends } => {
+            let Some(coverage) = period_of(app, &pick(&created.workers, *worker), *period).await else { return };
             app.gql_as(
                 &app.admin,
                 "mutation($c: ID!, $d: Date!) { endCoverage(id: $c, endsOn: $d, reason: CANCELLED) { id } }",
                 json!({ "c": coverage, "d": date(*ends) }),
+            )
+            .await;
+        }
+        Op::Cancel { worker, period } => {
+            let Some(coverage) = period_of(app, &pick(&created.workers, *worker), *period).await else { return };
+            app.gql_as(
+                &app.admin,
+                "mutation($c: ID!) { cancelCoverage(id: $c, reason: \"no longer eligible\") { id } }",
+                json!({ "c": coverage }),
             )
             .await;
         }
@@ -263,6 +296,15 @@ async fn apply(app: &TestApp, created: &mut Created, op: &Op) {
             .await;
         }
     }
+}
+
+/// The id of one of the worker's coverage periods (cancelled ones included), if it has any.
+async fn period_of(app: &TestApp, worker: &Option<String>, period: usize) -> Option<Value> {
+    let worker = worker.as_ref()?;
+    let response =
+        app.gql_as(&app.admin, "query($w: ID!) { worker(id: $w) { coverages { id } } }", json!({ "w": worker })).await;
+    let periods = data(&response)["worker"]["coverages"].as_array().cloned().unwrap_or_default();
+    (!periods.is_empty()).then(|| periods[period % periods.len()]["id"].clone())
 }
 
 const FIGURES: &str = "coveredWorkers previousYearCovered newlyCovered growthRate targetWorkers targetProgress \

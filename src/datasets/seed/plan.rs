@@ -337,6 +337,8 @@ impl Generator {
             ends_on,
             end_reason,
             created_at: at(starts_on - Days::new(7), 3),
+            cancelled_at: None,
+            cancel_reason: None,
         }
     }
 

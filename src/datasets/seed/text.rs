@@ -45,6 +45,8 @@ pub fn coverage(out: &mut String, c: &coverage::Model) {
             &c.ends_on,
             &c.end_reason.map(stored),
             &c.created_at,
+            &c.cancelled_at,
+            &c.cancel_reason,
         ],
     );
 }

@@ -178,7 +178,7 @@ pub fn decide(context: &Context, known: &Known, dry_run: bool) -> Decision {
     let (row, worker, regency_code) = (&known.row, &known.worker, context.regency_code.as_str());
     let error = |column: &'static str, err: AppError| Decision::Error(row_error(row.line, Some(column), &err));
     let visible = reaches(&context.actor, &worker.regency_code)
-        || known.coverages.iter().any(|c| reaches(&context.actor, &c.regency_code));
+        || known.coverages.iter().any(|c| !c.is_cancelled() && reaches(&context.actor, &c.regency_code));
     if !visible {
         // registerWorker checks the domicile's scope before it looks the NIK up.
         if !reaches(&context.actor, &row.regency_code) {
@@ -192,7 +192,12 @@ pub fn decide(context: &Context, known: &Known, dry_run: bool) -> Decision {
         }
         return Decision::Hidden(row_error(row.line, Some("nik"), &AppError::Conflict(Msg::NikRegistered)));
     }
-    if known.coverages.iter().any(|c| c.regency_code == regency_code && c.starts_on == row.terms.starts_on) {
+    // A cancelled period is no reason to skip: the file enrolls the worker again.
+    if known
+        .coverages
+        .iter()
+        .any(|c| !c.is_cancelled() && c.regency_code == regency_code && c.starts_on == row.terms.starts_on)
+    {
         return Decision::Skip;
     }
     // The file never overwrites a registered worker: a difference is for updateWorker to settle.
@@ -239,5 +244,7 @@ fn new_period(known: &Known, regency_code: &str) -> crate::entities::coverage::M
         ends_on: terms.ends_on,
         end_reason: None,
         created_at: chrono::Utc::now(),
+        cancelled_at: None,
+        cancel_reason: None,
     }
 }

@@ -192,7 +192,7 @@ async fn covered_counts(state: &AppState, level: AreaLevel, year: i32) -> AppRes
                  MAX(CASE WHEN c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) THEN 1 ELSE 0 END) AS in_year, \
                  MAX(CASE WHEN c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) THEN 1 ELSE 0 END) AS in_prev \
                FROM coverage c {join} \
-               WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
+               WHERE c.cancelled_at IS NULL AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
                GROUP BY {group}, c.worker_id) per_worker \
          WHERE g IS NOT NULL GROUP BY g",
         group = coverage_group_sql(level),
@@ -215,7 +215,7 @@ async fn premium_costs(state: &AppState, level: AreaLevel, year: i32) -> AppResu
                  (CASE WHEN c.ends_on IS NULL OR c.ends_on > ? THEN 12 ELSE {end_month} END) \
                - (CASE WHEN c.starts_on < ? THEN 1 ELSE {start_month} END) + 1)) AS BIGINT) AS cost \
          FROM coverage c {join} \
-         WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
+         WHERE c.cancelled_at IS NULL AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?) \
          GROUP BY {group}",
         group = coverage_group_sql(level),
         join = join_worker(level, "c"),
@@ -239,7 +239,7 @@ async fn covered_by_profile(
     let sql = format!(
         "SELECT covered.g AS g, p.occupation AS occupation, p.gender AS gender, COUNT(*) AS n \
          FROM (SELECT DISTINCT {group} AS g, c.worker_id FROM coverage c {join} \
-               WHERE c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?)) covered \
+               WHERE c.cancelled_at IS NULL AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?)) covered \
          JOIN worker p ON p.id = covered.worker_id \
          WHERE covered.g IS NOT NULL \
          GROUP BY covered.g, p.occupation, p.gender",
