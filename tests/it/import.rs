@@ -374,7 +374,7 @@ backend_test!(an_interrupted_file_leaves_nothing_written, |app: TestApp| async m
 pub const CLERK_FILE: &str = "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Tanggal Mulai;Tanggal Selesai;Sumber Dana;Program;Penghasilan;No KPJ;\r\n\
     1;3603011505850001;Budi Santoso;Pemulung;Balaraja;01/07/2023;1-Jan-24;APBD;JKK JKM;1.500.000;;\r\n\
     2;3603015505900002;Siti Aminah;Pedagang kaki lima;pasar  KEMIS;1 Juli 2023;31-12-2023;;;Rp1.500.000;12345;\r\n\
-    3;3603010101800003;Ahmad;nelayan;36.03.05;2023-07-01;;;;Rp 2.000.000;;\r\n";
+    3;3603010101800003;Ahmad;nelayan;36.03.05;2023-07-01;;Mandiri;;Rp 2.000.000;;\r\n";
 
 backend_test!(a_clerks_list_in_indonesian_imports_in_one_go, |app: TestApp| async move {
     let (_, dry) = app.import_csv(Some(&app.admin), "36.03", CLERK_FILE.as_bytes(), json!({ "dryRun": true })).await;
@@ -400,11 +400,13 @@ backend_test!(a_clerks_list_in_indonesian_imports_in_one_go, |app: TestApp| asyn
     let mut workers = data(&response)["workers"]["nodes"].as_array().unwrap().clone();
     workers.sort_by_key(|w| w["nik"].as_str().unwrap().to_owned());
     let coverage = |starts: &str, ends: Value, income: &str| json!([{ "startsOn": starts, "endsOn": ends, "fundingSource": "APBD", "programs": ["JKK", "JKM"], "declaredMonthlyIncome": income }]);
+    let mut self_funded = coverage("2023-07-01", Value::Null, "2000000");
+    self_funded[0]["fundingSource"] = json!("SELF");
     assert_eq!(
         Value::Array(workers),
         json!([
             { "nik": "3603010101800003", "occupation": "FISHER", "membershipNumber": null, "district": { "code": "36.03.05" },
-              "coverages": coverage("2023-07-01", Value::Null, "2000000") },
+              "coverages": self_funded },
             { "nik": "3603011505850001", "occupation": "WASTE_PICKER", "membershipNumber": null, "district": { "code": "36.03.01" },
               "coverages": coverage("2023-07-01", json!("2024-01-01"), "1500000") },
             { "nik": "3603015505900002", "occupation": "STREET_VENDOR", "membershipNumber": "12345", "district": { "code": "36.03.12" },

@@ -195,7 +195,8 @@ backend_test!(the_import_report_follows_accept_language, |app: TestApp| async mo
     assert_eq!(report(&indonesian)["errors"][2]["code"], "CONFLICT");
 
     // A file refused as a whole is a GraphQL error, in Indonesian too.
-    let (_, response) = app.in_language("id").import_csv(Some(&app.admin), "36.03", b"nik,nama,alamat\n", json!({})).await;
+    let (_, response) =
+        app.in_language("id").import_csv(Some(&app.admin), "36.03", b"nik,nama,alamat\n", json!({})).await;
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
     assert!(message(&response).starts_with("kolom \"alamat\" pada baris judul tidak dikenal"), "{response}");
 });

@@ -300,15 +300,23 @@ impl Header {
     }
 }
 
-/// What rows are compared with, built once per import.
+/// What rows are compared with, built once per import: looking a cell up allocates nothing.
 struct Lookups {
-    occupations: NameTable<Occupation>,
-    /// "FARMER (Petani), ..." for the message about an unknown one.
-    occupation_names: String,
+    occupations: Choices<Occupation>,
+    funding_sources: Choices<FundingSource>,
+    programs: Choices<Program>,
     /// The districts of the import's regency, by name.
     districts: NameTable<Arc<District>>,
     regency_name: String,
 }
+
+/// Other names of funding sources, as clerks write them.
+const FUNDING_SOURCE_NAMES: [(&str, FundingSource); 4] = [
+    ("SELF", FundingSource::SelfFunded),
+    ("Mandiri", FundingSource::SelfFunded),
+    ("APBD Provinsi", FundingSource::ApbdProvince),
+    ("ABT", FundingSource::ApbdPerubahan),
+];
 
 impl Lookups {
     fn new(context: &Context) -> Lookups {
@@ -316,14 +324,39 @@ impl Lookups {
         let districts = regency
             .map(|r| context.areas.districts_of(r).map(|d| (d.name.as_str(), d.clone())).collect::<Vec<_>>())
             .unwrap_or_default();
-        let occupation_names: Vec<String> =
-            cells::OCCUPATION_NAMES_ID.iter().map(|(o, id)| format!("{} ({id})", o.to_value())).collect();
+        let occupations = cells::occupations();
+        let occupation_names =
+            cells::OCCUPATION_NAMES_ID.iter().map(|(o, id)| format!("{} ({id})", o.to_value())).collect::<Vec<_>>();
         Lookups {
-            occupations: cells::occupations(),
-            occupation_names: occupation_names.join(", "),
+            occupations: Choices { table: occupations, names: occupation_names.join(", ") },
+            funding_sources: Choices::of(&FUNDING_SOURCE_NAMES, sheet::funding_source_name),
+            programs: Choices::of(&[], |p: Program| p.to_value()),
             districts: NameTable::new(districts),
             regency_name: regency.map_or_else(|| context.regency_code.clone(), |r| format!("{} ({})", r.name, r.code)),
         }
+    }
+}
+
+/// The values of an enum by name (any case, spaces or underscores), and the names listed in the
+/// message about a cell that is none of them.
+struct Choices<T> {
+    table: NameTable<T>,
+    names: String,
+}
+
+impl<T: ActiveEnum<Value = String> + sea_orm::Iterable + Copy> Choices<T> {
+    /// By stored name (`street_vendor` is STREET_VENDOR) and by `others`; listed as `shown`.
+    fn of(others: &[(&str, T)], shown: impl Fn(T) -> String) -> Choices<T> {
+        let stored: Vec<(String, T)> = T::iter().map(|v| (v.to_value(), v)).collect();
+        let table = NameTable::new(stored.iter().map(|(name, v)| (name.as_str(), *v)).chain(others.iter().copied()));
+        let names: Vec<String> = T::iter().map(shown).collect();
+        Choices { table, names: names.join(", ") }
+    }
+}
+
+impl<T: Clone> Choices<T> {
+    fn find(&self, text: &str) -> Result<T, Msg> {
+        self.table.find(text).ok_or_else(|| Msg::NotOneOf { text: text.to_owned(), names: self.names.clone() })
     }
 }
 
@@ -414,13 +447,12 @@ impl<'a> Row<'a> {
                 None
             }
         });
-        let occupation = self.required(OCCUPATION).ok().and_then(|text| {
-            let found = lookups.occupations.find(text);
-            if found.is_none() {
-                let names = lookups.occupation_names.clone();
-                self.fail(OCCUPATION, Some(text), "BAD_USER_INPUT", Msg::NotOneOf { text: text.to_owned(), names });
+        let occupation = self.required(OCCUPATION).ok().and_then(|text| match lookups.occupations.find(text) {
+            Ok(occupation) => Some(occupation),
+            Err(message) => {
+                self.fail(OCCUPATION, Some(text), "BAD_USER_INPUT", message);
+                None
             }
-            found
         });
         let district = self.required(DISTRICT).ok().and_then(|text| {
             let found = context.areas.district(text).cloned().or_else(|| lookups.districts.find(text));
@@ -431,8 +463,9 @@ impl<'a> Row<'a> {
             found
         });
         let membership_number = self.membership_number(seen);
-        let funding_source = self.optional(FUNDING_SOURCE, FundingSource::Apbd, parse_funding_source);
-        let programs = self.programs();
+        let funding_source =
+            self.optional(FUNDING_SOURCE, FundingSource::Apbd, |text| lookups.funding_sources.find(text));
+        let programs = self.programs(&lookups.programs);
         let income = match self.cell(INCOME) {
             Ok(None) => Ok(None),
             Ok(Some(text)) => cells::parse_rupiah(text)
@@ -531,12 +564,12 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn programs(&mut self) -> Result<Option<Vec<Program>>, ()> {
+    fn programs(&mut self, choices: &Choices<Program>) -> Result<Option<Vec<Program>>, ()> {
         let Some(text) = self.cell(PROGRAMS)? else { return Ok(None) };
         let parsed = text
             .split(|c: char| c == '|' || c == ',' || c == ';' || c == '+' || c == '/' || c.is_whitespace())
             .filter(|p| !p.is_empty())
-            .map(parse_name::<Program>)
+            .map(|p| choices.find(p))
             .collect::<Result<Vec<_>, _>>();
         parsed.map(Some).map_err(|message| self.fail(PROGRAMS, Some(text), "BAD_USER_INPUT", message))
     }
@@ -590,23 +623,6 @@ fn column_of_field(err: &AppError) -> Option<usize> {
     }
 }
 
-/// An enum by its stored name, case-insensitive ("street_vendor" is STREET_VENDOR).
-fn parse_name<E: ActiveEnum<Value = String> + sea_orm::Iterable>(text: &str) -> Result<E, Msg> {
-    let wanted = text.to_uppercase().replace([' ', '-'], "_");
-    E::iter().find(|value| value.to_value() == wanted).ok_or_else(|| {
-        let names: Vec<String> = E::iter().map(|v| v.to_value()).collect();
-        Msg::NotOneOf { text: text.to_owned(), names: names.join(", ") }
-    })
-}
-
-/// As the API names them: SELF is stored as SELF_FUNDED.
-fn parse_funding_source(text: &str) -> Result<FundingSource, Msg> {
-    if text.eq_ignore_ascii_case("SELF") {
-        return Ok(FundingSource::SelfFunded);
-    }
-    parse_name::<FundingSource>(text)
-}
-
 const ABANDONED: &str = "the import was abandoned while reading";
 
 /// The rows had nowhere to go: the staging stopped (and has the error that says why).
@@ -616,4 +632,46 @@ fn abandoned() -> AppError {
 
 pub fn is_abandoned(err: &AppError) -> bool {
     matches!(err, AppError::Internal(message) if message == ABANDONED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(line: &str) -> AppResult<Header> {
+        let mut reader = csv::ReaderBuilder::new().delimiter(b';').has_headers(false).from_reader(line.as_bytes());
+        let mut record = csv::ByteRecord::new();
+        reader.read_byte_record(&mut record).unwrap();
+        Header::parse(&record)
+    }
+
+    #[test]
+    fn headers_in_indonesian_and_english_any_case_and_spacing() {
+        for (text, column) in [
+            ("nik", Some(Ok(NIK))),
+            ("NIK", Some(Ok(NIK))),
+            ("Nama", Some(Ok(FULL_NAME))),
+            (" nama  lengkap ", Some(Ok(FULL_NAME))),
+            ("Full Name", Some(Ok(FULL_NAME))),
+            ("KODE KECAMATAN", Some(Ok(DISTRICT))),
+            ("Tanggal Selesai", Some(Ok(ENDS_ON))),
+            ("No. KPJ", Some(Ok(MEMBERSHIP_NUMBER))),
+            ("No", Some(Err(()))),
+            ("no.", Some(Err(()))),
+            ("Alamat", None),
+        ] {
+            assert_eq!(column_named(text), column, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_trailing_empty_column_is_no_column_but_an_empty_one_inside_is_refused() {
+        let parsed = header("No;NIK;Nama;Pekerjaan;Kecamatan;Tanggal Mulai;;").unwrap();
+        assert_eq!((parsed.named_width, parsed.positions[NIK], parsed.name(STARTS_ON)), (6, Some(1), "Tanggal Mulai"));
+        assert_eq!(parsed.name(ENDS_ON), "ends_on", "absent: its canonical name");
+        let refused = header("NIK;;Nama;Pekerjaan;Kecamatan;Tanggal Mulai").err().unwrap();
+        assert!(matches!(refused.message(), Msg::UnknownColumn { name, .. } if name.is_empty()));
+        let twice = header("NIK;Nama;full_name;Pekerjaan;Kecamatan;Tanggal Mulai").err().unwrap();
+        assert_eq!(twice.message(), Msg::ColumnTwice { column: "full_name".into() });
+    }
 }
