@@ -54,7 +54,7 @@ pub fn router(app: AppState, settings: HttpSettings) -> Router {
     if settings.limits.introspection {
         router = router.merge(pages::graphiql::routes());
     }
-    router = router.merge(pages::dashboard::routes());
+    router = router.merge(pages::dashboard::routes()).merge(pages::import::routes());
     let http = HttpState { app, settings, schema, admission };
     // Here unless a separate address serves it (`--metrics-listen`), and only for an ADMIN key
     // or the metrics token; not logged (Prometheus scrapes every few seconds).
