@@ -57,6 +57,7 @@ pub enum Msg {
     TooManyAliases { max: usize },
     PersistedQueryNotFound { id: String },
     OnlyTrustedDocuments,
+    IntrospectionNeedsKey,
     TrustedDocumentsOff,
     DocumentMismatch,
     // Input in general.
@@ -330,6 +331,11 @@ impl Msg {
                 lang,
                 "PersistedQueryNotFound: no trusted document {id:?}",
                 "PersistedQueryNotFound: dokumen tepercaya {id:?} tidak ditemukan"
+            ),
+            Msg::IntrospectionNeedsKey => say!(
+                lang,
+                "introspection is off on this server for anonymous callers: send an API key (Authorization: Bearer ...; in GraphiQL, the Headers tab)",
+                "introspeksi dimatikan di server ini bagi pemanggil anonim: kirim API key (Authorization: Bearer ...; di GraphiQL, tab Headers)"
             ),
             Msg::OnlyTrustedDocuments => say!(
                 lang,

@@ -37,7 +37,7 @@ fn header_text(headers: &axum::http::HeaderMap, name: header::HeaderName) -> Str
 
 backend_test!(the_import_page_is_served_like_the_dashboard, |app: TestApp| async move {
     let app = only_trusted(&app);
-    for path in ["/import", "/dashboard"] {
+    for path in ["/import", "/dashboard", "/graphiql"] {
         let (status, headers, html) = get(&app, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         let policy = header_text(&headers, header::CONTENT_SECURITY_POLICY);
@@ -195,3 +195,25 @@ backend_test!(an_operator_checks_and_imports_a_file_on_the_import_page_in_chromi
     server.stop().await;
     std::fs::remove_dir_all(&dir).ok();
 });
+
+// The start-up banner names the pages a person opens: GraphiQL, the import page, the dashboard.
+backend_test!(the_start_up_banner_names_the_pages, |app: TestApp| async move {
+    let mut server = common::binary::Server::start_with(&app, |serve| {
+        serve.env("RUST_LOG", "warn").args(["--lang", "id"]).stdout(std::process::Stdio::piped());
+    })
+    .await;
+    let stdout = server.child.stdout.take().unwrap();
+    server.stop();
+    let mut banner = String::new();
+    std::io::Read::read_to_string(&mut { stdout }, &mut banner).unwrap();
+    for page in ["/graphiql", "/import", "/dashboard"] {
+        assert!(banner.contains(&format!("{}{page}", server_host(&banner))), "{page} in {banner}");
+    }
+    assert!(banner.contains("halaman impor untuk operator"), "{banner}");
+});
+
+/// The `http://host:port` the banner names.
+fn server_host(banner: &str) -> String {
+    let start = banner.find("http://").expect("an address in the banner");
+    banner[start..].split('/').take(3).collect::<Vec<_>>().join("/")
+}
