@@ -238,7 +238,8 @@ pub struct ApiLimits {
     /// one: a vanished client must not keep its place (`--websockets-per-caller`).
     #[arg(long, env = "JAMINAN_WEBSOCKET_PING_SECS", default_value_t = ApiLimits::DEFAULT.websocket_ping_secs)]
     pub websocket_ping_secs: u64,
-    /// Schema introspection, field suggestions in errors and GraphiQL; turn off in production.
+    /// Schema introspection for anonymous callers (keyed ones, and GraphiQL with a key, keep it)
+    /// and field suggestions in errors; turn off in production.
     #[arg(long, env = "JAMINAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 }

@@ -112,10 +112,11 @@ fn errors_file(path: &Path) -> PathBuf {
 /// repeat what the rows held, so the file is written as exports are (formulas made inert).
 fn write_errors(path: &Path, errors: &[import::RowError], lang: Lang) -> std::io::Result<()> {
     let mut out = crate::services::sheet::SheetWriter::new(std::fs::File::create(path)?);
-    out.write_row(["line", "column", "code", "message"])?;
+    out.write_row(["line", "column", "value", "code", "message"])?;
     for error in errors {
         let message = error.message.text(lang);
-        out.write_row([error.line.to_string().as_str(), error.column.unwrap_or(""), error.code, &message])?;
+        let (column, value) = (error.column.as_deref().unwrap_or(""), error.value.as_deref().unwrap_or(""));
+        out.write_row([error.line.to_string().as_str(), column, value, error.code, &message])?;
     }
     out.flush()
 }

@@ -172,17 +172,25 @@ impl AreaQuery {
         state(ctx).areas.regency(&code).map(|r| Regency(r.clone()))
     }
 
-    /// All 514 at most; filter by province or a case-insensitive name substring.
+    /// All 514 at most; filter by province or a case-insensitive name substring. inScope: only
+    /// those the request's API key may act for (none for an anonymous caller), as /import offers.
     #[graphql(complexity = "repeated(regencies_cost(province_code.as_deref()), child_complexity)")]
     async fn regencies(
         &self,
         ctx: &Context<'_>,
         province_code: Option<String>,
         search: Option<String>,
+        in_scope: Option<bool>,
     ) -> Result<Vec<Regency>> {
         let search = search.map(|s| services::clean_text("search", &s, 100)).transpose()?;
         let found = state(ctx).areas.regencies(province_code.as_deref(), search.as_deref());
-        Ok(found.into_iter().map(|r| Regency(r.clone())).collect())
+        let caller = super::caller(ctx);
+        let reached = |code: &str| match (in_scope, caller) {
+            (Some(true), Some(actor)) => services::access::reaches(actor, code),
+            (Some(true), None) => false,
+            _ => true,
+        };
+        Ok(found.into_iter().filter(|r| reached(&r.code)).map(|r| Regency(r.clone())).collect())
     }
 }
 

@@ -80,7 +80,7 @@ impl ImportReport {
         self.0.written
     }
 
-    /// The first 1,000 error rows.
+    /// The first 1,000 errors, in line order; a row has one for each thing wrong with it.
     async fn errors(&self) -> Vec<ImportRowError> {
         self.0.errors.iter().cloned().map(ImportRowError).collect()
     }
@@ -95,14 +95,20 @@ pub struct ImportRowError(import::RowError);
 
 #[Object]
 impl ImportRowError {
-    /// Line in the file, the header being line 1.
+    /// Line in the file where the row starts, the header being line 1.
     async fn line(&self) -> i32 {
         int(self.0.line)
     }
 
-    /// The file's column at fault, when one is.
+    /// The column at fault as the file's header names it ("Tanggal Mulai", "starts_on"), when
+    /// one is.
     async fn column(&self) -> Option<&str> {
-        self.0.column
+        self.0.column.as_deref()
+    }
+
+    /// What the cell at fault holds (trimmed), when one is and it is not empty.
+    async fn value(&self) -> Option<&str> {
+        self.0.value.as_deref()
     }
 
     /// An extensions.code of the API: BAD_USER_INPUT, CONFLICT, FORBIDDEN...

@@ -19,7 +19,7 @@ pub struct Mutation(WorkerMutation, CoverageMutation, PayoutMutation, ImportMuta
 
 pub type JaminanSchema = Schema<Query, Mutation, LiveSubscription>;
 
-/// The schema with the request limits (depth, complexity, directives, introspection); token and
+/// The schema with the request limits (depth, complexity, directives, suggestions); token and
 /// alias budgets are checked before execution (`admission`).
 pub fn build(state: AppState, limits: &ApiLimits) -> JaminanSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), LiveSubscription)
@@ -32,8 +32,10 @@ pub fn build(state: AppState, limits: &ApiLimits) -> JaminanSchema {
     if crate::observability::telemetry::exporting() {
         builder = builder.extension(super::spans::ResolverSpans);
     }
+    // Introspection off: refused to anonymous callers in `admission` (keyed callers keep it, and
+    // GraphiQL with it); no field suggestions in errors for anyone.
     if !limits.introspection {
-        builder = builder.disable_introspection().disable_suggestions();
+        builder = builder.disable_suggestions();
     }
     builder.finish()
 }

@@ -120,7 +120,7 @@ pub(super) async fn graphql_get(State(http): State<HttpState>, request: Request)
     let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     let query_string = request.uri().query().unwrap_or_default();
     let has_query = query_string.split('&').any(|p| p.starts_with("query=") || p.starts_with("documentId="));
-    if wants_html && !has_query && http.settings.limits.introspection {
+    if wants_html && !has_query {
         return super::pages::graphiql::page().await.into_response();
     }
     match parse_query_string(query_string) {
@@ -175,6 +175,11 @@ async fn execute_as(
     }
     let admitted = match http.admission.admit(&mut request, document_id.as_deref(), &caller) {
         Ok(admitted) => admitted,
+        // Introspection asked for without a key where it is off: 401, as a missing key is.
+        Err(refused) if refused.code == "UNAUTHENTICATED" => {
+            let error = refusal(refused.message, refused.code);
+            return error_answer(headers, StatusCode::UNAUTHORIZED, error, lang);
+        }
         Err(refused) => return request_refused(headers, refusal(refused.message, refused.code), lang),
     };
     let operation_name = request.operation_name.clone();

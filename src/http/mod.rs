@@ -50,11 +50,8 @@ pub fn router(app: AppState, settings: HttpSettings) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
-    // GraphiQL needs introspection: it is served only where introspection is on.
-    if settings.limits.introspection {
-        router = router.merge(pages::graphiql::routes());
-    }
-    router = router.merge(pages::dashboard::routes());
+    // GraphiQL needs introspection: where it is off, keyed callers keep it (see `admission`).
+    router = router.merge(pages::graphiql::routes()).merge(pages::dashboard::routes()).merge(pages::import::routes());
     let http = HttpState { app, settings, schema, admission };
     // Here unless a separate address serves it (`--metrics-listen`), and only for an ADMIN key
     // or the metrics token; not logged (Prometheus scrapes every few seconds).

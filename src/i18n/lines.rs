@@ -234,8 +234,8 @@ impl Line {
             ),
             Line::GraphiqlAt { address } => say!(
                 lang,
-                "GraphiQL: open http://{address}/graphql in a browser",
-                "GraphiQL: buka http://{address}/graphql di peramban"
+                "In a browser: GraphiQL at http://{address}/graphiql, the import page for operators at http://{address}/import, the dashboard at http://{address}/dashboard",
+                "Di peramban: GraphiQL di http://{address}/graphiql, halaman impor untuk operator di http://{address}/import, dasbor di http://{address}/dashboard"
             ),
             Line::KeyHint => say!(
                 lang,

@@ -57,6 +57,7 @@ pub enum Msg {
     TooManyAliases { max: usize },
     PersistedQueryNotFound { id: String },
     OnlyTrustedDocuments,
+    IntrospectionNeedsKey,
     TrustedDocumentsOff,
     DocumentMismatch,
     // Input in general.
@@ -140,15 +141,18 @@ pub enum Msg {
     NotCsv { detail: String },
     HeaderNotUtf8,
     UnknownColumn { name: String, columns: String },
-    ColumnTwice { column: &'static str },
+    ColumnTwice { column: String },
     MissingColumns { columns: String },
     CellNotUtf8,
-    CellRequired { column: &'static str },
+    CellRequired { column: String },
     RowWidth { cells: usize, header: usize },
     NikOnEarlierLine,
     MembershipNumberOnEarlierLine,
     IncomeNotWhole,
-    DateFormat { column: &'static str, text: String },
+    DateFormat { column: String, text: String },
+    NoDistrictNamed { regency: String },
+    ExcelScientific { cells: u64, line: u64, column: String, value: String },
+    ExcelTruncated { ending_in_zero: u64, niks: u64 },
     NotOneOf { text: String, names: String },
     RegisteredWith { what: Noun, registered: String },
 }
@@ -327,6 +331,11 @@ impl Msg {
                 lang,
                 "PersistedQueryNotFound: no trusted document {id:?}",
                 "PersistedQueryNotFound: dokumen tepercaya {id:?} tidak ditemukan"
+            ),
+            Msg::IntrospectionNeedsKey => say!(
+                lang,
+                "introspection is off on this server for anonymous callers: send an API key (Authorization: Bearer ...; in GraphiQL, the Headers tab)",
+                "introspeksi dimatikan di server ini bagi pemanggil anonim: kirim API key (Authorization: Bearer ...; di GraphiQL, tab Headers)"
             ),
             Msg::OnlyTrustedDocuments => say!(
                 lang,
@@ -702,14 +711,35 @@ impl Msg {
             ),
             Msg::IncomeNotWhole => say!(
                 lang,
-                "the declared monthly income is a whole number of rupiah",
-                "penghasilan bulanan yang dilaporkan harus berupa bilangan bulat rupiah"
+                "the declared monthly income is a whole number of rupiah, written 1500000, 1.500.000 or Rp1.500.000",
+                "penghasilan bulanan yang dilaporkan harus berupa bilangan bulat rupiah, ditulis 1500000, 1.500.000 atau Rp1.500.000"
             ),
             Msg::DateFormat { column, text } => say!(
                 lang,
-                "{column} is a date written YYYY-MM-DD (got {text:?})",
-                "{column} adalah tanggal dengan format YYYY-MM-DD (tertulis {text:?})"
+                "{column} is a date, day first: 01/07/2023, 01-07-2023, 1 Juli 2023, 1-Jul-23 or 2023-07-01 (got {text:?})",
+                "{column} adalah tanggal, hari lebih dulu: 01/07/2023, 01-07-2023, 1 Juli 2023, 1-Jul-23 atau 2023-07-01 (tertulis {text:?})"
             ),
+            Msg::NoDistrictNamed { regency } => say!(
+                lang,
+                "neither a district code (e.g. 36.03.01) nor the name of a district of {regency}",
+                "bukan kode kecamatan (contoh: 36.03.01) dan bukan nama kecamatan di {regency}"
+            ),
+            Msg::ExcelScientific { cells, line, column, value } => {
+                let n = num(*cells as i64);
+                say!(
+                    lang,
+                    "Excel has damaged this file: {cells} NIK or membership-number cell(s) hold a number in scientific notation (line {line}, {column}: {value:?}); Excel keeps only 15 digits of a number, so their last digits are lost. Nothing was imported. In Excel, format the NIK and membership-number columns as Text before typing or pasting the numbers (or paste them again from the source into columns formatted as Text), then save as CSV",
+                    "berkas ini sudah dirusak Excel: {n} sel NIK atau nomor kepesertaan berisi angka dalam notasi ilmiah (baris {line}, {column}: {value:?}); Excel hanya menyimpan 15 digit sebuah angka, sehingga digit terakhirnya hilang. Tidak ada yang diimpor. Di Excel, format kolom NIK dan nomor kepesertaan sebagai Teks (Text) sebelum mengetik atau menempelkan angkanya (atau tempel ulang dari sumbernya ke kolom berformat Teks), lalu simpan sebagai CSV"
+                )
+            }
+            Msg::ExcelTruncated { ending_in_zero, niks } => {
+                let (zeros, all) = (num(*ending_in_zero as i64), num(*niks as i64));
+                say!(
+                    lang,
+                    "Excel has damaged this file: {ending_in_zero} of its {niks} NIKs end in 0, far more than chance allows. Excel keeps only 15 digits of a number, so a NIK typed or pasted into a cell not formatted as Text has its 16th digit replaced by 0. Nothing was imported. In Excel, format the NIK column as Text, type or paste the NIKs again from the source, then save as CSV",
+                    "berkas ini sudah dirusak Excel: {zeros} dari {all} NIK berakhiran 0, jauh lebih banyak daripada yang mungkin terjadi secara kebetulan. Excel hanya menyimpan 15 digit sebuah angka, sehingga NIK yang diketik atau ditempel ke sel yang tidak berformat Teks (Text) digit ke-16-nya diganti 0. Tidak ada yang diimpor. Di Excel, format kolom NIK sebagai Teks, ketik atau tempel ulang NIK dari sumbernya, lalu simpan sebagai CSV"
+                )
+            }
             Msg::NotOneOf { text, names } => {
                 say!(lang, "{text:?} is not one of {names}", "{text:?} bukan salah satu dari {names}")
             }
@@ -801,6 +831,9 @@ mod tests {
             Msg::FourEyes { action: PayoutAction::MarkPaid },
             Msg::ScholarshipContributions { months: 12 },
             Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
+            Msg::ExcelScientific { cells: 67, line: 3, column: "NIK".into(), value: "3,60313E+15".into() },
+            Msg::ExcelTruncated { ending_in_zero: 133, niks: 200 },
+            Msg::NoDistrictNamed { regency: "Kabupaten Tangerang (36.03)".into() },
             Msg::RegisteredWith { what: Noun::Occupation, registered: "FISHER".into() },
         ];
         for message in samples {

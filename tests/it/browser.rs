@@ -182,7 +182,7 @@ backend_test!(public_figures_are_cacheable_and_the_rest_is_not, |app: TestApp| a
 
 /// Chromium, if installed (`apt-get install chromium`; CI installs it and sets
 /// JAMINAN_REQUIRE_BROWSER so that a missing browser fails instead of skipping).
-fn chromium() -> Option<String> {
+pub(crate) fn chromium() -> Option<String> {
     let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|name| std::process::Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success()));
@@ -212,13 +212,13 @@ fetch("{api}/graphql", {{ method: "POST",
 }
 
 /// The API served over real TCP (a browser needs a port), until `stop`.
-struct Server {
+pub(crate) struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
     running: tokio::task::JoinHandle<std::io::Result<jaminan::app::server::Stopped>>,
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, app: jaminan::app::App) -> Server {
+    pub(crate) fn start(listener: tokio::net::TcpListener, app: jaminan::app::App) -> Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
@@ -229,7 +229,7 @@ impl Server {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.stop.send(()).unwrap();
         self.running.await.unwrap().unwrap();
     }
@@ -313,7 +313,7 @@ backend_test!(the_dashboard_shows_tangerang_in_chromium, |app: TestApp| async mo
 
 /// Headless Chromium driven over the DevTools protocol: for a page that changes after it loaded,
 /// which `--dump-dom` cannot wait for.
-struct DevTools {
+pub(crate) struct DevTools {
     chromium: std::process::Child,
     profile: std::path::PathBuf,
     socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
@@ -321,7 +321,7 @@ struct DevTools {
 }
 
 impl DevTools {
-    async fn open(browser: &str, url: &str) -> DevTools {
+    pub(crate) async fn open(browser: &str, url: &str) -> DevTools {
         use futures_util::SinkExt;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let profile = std::env::temp_dir().join(format!("jaminan-chromium-{}", uuid::Uuid::new_v4().simple()));
@@ -354,13 +354,13 @@ impl DevTools {
     }
 
     /// The value of a JavaScript expression in the page.
-    async fn evaluate(&mut self, expression: &str) -> Value {
+    pub(crate) async fn evaluate(&mut self, expression: &str) -> Value {
         let params = json!({ "expression": expression, "returnByValue": true });
         self.call("Runtime.evaluate", params).await["result"]["value"].clone()
     }
 
     /// Calls a DevTools method and returns its result.
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) async fn call(&mut self, method: &str, params: Value) -> Value {
         use futures_util::{SinkExt, StreamExt};
         self.last_id += 1;
         let call = json!({ "id": self.last_id, "method": method, "params": params });
@@ -377,7 +377,7 @@ impl DevTools {
 
     /// Opens `url` with the page's Content-Security-Policy violations collected in
     /// `window.violations` from before its first script runs.
-    async fn open_watching_policy(browser: &str, url: &str) -> DevTools {
+    pub(crate) async fn open_watching_policy(browser: &str, url: &str) -> DevTools {
         let mut page = DevTools::open(browser, "about:blank").await;
         page.call("Page.enable", json!({})).await;
         let watch = "window.violations = []; document.addEventListener('securitypolicyviolation', \
@@ -388,7 +388,7 @@ impl DevTools {
     }
 
     /// Evaluates `expression` every 100 ms until it gives `expected`, for at most `limit`.
-    async fn wait_for(&mut self, expression: &str, expected: &str, limit: Duration) {
+    pub(crate) async fn wait_for(&mut self, expression: &str, expected: &str, limit: Duration) {
         let started = std::time::Instant::now();
         loop {
             let value = self.evaluate(expression).await;

@@ -194,7 +194,9 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
-backend_test!(introspection_and_graphiql_can_be_switched_off, |app: TestApp| async move {
+// Introspection off (the production advice) keeps the schema from anonymous callers, with a
+// clear refusal, and GraphiQL working for keyed ones (issue 23).
+backend_test!(introspection_off_is_refused_to_anonymous_callers_only, |app: TestApp| async move {
     let introspect = json!({ "query": "{ __schema { queryType { name } } }" });
     let (status, _, response) = post(&app.router, None, introspect.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -202,15 +204,49 @@ backend_test!(introspection_and_graphiql_can_be_switched_off, |app: TestApp| asy
 
     let mut http = app.http.clone();
     http.limits.introspection = false;
-    let production = app.with_http(http).router;
-    let (_, _, response) = post(&production, None, introspect).await;
-    assert!(response["data"]["__schema"].is_null(), "{response}");
-    let (_, _, response) = post(&production, None, json!({ "query": "{ provincs { code } }" })).await;
+    let production = app.with_http(http);
+    let router = &production.router;
+    let hidden = [
+        introspect.clone(),
+        json!({ "query": "{ t: __type(name: \"Worker\") { name } }" }),
+        json!({ "query": "query Q { ...F } fragment F on Query { ... on Query { __schema { types { name } } } }" }),
+    ];
+    for body in &hidden {
+        let (status, _, response) = post(router, None, body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}: {response}");
+        assert_eq!(response["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{response}");
+        assert!(message(&response).contains("introspection is off on this server for anonymous callers"), "{response}");
+        assert!(response.get("data").is_none_or(Value::is_null), "{response}");
+    }
+    let (status, indonesian) = production.in_language("id").post_json(None, &introspect.to_string()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(message(&indonesian).contains("introspeksi dimatikan"), "{indonesian}");
+    // Anything else runs as before, __typename included; no suggestions for anyone.
+    let (status, _, response) =
+        post(router, None, json!({ "query": "{ regency(code: \"36.03\") { name __typename } }" })).await;
+    assert_eq!((status, &data(&response)["regency"]["__typename"]), (StatusCode::OK, &json!("Regency")));
+    let (_, _, response) = post(router, None, json!({ "query": "{ provincs { code } }" })).await;
     assert!(!message(&response).contains("Did you mean"), "no suggestions: {response}");
-    let request = Request::get("/graphql").header("accept", "text/html").body(Body::empty()).unwrap();
-    let response = production.clone().oneshot(request).await.unwrap();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    assert!(!String::from_utf8_lossy(&bytes).contains("<html"), "no GraphiQL without introspection");
+
+    // A keyed caller, of any role, introspects: GraphiQL works for them.
+    let (viewer, _) =
+        jaminan::auth::keys::create_key(&app.state.db, "viewer", jaminan::auth::Role::Viewer, None).await.unwrap();
+    for key in [app.admin.as_str(), viewer.as_str()] {
+        for body in &hidden {
+            let (status, response) = production.post_json(Some(key), &body.to_string()).await;
+            assert_eq!(status, StatusCode::OK, "{response}");
+            assert!(response.get("errors").is_none(), "{body}: {response}");
+        }
+        let (_, response) = production.post_json(Some(key), &introspect.to_string()).await;
+        assert_eq!(data(&response)["__schema"]["queryType"]["name"], "Query");
+    }
+    for path in ["/graphql", "/graphiql"] {
+        let request = Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("jaminan GraphiQL"), "GraphiQL at {path}");
+    }
 });
 
 backend_test!(slow_requests_are_cancelled_with_a_clear_error, |app: TestApp| async move {

@@ -149,7 +149,7 @@ backend_test!(any_error_row_writes_nothing_unless_partial, |app: TestApp| async 
         b"3603011505850015,Bad \xff UTF8,FISHER,36.03.01,2023-01-01,,,,,".to_vec(), // 11
         b"3603011505850016,Taken Number,FISHER,36.03.01,2023-01-01,,,,,777".to_vec(), // 12
         b"3603011505850017,Good Too,FARMER,36.03.02,2023-01-01,,,,,".to_vec(),     // 13: good
-        b"3603011505850018,Slashes,FISHER,36.03.01,01/02/2023,,,,,".to_vec(),      // 14
+        b"3603011505850018,No Such Day,FISHER,36.03.01,30/02/2023,,,,,".to_vec(),  // 14
         b"3603011505850019,Only Jkk,FISHER,36.03.01,2023-01-01,,,JKK,,".to_vec(),  // 15
     ];
     let mut file = format!("{HEADER}\n").into_bytes();
@@ -365,5 +365,167 @@ backend_test!(an_interrupted_file_leaves_nothing_written, |app: TestApp| async m
     let (_, response) = app.import_csv(Some(&app.admin), "36.03", &bytes, json!({})).await;
     assert_eq!(report(&response)["coveragesCreated"], 20_000);
     assert_eq!(covered(&app, "36.03.01", 2023).await, 20_000);
+    assert!(app.stats_differences().await.is_empty());
+});
+
+/// The list as a village head makes it in Excel set to Indonesian: Indonesian headers and a `No`
+/// column, occupations and kecamatan by name, dates and amounts written the Indonesian way, the
+/// empty column Excel leaves at the end of each line, CRLF.
+pub const CLERK_FILE: &str = "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Tanggal Mulai;Tanggal Selesai;Sumber Dana;Program;Penghasilan;No KPJ;\r\n\
+    1;3603011505850001;Budi Santoso;Pemulung;Balaraja;01/07/2023;1-Jan-24;APBD;JKK JKM;1.500.000;;\r\n\
+    2;3603015505900002;Siti Aminah;Pedagang kaki lima;pasar  KEMIS;1 Juli 2023;31-12-2023;;;Rp1.500.000;12345;\r\n\
+    3;3603010101800003;Ahmad;nelayan;36.03.05;2023-07-01;;Mandiri;;Rp 2.000.000;;\r\n";
+
+backend_test!(a_clerks_list_in_indonesian_imports_in_one_go, |app: TestApp| async move {
+    let (_, dry) = app.import_csv(Some(&app.admin), "36.03", CLERK_FILE.as_bytes(), json!({ "dryRun": true })).await;
+    assert_eq!(report(&dry)["errors"], json!([]), "{dry}");
+    assert_eq!((report(&dry)["rowsRead"].as_i64(), report(&dry)["coveragesCreated"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(report(&dry)["written"], false);
+    assert_eq!(app.count_rows("worker").await, 0);
+
+    let (_, real) = app.import_csv(Some(&app.admin), "36.03", CLERK_FILE.as_bytes(), json!({})).await;
+    assert_eq!(report(&real)["errors"], json!([]), "{real}");
+    assert_eq!(
+        (report(&real)["workersRegistered"].as_i64(), report(&real)["written"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let response = app
+        .gql_as(
+            &app.admin,
+            "{ workers(first: 10) { nodes { nik occupation membershipNumber district { code } \
+               coverages { startsOn endsOn fundingSource programs declaredMonthlyIncome } } } }",
+            json!({}),
+        )
+        .await;
+    let mut workers = data(&response)["workers"]["nodes"].as_array().unwrap().clone();
+    workers.sort_by_key(|w| w["nik"].as_str().unwrap().to_owned());
+    let coverage = |starts: &str, ends: Value, income: &str| json!([{ "startsOn": starts, "endsOn": ends, "fundingSource": "APBD", "programs": ["JKK", "JKM"], "declaredMonthlyIncome": income }]);
+    let mut self_funded = coverage("2023-07-01", Value::Null, "2000000");
+    self_funded[0]["fundingSource"] = json!("SELF");
+    assert_eq!(
+        Value::Array(workers),
+        json!([
+            { "nik": "3603010101800003", "occupation": "FISHER", "membershipNumber": null, "district": { "code": "36.03.05" },
+              "coverages": self_funded },
+            { "nik": "3603011505850001", "occupation": "WASTE_PICKER", "membershipNumber": null, "district": { "code": "36.03.01" },
+              "coverages": coverage("2023-07-01", json!("2024-01-01"), "1500000") },
+            { "nik": "3603015505900002", "occupation": "STREET_VENDOR", "membershipNumber": "12345", "district": { "code": "36.03.12" },
+              "coverages": coverage("2023-07-01", json!("2023-12-31"), "1500000") },
+        ])
+    );
+    assert!(app.stats_differences().await.is_empty());
+});
+
+/// Errors as the GraphQL report gives them: line, column, value, code.
+fn error_cells(response: &Value) -> Vec<(i64, Value, Value, String)> {
+    report(response)["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["column"].clone(),
+                e["value"].clone(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+backend_test!(every_error_of_a_row_is_reported_with_its_line_in_crlf_files, |app: TestApp| async move {
+    let file = "NIK;Nama;Pekerjaan;Kecamatan;Tanggal Mulai;Tanggal Selesai;Program;Penghasilan;\r\n\
+        3603011505850001;Budi Santoso;Pemulung;Balaraja;01/07/2023;;;;\r\n\
+        123;Bad;PILOT;Nowhere;31/02/2023;;;1,5 juta;\r\n\
+        \r\n\
+        3603011505850002;Eko;FISHER;Jambe;01/07/2023;01/06/2023;JKK;0;\r\n\
+        3603011505850003;Joko;FISHER;Jambe;;;;;\r\n";
+    let (_, response) = app.in_language("id").import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({})).await;
+    let bad = "BAD_USER_INPUT".to_owned();
+    assert_eq!(
+        error_cells(&response),
+        [
+            (3, json!("NIK"), json!("123"), bad.clone()),
+            (3, json!("Pekerjaan"), json!("PILOT"), bad.clone()),
+            (3, json!("Kecamatan"), json!("Nowhere"), bad.clone()),
+            (3, json!("Penghasilan"), json!("1,5 juta"), bad.clone()),
+            (3, json!("Tanggal Mulai"), json!("31/02/2023"), bad.clone()),
+            (5, json!("Program"), json!("JKK"), bad.clone()),
+            (5, json!("Penghasilan"), json!("0"), bad.clone()),
+            (5, json!("Tanggal Selesai"), json!("01/06/2023"), bad.clone()),
+            (6, json!("Tanggal Mulai"), Value::Null, bad.clone()),
+        ]
+    );
+    assert_eq!((report(&response)["rowsRead"].as_i64(), report(&response)["rowsInError"].as_i64()), (Some(4), Some(3)));
+    assert_eq!(report(&response)["written"], false);
+    let messages: Vec<&str> =
+        report(&response)["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert!(messages[2].contains("bukan nama kecamatan di Kabupaten Tangerang (36.03)"), "{messages:?}");
+    assert!(messages[4].contains("Tanggal Mulai adalah tanggal, hari lebih dulu"), "{messages:?}");
+    assert!(messages[8].contains("Tanggal Mulai wajib diisi"), "{messages:?}");
+    assert_eq!(app.count_rows("worker").await, 0);
+
+    // The same in English.
+    let (_, english) = app.import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({})).await;
+    assert!(
+        report(&english)["errors"][1]["message"].as_str().unwrap().contains("\"PILOT\" is not one of FARMER (Petani)")
+    );
+});
+
+backend_test!(lines_count_the_line_breaks_inside_quoted_cells, |app: TestApp| async move {
+    for end in ["\n", "\r\n"] {
+        let file = [
+            "nik,full_name,occupation,district_code,starts_on,programs",
+            "3603011505850001,Budi,FISHER,36.03.01,2023-01-01,\"JKK",
+            "JKM\"",
+            "3603011505850002,Eko,FISHER,36.03.01,2023-13-01,\"JKK",
+            "",
+            "JKM\"",
+            "3603011505850003,Joko,PILOT,36.03.01,2023-01-01,",
+        ]
+        .join(end);
+        let (_, response) = app.import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({ "dryRun": true })).await;
+        let lines: Vec<(i64, Value)> =
+            error_cells(&response).into_iter().map(|(line, column, ..)| (line, column)).collect();
+        assert_eq!(lines, [(4, json!("starts_on")), (7, json!("occupation"))], "{end:?}: {response}");
+        assert_eq!(report(&response)["coveragesCreated"], 1);
+    }
+});
+
+backend_test!(files_excel_damaged_are_refused_whole, |app: TestApp| async move {
+    let header = "No;NIK;Nama;Pekerjaan;Kecamatan;Tanggal Mulai;No KPJ";
+    let scientific = format!(
+        "{header}\r\n1;3603011505850001;Budi;FISHER;Balaraja;01/07/2023;\r\n2;3,60313E+15;Siti;FISHER;Balaraja;01/07/2023;\r\n\
+         3;3603011505850003;Eko;FISHER;Balaraja;01/07/2023;1,23457E+19\r\n"
+    );
+    // Twenty NIKs, every one ending in 0: valid NIKs, but not a list Excel left alone.
+    let mut truncated = format!("{header}\n");
+    for n in 1..=20 {
+        truncated.push_str(&format!("{n};360301150585{:04};Worker {n};FISHER;Balaraja;01/07/2023;\n", n * 10));
+    }
+    for (file, says_en, says_id) in [
+        (
+            &scientific,
+            "2 NIK or membership-number cell(s) hold a number in scientific notation (line 3, NIK: \"3,60313E+15\")",
+            "format kolom NIK dan nomor kepesertaan sebagai Teks",
+        ),
+        (&truncated, "20 of its 20 NIKs end in 0", "format kolom NIK sebagai Teks"),
+    ] {
+        for options in [json!({}), json!({ "partial": true }), json!({ "dryRun": true })] {
+            let (_, response) = app.import_csv(Some(&app.admin), "36.03", file.as_bytes(), options).await;
+            assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
+            assert_eq!(response["errors"][0]["extensions"]["field"], "file");
+            let message = response["errors"][0]["message"].as_str().unwrap();
+            assert!(message.contains(says_en) && message.contains("format the NIK"), "{message}");
+        }
+        let (_, response) =
+            app.in_language("id").import_csv(Some(&app.admin), "36.03", file.as_bytes(), json!({})).await;
+        let message = response["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("dirusak Excel") && message.contains(says_id), "{message}");
+    }
+    assert_eq!(
+        (app.count_rows("worker").await, app.count_rows("coverage").await, app.count_rows("audit_log").await),
+        (0, 0, 0)
+    );
     assert!(app.stats_differences().await.is_empty());
 });

@@ -66,9 +66,9 @@ backend_test!(the_cli_reports_writes_an_error_file_and_imports_partially, |app: 
     assert!(report.contains("nothing written"), "{report}");
     let errors_path = folder.0.join("list.errors.csv");
     let errors = std::fs::read_to_string(&errors_path).unwrap();
-    assert_eq!(errors.lines().next(), Some("line,column,code,message"));
-    assert!(errors.lines().nth(1).unwrap().starts_with("4,nik,BAD_USER_INPUT,"), "{errors}");
-    assert!(errors.lines().nth(2).unwrap().starts_with("5,district_code,BAD_USER_INPUT,"), "{errors}");
+    assert_eq!(errors.lines().next(), Some("line,column,value,code,message"));
+    assert!(errors.lines().nth(1).unwrap().starts_with("4,nik,123,BAD_USER_INPUT,"), "{errors}");
+    assert!(errors.lines().nth(2).unwrap().starts_with("5,district_code,36.03.99,BAD_USER_INPUT,"), "{errors}");
     assert_eq!(errors.lines().count(), 3);
     assert_eq!(app.count_rows("worker").await, 0);
 
@@ -90,6 +90,47 @@ backend_test!(the_cli_reports_writes_an_error_file_and_imports_partially, |app: 
     assert!(stdout(&again).contains("nothing to write"));
     assert!(!errors_path.exists());
     assert_eq!(app.count_rows("worker").await, 2);
+});
+
+backend_test!(the_cli_reads_clerks_lists_and_refuses_excel_damage, |app: TestApp| async move {
+    let folder = Folder::new();
+    let list = folder.write("daftar.csv", crate::import::CLERK_FILE);
+    let imported = jaminan(&app, &["import", "enrollments", arg(&list), "--regency", "36.03"]);
+    assert!(imported.status.success(), "{imported:?}");
+    assert!(stdout(&imported).contains("workers registered:   3"), "{}", stdout(&imported));
+    assert!(!folder.0.join("daftar.errors.csv").exists());
+    assert_eq!((app.count_rows("worker").await, app.count_rows("coverage").await), (3, 3));
+
+    // Several errors in a row, each on its own line of the error file, with the file's column
+    // names and the values; the line counted right in a CRLF file.
+    let errors_list = folder.write(
+        "salah.csv",
+        "NIK;Nama;Pekerjaan;Kecamatan;Tanggal Mulai;Penghasilan\r\n\
+         3603011505850011;Rina;Pemulung;Balaraja;01/07/2023;1.500.000\r\n\
+         \r\n\
+         123;Bad;PILOT;Balaraja;1 Juli 2023;1,5 juta\r\n",
+    );
+    let refused = jaminan(&app, &["import", "enrollments", arg(&errors_list), "--regency", "36.03"]);
+    assert!(!refused.status.success());
+    let errors = std::fs::read_to_string(folder.0.join("salah.errors.csv")).unwrap();
+    let rows: Vec<&str> = errors.lines().collect();
+    assert_eq!(rows.len(), 4, "{errors}");
+    assert!(rows[1].starts_with("4,NIK,123,BAD_USER_INPUT,"), "{errors}");
+    assert!(rows[2].starts_with("4,Pekerjaan,PILOT,BAD_USER_INPUT,"), "{errors}");
+    assert!(rows[3].starts_with("4,Penghasilan,\"1,5 juta\",BAD_USER_INPUT,"), "{errors}");
+
+    // Excel's damage refuses the whole file, with the good rows.
+    let damaged = folder.write(
+        "rusak.csv",
+        "NIK;Nama;Pekerjaan;Kecamatan;Tanggal Mulai\r\n\
+         3603011505850021;Rina;Pemulung;Balaraja;01/07/2023\r\n\
+         3,60313E+15;Siti;Pemulung;Balaraja;01/07/2023\r\n",
+    );
+    let refused = jaminan(&app, &["import", "enrollments", arg(&damaged), "--regency", "36.03", "--partial"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("scientific notation") && said.contains("as Text"), "{said}");
+    assert_eq!(app.count_rows("worker").await, 3);
 });
 
 backend_test!(a_killed_import_leaves_nothing_written, |app: TestApp| async move {
@@ -253,11 +294,11 @@ backend_test!(formulas_stored_before_the_rule_are_exported_inert_and_refused_on_
     assert!(!imported.status.success(), "{imported:?}");
     let errors_path = folder.0.join("export.errors.csv");
     let errors = std::fs::read_to_string(&errors_path).unwrap();
-    for line in 2..=4 {
-        assert!(
-            errors.contains(&format!("\n{line},full_name,BAD_USER_INPUT,\"fullName must not start with =, + or @")),
-            "{errors}"
-        );
+    // Each error row repeats the name it refused, made inert like the export's.
+    for (line, formula) in (2..=4).zip(formulas) {
+        let value = format!("\"'{}\"", formula.replace('"', "\"\""));
+        let row = format!("\n{line},full_name,{value},BAD_USER_INPUT,\"fullName must not start with =, + or @");
+        assert!(errors.contains(&row), "{row} in {errors}");
     }
     assert!(!cells(&errors_path).iter().any(|cell| starts_like_a_formula(cell)), "{errors}");
     assert_eq!(copy.count_rows("worker").await, 0);

@@ -149,7 +149,7 @@ const HEADER: &str = "nik,full_name,occupation,district_code,starts_on";
 backend_test!(the_import_report_follows_accept_language, |app: TestApp| async move {
     let file = format!(
         "{HEADER}\n3603011505850001,Budi Santoso,FISHER,36.03.01,2023-01-01\n\
-         3603015505900002,Siti Aminah,STREET_VENDOR,36.03.02,20-06-2023\n\
+         3603015505900002,Siti Aminah,STREET_VENDOR,36.03.02,20-13-2023\n\
          3603011505850003,Ahmad,FISHER,36.03.99,2023-01-01\n\
          3603011505850001,Budi Santoso,FISHER,36.03.01,2023-01-01\n"
     );
@@ -169,16 +169,16 @@ backend_test!(the_import_report_follows_accept_language, |app: TestApp| async mo
     assert_eq!(
         messages(&english),
         [
-            "starts_on is a date written YYYY-MM-DD (got \"20-06-2023\")",
-            "unknown district code (expected e.g. \"36.03.01\")",
+            "starts_on is a date, day first: 01/07/2023, 01-07-2023, 1 Juli 2023, 1-Jul-23 or 2023-07-01 (got \"20-13-2023\")",
+            "neither a district code (e.g. 36.03.01) nor the name of a district of Kabupaten Tangerang (36.03)",
             "this NIK is on an earlier line of the file",
         ]
     );
     assert_eq!(
         messages(&indonesian),
         [
-            "starts_on adalah tanggal dengan format YYYY-MM-DD (tertulis \"20-06-2023\")",
-            "kode kecamatan tidak dikenal (contoh: \"36.03.01\")",
+            "starts_on adalah tanggal, hari lebih dulu: 01/07/2023, 01-07-2023, 1 Juli 2023, 1-Jul-23 atau 2023-07-01 (tertulis \"20-13-2023\")",
+            "bukan kode kecamatan (contoh: 36.03.01) dan bukan nama kecamatan di Kabupaten Tangerang (36.03)",
             "NIK ini sudah tercantum pada baris sebelumnya dalam berkas",
         ]
     );
@@ -195,9 +195,10 @@ backend_test!(the_import_report_follows_accept_language, |app: TestApp| async mo
     assert_eq!(report(&indonesian)["errors"][2]["code"], "CONFLICT");
 
     // A file refused as a whole is a GraphQL error, in Indonesian too.
-    let (_, response) = app.in_language("id").import_csv(Some(&app.admin), "36.03", b"nik,nama\n", json!({})).await;
+    let (_, response) =
+        app.in_language("id").import_csv(Some(&app.admin), "36.03", b"nik,nama,alamat\n", json!({})).await;
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
-    assert!(message(&response).starts_with("kolom \"nama\" pada baris judul tidak dikenal"), "{response}");
+    assert!(message(&response).starts_with("kolom \"alamat\" pada baris judul tidak dikenal"), "{response}");
 });
 
 fn jaminan(app: &TestApp, args: &[&str], lang: Option<&str>) -> Output {
@@ -242,9 +243,9 @@ backend_test!(the_cli_speaks_indonesian_with_lang_id, |app: TestApp| async move 
     assert!(stderr.contains("kesalahan: 1 baris bermasalah"), "{stderr}");
     // The error file: the header is for programs, the messages for people.
     let errors = std::fs::read_to_string(folder.join("list.errors.csv")).unwrap();
-    assert!(errors.starts_with("line,column,code,message\n"), "{errors}");
+    assert!(errors.starts_with("line,column,value,code,message\n"), "{errors}");
     assert!(
-        errors.contains("3,starts_on,BAD_USER_INPUT,\"starts_on adalah tanggal dengan format YYYY-MM-DD"),
+        errors.contains("3,starts_on,2023-13-01,BAD_USER_INPUT,\"starts_on adalah tanggal, hari lebih dulu"),
         "{errors}"
     );
 

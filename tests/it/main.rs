@@ -23,6 +23,7 @@ mod hardening;
 mod http;
 mod import;
 mod import_cli;
+mod import_page;
 mod language;
 mod layers;
 mod live;

@@ -7,7 +7,10 @@ pub mod trusted_documents;
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use std::collections::HashSet;
+
+use async_graphql::Name;
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 
 use crate::auth::{Caller, Role};
 use crate::config::ApiLimits;
@@ -87,11 +90,39 @@ impl Admission {
             .documents
             .prepare(&request.query, &self.limits)
             .map_err(|refusal| Refused { message: refusal.message(), code: "BAD_USER_INPUT" })?;
+        // Introspection off keeps the schema from strangers, not from the keyed callers who work
+        // with it (GraphiQL needs it): refused to anonymous callers only, with a word on why.
+        if !self.limits.introspection && caller.is_none() {
+            if document.as_deref().is_some_and(asks_introspection) {
+                return Err(Refused { message: Msg::IntrospectionNeedsKey, code: "UNAUTHENTICATED" });
+            }
+            // Whatever the look above might miss, the executor answers no introspection either.
+            request.introspection_mode = async_graphql::IntrospectionMode::Disabled;
+        }
         if let Some(document) = &document {
             request.set_parsed_query(ExecutableDocument::clone(document));
         }
         Ok(Admitted { document, trusted })
     }
+}
+
+/// Whether any operation of the document selects `__schema` or `__type` on the query root
+/// (directly, in inline fragments or in named fragments spread there; `__typename` is no
+/// introspection of the schema).
+pub fn asks_introspection(document: &ExecutableDocument) -> bool {
+    fn selects(document: &ExecutableDocument, set: &SelectionSet, seen: &mut HashSet<Name>) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+            Selection::InlineFragment(fragment) => selects(document, &fragment.node.selection_set.node, seen),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                seen.insert(name.clone())
+                    && document.fragments.get(name).is_some_and(|f| selects(document, &f.node.selection_set.node, seen))
+            }
+        })
+    }
+    let mut seen = HashSet::new();
+    document.operations.iter().any(|(_, operation)| selects(document, &operation.node.selection_set.node, &mut seen))
 }
 
 /// Apollo's automatic persisted queries: `extensions.persistedQuery.sha256Hash` (version 1).

@@ -22,6 +22,12 @@ pub const DASHBOARD_DOCUMENTS: &[(&str, &str)] = &[
     ("DashboardLive", include_str!("../../../assets/dashboard/Live.graphql")),
 ];
 
+/// The operators' import page's documents (`/import`), trusted in every mode like the dashboard's.
+pub const IMPORT_DOCUMENTS: &[(&str, &str)] = &[
+    ("ImportRegencies", include_str!("../../../assets/import/Regencies.graphql")),
+    ("ImportEnrollments", include_str!("../../../assets/import/Import.graphql")),
+];
+
 /// Why a request was refused before its document was even looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
@@ -69,9 +75,9 @@ impl Default for TrustedDocuments {
 }
 
 impl TrustedDocuments {
-    /// The manifest's documents and the dashboard's (`/dashboard` runs in every mode).
+    /// The manifest's documents and the server's pages' (`/dashboard` and `/import` run in every mode).
     fn new(mode: TrustedMode, mut documents: HashMap<String, Arc<str>>) -> Self {
-        for (_, text) in DASHBOARD_DOCUMENTS {
+        for (_, text) in DASHBOARD_DOCUMENTS.iter().chain(IMPORT_DOCUMENTS) {
             documents.insert(sha256_hex(text), Arc::from(*text));
         }
         TrustedDocuments { mode, documents }

@@ -40,10 +40,11 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
+/// `/graphiql` (the page, also served to a browser that opens `/graphql`) and
 /// `/graphiql/assets/{file}`: the vendored files, cacheable for a day (names carry no version,
 /// and a new version arrives with a new binary).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/graphiql/assets/{file}", get(asset))
+    Router::new().route("/graphiql", get(page)).route("/graphiql/assets/{file}", get(asset))
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

@@ -1,3 +1,4 @@
-//! The server's own HTML pages: GraphiQL and the reference dashboard.
+//! The server's own HTML pages: GraphiQL, the reference dashboard and the operators' import page.
 pub mod dashboard;
 pub mod graphiql;
+pub mod import;

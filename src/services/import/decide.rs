@@ -43,7 +43,8 @@ pub enum Decision {
     Enroll,
     /// Its coverage is already there (same regency and start): imported before.
     Skip,
-    Error(RowError),
+    /// Every way the row contradicts the worker's record or its coverage.
+    Error(Vec<RowError>),
     /// The worker is out of the caller's sight: a dry run reads the row as a new NIK.
     AsNew,
     /// The worker is out of the caller's sight: a real import refuses the row as registerWorker
@@ -92,13 +93,15 @@ pub async fn against_database(
                 decided.skipped += 1;
                 decided.decisions.push((line, Action::Exclude));
             }
-            Decision::Error(error) => {
-                errors.push(error);
+            Decision::Error(row_errors) => {
+                errors.extend(row_errors);
+                decided.errors_total += 1;
                 decided.decisions.push((line, Action::Exclude));
             }
             Decision::Hidden(error) => {
                 let refused = error.message.clone();
                 errors.push(error);
+                decided.errors_total += 1;
                 decided.decisions.push((line, Action::Exclude));
                 decided.hidden.push(HiddenWorker {
                     worker_id: known.worker.id,
@@ -117,7 +120,8 @@ pub async fn against_database(
     if let Some(scope) = scope_of(&context.actor) {
         for row in staging::new_outside_scope(txn, scope).await? {
             let err = AppError::Forbidden(Msg::OutsideScope { regency: row.regency_code.clone() });
-            refused.insert(row.line, (row.clone(), row_error(row.line, Some("district_code"), &err)));
+            let error = with_value(&row, row_error(row.line, Some("district_code"), &err));
+            refused.insert(row.line, (row.clone(), error));
         }
     }
     for (line, (row, holder)) in taken {
@@ -137,15 +141,16 @@ pub async fn against_database(
             });
         }
         let err = AppError::Conflict(message);
-        refused.insert(line, (row, row_error(line, Some("membership_number"), &err)));
+        let error = with_value(&row, row_error(line, Some("membership_number"), &err));
+        refused.insert(line, (row, error));
     }
     for (line, (row, error)) in refused {
         row.add_to(tally, &context.regency_code, -1);
         errors.push(error);
+        decided.errors_total += 1;
         decided.decisions.push((line, Action::Exclude));
     }
     errors.sort_by_key(|e| e.line);
-    decided.errors_total = errors.len() as u64;
     errors.truncate(keep_errors);
     decided.errors = errors;
     decided.decisions.sort_by_key(|(line, _)| *line);
@@ -176,21 +181,19 @@ async fn hidden_among(
 /// The rules for a row whose NIK is registered.
 pub fn decide(context: &Context, known: &Known, dry_run: bool) -> Decision {
     let (row, worker, regency_code) = (&known.row, &known.worker, context.regency_code.as_str());
-    let error = |column: &'static str, err: AppError| Decision::Error(row_error(row.line, Some(column), &err));
+    let error = |column: &'static str, err: AppError| with_value(row, row_error(row.line, Some(column), &err));
     let visible = reaches(&context.actor, &worker.regency_code)
         || known.coverages.iter().any(|c| !c.is_cancelled() && reaches(&context.actor, &c.regency_code));
     if !visible {
         // registerWorker checks the domicile's scope before it looks the NIK up.
         if !reaches(&context.actor, &row.regency_code) {
-            return error(
-                "district_code",
-                AppError::Forbidden(Msg::OutsideScope { regency: row.regency_code.clone() }),
-            );
+            let err = AppError::Forbidden(Msg::OutsideScope { regency: row.regency_code.clone() });
+            return Decision::Error(vec![error("district_code", err)]);
         }
         if dry_run {
             return Decision::AsNew;
         }
-        return Decision::Hidden(row_error(row.line, Some("nik"), &AppError::Conflict(Msg::NikRegistered)));
+        return Decision::Hidden(error("nik", AppError::Conflict(Msg::NikRegistered)));
     }
     // A cancelled period is no reason to skip: the file enrolls the worker again.
     if known
@@ -204,25 +207,40 @@ pub fn decide(context: &Context, known: &Known, dry_run: bool) -> Decision {
     let differs = |what: Noun, registered: &str| {
         AppError::Conflict(Msg::RegisteredWith { what, registered: registered.to_owned() })
     };
+    let mut errors = Vec::new();
     if normalized(&row.full_name) != normalized(&worker.full_name) {
-        return error("full_name", differs(Noun::Name, &worker.full_name));
+        errors.push(error("full_name", differs(Noun::Name, &worker.full_name)));
     }
     if row.occupation != worker.occupation {
-        return error("occupation", differs(Noun::Occupation, &worker.occupation.to_value()));
+        errors.push(error("occupation", differs(Noun::Occupation, &worker.occupation.to_value())));
     }
     if worker.district_code.as_deref() != Some(row.district_code.as_str()) {
-        return error("district_code", differs(Noun::District, worker.district_code.as_deref().unwrap_or("(none)")));
+        let registered = worker.district_code.as_deref().unwrap_or("(none)");
+        errors.push(error("district_code", differs(Noun::District, registered)));
     }
     if row.membership_number.is_some() && row.membership_number != worker.membership_number {
-        return error(
-            "membership_number",
-            differs(Noun::MembershipNumber, worker.membership_number.as_deref().unwrap_or("(none)")),
-        );
+        let registered = worker.membership_number.as_deref().unwrap_or("(none)");
+        errors.push(error("membership_number", differs(Noun::MembershipNumber, registered)));
     }
-    match row.terms.check_for(worker, &known.coverages, regency_code) {
-        Ok(()) => Decision::Enroll,
-        Err(err) => Decision::Error(row_error(row.line, None, &err)),
+    if let Err(err) = row.terms.check_for(worker, &known.coverages, regency_code) {
+        errors.push(with_value(row, row_error(row.line, None, &err)));
     }
+    if errors.is_empty() { Decision::Enroll } else { Decision::Error(errors) }
+}
+
+/// The error with the value of its column in the row (as staged: an occupation by its API name).
+fn with_value(row: &Enrollment, mut error: RowError) -> RowError {
+    error.value = match error.column.as_deref() {
+        Some("nik") => Some(row.nik.clone()),
+        Some("full_name") => Some(row.full_name.clone()),
+        Some("occupation") => Some(row.occupation.to_value()),
+        Some("district_code") => Some(row.district_code.clone()),
+        Some("starts_on") => Some(row.terms.starts_on.to_string()),
+        Some("ends_on") => row.terms.ends_on.map(|d| d.to_string()),
+        Some("membership_number") => row.membership_number.clone(),
+        _ => None,
+    };
+    error
 }
 
 /// Names compare without case and runs of spaces ("SITI  aminah" is "Siti Aminah").

@@ -13,6 +13,7 @@
 //! whatever happens: the writes are one transaction, and the staging table is temporary.
 mod decide;
 pub mod file;
+mod lines;
 mod report;
 mod staging;
 
@@ -152,10 +153,12 @@ async fn apply(
     reading: Reading,
     options: ImportOptions,
 ) -> AppResult<Applied> {
-    let Reading { rows_read, errors: file_errors, errors_total: file_errors_total, mut tally, sha256 } = reading;
+    let Reading { rows_read, errors: file_errors, rows_in_error: file_errors_total, mut tally, sha256, columns } =
+        reading;
     let base_id = staging::lock_for_writes(txn).await?;
     let mut decided = decide::against_database(txn, context, &mut tally, options.keep_errors, options.dry_run).await?;
     let hidden = std::mem::take(&mut decided.hidden);
+    decided.errors.iter_mut().for_each(|error| columns.relabel(error));
     // Each row that met a hidden worker costs what registerWorker's refusal costs; past the
     // budget the import answers nothing about its rows.
     if let Err(limited) = state.throttle.probes(context.actor.key_id, hidden.len()) {

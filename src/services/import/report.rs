@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::i18n::Msg;
+use crate::services::sheet::COLUMNS;
 
 /// How many error rows a GraphQL caller gets back (their total is always given).
 pub const ERRORS_RETURNED: usize = 1_000;
@@ -31,35 +32,53 @@ pub struct ImportReport {
     pub rows_skipped: u64,
     pub rows_in_error: u64,
     pub written: bool,
-    /// The first `keep_errors` error rows, in line order.
+    /// The first `keep_errors` errors, in line order (a row may have several).
     #[serde(skip)]
     pub errors: Vec<RowError>,
     pub file_sha256: String,
 }
 
-/// A row that was not imported, and why.
+/// One error of a row that was not imported (a row may have several).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
-    /// Line in the file, the header being line 1.
+    /// Line in the file where the row starts, the header being line 1.
     pub line: u64,
-    /// The file's column name, when one cell is at fault.
-    pub column: Option<&'static str>,
+    /// The column as the file's header names it ("Tanggal Mulai", "starts_on"), when one cell is
+    /// at fault.
+    pub column: Option<String>,
+    /// What that cell holds (trimmed), when one cell is at fault and it is not empty.
+    pub value: Option<String>,
     /// An `extensions.code` of the API (BAD_USER_INPUT, CONFLICT, FORBIDDEN...).
     pub code: &'static str,
     /// In no language yet: the GraphQL report and the CLI render it in their reader's.
     pub message: Msg,
 }
 
-/// A rule's error as an error row: the column is `column`, or the rule's input field written as
-/// the file names it ("startsOn" -> "starts_on").
+/// A rule's error as an error row: the column is `column` (a name of `COLUMNS`, until
+/// `ColumnNames::relabel` gives it the file's name), or the rule's input field written as the
+/// columns are ("startsOn" -> "starts_on").
 pub(crate) fn row_error(line: u64, column: Option<&'static str>, err: &AppError) -> RowError {
     let column = column.or(match err {
         AppError::BadInput { field, .. } => {
-            crate::services::sheet::COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase())
+            COLUMNS.iter().copied().find(|c| c.replace('_', "") == field.to_lowercase())
         }
         _ => None,
     });
-    RowError { line, column, code: err.code(), message: err.message() }
+    RowError { line, column: column.map(str::to_owned), value: None, code: err.code(), message: err.message() }
+}
+
+/// What the file calls each of `COLUMNS` (its header cell as written), where it has them.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnNames(pub [Option<String>; COLUMNS.len()]);
+
+impl ColumnNames {
+    /// Gives an error named by one of `COLUMNS` the file's name for that column.
+    pub fn relabel(&self, error: &mut RowError) {
+        let Some(column) = &error.column else { return };
+        if let Some(name) = COLUMNS.iter().position(|c| c == column).and_then(|i| self.0[i].as_ref()) {
+            error.column = Some(name.clone());
+        }
+    }
 }
 
 /// Reports progress: rows read so far.

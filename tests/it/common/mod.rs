@@ -379,7 +379,7 @@ impl TestApp {
         let query = "mutation($regency: String!, $file: Upload!, $dryRun: Boolean, $partial: Boolean) { \
             importEnrollments(regencyCode: $regency, file: $file, dryRun: $dryRun, partial: $partial) { \
             rowsRead workersRegistered workersKnown coveragesCreated rowsSkipped rowsInError written fileSha256 \
-            errors { line column code message } } }";
+            errors { line column value code message } } }";
         let mut variables = json!({ "regency": regency, "file": null });
         if let (Some(target), Some(extra)) = (variables.as_object_mut(), options.as_object()) {
             target.extend(extra.clone());

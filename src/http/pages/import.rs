@@ -1,0 +1,36 @@
+//! The operators' import page at `/import`: a regency's enrollment list (.csv or .xlsx) checked
+//! by a dry run of `importEnrollments`, its errors shown and downloadable, then imported. Made
+//! like the dashboard: Bahasa Indonesia first (English with `?lang=en`), its assets compiled into
+//! the binary (no CDN), the same security headers, and only trusted documents, by id, so that it
+//! works where only trusted documents run. The API key stays in the browser tab.
+use axum::Router;
+use axum::extract::Path;
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::graphql::admission::trusted_documents::{IMPORT_DOCUMENTS, sha256_hex};
+
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("import.js", "text/javascript; charset=utf-8", include_bytes!("../../../assets/import/import.js")),
+    ("import.css", "text/css; charset=utf-8", include_bytes!("../../../assets/import/import.css")),
+];
+
+const PAGE: &str = include_str!("../../../assets/import/index.html");
+
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/import", get(page)).route("/import/assets/{file}", get(asset))
+}
+
+/// The page, with the ids of its documents (WebCrypto is missing on plain-HTTP intranet
+/// addresses, so the browser cannot hash them itself).
+async fn page() -> Response {
+    let ids: serde_json::Map<String, serde_json::Value> = IMPORT_DOCUMENTS
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), format!("sha256:{}", sha256_hex(text)).into()))
+        .collect();
+    crate::http::browser::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    crate::http::browser::vendored_asset(ASSETS, &file, "public, max-age=3600")
+}
