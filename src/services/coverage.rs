@@ -169,12 +169,7 @@ pub async fn enroll(
     .await?;
     audit::record(&txn, actor, "enrollWorker", AuditEntity::Coverage, row.id, None, Some(&row)).await?;
     let after = [existing.as_slice(), std::slice::from_ref(&row)].concat();
-    let change = Tally::change(
-        WorkerRows { worker: &worker, coverages: &existing, payouts: &[] },
-        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
-    );
-    summary::add(&txn, &change).await?;
-    state.live.commit(txn, Changes::stats(&change)).await?;
+    commit_periods(state, txn, &worker, &existing, &after).await?;
     Ok(row)
 }
 
@@ -222,16 +217,8 @@ pub async fn end(
     if updated.rows_affected != 1 {
         return Err(AppError::InvalidState(Msg::CoverageAlreadyEnded));
     }
-    let after = periods_of(&txn, worker.id).await?;
-    let row =
-        after.iter().find(|c| c.id == id).cloned().ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
-    audit::record(&txn, actor, "endCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
-    let change = Tally::change(
-        WorkerRows { worker: &worker, coverages: &before, payouts: &[] },
-        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
-    );
-    summary::add(&txn, &change).await?;
-    state.live.commit(txn, Changes::stats(&change)).await?;
+    let (after, row) = audit_period_change(&txn, actor, "endCoverage", &current).await?;
+    commit_periods(state, txn, &worker, &before, &after).await?;
     Ok(row)
 }
 
@@ -268,16 +255,8 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64, reason: &str) ->
         check_cancellable(now, today)?;
         return Err(AppError::InvalidState(Msg::CoverageCancelled { id }));
     }
-    let after = periods_of(&txn, worker.id).await?;
-    let row =
-        after.iter().find(|c| c.id == id).cloned().ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
-    audit::record(&txn, actor, "cancelCoverage", AuditEntity::Coverage, id, Some(&current), Some(&row)).await?;
-    let change = Tally::change(
-        WorkerRows { worker: &worker, coverages: &before, payouts: &[] },
-        WorkerRows { worker: &worker, coverages: &after, payouts: &[] },
-    );
-    summary::add(&txn, &change).await?;
-    state.live.commit(txn, Changes::stats(&change)).await?;
+    let (after, row) = audit_period_change(&txn, actor, "cancelCoverage", &current).await?;
+    commit_periods(state, txn, &worker, &before, &after).await?;
     Ok(row)
 }
 
@@ -405,6 +384,42 @@ pub async fn record_death_in(
         WorkerRows { worker: &row, coverages: &after, payouts: &[] },
     );
     Ok((row, change))
+}
+
+/// The worker's periods after `current` was updated in `txn`, and the row it became, audited as
+/// `action` with `current` as the state before.
+async fn audit_period_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    current: &coverage::Model,
+) -> AppResult<(Vec<coverage::Model>, coverage::Model)> {
+    let after = periods_of(txn, current.worker_id).await?;
+    let row = after
+        .iter()
+        .find(|c| c.id == current.id)
+        .cloned()
+        .ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
+    audit::record(txn, actor, action, AuditEntity::Coverage, current.id, Some(current), Some(&row)).await?;
+    Ok((after, row))
+}
+
+/// Commits a change to a worker's periods: the summaries move from what `before` counted to what
+/// `after` counts in the same transaction, and live subscribers hear of it once it is committed.
+async fn commit_periods(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    worker: &worker::Model,
+    before: &[coverage::Model],
+    after: &[coverage::Model],
+) -> AppResult<()> {
+    let change = Tally::change(
+        WorkerRows { worker, coverages: before, payouts: &[] },
+        WorkerRows { worker, coverages: after, payouts: &[] },
+    );
+    summary::add(&txn, &change).await?;
+    state.live.commit(txn, Changes::stats(&change)).await?;
+    Ok(())
 }
 
 /// All coverage periods of a worker, oldest first (in id order for equal starts, so that two
