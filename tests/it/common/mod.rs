@@ -35,17 +35,17 @@ pub const MODERN: Option<&str> = Some("application/graphql-response+json");
 /// reports it as ignored, not as passed (build.rs sets `jaminan_postgres_tests`). CI sets it, and
 /// a PostgreSQL it cannot reach fails the test.
 /// `backend_test!(exclusive name, body)` runs alone among such tests under `cargo test` (see
-/// `exclusive`).
+/// `exclusive`); `backend_test!(demo name, body)` starts from the demo dataset.
 #[macro_export]
 macro_rules! backend_test {
-    (@with $guard:ident, $name:ident, $body:expr) => {
+    (@with $guard:ident, $spawn:ident, $name:ident, $body:expr) => {
         mod $name {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let _guard = common::$guard().await;
-                let app = common::TestApp::spawn(common::Backend::Sqlite).await;
+                let app = common::TestApp::$spawn(common::Backend::Sqlite).await;
                 ($body)(app.clone()).await;
                 app.cleanup().await;
             }
@@ -54,17 +54,21 @@ macro_rules! backend_test {
             #[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
             async fn postgres() {
                 let _guard = common::$guard().await;
-                let app = common::TestApp::spawn_postgres().await;
+                let app = common::TestApp::$spawn(common::Backend::Postgres).await;
                 ($body)(app.clone()).await;
                 app.cleanup().await;
             }
         }
     };
     (exclusive $name:ident, $body:expr) => {
-        $crate::backend_test!(@with exclusive, $name, $body);
+        $crate::backend_test!(@with exclusive, spawn, $name, $body);
+    };
+    // On a database holding the demo dataset (see `TestApp::spawn_demo`).
+    (demo $name:ident, $body:expr) => {
+        $crate::backend_test!(@with shared, spawn_demo, $name, $body);
     };
     ($name:ident, $body:expr) => {
-        $crate::backend_test!(@with shared, $name, $body);
+        $crate::backend_test!(@with shared, spawn, $name, $body);
     };
 }
 
@@ -140,22 +144,51 @@ pub struct TestApp {
 
 static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static SQLITE_TEMPLATE: OnceCell<PathBuf> = OnceCell::const_new();
+static PG_DEMO: OnceCell<String> = OnceCell::const_new();
+static SQLITE_DEMO: OnceCell<PathBuf> = OnceCell::const_new();
+
+fn sqlite_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("jaminan-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join("jaminan-tests");
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                let template = SQLITE_TEMPLATE.get_or_init(|| sqlite_template(dir.clone())).await;
-                let path = dir.join(format!("{}.db", uuid::Uuid::new_v4()));
-                std::fs::copy(template, &path).expect("copy the SQLite template");
-                let url = format!("sqlite://{}?mode=rwc", path.display());
-                let db = jaminan::app::startup::open_url(&url).await.expect("sqlite test database");
-                TestApp::with_db(backend, db, path.display().to_string()).await
+                let template = SQLITE_TEMPLATE.get_or_init(|| sqlite_template(sqlite_dir())).await;
+                TestApp::spawn_sqlite_from(template).await
             }
             Backend::Postgres => TestApp::spawn_postgres().await,
         }
+    }
+
+    /// A database of its own holding the demo dataset (Kabupaten Tangerang, as `serve --demo`
+    /// loads it), cloned from a template: loading it takes some 15 s in a debug build, and the
+    /// tests that only read it (the pages in Chromium) need not each pay that.
+    pub async fn spawn_demo(backend: Backend) -> TestApp {
+        match backend {
+            Backend::Sqlite => {
+                let template = SQLITE_DEMO.get_or_init(|| sqlite_demo_template(sqlite_dir())).await;
+                TestApp::spawn_sqlite_from(template).await
+            }
+            Backend::Postgres => {
+                let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+                    panic!("TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI must set it)");
+                };
+                let template = PG_DEMO.get_or_init(|| pg_demo_template(base)).await;
+                TestApp::spawn_postgres_from(template).await
+            }
+        }
+    }
+
+    async fn spawn_sqlite_from(template: &std::path::Path) -> TestApp {
+        let path = sqlite_dir().join(format!("{}.db", uuid::Uuid::new_v4()));
+        std::fs::copy(template, &path).expect("copy the SQLite template");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = jaminan::app::startup::open_url(&url).await.expect("sqlite test database");
+        TestApp::with_db(Backend::Sqlite, db, path.display().to_string()).await
     }
 
     /// A database of its own, cloned from the migrated template. Panics without TEST_DATABASE_URL:
@@ -165,6 +198,11 @@ impl TestApp {
             panic!("TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI must set it)");
         };
         let template = PG_TEMPLATE.get_or_init(|| create_template(base.clone())).await;
+        TestApp::spawn_postgres_from(template).await
+    }
+
+    async fn spawn_postgres_from(template: &str) -> TestApp {
+        let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
         let name = format!("jaminan_test_{}", uuid::Uuid::new_v4().simple());
         let admin = db::connect(&base, jaminan::config::DEFAULT_STATEMENT_TIMEOUT_SECS)
             .await
@@ -210,6 +248,15 @@ impl TestApp {
     /// original's cleanup removes the database.
     pub fn with_state(&self, state: AppState) -> TestApp {
         TestApp { router: build_app(state.clone(), self.http.clone()), state, ..self.clone() }
+    }
+
+    /// The same app keeping each year's publication for an hour, as a server keeps it for its
+    /// refresh time. Tests otherwise compute it for every request, to read right after writing,
+    /// which takes seconds in a debug build: this is for tests that only read once their data is in.
+    pub fn keeping_publications(&self) -> TestApp {
+        let mut state = self.state.clone();
+        state.publications = Arc::new(Publications::new(1, std::time::Duration::from_secs(3600)));
+        self.with_state(state)
     }
 
     /// The same app with other HTTP settings.
@@ -545,6 +592,94 @@ async fn create_template(base: String) -> String {
             .expect("rename template");
     }
     admin.execute_unprepared("SELECT pg_advisory_unlock(727274)").await.ok();
+    admin.close().await.ok();
+    name
+}
+
+/// The build of the tests that runs: its time (seconds) and size. The demo templates are named
+/// after it, as the dataset is what this build's loader and summaries make of it; a template of a
+/// build an hour older than this one is removed (a younger one may be another checkout's, in use).
+fn this_build() -> (u64, u64) {
+    let exe = std::env::current_exe().expect("test binary");
+    let meta = std::fs::metadata(exe).expect("test binary");
+    let time = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+    (time.as_secs(), meta.len())
+}
+
+/// Whether a demo template named `demo_<time>_<size>` is of a build an hour older than this one.
+fn outdated_demo(name: &str, now: u64) -> bool {
+    let built = name.strip_prefix("demo_").and_then(|rest| rest.split('_').next()).and_then(|t| t.parse::<u64>().ok());
+    built.is_some_and(|built| built + 3600 < now)
+}
+
+/// The migrated SQLite template with the demo dataset loaded, made like `sqlite_template`.
+async fn sqlite_demo_template(dir: PathBuf) -> PathBuf {
+    let (time, size) = this_build();
+    let path = dir.join(format!("demo_{time}_{size:x}.db"));
+    if path.exists() {
+        return path;
+    }
+    for entry in std::fs::read_dir(&dir).expect("temp dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if outdated_demo(&name, time) {
+            std::fs::remove_file(entry.path()).ok();
+        }
+    }
+    let migrated = SQLITE_TEMPLATE.get_or_init(|| sqlite_template(dir.clone())).await;
+    let unique = uuid::Uuid::new_v4().simple();
+    let (scratch, building) = (dir.join(format!("{unique}.loading.db")), dir.join(format!("{unique}.demo.db")));
+    std::fs::copy(migrated, &scratch).expect("copy the SQLite template");
+    let db = jaminan::app::startup::open_url(&format!("sqlite://{}?mode=rwc", scratch.display()))
+        .await
+        .expect("open the SQLite demo template");
+    jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset");
+    db.execute_unprepared(&format!("VACUUM INTO '{}'", building.display())).await.expect("write the demo template");
+    db.close().await.ok();
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", scratch.display())).ok();
+    }
+    std::fs::rename(&building, &path).expect("put the demo template in place");
+    path
+}
+
+/// The migrated PostgreSQL template with the demo dataset loaded, made like `create_template`.
+async fn pg_demo_template(base: String) -> String {
+    let migrated = PG_TEMPLATE.get_or_init(|| create_template(base.clone())).await;
+    let (time, size) = this_build();
+    let name = format!("jaminan_demo_{time}_{size:x}");
+    let mut options = sea_orm::ConnectOptions::new(base.clone());
+    options.max_connections(1).sqlx_logging(false);
+    let admin = sea_orm::Database::connect(options).await.expect("postgres admin connection");
+    admin.execute_unprepared("SELECT pg_advisory_lock(727275)").await.expect("lock");
+    let existing: Vec<String> = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'jaminan_demo_%'",
+        ))
+        .await
+        .expect("look up demo templates")
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "datname").ok())
+        .collect();
+    for old in existing.iter().filter(|n| outdated_demo(n.trim_start_matches("jaminan_"), time)) {
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).await.ok();
+    }
+    if !existing.contains(&name) {
+        let building = format!("{name}_building");
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}")).await.expect("drop partial template");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {building} TEMPLATE {migrated}"))
+            .await
+            .expect("create demo template");
+        let db = jaminan::app::startup::open_url(&database_url(&base, &building)).await.expect("open demo template");
+        jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset");
+        db.close().await.ok();
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .await
+            .expect("rename demo template");
+    }
+    admin.execute_unprepared("SELECT pg_advisory_unlock(727275)").await.ok();
     admin.close().await.ok();
     name
 }
