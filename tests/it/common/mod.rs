@@ -616,6 +616,10 @@ fn outdated_demo(name: &str, now: u64) -> bool {
 async fn sqlite_demo_template(dir: PathBuf) -> PathBuf {
     let (time, size) = this_build();
     let path = dir.join(format!("demo_{time}_{size:x}.db"));
+    // One process loads it while the others wait (as under PostgreSQL's advisory lock): loading
+    // is the cost this saves.
+    let lock = std::fs::File::create(dir.join("demo.lock")).expect("demo lock file");
+    lock.lock().expect("demo lock");
     if path.exists() {
         return path;
     }
@@ -632,7 +636,7 @@ async fn sqlite_demo_template(dir: PathBuf) -> PathBuf {
     let db = jaminan::app::startup::open_url(&format!("sqlite://{}?mode=rwc", scratch.display()))
         .await
         .expect("open the SQLite demo template");
-    jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset");
+    assert!(jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset"), "loads when empty");
     db.execute_unprepared(&format!("VACUUM INTO '{}'", building.display())).await.expect("write the demo template");
     db.close().await.ok();
     for suffix in ["", "-wal", "-shm"] {
@@ -672,7 +676,7 @@ async fn pg_demo_template(base: String) -> String {
             .await
             .expect("create demo template");
         let db = jaminan::app::startup::open_url(&database_url(&base, &building)).await.expect("open demo template");
-        jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset");
+        assert!(jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset"), "loads when empty");
         db.close().await.ok();
         admin
             .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
