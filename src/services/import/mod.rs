@@ -16,6 +16,7 @@ pub mod file;
 mod lines;
 mod report;
 mod staging;
+mod xlsx;
 
 pub use report::{ERRORS_RETURNED, ImportOptions, ImportReport, Progress, RowError};
 
@@ -59,13 +60,9 @@ pub async fn import_enrollments(
     let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
     let reader_context = context.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        file::read(
-            source,
-            &reader_context,
-            options.keep_errors,
-            |chunk| tx.blocking_send(chunk).is_ok(),
-            |n| progress(n),
-        )
+        read_file(source, &reader_context, options.keep_errors, |chunk| tx.blocking_send(chunk).is_ok(), |n| {
+            progress(n)
+        })
     });
     let read = async move { reader.await.map_err(|e| AppError::Internal(format!("import reader: {e}")))? };
     match state.db.get_database_backend() {
@@ -88,6 +85,24 @@ pub async fn import_enrollments(
             finish(state, &context.actor, txn, applied).await
         }
     }
+}
+
+/// Reads the file as a workbook when it is one (by its content: a ZIP archive), else as CSV.
+fn read_file(
+    source: impl Read,
+    context: &Context,
+    keep_errors: usize,
+    send: impl FnMut(Vec<Enrollment>) -> bool,
+    progress: impl FnMut(u64),
+) -> AppResult<Reading> {
+    let mut source = file::source(source);
+    if !xlsx::is_zip(&mut source)? {
+        return file::read_csv(source, context, keep_errors, send, progress);
+    }
+    let (mut reading, sha256) =
+        xlsx::read(source, |rows| file::read_records(rows, context, keep_errors, send, progress))?;
+    reading.sha256 = sha256;
+    Ok(reading)
 }
 
 /// The outcome of reading and staging together. The file's own error (header, I/O) explains a
