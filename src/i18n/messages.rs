@@ -145,6 +145,7 @@ pub enum Msg {
     MissingColumns { columns: String },
     CellNotUtf8,
     CellIsNumber { column: String },
+    ExampleRow,
     NotAWorkbook { detail: String },
     WorkbookTooLarge { max: u64 },
     CellRequired { column: String },
@@ -701,6 +702,11 @@ impl Msg {
                 "the {column} cell holds a number, not text: Excel keeps only 15 digits of a number, so its last digits may be lost and it cannot be trusted. Format the {column} column as Text (Format Cells > Text), type or paste the numbers again from the source, and save",
                 "sel {column} berisi angka, bukan teks: Excel hanya menyimpan 15 digit sebuah angka, sehingga digit terakhirnya bisa hilang dan tidak dapat dipercaya. Format kolom {column} sebagai Teks (Format Cells > Text), ketik atau tempel ulang angkanya dari sumbernya, lalu simpan"
             ),
+            Msg::ExampleRow => say!(
+                lang,
+                "this is the template's example row: replace it with the workers to enroll (or delete it)",
+                "ini baris contoh dari templat: ganti dengan pekerja yang akan didaftarkan (atau hapus baris ini)"
+            ),
             Msg::NotAWorkbook { detail } => say!(
                 lang,
                 "the file is a ZIP archive but not an Excel workbook (.xlsx) that can be read: {detail}. Send the list as .xlsx or CSV",
@@ -855,6 +861,7 @@ mod tests {
             Msg::ExcelScientific { cells: 67, line: 3, column: "NIK".into(), value: "3,60313E+15".into() },
             Msg::ExcelTruncated { ending_in_zero: 133, niks: 200 },
             Msg::CellIsNumber { column: "NIK".into() },
+            Msg::ExampleRow,
             Msg::NotAWorkbook { detail: "no workbook.xml".into() },
             Msg::WorkbookTooLarge { max: 4_294_967_296 },
             Msg::NoDistrictNamed { regency: "Kabupaten Tangerang (36.03)".into() },

@@ -374,6 +374,8 @@ struct Lookups {
     /// The districts of the import's regency, by name.
     districts: NameTable<Arc<District>>,
     regency_name: String,
+    /// The template's example row, by its name's key.
+    example_name: String,
 }
 
 /// Other names of funding sources, as clerks write them.
@@ -399,6 +401,7 @@ impl Lookups {
             programs: Choices::of(&[], |p: Program| p.to_value()),
             districts: NameTable::new(districts),
             regency_name: regency.map_or_else(|| context.regency_code.clone(), |r| format!("{} ({})", r.name, r.code)),
+            example_name: name_key(sheet::EXAMPLE_NAME),
         }
     }
 }
@@ -507,6 +510,10 @@ impl<'a> Row<'a> {
         }
         let nik = self.nik(context, seen);
         let full_name = self.required(FULL_NAME).ok().and_then(|text| match check_name(text) {
+            Ok(_) if name_key(text) == lookups.example_name => {
+                self.fail(FULL_NAME, Some(text), "BAD_USER_INPUT", Msg::ExampleRow);
+                None
+            }
             Ok(name) => Some(name),
             Err(err) => {
                 self.broken(Some(FULL_NAME), Some(text), &err);
