@@ -27,7 +27,9 @@ use crate::i18n::Msg;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     /// `,` or `;` (with a byte-order mark, as Excel writes it, for Excel set to Indonesian).
-    Csv { delimiter: char },
+    Csv {
+        delimiter: char,
+    },
     Xlsx,
 }
 

@@ -46,7 +46,8 @@ const FUNDING_SOURCES: [&str; 4] = ["APBD", "APBD Provinsi", "ABT", "Mandiri"];
 pub fn enrollments(areas: &Areas, regency_code: &str, today: NaiveDate) -> AppResult<Vec<u8>> {
     let regency = areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regency", Msg::UnknownRegency))?;
     let districts: Vec<&str> = areas.districts_of(regency).map(|d| d.name.as_str()).collect();
-    let first = areas.districts_of(regency).next().ok_or_else(|| AppError::bad_input("regency", Msg::UnknownRegency))?;
+    let first =
+        areas.districts_of(regency).next().ok_or_else(|| AppError::bad_input("regency", Msg::UnknownRegency))?;
     let mut sheet = SheetOut::new("Peserta", &TEXT_COLUMNS, false)?;
     sheet.header(HEADERS)?;
     let year = today.year();
@@ -68,7 +69,9 @@ pub fn enrollments(areas: &Areas, regency_code: &str, today: NaiveDate) -> AppRe
     lists(&mut sheet, &districts)?;
     let validations = validations(districts.len())?;
     let main = sheet.sheet()?;
-    for (column, width) in [(0, 20.0), (1, 30.0), (2, 22.0), (3, 22.0), (4, 14.0), (5, 14.0), (6, 14.0), (7, 14.0), (8, 14.0), (9, 16.0)] {
+    for (column, width) in
+        [(0, 20.0), (1, 30.0), (2, 22.0), (3, 22.0), (4, 14.0), (5, 14.0), (6, 14.0), (7, 14.0), (8, 14.0), (9, 16.0)]
+    {
         main.set_column_width(column, width).map_err(xlsx_error)?;
     }
     for (column, validation) in validations {
@@ -78,7 +81,8 @@ pub fn enrollments(areas: &Areas, regency_code: &str, today: NaiveDate) -> AppRe
 }
 
 fn day(year: i32, month: u32, date: u32) -> AppResult<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, date).ok_or_else(|| AppError::Internal(format!("no date {year}-{month}-{date}")))
+    NaiveDate::from_ymd_opt(year, month, date)
+        .ok_or_else(|| AppError::Internal(format!("no date {year}-{month}-{date}")))
 }
 
 /// The hidden sheet: occupations in column A, the regency's kecamatan in B.
@@ -104,11 +108,8 @@ fn validations(districts: usize) -> AppResult<Vec<(u16, DataValidation)>> {
             .and_then(|v| v.set_error_message(message))
             .map_err(xlsx_error)
     };
-    let occupations = list(
-        format!("={LISTS}!$A$1:$A${}", OCCUPATION_NAMES_ID.len()),
-        "Pekerjaan",
-        "Pilih pekerjaan dari daftar.",
-    )?;
+    let occupations =
+        list(format!("={LISTS}!$A$1:$A${}", OCCUPATION_NAMES_ID.len()), "Pekerjaan", "Pilih pekerjaan dari daftar.")?;
     let kecamatan =
         list(format!("={LISTS}!$B$1:$B${}", districts.max(1)), "Kecamatan", "Pilih kecamatan dari daftar.")?;
     // The import also reads codes and other names: a warning, not a refusal.

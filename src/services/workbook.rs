@@ -34,8 +34,11 @@ impl SheetOut {
     pub fn new(name: &str, text_columns: &[u16], constant_memory: bool) -> AppResult<SheetOut> {
         let mut workbook = Workbook::new();
         let text = Format::new().set_num_format("@");
-        let worksheet =
-            if constant_memory { workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)? } else { workbook.add_worksheet() };
+        let worksheet = if constant_memory {
+            workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?
+        } else {
+            workbook.add_worksheet()
+        };
         worksheet.set_name(name).map_err(xlsx_error)?;
         for column in text_columns {
             worksheet.set_column_format(*column, &text).map_err(xlsx_error)?;

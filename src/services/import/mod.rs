@@ -60,9 +60,13 @@ pub async fn import_enrollments(
     let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
     let reader_context = context.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        read_file(source, &reader_context, options.keep_errors, |chunk| tx.blocking_send(chunk).is_ok(), |n| {
-            progress(n)
-        })
+        read_file(
+            source,
+            &reader_context,
+            options.keep_errors,
+            |chunk| tx.blocking_send(chunk).is_ok(),
+            |n| progress(n),
+        )
     });
     let read = async move { reader.await.map_err(|e| AppError::Internal(format!("import reader: {e}")))? };
     match state.db.get_database_backend() {

@@ -63,7 +63,7 @@ pub fn read<R: Read, T>(
     let first = workbook.sheet_names().first().cloned().ok_or_else(|| not_a_workbook("no sheet"))?;
     let cells = workbook.worksheet_cells_reader(&first).map_err(not_a_workbook)?;
     let column_offset = cells.dimensions().start.1;
-    let mut sheet = SheetRows { cells, column_offset, pending: None };
+    let mut sheet = SheetRows { cells, column_offset, pending: None, done: false, width: 0 };
     let out = rows(&mut sheet)?;
     Ok((out, sha256))
 }
@@ -93,6 +93,10 @@ pub struct SheetRows<'a, RS: Read + Seek> {
     column_offset: u32,
     /// The first cell of the next row, read ahead.
     pending: Option<calamine::Cell<DataRef<'a>>>,
+    /// The sheet's last cell was read (calamine must not be asked again).
+    done: bool,
+    /// The header's width: a row's empty cells at the end are absent from the sheet, not missing.
+    width: usize,
 }
 
 fn sheet_error(err: XlsxError) -> AppError {
@@ -105,6 +109,7 @@ impl<'a, RS: Read + Seek> Records for SheetRows<'a, RS> {
         record.numbers.clear();
         let first = match self.pending.take() {
             Some(cell) => cell,
+            None if self.done => return Ok(false),
             None => match self.cells.next_cell().map_err(sheet_error)? {
                 Some(cell) => cell,
                 None => return Ok(false),
@@ -124,6 +129,13 @@ impl<'a, RS: Read + Seek> Records for SheetRows<'a, RS> {
             }
             put(record, column.saturating_sub(self.column_offset) as usize, cell.get_value());
             next = self.cells.next_cell().map_err(sheet_error)?;
+            self.done = next.is_none();
+        }
+        if self.width == 0 {
+            self.width = record.cells.len();
+        }
+        while record.cells.len() < self.width {
+            record.cells.push_field(b"");
         }
         Ok(true)
     }
