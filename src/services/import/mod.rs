@@ -1,4 +1,5 @@
-//! Bulk enrollment: a regency's yearly list of workers (CSV, see `file`) registered and enrolled
+//! Bulk enrollment: a regency's yearly list of workers (CSV, see `file`, or an Excel workbook,
+//! see `xlsx`, which gives `file` the same rows) registered and enrolled
 //! in one transaction, with exactly the rules of registerWorker and enrollWorker per row.
 //!
 //! Set-based, never a round trip per row:
@@ -38,7 +39,7 @@ use crate::services::probes::{self, HiddenWorker};
 use crate::stats::summary;
 use file::{Context, Enrollment, Reading};
 
-/// Imports `source` (CSV) as enrollments paid by `regency_code`. The caller needs OPERATOR and
+/// Imports `source` (CSV or .xlsx) as enrollments paid by `regency_code`. The caller needs OPERATOR and
 /// the regency in scope; each new worker's domicile must be in scope too (as for registerWorker).
 pub async fn import_enrollments(
     state: &AppState,
