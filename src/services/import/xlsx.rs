@@ -28,6 +28,10 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// upload may be as CSV.
 pub const MAX_UNPACKED: u64 = 2 << 30;
 
+/// What the workbook's shared strings (the text of its cells, once each, held in memory while the
+/// sheet is read) may unpack to.
+pub const MAX_SHARED_STRINGS: u64 = 512 << 20;
+
 /// What a workbook itself may be: it is held in memory while it is read.
 const MAX_PACKED: u64 = 1 << 30;
 
@@ -58,7 +62,7 @@ pub fn read<R: Read, T>(
         return Err(AppError::bad_input("file", Msg::WorkbookTooLarge { max: MAX_PACKED }));
     }
     let sha256 = source.into_inner().sha256();
-    check_unpacked_size(&bytes)?;
+    check_unpacked_size(&bytes, MAX_UNPACKED, MAX_SHARED_STRINGS)?;
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(not_a_workbook)?;
     let first = workbook.sheet_names().first().cloned().ok_or_else(|| not_a_workbook("no sheet"))?;
     let cells = workbook.worksheet_cells_reader(&first).map_err(not_a_workbook)?;
@@ -68,16 +72,22 @@ pub fn read<R: Read, T>(
     Ok((out, sha256))
 }
 
-/// What the archive's directory says its parts unpack to, against `MAX_UNPACKED`.
-fn check_unpacked_size(bytes: &[u8]) -> AppResult<()> {
+/// What the archive's directory says its parts unpack to, against `MAX_UNPACKED` (and the shared
+/// strings against `MAX_SHARED_STRINGS`). The zip crate holds each part to its declared size as
+/// it unpacks it, so an archive cannot lie its way past this.
+fn check_unpacked_size(bytes: &[u8], max_unpacked: u64, max_shared_strings: u64) -> AppResult<()> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(not_a_workbook)?;
     let mut total: u64 = 0;
     for i in 0..archive.len() {
         let part = archive.by_index_raw(i).map_err(not_a_workbook)?;
+        let shared_strings = part.name().is_ok_and(|name| name.eq_ignore_ascii_case("xl/sharedStrings.xml"));
+        if shared_strings && part.size() > max_shared_strings {
+            return Err(AppError::bad_input("file", Msg::WorkbookTooLarge { max: max_shared_strings }));
+        }
         total = total.saturating_add(part.size());
     }
-    if total > MAX_UNPACKED {
-        return Err(AppError::bad_input("file", Msg::WorkbookTooLarge { max: MAX_UNPACKED }));
+    if total > max_unpacked {
+        return Err(AppError::bad_input("file", Msg::WorkbookTooLarge { max: max_unpacked }));
     }
     Ok(())
 }
@@ -186,6 +196,27 @@ fn number_text(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    /// Archives whose parts unpack past the limits (here 1 and 2 MiB): refused before anything
+    /// is unpacked, by what their directory declares.
+    #[test]
+    fn a_zip_bomb_is_refused_by_what_it_declares() {
+        let bomb = |part: &str| {
+            let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            zip.start_file(part, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(&vec![b'0'; 3 << 20]).unwrap();
+            zip.finish().unwrap().into_inner()
+        };
+        let strings = bomb("xl/sharedStrings.xml");
+        assert!(strings.len() < 64 << 10, "{} bytes", strings.len());
+        let refused = check_unpacked_size(&strings, 4 << 20, 1 << 20).unwrap_err();
+        assert_eq!(refused.message(), Msg::WorkbookTooLarge { max: 1 << 20 });
+        let sheet = bomb("xl/worksheets/sheet1.xml");
+        let refused = check_unpacked_size(&sheet, 2 << 20, 1 << 20).unwrap_err();
+        assert_eq!(refused.message(), Msg::WorkbookTooLarge { max: 2 << 20 });
+        assert!(check_unpacked_size(&sheet, 4 << 20, 1 << 20).is_ok());
+    }
 
     #[test]
     fn numbers_are_written_as_excel_shows_them_in_a_wide_column() {
