@@ -5,6 +5,10 @@
 # an empty database and into DB (a database already seeded, e.g. with 10 million workers).
 # Then the cost of each index: the bare COPY with only that index left (in a rolled-back
 # transaction that drops the others). Prints times, ratios, rows/s and the import's peak RSS.
+# The same rows as an Excel workbook (the CSV imported into a scratch SQLite database and written
+# back with `export enrollments --format xlsx`) are imported next to the CSV, into an empty
+# database of each kind: the .xlsx target is 3x the CSV's time. XLSX_ONLY=1 skips the COPY
+# baselines and the index costs (only the CSV and the .xlsx imports, into empty databases).
 # Usage (release binary built): bench/import.sh [ROWS] [SEEDED_DB]
 set -euo pipefail
 ROWS=${1:-1000000}; SEEDED=${2:-}
@@ -21,6 +25,41 @@ DATABASE_URL="$PG/$EMPTY" "$BIN" migrate >/dev/null 2>&1
 command psql -X -At "$PG/$EMPTY" -c "SELECT code FROM district WHERE regency_code = '36.03' ORDER BY code" > "$W/districts"
 python3 bench/enrollment-file.py csv "$ROWS" "$W/districts" > "$W/enrollments.csv"
 echo "file: $ROWS rows, $(du -h "$W/enrollments.csv" | cut -f1)"
+CONVERT="sqlite://$W/convert.db?mode=rwc"
+DATABASE_URL="$CONVERT" "$BIN" migrate >/dev/null 2>&1
+DATABASE_URL="$CONVERT" "$BIN" import enrollments "$W/enrollments.csv" --regency 36.03 >/dev/null 2>&1
+start=$(now)
+DATABASE_URL="$CONVERT" "$BIN" export enrollments --regency 36.03 --year 2026 --format xlsx "$W/enrollments.xlsx" >/dev/null
+echo "workbook: $ROWS rows, $(du -h "$W/enrollments.xlsx" | cut -f1), exported in $(printf '%.1f' "$(since "$start")")s"
+rm -f "$W/convert.db"*
+
+# One import of FILE into an empty database at URL: seconds, then peak RSS in KB.
+timed_import() { # url file
+  local start; start=$(now)
+  DATABASE_URL="$1" /usr/bin/time -f "%M" -o "$W/rss" "$BIN" import enrollments "$2" --regency 36.03 >/dev/null 2>&1
+  echo "$(since "$start") $(cat "$W/rss")"
+}
+
+# CSV and .xlsx of the same rows, each into a fresh empty database of the kind.
+csv_vs_xlsx() { # label fresh-url-command
+  local label=$1 fresh=$2 csv xlsx
+  csv=$(timed_import "$($fresh)" "$W/enrollments.csv")
+  xlsx=$(timed_import "$($fresh)" "$W/enrollments.xlsx")
+  python3 -c "import sys; n=int(sys.argv[1]); c,cr,x,xr=float(sys.argv[2]),int(sys.argv[3]),float(sys.argv[4]),int(sys.argv[5]); print(f'{sys.argv[6]}: CSV {c:.1f}s ({n/c:,.0f} rows/s, peak RSS {cr/1024:.0f} MB), .xlsx {x:.1f}s ({n/x:,.0f} rows/s, peak RSS {xr/1024:.0f} MB): {x/c:.2f}x')" \
+    "$ROWS" $csv $xlsx "$label"
+}
+fresh_sqlite() { rm -f "$W/fresh.db"*; DATABASE_URL="sqlite://$W/fresh.db?mode=rwc" "$BIN" migrate >/dev/null 2>&1; echo "sqlite://$W/fresh.db?mode=rwc"; }
+fresh_postgres() {
+  psql "$PG/postgres" -c "DROP DATABASE IF EXISTS ${EMPTY}_x WITH (FORCE)" -c "CREATE DATABASE ${EMPTY}_x" >/dev/null
+  DATABASE_URL="$PG/${EMPTY}_x" "$BIN" migrate >/dev/null 2>&1; echo "$PG/${EMPTY}_x"
+}
+csv_vs_xlsx "SQLite, empty" fresh_sqlite
+csv_vs_xlsx "PostgreSQL, empty" fresh_postgres
+psql "$PG/postgres" -c "DROP DATABASE IF EXISTS ${EMPTY}_x WITH (FORCE)"
+if [ -n "${XLSX_ONLY:-}" ]; then
+  psql "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)"
+  exit 0
+fi
 
 run() { # database label
   local db=$1 label=$2 url="$PG/$1"

@@ -10,6 +10,7 @@ const TEXT = {
     title: "Impor Daftar Kepesertaan", switch: "English", step1: "1. API key", useKey: "Gunakan", forgetKey: "Lupakan",
     keyNote: "Key hanya disimpan di tab ini (sessionStorage), tidak pernah di alamat halaman.",
     step2: "2. Kabupaten/kota", step3: "3. Berkas (.csv atau .xlsx)", drop: "Letakkan berkas di sini, atau pilih:",
+    template: "Unduh templat isian (.xlsx) untuk kabupaten/kota ini",
     partial: "Impor baris yang benar saja (lewati baris yang salah)", step4: "4. Periksa, lalu impor",
     dryRun: "Periksa (uji coba)", import: "Impor", download: "Unduh kesalahan (CSV)",
     needKey: "Masukkan API key.", loadingRegencies: "Memuat kabupaten/kota…", noRegency: "Key ini tidak menjangkau kabupaten/kota mana pun.",
@@ -31,6 +32,7 @@ const TEXT = {
     title: "Import an enrollment list", switch: "Bahasa Indonesia", step1: "1. API key", useKey: "Use", forgetKey: "Forget",
     keyNote: "The key is kept in this tab only (sessionStorage), never in the page's address.",
     step2: "2. Regency", step3: "3. File (.csv or .xlsx)", drop: "Drop the file here, or choose it:",
+    template: "Download the template (.xlsx) for this regency",
     partial: "Import the correct rows only (skip the rows in error)", step4: "4. Check, then import",
     dryRun: "Check (dry run)", import: "Import", download: "Download the errors (CSV)",
     needKey: "Enter an API key.", loadingRegencies: "Loading regencies…", noRegency: "This key reaches no regency.",
@@ -133,7 +135,11 @@ function translate() {
 }
 
 function buttons() {
-  const ready = Boolean(state.key && $("regency").value && state.file);
+  const regency = $("regency").value;
+  // The template to fill in holds no personal data: a plain link, no key.
+  $("template").hidden = !regency;
+  if (regency) $("template").href = "/templates/enrollments.xlsx?regency=" + encodeURIComponent(regency);
+  const ready = Boolean(state.key && regency && state.file);
   $("dry-run").disabled = !ready;
   const report = state.checked === current() ? state.report : null;
   const importable = report && state.kind === "dry" && report.rowsRead > report.rowsInError &&

@@ -77,12 +77,12 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
-    /// Import a CSV file into the database (see docs/import.md).
+    /// Import a CSV file or an Excel workbook (.xlsx) into the database (see docs/import.md).
     Import {
         #[command(subcommand)]
         command: import::ImportCommand,
     },
-    /// Export data as the CSV files that `import` reads.
+    /// Export data as the files (CSV or .xlsx) that `import` reads, and the template to fill in.
     Export {
         #[command(subcommand)]
         command: export::ExportCommand,

@@ -1,4 +1,4 @@
-//! Bulk enrollment over GraphQL: `importEnrollments` takes the CSV as an Upload (the GraphQL
+//! Bulk enrollment over GraphQL: `importEnrollments` takes the CSV or .xlsx as an Upload (the GraphQL
 //! multipart request spec) and answers with the import's report.
 use std::sync::Arc;
 
@@ -14,8 +14,9 @@ pub struct ImportMutation;
 
 #[Object]
 impl ImportMutation {
-    /// A regency's enrollment list as CSV (GraphQL multipart request). OPERATOR and above, in
-    /// scope. All or nothing unless partial; dryRun writes nothing.
+    /// A regency's enrollment list as CSV or an Excel workbook (.xlsx, recognised by its content)
+    /// in a GraphQL multipart request. OPERATOR and above, in scope. All or nothing unless
+    /// partial; dryRun writes nothing.
     async fn import_enrollments(
         &self,
         ctx: &Context<'_>,

@@ -1,7 +1,8 @@
-//! The HTTP surface: /graphql (POST, GET, WebSocket, GraphiQL for browsers), the pages, /healthz,
-//! /readyz and /metrics.
+//! The HTTP surface: /graphql (POST, GET, WebSocket, GraphiQL for browsers), the pages, the
+//! downloads (exports, the template), /healthz, /readyz and /metrics.
 pub mod browser;
 mod caller;
+mod downloads;
 mod graphql;
 pub mod pages;
 pub mod request_id;
@@ -48,6 +49,8 @@ pub fn router(app: AppState, settings: HttpSettings) -> Router {
                 .layer(middleware::map_response(browser::private_by_default))
                 .layer(middleware::from_fn(metrics::observe)),
         )
+        .route("/exports/enrollments", get(downloads::enrollments))
+        .route("/templates/enrollments.xlsx", get(downloads::template))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     // GraphiQL needs introspection: where it is off, keyed callers keep it (see `admission`).

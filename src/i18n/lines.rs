@@ -135,6 +135,12 @@ pub enum Line {
         rows: u64,
         path: String,
     },
+    TemplateWritten {
+        path: String,
+    },
+    DelimiterUnknown {
+        given: String,
+    },
     AdminKeyWithScope,
     UnknownScope {
         code: String,
@@ -368,6 +374,14 @@ impl Line {
                 let n = num(*count);
                 say!(lang, "{count} rows in error", "{n} baris bermasalah")
             }
+            Line::TemplateWritten { path } => {
+                say!(lang, "template written to {path}", "templat ditulis ke {path}")
+            }
+            Line::DelimiterUnknown { given } => say!(
+                lang,
+                "--delimiter {given:?}: a CSV file is separated by ',' or ';'",
+                "--delimiter {given:?}: berkas CSV dipisahkan dengan ',' atau ';'"
+            ),
             Line::ExportWritten { rows, path } => {
                 let n = num(*rows);
                 say!(lang, "{rows} coverage periods written to {path}", "{n} periode kepesertaan ditulis ke {path}")

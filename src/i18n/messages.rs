@@ -144,6 +144,10 @@ pub enum Msg {
     ColumnTwice { column: String },
     MissingColumns { columns: String },
     CellNotUtf8,
+    CellIsNumber { column: String },
+    ExampleRow,
+    NotAWorkbook { detail: String },
+    WorkbookTooLarge { max: u64 },
     CellRequired { column: String },
     RowWidth { cells: usize, header: usize },
     NikOnEarlierLine,
@@ -693,6 +697,29 @@ impl Msg {
                 "the cell is not valid UTF-8 (save the file as CSV UTF-8)",
                 "isi sel bukan UTF-8 yang valid (simpan berkas sebagai CSV UTF-8)"
             ),
+            Msg::CellIsNumber { column } => say!(
+                lang,
+                "the {column} cell holds a number, not text: Excel keeps only 15 digits of a number, so its last digits may be lost and it cannot be trusted. Format the {column} column as Text (Format Cells > Text), type or paste the numbers again from the source, and save",
+                "sel {column} berisi angka, bukan teks: Excel hanya menyimpan 15 digit sebuah angka, sehingga digit terakhirnya bisa hilang dan tidak dapat dipercaya. Format kolom {column} sebagai Teks (Format Cells > Text), ketik atau tempel ulang angkanya dari sumbernya, lalu simpan"
+            ),
+            Msg::ExampleRow => say!(
+                lang,
+                "this is the template's example row: replace it with the workers to enroll (or delete it)",
+                "ini baris contoh dari templat: ganti dengan pekerja yang akan didaftarkan (atau hapus baris ini)"
+            ),
+            Msg::NotAWorkbook { detail } => say!(
+                lang,
+                "the file is a ZIP archive but not an Excel workbook (.xlsx) that can be read: {detail}. Send the list as .xlsx or CSV",
+                "berkas ini arsip ZIP tetapi bukan buku kerja Excel (.xlsx) yang dapat dibaca: {detail}. Kirim daftar sebagai .xlsx atau CSV"
+            ),
+            Msg::WorkbookTooLarge { max } => {
+                let n = num(*max as i64);
+                say!(
+                    lang,
+                    "the workbook unpacks to more than {max} bytes (or its sheet has more rows or columns than Excel allows): split the list into several files",
+                    "buku kerja ini jika dibuka melebihi {n} bita (atau lembarnya punya lebih banyak baris atau kolom daripada yang diizinkan Excel): bagi daftar menjadi beberapa berkas"
+                )
+            }
             Msg::CellRequired { column } => say!(lang, "{column} is required", "{column} wajib diisi"),
             Msg::RowWidth { cells, header } => say!(
                 lang,
@@ -833,6 +860,10 @@ mod tests {
             Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
             Msg::ExcelScientific { cells: 67, line: 3, column: "NIK".into(), value: "3,60313E+15".into() },
             Msg::ExcelTruncated { ending_in_zero: 133, niks: 200 },
+            Msg::CellIsNumber { column: "NIK".into() },
+            Msg::ExampleRow,
+            Msg::NotAWorkbook { detail: "no workbook.xml".into() },
+            Msg::WorkbookTooLarge { max: 4_294_967_296 },
             Msg::NoDistrictNamed { regency: "Kabupaten Tangerang (36.03)".into() },
             Msg::RegisteredWith { what: Noun::Occupation, registered: "FISHER".into() },
         ];

@@ -16,6 +16,8 @@ mod state;
 pub mod statistics;
 pub mod subscriptions;
 pub mod targets;
+pub mod template;
+pub mod workbook;
 pub mod workers;
 
 pub use state::AppState;

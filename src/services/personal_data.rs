@@ -32,6 +32,8 @@ pub enum PersonalRead {
     Nik,
     /// `Worker.birthDate`.
     BirthDate,
+    /// A worker's row in an export downloaded over HTTP (full NIK, birth date within it).
+    Export,
 }
 
 impl PersonalRead {
@@ -41,6 +43,7 @@ impl PersonalRead {
             PersonalRead::NikSearch => "workers(search)",
             PersonalRead::Nik => "Worker.nik",
             PersonalRead::BirthDate => "Worker.birthDate",
+            PersonalRead::Export => "exportEnrollments",
         }
     }
 }
@@ -83,6 +86,38 @@ async fn record(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
         })
         .collect::<AppResult<Vec<_>>>()?;
     audit::record_batch(db, &entries).await
+}
+
+/// Audits `workers` (id, full NIK) read one way now, not at the next flush: for reads that must
+/// be in the audit log before the data leaves (an export file). A worker twice is one entry.
+pub async fn record_now(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    read: PersonalRead,
+    workers: &[(i64, String)],
+) -> AppResult<()> {
+    let at = Utc::now();
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    let mut notes: Vec<ReadNote> = Vec::new();
+    for (worker_id, full_nik) in workers {
+        if let Some(&i) = index.get(worker_id) {
+            notes[i].details.reads += 1;
+            continue;
+        }
+        index.insert(*worker_id, notes.len());
+        notes.push(ReadNote {
+            at,
+            key_id: actor.key_id,
+            key_name: actor.key_name.clone(),
+            read,
+            worker_id: *worker_id,
+            details: ReadDetails { nik: nik::mask(full_nik), reads: 1 },
+        });
+    }
+    if notes.is_empty() {
+        return Ok(());
+    }
+    record(db, &notes).await
 }
 
 /// Notes kept while the database is away; past this the oldest are dropped (and logged).

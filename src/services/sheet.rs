@@ -24,6 +24,10 @@ pub const COLUMNS: [&str; 10] = [
     "membership_number",
 ];
 
+/// The full name of the template's example row: the import refuses a row named so (a template
+/// sent back as it is registers nobody).
+pub const EXAMPLE_NAME: &str = "CONTOH Budi Santoso (hapus baris ini)";
+
 /// The file-format name of a funding source (the API's).
 pub fn funding_source_name(source: FundingSource) -> String {
     match source {
@@ -62,24 +66,48 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
-/// A CSV file for people (`,`-separated, `\n`-terminated): every cell neutralised, and a
+/// A cell as a workbook holds it, and whether it starts like a formula. A text cell never runs,
+/// so it is written as stored, with Excel's quote prefix (its format) when it starts like a
+/// formula, so that it stays text when someone edits it; one that already has quotes before such
+/// a character gets one more, as in CSV, so that the import's `restore` gives it back exactly.
+pub fn for_workbook(cell: &str) -> (Cow<'_, str>, bool) {
+    let formula_like = formula_behind_quotes(cell);
+    if formula_like && cell.starts_with('\'') {
+        (Cow::Owned(format!("'{cell}")), true)
+    } else {
+        (Cow::Borrowed(cell), formula_like)
+    }
+}
+
+/// A CSV file for people (`,`-separated unless told otherwise, `\n`-terminated): every cell neutralised, and a
 /// neutralised cell always in double quotes (OWASP), like one holding a delimiter (`,`, or the
 /// `;` of spreadsheets set to Indonesian), a quote or a line break.
 pub struct SheetWriter<W: Write> {
     out: BufWriter<W>,
     line: String,
+    delimiter: char,
 }
 
 impl<W: Write> SheetWriter<W> {
     pub fn new(out: W) -> Self {
-        SheetWriter { out: BufWriter::with_capacity(1 << 16, out), line: String::new() }
+        SheetWriter::with_delimiter(out, ',')
+    }
+
+    /// `;` is the list separator of Excel set to Indonesian: such a file opens in columns there.
+    pub fn with_delimiter(out: W, delimiter: char) -> Self {
+        SheetWriter { out: BufWriter::with_capacity(1 << 16, out), line: String::new(), delimiter }
+    }
+
+    /// Writes bytes before the first row (a byte-order mark).
+    pub fn preamble(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     pub fn write_row<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
         self.line.clear();
         for (n, cell) in cells.into_iter().enumerate() {
             if n > 0 {
-                self.line.push(',');
+                self.line.push(self.delimiter);
             }
             let inert = neutralise(cell);
             let quoted = matches!(inert, Cow::Owned(_)) || inert.contains([',', ';', '"', '\n', '\r']);
@@ -138,5 +166,16 @@ mod tests {
         let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!((restore(&record[1]), &record[2], &record[5]), (formula, "a,b", ""));
+    }
+
+    #[test]
+    fn workbook_cells_are_stored_values_with_a_quote_only_where_restore_takes_one() {
+        for (stored, written, formula_like) in
+            [("-Budi", "-Budi", true), ("'-x", "''-x", true), ("'Aisyah", "'Aisyah", false), ("Budi", "Budi", false)]
+        {
+            let (cell, like) = for_workbook(stored);
+            assert_eq!((cell.as_ref(), like), (written, formula_like));
+            assert_eq!(restore(&cell), stored);
+        }
     }
 }

@@ -39,7 +39,16 @@ async fn writes(app: &TestApp) -> (i64, i64) {
 /// Workers of 36.03's coverage in `year` as the export writes them (data rows, header aside).
 async fn exported(app: &TestApp, year: i32) -> usize {
     let mut out = Vec::new();
-    jaminan::services::export::enrollments(&app.state.db, &app.state.areas, "36.03", year, &mut out).await.unwrap();
+    jaminan::services::export::enrollments(
+        &app.state.db,
+        &app.state.areas,
+        "36.03",
+        year,
+        jaminan::services::export::ExportFormat::CSV,
+        &mut out,
+    )
+    .await
+    .unwrap();
     String::from_utf8(out).unwrap().lines().count() - 1
 }
 

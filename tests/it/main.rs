@@ -43,3 +43,4 @@ mod summaries;
 mod traces;
 mod trusted_documents;
 mod workers;
+mod xlsx;

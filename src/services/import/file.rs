@@ -82,38 +82,92 @@ pub struct Context {
     pub regency_code: String,
 }
 
-/// Reads the whole file, sending good rows to `send` in chunks (it returns false when the
+/// A file as it arrives: hashed (the audit names it by its SHA-256) and, for CSV, its line starts
+/// noted (error rows name their line), with a buffer to look at its first bytes.
+pub type Source<R> = BufReader<Hashing<R>>;
+
+/// Wraps what is read so that it is hashed as it passes.
+pub fn source<R: Read>(inner: R) -> Source<R> {
+    BufReader::with_capacity(1 << 16, Hashing { inner, hasher: Sha256::new(), lines: Some(LineStarts::default()) })
+}
+
+/// One row of the file as text cells, wherever it came from (a CSV record, a worksheet's row).
+#[derive(Debug, Default)]
+pub struct Record {
+    /// Line of the file where the row starts (a worksheet's row number), the header being 1.
+    pub line: u64,
+    pub cells: csv::ByteRecord,
+    /// Positions of the cells a worksheet holds as numbers rather than text (a NIK there has been
+    /// through Excel's 15 digits).
+    pub numbers: Vec<usize>,
+}
+
+/// Where the rows of a file come from: CSV (below) or a workbook's first sheet (`xlsx`).
+pub trait Records {
+    /// Fills `record` with the next row; false at the end of the file.
+    fn next(&mut self, record: &mut Record) -> AppResult<bool>;
+}
+
+/// Reads the whole file as CSV, sending good rows to `send` in chunks (it returns false when the
 /// receiver is gone: the import was abandoned). A file that cannot be read as an enrollment list
 /// (header, I/O, NIKs damaged by Excel) is an error for the whole file.
-pub fn read(
-    source: impl Read,
+pub fn read_csv<R: Read>(
+    mut source: Source<R>,
+    context: &Context,
+    keep_errors: usize,
+    send: impl FnMut(Vec<Enrollment>) -> bool,
+    progress: impl FnMut(u64),
+) -> AppResult<Reading> {
+    let (delimiter, skipped) = sniff_delimiter(&mut source)?;
+    let csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(source);
+    let mut records = CsvRecords { csv, skipped };
+    let mut reading = read_records(&mut records, context, keep_errors, send, progress)?;
+    reading.sha256 = records.csv.into_inner().into_inner().sha256();
+    Ok(reading)
+}
+
+/// The records of a CSV file, with the line each starts on.
+struct CsvRecords<R> {
+    csv: csv::Reader<Source<R>>,
+    /// Bytes before the first record (a byte-order mark).
+    skipped: u64,
+}
+
+impl<R: Read> Records for CsvRecords<R> {
+    fn next(&mut self, record: &mut Record) -> AppResult<bool> {
+        if !self.csv.read_byte_record(&mut record.cells).map_err(file_error)? {
+            return Ok(false);
+        }
+        let offset = record.cells.position().map_or(0, |p| p.byte()) + self.skipped;
+        record.line = self.csv.get_mut().get_mut().lines.as_mut().map_or(0, |lines| lines.line_at(offset));
+        Ok(true)
+    }
+}
+
+/// Reads the header and every row of `records`: the rules shared by every kind of file.
+pub fn read_records(
+    records: &mut impl Records,
     context: &Context,
     keep_errors: usize,
     mut send: impl FnMut(Vec<Enrollment>) -> bool,
     mut progress: impl FnMut(u64),
 ) -> AppResult<Reading> {
-    let hashing = Hashing { inner: source, hasher: Sha256::new(), lines: LineStarts::default() };
-    let mut source = BufReader::with_capacity(1 << 16, hashing);
-    let (delimiter, skipped) = sniff_delimiter(&mut source)?;
-    let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(source);
-    let mut record = csv::ByteRecord::new();
-    if !csv.read_byte_record(&mut record).map_err(file_error)? {
+    let mut record = Record::default();
+    if !records.next(&mut record)? {
         return Err(AppError::bad_input("file", Msg::FileEmpty));
     }
-    let header = Header::parse(&record)?;
+    let header = Header::parse(&record.cells)?;
     let lookups = Lookups::new(context);
     let mut reading = Reading { columns: header.names.clone(), ..Reading::default() };
     let mut seen = Seen::default();
     let mut errors = Vec::new();
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-    while csv.read_byte_record(&mut record).map_err(file_error)? {
-        if record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
+    while records.next(&mut record)? {
+        if record.cells.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
             continue; // Blank lines and the empty rows spreadsheets leave at the end.
         }
         reading.rows_read += 1;
-        let offset = record.position().map_or(0, |p| p.byte()) + skipped;
-        let line = csv.get_mut().get_mut().lines.line_at(offset);
-        let mut row = Row { header: &header, record: &record, line, errors: &mut errors };
+        let mut row = Row { header: &header, record: &record, line: record.line, errors: &mut errors };
         match row.parse(context, &lookups, &mut seen) {
             Some(enrollment) => {
                 enrollment.add_to(&mut reading.tally, &context.regency_code, 1);
@@ -140,8 +194,6 @@ pub fn read(
         return Err(abandoned());
     }
     progress(reading.rows_read);
-    let hashing = csv.into_inner().into_inner();
-    reading.sha256 = hex::encode(hashing.hasher.finalize());
     Ok(reading)
 }
 
@@ -156,18 +208,32 @@ fn excel_message(damage: ExcelDamage, example: Option<(u64, String, String)>) ->
 }
 
 /// Hashes what passes through (the audit names the file by its SHA-256) and notes where lines
-/// start (error rows name their line).
-struct Hashing<R> {
+/// start (error rows name their line), until told the file has no lines (a workbook).
+pub struct Hashing<R> {
     inner: R,
     hasher: Sha256,
-    lines: LineStarts,
+    lines: Option<LineStarts>,
+}
+
+impl<R> Hashing<R> {
+    /// Stops noting line starts: the file is no text.
+    pub fn without_lines(&mut self) {
+        self.lines = None;
+    }
+
+    /// The SHA-256 (hex) of what passed.
+    pub fn sha256(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
-        self.lines.see(&buf[..n]);
+        if let Some(lines) = &mut self.lines {
+            lines.see(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -308,6 +374,8 @@ struct Lookups {
     /// The districts of the import's regency, by name.
     districts: NameTable<Arc<District>>,
     regency_name: String,
+    /// The template's example row, by its name's key.
+    example_name: String,
 }
 
 /// Other names of funding sources, as clerks write them.
@@ -333,6 +401,7 @@ impl Lookups {
             programs: Choices::of(&[], |p: Program| p.to_value()),
             districts: NameTable::new(districts),
             regency_name: regency.map_or_else(|| context.regency_code.clone(), |r| format!("{} ({})", r.name, r.code)),
+            example_name: name_key(sheet::EXAMPLE_NAME),
         }
     }
 }
@@ -375,7 +444,7 @@ struct Seen {
 /// empty ones absent) and every error found in it.
 struct Row<'a> {
     header: &'a Header,
-    record: &'a csv::ByteRecord,
+    record: &'a Record,
     line: u64,
     errors: &'a mut Vec<RowError>,
 }
@@ -383,7 +452,7 @@ struct Row<'a> {
 impl<'a> Row<'a> {
     /// The cell's text; `Err` when it is not UTF-8 (reported).
     fn cell(&mut self, column: usize) -> Result<Option<&'a str>, ()> {
-        let Some(raw) = self.header.positions[column].and_then(|p| self.record.get(p)) else {
+        let Some(raw) = self.header.positions[column].and_then(|p| self.record.cells.get(p)) else {
             return Ok(None);
         };
         let Ok(text) = std::str::from_utf8(raw) else {
@@ -431,8 +500,8 @@ impl<'a> Row<'a> {
 
     /// The row as an enrollment, or None with every error it has in `errors`.
     fn parse(&mut self, context: &Context, lookups: &Lookups, seen: &mut Seen) -> Option<Enrollment> {
-        let (width, named_width) = (self.record.len(), self.header.named_width);
-        let unnamed = self.record.iter().skip(named_width).any(|c| !c.iter().all(u8::is_ascii_whitespace));
+        let (width, named_width) = (self.record.cells.len(), self.header.named_width);
+        let unnamed = self.record.cells.iter().skip(named_width).any(|c| !c.iter().all(u8::is_ascii_whitespace));
         if width < named_width || unnamed {
             // The cells are not where the header says: any other error would be noise.
             let message = Msg::RowWidth { cells: width, header: named_width };
@@ -441,6 +510,10 @@ impl<'a> Row<'a> {
         }
         let nik = self.nik(context, seen);
         let full_name = self.required(FULL_NAME).ok().and_then(|text| match check_name(text) {
+            Ok(_) if name_key(text) == lookups.example_name => {
+                self.fail(FULL_NAME, Some(text), "BAD_USER_INPUT", Msg::ExampleRow);
+                None
+            }
             Ok(name) => Some(name),
             Err(err) => {
                 self.broken(Some(FULL_NAME), Some(text), &err);
@@ -516,6 +589,9 @@ impl<'a> Row<'a> {
 
     fn nik(&mut self, context: &Context, seen: &mut Seen) -> Option<(&'a str, Nik)> {
         let text = self.required(NIK).ok()?;
+        if self.held_as_number(NIK, text) {
+            return None;
+        }
         seen.identity.nik(text);
         let nik = match check_nik(&context.areas, text) {
             Ok(nik) => nik,
@@ -535,6 +611,9 @@ impl<'a> Row<'a> {
 
     fn membership_number(&mut self, seen: &mut Seen) -> Result<Option<String>, ()> {
         let Some(text) = self.cell(MEMBERSHIP_NUMBER)? else { return Ok(None) };
+        if self.held_as_number(MEMBERSHIP_NUMBER, text) {
+            return Err(());
+        }
         let number = match check_membership_number(text) {
             Ok(number) => number,
             Err(err) => {
@@ -549,6 +628,18 @@ impl<'a> Row<'a> {
             return Err(());
         }
         Ok(Some(number))
+    }
+
+    /// Whether the worksheet holds the cell as a number where digits must be text (a NIK, a
+    /// membership number): Excel keeps 15 digits of a number, so it cannot be trusted. Reported
+    /// as the row's error, with the value as Excel shows it.
+    fn held_as_number(&mut self, column: usize, text: &str) -> bool {
+        let number = self.header.positions[column].is_some_and(|p| self.record.numbers.contains(&p));
+        if number {
+            let name = self.header.name(column).to_owned();
+            self.fail(column, Some(text), "BAD_USER_INPUT", Msg::CellIsNumber { column: name });
+        }
+        number
     }
 
     fn note_scientific(&self, column: usize, text: &str, seen: &mut Seen) {

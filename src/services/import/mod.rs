@@ -1,4 +1,5 @@
-//! Bulk enrollment: a regency's yearly list of workers (CSV, see `file`) registered and enrolled
+//! Bulk enrollment: a regency's yearly list of workers (CSV, see `file`, or an Excel workbook,
+//! see `xlsx`, which gives `file` the same rows) registered and enrolled
 //! in one transaction, with exactly the rules of registerWorker and enrollWorker per row.
 //!
 //! Set-based, never a round trip per row:
@@ -16,6 +17,7 @@ pub mod file;
 mod lines;
 mod report;
 mod staging;
+mod xlsx;
 
 pub use report::{ERRORS_RETURNED, ImportOptions, ImportReport, Progress, RowError};
 
@@ -37,7 +39,7 @@ use crate::services::probes::{self, HiddenWorker};
 use crate::stats::summary;
 use file::{Context, Enrollment, Reading};
 
-/// Imports `source` (CSV) as enrollments paid by `regency_code`. The caller needs OPERATOR and
+/// Imports `source` (CSV or .xlsx) as enrollments paid by `regency_code`. The caller needs OPERATOR and
 /// the regency in scope; each new worker's domicile must be in scope too (as for registerWorker).
 pub async fn import_enrollments(
     state: &AppState,
@@ -59,7 +61,7 @@ pub async fn import_enrollments(
     let (tx, rows) = mpsc::channel::<Vec<Enrollment>>(4);
     let reader_context = context.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        file::read(
+        read_file(
             source,
             &reader_context,
             options.keep_errors,
@@ -88,6 +90,24 @@ pub async fn import_enrollments(
             finish(state, &context.actor, txn, applied).await
         }
     }
+}
+
+/// Reads the file as a workbook when it is one (by its content: a ZIP archive), else as CSV.
+fn read_file(
+    source: impl Read,
+    context: &Context,
+    keep_errors: usize,
+    send: impl FnMut(Vec<Enrollment>) -> bool,
+    progress: impl FnMut(u64),
+) -> AppResult<Reading> {
+    let mut source = file::source(source);
+    if !xlsx::is_zip(&mut source)? {
+        return file::read_csv(source, context, keep_errors, send, progress);
+    }
+    let (mut reading, sha256) =
+        xlsx::read(source, |rows| file::read_records(rows, context, keep_errors, send, progress))?;
+    reading.sha256 = sha256;
+    Ok(reading)
 }
 
 /// The outcome of reading and staging together. The file's own error (header, I/O) explains a
