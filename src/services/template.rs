@@ -10,26 +10,13 @@ use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{DataValidation, DataValidationErrorStyle, Formula};
 
 use super::export::TEXT_COLUMNS;
+use super::import::file::HEADERS_ID;
 use super::sheet::EXAMPLE_NAME;
 use super::workbook::{Cell, SheetOut, xlsx_error};
 use crate::areas::Areas;
 use crate::domain::cells::OCCUPATION_NAMES_ID;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
-
-/// The header, in the order of `sheet::COLUMNS`, as the import reads it in Indonesian.
-pub const HEADERS: [&str; 10] = [
-    "NIK",
-    "Nama Lengkap",
-    "Pekerjaan",
-    "Kecamatan",
-    "Tanggal Mulai",
-    "Tanggal Selesai",
-    "Sumber Dana",
-    "Program",
-    "Penghasilan",
-    "No KPJ",
-];
 
 /// The sheet of the lists the drop-downs offer (hidden: a list written into the validation
 /// itself may not pass 255 characters, and a regency may have 40 kecamatan).
@@ -49,7 +36,7 @@ pub fn enrollments(areas: &Areas, regency_code: &str, today: NaiveDate) -> AppRe
     let first =
         areas.districts_of(regency).next().ok_or_else(|| AppError::bad_input("regency", Msg::UnknownRegency))?;
     let mut sheet = SheetOut::new("Peserta", &TEXT_COLUMNS, false)?;
-    sheet.header(HEADERS)?;
+    sheet.header(HEADERS_ID)?;
     let year = today.year();
     let (starts_on, ends_on) = (day(year, 1, 1)?, day(year, 12, 31)?);
     // A NIK of the first kecamatan, born 1 January 1990, serial 0001: a NIK as the import checks it.

@@ -275,6 +275,21 @@ const INCOME: usize = 8;
 const MEMBERSHIP_NUMBER: usize = 9;
 const REQUIRED: [usize; 5] = [NIK, FULL_NAME, OCCUPATION, DISTRICT, STARTS_ON];
 
+/// The Indonesian name of each column, in the order of `COLUMNS`: what the template's header
+/// says (each is one of `INDONESIAN`, checked by a test).
+pub const HEADERS_ID: [&str; 10] = [
+    "NIK",
+    "Nama Lengkap",
+    "Pekerjaan",
+    "Kecamatan",
+    "Tanggal Mulai",
+    "Tanggal Selesai",
+    "Sumber Dana",
+    "Program",
+    "Penghasilan",
+    "No KPJ",
+];
+
 /// The Indonesian names clerks give the columns, besides `COLUMNS` (compared by `name_key`:
 /// without case, spaces or punctuation).
 const INDONESIAN: [(&str, usize); 13] = [
@@ -764,5 +779,12 @@ mod tests {
         assert!(matches!(refused.message(), Msg::UnknownColumn { name, .. } if name.is_empty()));
         let twice = header("NIK;Nama;full_name;Pekerjaan;Kecamatan;Tanggal Mulai").err().unwrap();
         assert_eq!(twice.message(), Msg::ColumnTwice { column: "full_name".into() });
+    }
+
+    #[test]
+    fn the_templates_headers_name_their_columns() {
+        for (i, header) in HEADERS_ID.iter().enumerate() {
+            assert_eq!(column_named(header), Some(Ok(i)), "{header}");
+        }
     }
 }
