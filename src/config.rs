@@ -90,6 +90,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub rate_limits: RateLimits,
     #[command(flatten)]
+    pub shared_budgets: SharedBudgetArgs,
+    #[command(flatten)]
     pub disclosure: DisclosureArgs,
     #[command(flatten)]
     pub browser: BrowserSettings,
@@ -200,6 +202,19 @@ impl Default for RateLimits {
     fn default() -> Self {
         RateLimits::DEFAULT
     }
+}
+
+/// Where instances behind one load balancer keep the rate budgets they share.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct SharedBudgetArgs {
+    /// Redis (`redis://host:6379/0`) holding the rate budgets and WebSocket caps that every
+    /// instance shares; without it each instance counts its own (N instances allow N times each
+    /// budget). While Redis does not answer, each instance falls back to its own.
+    #[arg(long, env = "JAMINAN_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of this deployment's keys in Redis (deployments sharing one Redis keep apart).
+    #[arg(long, env = "JAMINAN_REDIS_PREFIX", default_value = "jaminan")]
+    pub redis_prefix: String,
 }
 
 /// What one request may ask of the server. The defaults leave room for every dashboard query

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::auth::shared_budgets::SharedBudgets;
 use crate::auth::throttle::Throttle;
 use crate::config::{DatabaseArgs, ServeArgs, TrustedMode};
 use crate::db;
@@ -42,7 +43,7 @@ impl App {
         let mut notes = Vec::new();
         let mut app = App::new(db).await.map_err(|e| e.to_string())?;
         let state = &mut app.state;
-        state.throttle = Arc::new(Throttle::new(&args.rate_limits));
+        state.throttle = Arc::new(throttle(args, lang, &mut notes)?);
         state.publications = Arc::new(Publications::new(
             args.disclosure.min_public_count,
             Duration::from_secs(args.disclosure.public_stats_refresh_secs),
@@ -68,6 +69,16 @@ impl App {
         }
         Ok((app, notes))
     }
+}
+
+/// The rate budgets: shared through Redis with `--redis-url` (connected in the background: an
+/// instance starts while Redis is away), in memory otherwise.
+fn throttle(args: &ServeArgs, lang: Lang, notes: &mut Vec<String>) -> Result<Throttle, String> {
+    let Some(url) = &args.shared_budgets.redis_url else { return Ok(Throttle::new(&args.rate_limits)) };
+    let prefix = &args.shared_budgets.redis_prefix;
+    let shared = SharedBudgets::start(url, prefix).map_err(|detail| Line::InvalidRedisUrl { detail }.text(lang))?;
+    notes.push(Line::SharedBudgets { prefix: prefix.clone() }.text(lang));
+    Ok(Throttle::shared(&args.rate_limits, shared))
 }
 
 /// The trusted documents the settings name (none: mode off, unless a mode asks for a manifest).

@@ -76,16 +76,16 @@ impl KeyCache {
 
     /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is `UnknownKey`.
     pub async fn authenticate(&self, db: &DatabaseConnection, header: Option<&str>) -> AppResult<Caller> {
-        self.authenticate_with(db, header, || Ok(())).await
+        self.authenticate_with(db, header, async { Ok(()) }).await
     }
 
     /// The same; `before_lookup` may refuse (with its error) a key that is not in memory before
-    /// the database is asked for it.
+    /// the database is asked for it (a future: it runs only for such a key).
     pub async fn authenticate_with(
         &self,
         db: &DatabaseConnection,
         header: Option<&str>,
-        before_lookup: impl FnOnce() -> AppResult<()>,
+        before_lookup: impl Future<Output = AppResult<()>>,
     ) -> AppResult<Caller> {
         let Some(header) = header else { return Ok(None) };
         let key = bearer_key(header).ok_or(AppError::UnknownKey)?;
@@ -96,7 +96,7 @@ impl KeyCache {
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
-        before_lookup()?;
+        before_lookup.await?;
         let actor = find_active(db, &hash).await?.ok_or(AppError::UnknownKey)?;
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(hash, actor.clone());

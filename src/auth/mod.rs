@@ -1,6 +1,7 @@
 //! Who calls: API keys and the caller they identify (`keys`), and the budgets a caller spends
-//! over time (`throttle`).
+//! over time (`throttle`), in memory or shared by every instance through Redis (`shared_budgets`).
 pub mod keys;
+pub mod shared_budgets;
 pub mod throttle;
 
 /// What a key may do, each role including the ones before it (services::access applies it).

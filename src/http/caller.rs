@@ -54,19 +54,24 @@ pub async fn authenticate_with(
     // dashboard. A valid key is found in memory (the cache re-reads all active keys every half
     // second), so it always passes; a key not there costs a database lookup, which an address
     // past its budget may not make the server do at the speed of its requests: refused first.
-    let not_blocked = || address.map_or(Ok(()), |address| throttle.check_not_blocked(address));
+    let not_blocked = async {
+        match address {
+            Some(address) => throttle.check_not_blocked(address).await,
+            None => Ok(()),
+        }
+    };
     let caller = match http.app.keys.authenticate_with(&http.app.db, authorization, not_blocked).await {
         Err(AppError::UnknownKey) => {
             if let Some(address) = address {
-                throttle.failed_key(address)?;
+                throttle.failed_key(address).await?;
             }
             return Err(AppError::UnknownKey);
         }
         other => other?,
     };
     match (&caller, address) {
-        (Some(actor), _) => throttle.key_request(actor.key_id)?,
-        (None, Some(address)) => throttle.anonymous_request(address)?,
+        (Some(actor), _) => throttle.key_request(actor.key_id).await?,
+        (None, Some(address)) => throttle.anonymous_request(address).await?,
         (None, None) => {}
     }
     Ok(caller)

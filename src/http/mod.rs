@@ -134,7 +134,8 @@ async fn gated_metrics(State(gate): State<MetricsGate>, request: Request) -> Res
 }
 
 /// Ready while the primary answers; with a read replica, says how the replica is too (a replica
-/// that does not answer leaves the instance ready: its queries read from the primary).
+/// that does not answer leaves the instance ready: its queries read from the primary), and with
+/// shared budgets, whether Redis holds them now.
 async fn readyz(State(http): State<HttpState>) -> Response {
     // Within a second: load balancers probe often and must learn of an outage fast.
     let ping = http.app.db.execute_unprepared("SELECT 1");
@@ -144,8 +145,15 @@ async fn readyz(State(http): State<HttpState>) -> Response {
         Some(replica) if replica.answers().await => "\nprimary: ok\nreplica: ok".to_owned(),
         Some(_) => "\nprimary: ok\nreplica: unreachable (queries read from the primary)".to_owned(),
     };
+    // With --redis-url: whether the budgets are shared now (without Redis the instance still
+    // serves, counting its own, so it stays ready).
+    let budgets = match http.app.throttle.shared_available() {
+        None => "",
+        Some(true) => "\nbudgets: shared (redis)",
+        Some(false) => "\nbudgets: this instance's own (redis unreachable)",
+    };
     if primary {
-        (StatusCode::OK, format!("ready{replica}")).into_response()
+        (StatusCode::OK, format!("ready{replica}{budgets}")).into_response()
     } else {
         with_retry_after((StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response())
     }

@@ -82,7 +82,7 @@ pub(crate) async fn upgrade(http: HttpState, peer: Option<IpAddr>, request: Requ
     let headers = parts.headers;
     // Until it says who it is, a socket counts among the pending ones, of its address and in all.
     let address = client_address(&http.app.throttle, &headers, peer);
-    let pending = match http.app.throttle.admit_websocket(address) {
+    let pending = match http.app.throttle.admit_websocket(address).await {
         Ok(pending) => pending,
         Err(err) => return error_response(&headers, err, lang_of(&headers)),
     };
@@ -239,7 +239,7 @@ impl Connection {
         };
         let mut data = Data::default();
         if let Some(holder) = holder {
-            data.insert(http.app.throttle.open_websocket(holder)?);
+            data.insert(http.app.throttle.open_websocket(holder).await?);
         }
         data.insert(caller);
         data.insert(ConnectionAuthorization(authorization));

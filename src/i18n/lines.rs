@@ -52,6 +52,12 @@ pub enum Line {
         detail: String,
     },
     ReadsFromReplica,
+    InvalidRedisUrl {
+        detail: String,
+    },
+    SharedBudgets {
+        prefix: String,
+    },
     KeyHint,
     ReadsNotAudited {
         detail: String,
@@ -237,6 +243,14 @@ impl Line {
                 lang,
                 "Queries read from the replica while it answers; mutations go to the primary.",
                 "Kueri membaca dari replika selama replika menjawab; mutasi ke basis data utama."
+            ),
+            Line::InvalidRedisUrl { detail } => {
+                say!(lang, "invalid --redis-url: {detail}", "--redis-url tidak valid: {detail}")
+            }
+            Line::SharedBudgets { prefix } => say!(
+                lang,
+                "Rate budgets and WebSocket caps are shared through Redis (keys {prefix}:*); while it does not answer, this instance counts its own.",
+                "Batas laju dan batas WebSocket dibagi melalui Redis (kunci {prefix}:*); selama Redis tidak menjawab, instans ini menghitung sendiri."
             ),
             Line::GraphiqlAt { address } => say!(
                 lang,

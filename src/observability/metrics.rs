@@ -38,6 +38,9 @@ pub const POOL_MAX_CONNECTIONS: &str = "jaminan_db_pool_max_connections";
 pub const POOL_WAITING: &str = "jaminan_db_pool_waiting";
 pub const PAYOUTS: &str = "jaminan_payouts";
 pub const BUILD_INFO: &str = "jaminan_build_info";
+/// 1 while the rate budgets are shared through Redis, 0 while this instance counts its own
+/// (present only with `--redis-url`).
+pub const SHARED_BUDGETS_AVAILABLE: &str = "jaminan_shared_budgets_available";
 
 /// Distinct operation names kept as label values (beyond the trusted documents').
 pub const MAX_OPERATION_NAMES: usize = 100;
@@ -112,6 +115,10 @@ fn describe() {
     ::metrics::describe_histogram!(ACQUIRE_DURATION, Unit::Seconds, "Time to get a connection from the database pool");
     ::metrics::describe_gauge!(PAYOUTS, Unit::Count, "Benefit payouts by status (counted at most every 15 s)");
     ::metrics::describe_gauge!(BUILD_INFO, "The running version (always 1)");
+    ::metrics::describe_gauge!(
+        SHARED_BUDGETS_AVAILABLE,
+        "1 while the rate budgets are shared through Redis, 0 while this instance counts its own"
+    );
     ::metrics::describe_gauge!(SUBSCRIPTIONS_OPEN, Unit::Count, "GraphQL subscriptions open on this instance");
 }
 

@@ -85,7 +85,7 @@ pub async fn refuse(
     if let Err(err) = record_alone(state, actor, operation, &[refusal]).await {
         return err;
     }
-    match state.throttle.probe(actor.key_id) {
+    match state.throttle.probe(actor.key_id).await {
         Ok(()) => AppError::Conflict(message),
         Err(limited) => limited,
     }

@@ -54,7 +54,7 @@ pub async fn import_enrollments(
         state.areas.regency(regency_code).ok_or_else(|| AppError::bad_input("regencyCode", Msg::UnknownRegency))?;
     require_reach(&actor, &regency.code)?;
     if !options.dry_run {
-        state.throttle.check_probes_left(actor.key_id)?;
+        state.throttle.check_probes_left(actor.key_id).await?;
     }
     let context = Arc::new(Context { areas: state.areas.clone(), actor, regency_code: regency.code.clone() });
 
@@ -181,7 +181,7 @@ async fn apply(
     decided.errors.iter_mut().for_each(|error| columns.relabel(error));
     // Each row that met a hidden worker costs what registerWorker's refusal costs; past the
     // budget the import answers nothing about its rows.
-    if let Err(limited) = state.throttle.probes(context.actor.key_id, hidden.len()) {
+    if let Err(limited) = state.throttle.probes(context.actor.key_id, hidden.len()).await {
         let report = ImportReport { rows_read, file_sha256: sha256, ..ImportReport::default() };
         return Ok(Applied { report, changes: Changes::default(), hidden, refused: Some(limited) });
     }
