@@ -36,6 +36,7 @@ mod privacy;
 mod replica;
 mod schema_snapshot;
 mod seed;
+mod shared_budgets;
 mod shutdown;
 mod snapshots;
 mod stats;

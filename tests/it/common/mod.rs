@@ -6,6 +6,7 @@ pub mod binary;
 pub mod generator;
 pub mod outage;
 pub mod proxy;
+pub mod redis;
 pub mod reference;
 pub mod ws;
 
