@@ -192,4 +192,17 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
     // A fresh Redis: a fresh shared budget, counted once again.
     let (ok, took) = requests_of(&app.admin, 120, [&a, &b]).await;
     assert_shared(ok, took, 60);
+
+    // A Redis that answers nothing (a partition, not a refused connection): a request waits at
+    // most the call's 250 ms for it, then is counted in memory.
+    redis.freeze(true);
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    let (status, body) = request(&client, &a, &app.admin, "{ __typename }", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    wait_for_budgets(&b, own, Duration::from_secs(2)).await;
+    redis.freeze(false);
+    wait_for_budgets(&a, shared, Duration::from_secs(5)).await;
+    wait_for_budgets(&b, shared, Duration::from_secs(5)).await;
 });

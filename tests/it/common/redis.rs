@@ -33,9 +33,18 @@ impl RedisServer {
     /// Kills the server: an outage (it holds nothing on disk).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A frozen server is killed all the same (SIGKILL), its port freed.
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: a Redis that holds connections open and
+    /// answers nothing, as behind a network partition.
+    pub fn freeze(&self, frozen: bool) {
+        let child = self.child.as_ref().expect("running");
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
     }
 
     /// Starts the server (again, empty) on its port; returns once it answers PING.
