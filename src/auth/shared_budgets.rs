@@ -16,7 +16,6 @@ use redis::{Client, Script};
 
 use crate::observability::metrics::SHARED_BUDGETS_AVAILABLE;
 
-
 /// The longest a check waits for Redis before this instance counts on its own.
 const CALL_TIMEOUT: Duration = Duration::from_millis(250);
 /// How often the keeper pings (or reconnects): an outage and a recovery are noticed within it.
@@ -157,7 +156,8 @@ impl SharedBudgets {
             invocation.key(self.key(marker, budget.kind, id));
         }
         invocation.arg(u64::try_from(interval).unwrap_or(u64::MAX)).arg(budget.limit.max(1)).arg(cost);
-        let wait: i64 = self.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
+        let wait: i64 =
+            self.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         Ok(match wait {
             0 => Taken::Allowed,
             // More than the whole budget: not before it has refilled (as the in-memory budget).
@@ -169,8 +169,9 @@ impl SharedBudgets {
     /// How long `id`'s `budget` stays refused after its last refusal (None: not refused).
     pub async fn refused_for(&self, marker: &str, kind: &str, id: &str) -> Result<Option<Duration>, Unavailable> {
         let key = self.key(marker, kind, id);
-        let millis: i64 =
-            self.call(|mut connection| async move { redis::cmd("PTTL").arg(key).query_async(&mut connection).await }).await?;
+        let millis: i64 = self
+            .call(|mut connection| async move { redis::cmd("PTTL").arg(key).query_async(&mut connection).await })
+            .await?;
         Ok((millis > 0).then(|| Duration::from_millis(millis.unsigned_abs())))
     }
 
@@ -180,7 +181,8 @@ impl SharedBudgets {
         let place = Place { key: self.key("sockets", holder, ""), member: format!("{}:{n}", self.instance) };
         let mut invocation = self.take_place.prepare_invoke();
         invocation.key(&place.key).arg(&place.member).arg(max).arg(millis(SOCKET_TTL));
-        let taken: i64 = self.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
+        let taken: i64 =
+            self.call(|mut connection| async move { invocation.invoke_async(&mut connection).await }).await?;
         if taken == 0 {
             return Ok(None);
         }
@@ -205,7 +207,11 @@ impl SharedBudgets {
 
     /// `{prefix}:{what}:{kind}:{id}`.
     fn key(&self, what: &str, kind: &str, id: &str) -> String {
-        if id.is_empty() { format!("{}:{what}:{kind}", self.prefix) } else { format!("{}:{what}:{kind}:{id}", self.prefix) }
+        if id.is_empty() {
+            format!("{}:{what}:{kind}", self.prefix)
+        } else {
+            format!("{}:{what}:{kind}:{id}", self.prefix)
+        }
     }
 
     /// Runs `query` on the connection within `CALL_TIMEOUT`; a failure drops the connection (the
@@ -235,7 +241,10 @@ impl SharedBudgets {
     fn lost(&self, detail: &str) {
         let had = self.connection.lock().unwrap_or_else(|e| e.into_inner()).take().is_some();
         if had {
-            tracing::warn!(detail, "shared budgets unavailable: this instance counts its own budgets until Redis answers");
+            tracing::warn!(
+                detail,
+                "shared budgets unavailable: this instance counts its own budgets until Redis answers"
+            );
             ::metrics::gauge!(SHARED_BUDGETS_AVAILABLE).set(0.0);
         }
     }
@@ -255,7 +264,9 @@ impl SharedBudgets {
             }
             Some(_) => {
                 let _ = self
-                    .call(|mut connection| async move { redis::cmd("PING").query_async::<String>(&mut connection).await })
+                    .call(
+                        |mut connection| async move { redis::cmd("PING").query_async::<String>(&mut connection).await },
+                    )
                     .await;
                 if round.is_multiple_of(HEARTBEAT_EVERY) {
                     self.renew().await;

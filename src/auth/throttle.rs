@@ -267,7 +267,9 @@ impl Throttle {
         let refused = || AppError::rate_limited(Msg::TooManyConnections { max }, Duration::from_secs(1));
         if let Some(shared) = &self.shared {
             match shared.take_place(&holder.shared_name(), max).await {
-                Ok(Some(place)) => return Ok(OpenWebSocket { throttle: self.clone(), counted: Counted::Shared(place) }),
+                Ok(Some(place)) => {
+                    return Ok(OpenWebSocket { throttle: self.clone(), counted: Counted::Shared(place) });
+                }
                 Ok(None) => return Err(refused()),
                 Err(Unavailable) => {}
             }

@@ -116,7 +116,8 @@ backend_test!(two_instances_share_request_and_wrong_key_budgets, |app: TestApp| 
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
     for i in 0..40 {
-        let (status, body) = request(&client, [&a, &b][i % 2], &format!("wrong-{i}"), "{ __typename }", json!({})).await;
+        let (status, body) =
+            request(&client, [&a, &b][i % 2], &format!("wrong-{i}"), "{ __typename }", json!({})).await;
         codes.push((status, common::error_code(&body).to_owned()));
     }
     let unknown = codes.iter().filter(|c| *c == &(401, "UNAUTHENTICATED".to_owned())).count();
@@ -178,7 +179,10 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
 
     redis.stop();
     let own = "this instance's own (redis unreachable)";
-    let noticed = [wait_for_budgets(&a, own, Duration::from_secs(5)).await, wait_for_budgets(&b, own, Duration::from_secs(5)).await];
+    let noticed = [
+        wait_for_budgets(&a, own, Duration::from_secs(5)).await,
+        wait_for_budgets(&b, own, Duration::from_secs(5)).await,
+    ];
     eprintln!("Redis stopped: noticed after {noticed:?}");
     assert!(noticed[0] < Duration::from_secs(1), "{noticed:?}");
     // Each counts its own 60 (N instances, N budgets), from memory: nothing was spent there.
@@ -187,7 +191,10 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
 
     redis.resume().await;
     let shared = "shared (redis)";
-    let back = [wait_for_budgets(&a, shared, Duration::from_secs(5)).await, wait_for_budgets(&b, shared, Duration::from_secs(5)).await];
+    let back = [
+        wait_for_budgets(&a, shared, Duration::from_secs(5)).await,
+        wait_for_budgets(&b, shared, Duration::from_secs(5)).await,
+    ];
     eprintln!("Redis back: noticed after {back:?}");
     // A fresh Redis: a fresh shared budget, counted once again.
     let (ok, took) = requests_of(&app.admin, 120, [&a, &b]).await;

@@ -16,7 +16,10 @@ impl RedisServer {
     pub async fn start() -> Option<RedisServer> {
         let installed = Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
         if !installed {
-            assert!(std::env::var_os("JAMINAN_REQUIRE_REDIS").is_none(), "JAMINAN_REQUIRE_REDIS is set but no redis-server");
+            assert!(
+                std::env::var_os("JAMINAN_REQUIRE_REDIS").is_none(),
+                "JAMINAN_REQUIRE_REDIS is set but no redis-server"
+            );
             eprintln!("skipped: no redis-server (apt-get install redis-server) for the shared-budget test");
             return None;
         }
@@ -66,7 +69,9 @@ impl RedisServer {
     async fn answers(&self) -> bool {
         let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await else { return false };
         let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").await.is_ok() && stream.read_exact(&mut reply).await.is_ok() && &reply == b"+PONG\r\n"
+        stream.write_all(b"PING\r\n").await.is_ok()
+            && stream.read_exact(&mut reply).await.is_ok()
+            && &reply == b"+PONG\r\n"
     }
 }
 
