@@ -256,7 +256,7 @@ impl SharedBudgets {
             None => {
                 if let Some(connection) = self.connect().await {
                     *self.connection.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection);
-                    tracing::info!("shared budgets available: counting in Redis again");
+                    tracing::info!("shared budgets available: counting in Redis");
                     ::metrics::gauge!(SHARED_BUDGETS_AVAILABLE).set(1.0);
                     // Places taken before an outage are put back at once (Redis may be new).
                     self.renew().await;

@@ -63,21 +63,25 @@ async fn wait_for_budgets(server: &Server, budgets: &str, limit: Duration) -> Du
     }
 }
 
-/// One request of `key` (None: a wrong one) to `server`: its status and body.
-async fn request(client: &reqwest::Client, server: &Server, key: &str, query: &str, variables: Value) -> (u16, Value) {
-    let response = client
-        .post(format!("{}/graphql", server.url))
-        .bearer_auth(key)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap();
+/// One request of `key` (None: without one) to `server`: its status and body.
+async fn request(
+    client: &reqwest::Client,
+    server: &Server,
+    key: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let mut post = client.post(format!("{}/graphql", server.url));
+    if let Some(key) = key {
+        post = post.bearer_auth(key);
+    }
+    let response = post.json(&json!({ "query": query, "variables": variables })).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
 /// `n` requests of `key`, alternating between the instances: how many each answered 200, and how
 /// long they took.
-async fn requests_of(key: &str, n: usize, instances: [&Server; 2]) -> ([usize; 2], Duration) {
+async fn requests_of(key: Option<&str>, n: usize, instances: [&Server; 2]) -> ([usize; 2], Duration) {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let mut ok = [0; 2];
@@ -104,28 +108,32 @@ fn assert_shared(ok: [usize; 2], took: Duration, budget: usize) {
     assert!(ok[0] > 0 && ok[1] > 0, "both instances answered: {ok:?}");
 }
 
-// A key allowed 60 requests a minute gets 60 across both instances, not 120; an address gets 20
-// wrong keys an hour across both, not 40, and is then refused before the lookup on either.
+// A key allowed 60 requests a minute gets 60 across both instances, not 120, and so does an
+// address without a key; an address gets 20 wrong keys an hour across both, not 40, and is then
+// refused before the lookup on either.
 backend_test!(two_instances_share_request_and_wrong_key_budgets, |app: TestApp| async move {
     let Some(redis) = RedisServer::start().await else { return };
-    let limits = ["--key-requests-per-minute", "60", "--failed-keys-per-hour", "20"];
+    let limits =
+        ["--key-requests-per-minute", "60", "--anonymous-requests-per-minute", "60", "--failed-keys-per-hour", "20"];
     let (a, b) = (instance(&app, &redis, &limits).await, instance(&app, &redis, &limits).await);
-    let (ok, took) = requests_of(&app.admin2, 120, [&a, &b]).await;
+    let (ok, took) = requests_of(Some(&app.admin2), 120, [&a, &b]).await;
+    assert_shared(ok, took, 60);
+    let (ok, took) = requests_of(None, 120, [&a, &b]).await;
     assert_shared(ok, took, 60);
 
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
     for i in 0..40 {
         let (status, body) =
-            request(&client, [&a, &b][i % 2], &format!("wrong-{i}"), "{ __typename }", json!({})).await;
+            request(&client, [&a, &b][i % 2], Some(&format!("wrong-{i}")), "{ __typename }", json!({})).await;
         codes.push((status, common::error_code(&body).to_owned()));
     }
     let unknown = codes.iter().filter(|c| *c == &(401, "UNAUTHENTICATED".to_owned())).count();
     let limited = codes.iter().filter(|c| *c == &(429, "RATE_LIMITED".to_owned())).count();
     assert_eq!((unknown, limited), (20, 20), "{codes:?}");
     // Valid keys from the blocked address keep working, on either instance.
-    assert_eq!(request(&client, &b, &app.admin, "{ __typename }", json!({})).await.0, 200);
-    assert_eq!(request(&client, &a, &app.admin, "{ __typename }", json!({})).await.0, 200);
+    assert_eq!(request(&client, &b, Some(&app.admin), "{ __typename }", json!({})).await.0, 200);
+    assert_eq!(request(&client, &a, Some(&app.admin), "{ __typename }", json!({})).await.0, 200);
 });
 
 // Refusals that reveal a worker the key cannot see: 20 an hour across both instances, not 40.
@@ -139,7 +147,7 @@ backend_test!(two_instances_share_the_probe_budget, |app: TestApp| async move {
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
     for i in 0..40 {
-        let (_, body) = request(&client, [&a, &b][i % 2], &kota, register, json!({})).await;
+        let (_, body) = request(&client, [&a, &b][i % 2], Some(&kota), register, json!({})).await;
         codes.push(common::error_code(&body).to_owned());
     }
     assert!(codes[..20].iter().all(|c| c == "CONFLICT"), "{codes:?}");
@@ -175,7 +183,7 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
     let Some(mut redis) = RedisServer::start().await else { return };
     let limits = ["--key-requests-per-minute", "60"];
     let (a, b) = (instance(&app, &redis, &limits).await, instance(&app, &redis, &limits).await);
-    assert_eq!(requests_of(&app.admin, 1, [&a, &b]).await.0, [1, 0]);
+    assert_eq!(requests_of(Some(&app.admin), 1, [&a, &b]).await.0, [1, 0]);
 
     redis.stop();
     let own = "this instance's own (redis unreachable)";
@@ -186,7 +194,7 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
     eprintln!("Redis stopped: noticed after {noticed:?}");
     assert!(noticed[0] < Duration::from_secs(1), "{noticed:?}");
     // Each counts its own 60 (N instances, N budgets), from memory: nothing was spent there.
-    let (ok, took) = requests_of(&app.admin2, 150, [&a, &b]).await;
+    let (ok, took) = requests_of(Some(&app.admin2), 150, [&a, &b]).await;
     assert!(ok.iter().all(|n| (60..=60 + took.as_secs() as usize + 1).contains(n)), "{ok:?} in {took:?}");
 
     redis.resume().await;
@@ -197,7 +205,7 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
     ];
     eprintln!("Redis back: noticed after {back:?}");
     // A fresh Redis: a fresh shared budget, counted once again.
-    let (ok, took) = requests_of(&app.admin, 120, [&a, &b]).await;
+    let (ok, took) = requests_of(Some(&app.admin), 120, [&a, &b]).await;
     assert_shared(ok, took, 60);
 
     // A Redis that answers nothing (a partition, not a refused connection): a request waits at
@@ -205,7 +213,7 @@ backend_test!(without_redis_each_instance_counts_its_own_until_it_is_back, |app:
     redis.freeze(true);
     let started = Instant::now();
     let client = reqwest::Client::new();
-    let (status, body) = request(&client, &a, &app.admin, "{ __typename }", json!({})).await;
+    let (status, body) = request(&client, &a, Some(&app.admin), "{ __typename }", json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     wait_for_budgets(&b, own, Duration::from_secs(2)).await;
