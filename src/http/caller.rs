@@ -55,12 +55,14 @@ pub async fn authenticate_with(
     // second), so it always passes; a key not there costs a database lookup, which an address
     // past its budget may not make the server do at the speed of its requests: refused first.
     let not_blocked = || address.map_or(Ok(()), |address| throttle.check_not_blocked(address));
-    let caller = match http.app.keys.authenticate_with(&http.app.db, authorization, not_blocked).await {
-        Err(AppError::UnknownKey) => {
+    let caller = match http.app.authenticate_with(authorization, not_blocked).await {
+        // A refused token or expired key counts as a wrong key: a forged token costs no lookup,
+        // but guessing must not go on at the speed of the answers either.
+        Err(refused @ (AppError::UnknownKey | AppError::Refused(_))) => {
             if let Some(address) = address {
                 throttle.failed_key(address)?;
             }
-            return Err(AppError::UnknownKey);
+            return Err(refused);
         }
         other => other?,
     };
