@@ -342,20 +342,9 @@ async fn refresh_keys(tokens: Weak<AccessTokens>, every: Duration) {
     }
 }
 
-/// An HTTP client for the provider: TLS by rustls on ring with the Mozilla roots (the crypto
-/// sqlx already builds), and a time limit.
+/// An HTTP client for the provider (TLS by rustls with the Mozilla roots), with a time limit.
 fn http_client() -> Result<reqwest::Client, String> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(FETCH_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())
+    reqwest::Client::builder().timeout(FETCH_TIMEOUT).build().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
