@@ -213,18 +213,18 @@ impl Msg {
                 "tanda tangan token akses tidak sah (RS256 atau ES256 dengan kunci penerbit)"
             ),
             Msg::TokenExpired => {
-                say!(lang, "the access token has expired: sign in again", "token akses sudah kedaluwarsa: masuk kembali")
+                say!(
+                    lang,
+                    "the access token has expired: sign in again",
+                    "token akses sudah kedaluwarsa: masuk kembali"
+                )
             }
-            Msg::TokenIssuer => say!(
-                lang,
-                "the access token comes from another issuer",
-                "token akses berasal dari penerbit lain"
-            ),
-            Msg::TokenAudience => say!(
-                lang,
-                "the access token is meant for another audience",
-                "token akses ditujukan untuk audiens lain"
-            ),
+            Msg::TokenIssuer => {
+                say!(lang, "the access token comes from another issuer", "token akses berasal dari penerbit lain")
+            }
+            Msg::TokenAudience => {
+                say!(lang, "the access token is meant for another audience", "token akses ditujukan untuk audiens lain")
+            }
             Msg::TokenUnknownSigningKey => say!(
                 lang,
                 "the access token is signed with a key the issuer does not publish",

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::areas::Areas;
+use crate::auth::Caller;
 use crate::auth::keys::{KeyCache, bearer_key};
 use crate::auth::oidc::{AccessTokens, looks_like_token};
-use crate::auth::Caller;
+use crate::auth::throttle::Throttle;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
-use crate::auth::throttle::Throttle;
 use crate::live::Live;
 use crate::services::personal_data::ReadLog;
 use crate::stats::publication::Publications;

@@ -222,7 +222,10 @@ fn api_key_list_has_a_header_and_dates_in_both_languages() {
 
     let listed = stdout(&cli.run(&["api-key", "list", "--lang", "id"]));
     let lines: Vec<&str> = listed.lines().collect();
-    assert_eq!(lines[0], "id\tnama\tperan\tcakupan\tpemilik\tstatus\tdibuat\tkedaluwarsa\tterakhir dipakai", "{listed}");
+    assert_eq!(
+        lines[0], "id\tnama\tperan\tcakupan\tpemilik\tstatus\tdibuat\tkedaluwarsa\tterakhir dipakai",
+        "{listed}"
+    );
     let tanggal = jaminan::i18n::date(today, jaminan::i18n::Lang::Id);
     assert!(lines[1].contains(&format!("\taktif\t{tanggal} ")), "{listed}");
     assert!(lines[2].ends_with("\tbelum pernah"), "{listed}");
@@ -234,8 +237,18 @@ fn api_key_list_has_a_header_and_dates_in_both_languages() {
 fn api_keys_have_an_owner_and_an_end() {
     let cli = Cli::new();
     let created = cli.run(&[
-        "api-key", "create", "--name", "desk siti", "--role", "operator", "--scope", "36.03", "--owner", "f3a1-siti",
-        "--expires-in", "30d",
+        "api-key",
+        "create",
+        "--name",
+        "desk siti",
+        "--role",
+        "operator",
+        "--scope",
+        "36.03",
+        "--owner",
+        "f3a1-siti",
+        "--expires-in",
+        "30d",
     ]);
     assert!(created.status.success(), "{created:?}");
     let in_30_days = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();

@@ -192,7 +192,8 @@ backend_test!(provider_tokens_without_a_role_or_an_area_are_refused, |app: TestA
     let no_role = app.gql_as(&provider.token("no-role").await, REGISTER, worker("3603010101900001")).await;
     assert_eq!(error_code(&no_role), "UNAUTHENTICATED", "{no_role}");
     assert!(message(&no_role).contains("realm_access.roles"), "{no_role}");
-    let bad_scope = app.gql_as(&provider.token("bad-scope").await, "{ workers(first: 1) { totalCount } }", json!({})).await;
+    let bad_scope =
+        app.gql_as(&provider.token("bad-scope").await, "{ workers(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(error_code(&bad_scope), "UNAUTHENTICATED", "{bad_scope}");
     assert!(message(&bad_scope).contains("jaminan_scope"), "{bad_scope}");
     assert_eq!(app.count_rows("worker").await, 0);
@@ -300,9 +301,15 @@ backend_test!(tokens_are_refused_without_an_issuer, |app: TestApp| async move {
 backend_test!(expired_keys_are_refused_saying_so, |app: TestApp| async move {
     use jaminan::auth::{Role, keys};
     let db = &app.state.db;
-    let ended = keys::KeyTerms { owner: Some("siti".into()), expires_at: Some(chrono::Utc::now() - chrono::Duration::minutes(1)) };
+    let ended = keys::KeyTerms {
+        owner: Some("siti".into()),
+        expires_at: Some(chrono::Utc::now() - chrono::Duration::minutes(1)),
+    };
     let (expired, _) = keys::create_key_with(db, "ended", Role::Viewer, None, ended).await.unwrap();
-    let soon = keys::KeyTerms { owner: Some("budi".into()), expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(2)) };
+    let soon = keys::KeyTerms {
+        owner: Some("budi".into()),
+        expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(2)),
+    };
     let (ending, row) = keys::create_key_with(db, "ending", Role::Operator, None, soon).await.unwrap();
     assert_eq!(row.owner.as_deref(), Some("budi"));
 
@@ -318,4 +325,21 @@ backend_test!(expired_keys_are_refused_saying_so, |app: TestApp| async move {
     let refused = app.gql_as(&ending, REGISTER, worker("3603010101900001")).await;
     assert!(message(&refused).contains("expired"), "{refused}");
     assert_eq!(app.count_rows("worker").await, 0);
+});
+
+// A token remembered as verified (the server does not check a signature per request) still ends
+// at its `exp`: here with no leeway, used before and after.
+backend_test!(a_remembered_token_still_expires, |app: TestApp| async move {
+    let Some(provider) = Provider::start().await else { return };
+    let (app, _) = accepting(&app, Settings { leeway: Duration::ZERO, ..provider.settings() }).await;
+    let mut claims = provider.claims();
+    claims["exp"] = json!(chrono::Utc::now().timestamp() + 2);
+    let short = provider.craft(claims, None);
+    let query = "{ workers(first: 1) { totalCount } }";
+    data(&app.gql_as(&short, query, json!({})).await);
+    data(&app.gql_as(&short, query, json!({})).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let refused = app.gql_as(&short, query, json!({})).await;
+    assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    assert!(message(&refused).contains("expired"), "{refused}");
 });
