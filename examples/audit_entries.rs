@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
 
 async fn append(args: &Args) -> Result<(), String> {
     let db = jaminan::app::startup::open_url(&args.database_url).await.map_err(|e| e.to_string())?;
-    let actor = Actor { key_id: 1, key_name: "bench".into(), role: Role::Admin, scope: None };
+    let actor = Actor { key_id: 1, key_name: "bench".into(), role: Role::Admin, scope: None, person: None };
     let txn = db.begin().await.map_err(|e| e.to_string())?;
     for id in 1..=args.entries {
         // About the size of a registration's entry.

@@ -95,6 +95,8 @@ pub struct ServeArgs {
     pub disclosure: DisclosureArgs,
     #[command(flatten)]
     pub browser: BrowserSettings,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// The trusted documents of the frontends: the JSON map of hash -> document that GraphQL Code
     /// Generator (client preset, persistedDocuments) or Relay write at build time.
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS", value_name = "FILE")]
@@ -104,6 +106,32 @@ pub struct ServeArgs {
     /// nothing else; `off`: no trusted documents (the default without a manifest).
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
     pub trusted_documents_mode: Option<TrustedMode>,
+}
+
+/// The default claim that carries a token's role: Keycloak's realm roles.
+pub const DEFAULT_ROLE_CLAIM: &str = "realm_access.roles";
+/// The default claim that carries a token's area: a Keycloak user attribute mapped into the token.
+pub const DEFAULT_SCOPE_CLAIM: &str = "jaminan_scope";
+
+/// People signing in through an OpenID Connect provider (Keycloak): their access tokens are
+/// accepted beside API keys (see `auth::oidc` and docs/oidc.md).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct OidcArgs {
+    /// The issuer (`https://sso.example.go.id/realms/jaminan`): its discovery document is read at
+    /// start and its signing keys (JWKS) are kept in memory. Without it, only API keys are accepted.
+    #[arg(long, env = "JAMINAN_OIDC_ISSUER", value_name = "URL", requires = "oidc_audience")]
+    pub oidc_issuer: Option<String>,
+    /// The audience a token must name in `aud` (Keycloak: an audience mapper on the client).
+    #[arg(long, env = "JAMINAN_OIDC_AUDIENCE", value_name = "AUDIENCE", requires = "oidc_issuer")]
+    pub oidc_audience: Option<String>,
+    /// The claim holding the role (VIEWER, OPERATOR, SUPERVISOR or ADMIN, any case; a list may
+    /// hold other roles too, the highest of these counts); dots go into nested objects.
+    #[arg(long, env = "JAMINAN_OIDC_ROLE_CLAIM", default_value = DEFAULT_ROLE_CLAIM)]
+    pub oidc_role_claim: String,
+    /// The claim holding the area: a province ("36") or regency ("36.03") code, or ID for the
+    /// whole country; ADMIN tokens may leave it out.
+    #[arg(long, env = "JAMINAN_OIDC_SCOPE_CLAIM", default_value = DEFAULT_SCOPE_CLAIM)]
+    pub oidc_scope_claim: String,
 }
 
 /// What browsers and HTTP caches get (see `web`).

@@ -30,6 +30,9 @@ pub enum AppError {
     /// A key that is not active: unknown, revoked, or not sent as `Bearer <key>`. Its code is
     /// UNAUTHENTICATED too; the message tells the caller that sending a key is not the problem.
     UnknownKey,
+    /// A credential sent and refused for a reason the caller is told: an expired key, an access
+    /// token that fails a check. UNAUTHENTICATED, like an unknown key.
+    Refused(Msg),
     Forbidden(Msg),
     /// The request or one of its statements ran past its time limit.
     TooSlow(Msg),
@@ -69,6 +72,7 @@ impl AppError {
             | AppError::InvalidState(m)
             | AppError::NotCovered(m)
             | AppError::Forbidden(m)
+            | AppError::Refused(m)
             | AppError::TooSlow(m)
             | AppError::Unavailable(m) => m.clone(),
             AppError::Unauthenticated => Msg::KeyRequired,
@@ -89,7 +93,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::InvalidState(_) => "INVALID_STATE",
             AppError::NotCovered(_) => "NOT_COVERED",
-            AppError::Unauthenticated | AppError::UnknownKey => "UNAUTHENTICATED",
+            AppError::Unauthenticated | AppError::UnknownKey | AppError::Refused(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unavailable(_) => AppError::UNAVAILABLE_CODE,
             AppError::RateLimited { .. } => AppError::RATE_LIMITED_CODE,

@@ -10,6 +10,7 @@ mod m20261125_000004_coverage_summary;
 mod m20261126_000005_audit_chain;
 mod m20261201_000006_coverage_cancelled;
 mod m20261201_000007_api_key_last_used;
+mod m20261210_000008_api_key_owner_expiry;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_audit_chain::Migration),
             Box::new(m20261201_000006_coverage_cancelled::Migration),
             Box::new(m20261201_000007_api_key_last_used::Migration),
+            Box::new(m20261210_000008_api_key_owner_expiry::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::auth::oidc;
 use crate::auth::shared_budgets::SharedBudgets;
 use crate::auth::throttle::Throttle;
 use crate::config::{DatabaseArgs, ServeArgs, TrustedMode};
@@ -50,6 +51,15 @@ impl App {
         ));
         if let Some(url) = &args.listen_database_url {
             state.live = Live::listening_at(state.db.clone(), Some(url.clone()));
+        }
+        if let Some(settings) = oidc::Settings::from_args(&args.oidc) {
+            let issuer = settings.issuer.clone();
+            let (tokens, first) = oidc::AccessTokens::start(settings).await?;
+            notes.push(match first {
+                Ok(keys) => Line::TokensFrom { issuer, keys }.text(lang),
+                Err(detail) => Line::TokenIssuerUnreachable { issuer, detail }.text(lang),
+            });
+            state.tokens = Some(tokens);
         }
         let http = &mut app.http;
         http.limits = args.limits.clone();

@@ -31,7 +31,7 @@ pub const LAST_USE_PRECISION: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct KeyCache {
     refresh: Duration,
-    keys: RwLock<HashMap<String, Actor>>,
+    keys: RwLock<HashMap<String, ActiveKey>>,
     /// The last reads of the keys. Refreshes are serialized by this lock, so concurrent requests
     /// after the deadline cause one read, not one each.
     reads: tokio::sync::Mutex<Reads>,
@@ -39,6 +39,24 @@ pub struct KeyCache {
     fresh_until: RwLock<Option<Instant>>,
     /// The keys' last uses: noted by requests, written by refreshes.
     uses: std::sync::Mutex<Uses>,
+}
+
+/// A key not revoked: who it makes the caller, and until when.
+#[derive(Debug, Clone)]
+struct ActiveKey {
+    actor: Actor,
+    expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl ActiveKey {
+    /// The caller, unless the key has expired (refused with a message that says so: the holder
+    /// needs a new key, not to check the one they typed).
+    fn caller(self) -> AppResult<Actor> {
+        match self.expires_at {
+            Some(at) if at <= Utc::now() => Err(AppError::Refused(Msg::KeyExpired)),
+            _ => Ok(self.actor),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -74,7 +92,8 @@ impl KeyCache {
         }
     }
 
-    /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is `UnknownKey`.
+    /// Resolves `Authorization: Bearer <key>`; an unknown or revoked key is `UnknownKey`, an
+    /// expired one `Refused(KeyExpired)`.
     pub async fn authenticate(&self, db: &DatabaseConnection, header: Option<&str>) -> AppResult<Caller> {
         self.authenticate_with(db, header, async { Ok(()) }).await
     }
@@ -91,16 +110,18 @@ impl KeyCache {
         let key = bearer_key(header).ok_or(AppError::UnknownKey)?;
         let hash = hash(key);
         self.refresh_if_stale(db).await?;
-        if let Some(actor) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
+        if let Some(active) = self.keys.read().ok().and_then(|keys| keys.get(&hash).cloned()) {
+            let actor = active.caller()?;
             self.note_use(actor.key_id);
             return Ok(Some(actor));
         }
         // Not active at the last read: created since (look it up once), or no key at all.
         before_lookup.await?;
-        let actor = find_active(db, &hash).await?.ok_or(AppError::UnknownKey)?;
+        let active = find_active(db, &hash).await?.ok_or(AppError::UnknownKey)?;
         if let Ok(mut keys) = self.keys.write() {
-            keys.insert(hash, actor.clone());
+            keys.insert(hash, active.clone());
         }
+        let actor = active.caller()?;
         self.note_use(actor.key_id);
         Ok(Some(actor))
     }
@@ -169,8 +190,8 @@ impl KeyCache {
                 return Err(err);
             }
         };
-        let keys: HashMap<String, Actor> =
-            rows.into_iter().filter_map(|row| Some((row.key_hash.clone(), actor_of(row).ok()?))).collect();
+        let keys: HashMap<String, ActiveKey> =
+            rows.into_iter().filter_map(|row| Some((row.key_hash.clone(), active_key(row).ok()?))).collect();
         if let Ok(mut current) = self.keys.write() {
             *current = keys;
         }
@@ -192,19 +213,27 @@ pub fn bearer_key(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
-async fn find_active(db: &DatabaseConnection, hash: &str) -> AppResult<Option<Actor>> {
+async fn find_active(db: &DatabaseConnection, hash: &str) -> AppResult<Option<ActiveKey>> {
     let found = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
         .await?;
-    found.map(actor_of).transpose()
+    found.map(active_key).transpose()
 }
 
-fn actor_of(row: api_key::Model) -> AppResult<Actor> {
+fn active_key(row: api_key::Model) -> AppResult<ActiveKey> {
     let role =
         Role::parse(&row.role).ok_or_else(|| AppError::Internal(format!("api key {} has unknown role", row.id)))?;
-    Ok(Actor { key_id: row.id, key_name: row.name, role, scope: row.scope })
+    let actor = Actor { key_id: row.id, key_name: row.name, role, scope: row.scope, person: row.owner };
+    Ok(ActiveKey { actor, expires_at: row.expires_at })
+}
+
+/// Who answers for a new key and when it ends (both None: a test fixture's key, for ever).
+#[derive(Debug, Clone, Default)]
+pub struct KeyTerms {
+    pub owner: Option<String>,
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 fn hash(key: &str) -> String {
@@ -220,7 +249,18 @@ pub async fn create_key(
     role: Role,
     scope: Option<String>,
 ) -> AppResult<(String, api_key::Model)> {
-    insert_key(db, name, role, scope).await
+    insert_key(db, name, role, scope, KeyTerms::default()).await
+}
+
+/// The same with an owner and an expiry (fixtures of the tests of those).
+pub async fn create_key_with(
+    db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+    scope: Option<String>,
+    terms: KeyTerms,
+) -> AppResult<(String, api_key::Model)> {
+    insert_key(db, name, role, scope, terms).await
 }
 
 /// Writes a new key's row (in `db`, a transaction of the caller's when it audits the key).
@@ -229,6 +269,7 @@ pub async fn insert_key<C: ConnectionTrait>(
     name: &str,
     role: Role,
     scope: Option<String>,
+    terms: KeyTerms,
 ) -> AppResult<(String, api_key::Model)> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
@@ -245,6 +286,8 @@ pub async fn insert_key<C: ConnectionTrait>(
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
         last_used_at: Set(None),
+        owner: Set(terms.owner),
+        expires_at: Set(terms.expires_at),
         ..Default::default()
     }
     .insert(db)

@@ -1,6 +1,8 @@
-//! Who calls: API keys and the caller they identify (`keys`), and the budgets a caller spends
-//! over time (`throttle`), in memory or shared by every instance through Redis (`shared_budgets`).
+//! Who calls: API keys and the caller they identify (`keys`), people's OpenID Connect access
+//! tokens (`oidc`), and the budgets a caller spends over time (`throttle`), in memory or shared by
+//! every instance through Redis (`shared_budgets`).
 pub mod keys;
+pub mod oidc;
 pub mod shared_budgets;
 pub mod throttle;
 
@@ -23,7 +25,7 @@ impl Role {
         }
     }
 
-    fn parse(stored: &str) -> Option<Role> {
+    pub fn parse(stored: &str) -> Option<Role> {
         [Role::Viewer, Role::Operator, Role::Supervisor, Role::Admin].into_iter().find(|r| r.as_str() == stored)
     }
 }
@@ -31,11 +33,17 @@ impl Role {
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The key's id; for a person with an access token a negative number of their own (derived
+    /// from issuer and subject, `oidc::person_id`), so that budgets and four-eyes tell people
+    /// apart; 0 for the command line.
     pub key_id: i64,
+    /// The key's name, or the person's display name.
     pub key_name: String,
     pub role: Role,
     /// A province or regency code, or None for the whole country.
     pub scope: Option<String>,
+    /// The person: a token's subject, or the owner of the key (None: a key of no one's).
+    pub person: Option<String>,
 }
 
 impl Actor {
@@ -43,7 +51,7 @@ impl Actor {
     /// audited under the name of the system user who ran it.
     pub fn command_line() -> Actor {
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        Actor { key_id: 0, key_name: format!("cli ({user})"), role: Role::Admin, scope: None }
+        Actor { key_id: 0, key_name: format!("cli ({user})"), role: Role::Admin, scope: None, person: None }
     }
 
     /// Whether the caller may see full NIKs (everyone with a key but viewers).

@@ -18,6 +18,11 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// When the key was last used, to the minute (None: never).
     pub last_used_at: Option<DateTimeUtc>,
+    /// Who answers for the key (an OpenID Connect subject for a person); None for keys made
+    /// before keys had owners.
+    pub owner: Option<String>,
+    /// When the key stops working; None for keys made before keys expired.
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

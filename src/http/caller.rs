@@ -60,12 +60,14 @@ pub async fn authenticate_with(
             None => Ok(()),
         }
     };
-    let caller = match http.app.keys.authenticate_with(&http.app.db, authorization, not_blocked).await {
-        Err(AppError::UnknownKey) => {
+    let caller = match http.app.authenticate_with(authorization, not_blocked).await {
+        // A refused token or expired key counts as a wrong key: a forged token costs no lookup,
+        // but guessing must not go on at the speed of the answers either.
+        Err(refused @ (AppError::UnknownKey | AppError::Refused(_))) => {
             if let Some(address) = address {
                 throttle.failed_key(address).await?;
             }
-            return Err(AppError::UnknownKey);
+            return Err(refused);
         }
         other => other?,
     };

@@ -154,7 +154,7 @@ pub fn error_response(headers: &HeaderMap, err: AppError, lang: Lang) -> Respons
         _ => None,
     };
     let status = match err {
-        AppError::Unauthenticated | AppError::UnknownKey => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::UnknownKey | AppError::Refused(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) | AppError::TooSlow(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

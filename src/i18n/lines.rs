@@ -58,6 +58,14 @@ pub enum Line {
     SharedBudgets {
         prefix: String,
     },
+    TokensFrom {
+        issuer: String,
+        keys: usize,
+    },
+    TokenIssuerUnreachable {
+        issuer: String,
+        detail: String,
+    },
     KeyHint,
     ReadsNotAudited {
         detail: String,
@@ -155,7 +163,10 @@ pub enum Line {
         id: i64,
         name: String,
         role: String,
+        expires: String,
     },
+    KeyExpired,
+    KeyNeverExpires,
     /// The header row of `api-key list` (tab-separated, as its rows).
     KeyListHeader,
     KeyActive,
@@ -238,6 +249,16 @@ impl Line {
                 lang,
                 "cannot connect to the read replica: {detail}",
                 "tidak dapat terhubung ke replika baca: {detail}"
+            ),
+            Line::TokensFrom { issuer, keys } => say!(
+                lang,
+                "Access tokens from {issuer} accepted beside API keys ({keys} signing keys)",
+                "Token akses dari {issuer} diterima di samping kunci API ({keys} kunci penandatanganan)"
+            ),
+            Line::TokenIssuerUnreachable { issuer, detail } => say!(
+                lang,
+                "{issuer} did not answer ({detail}): access tokens are refused until it does (retried every 5 minutes and on each new signing key, at most once a minute); API keys work",
+                "{issuer} tidak menjawab ({detail}): token akses ditolak sampai penerbit menjawab (dicoba lagi setiap 5 menit dan pada setiap kunci penandatanganan baru, paling sering sekali per menit); kunci API tetap berlaku"
             ),
             Line::ReadsFromReplica => say!(
                 lang,
@@ -410,16 +431,18 @@ impl Line {
                 "scope {code:?} is neither a province nor a regency code",
                 "cakupan {code:?} bukan kode provinsi maupun kode kabupaten/kota"
             ),
-            Line::KeyCreated { id, name, role } => say!(
+            Line::KeyCreated { id, name, role, expires } => say!(
                 lang,
-                "Created API key {id} ({name}, role {role}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
-                "Kunci API {id} ({name}, peran {role}) telah dibuat. Kirim sebagai `Authorization: Bearer <kunci>`; kunci hanya ditampilkan sekarang:"
+                "Created API key {id} ({name}, role {role}, works until {expires}). Send it as `Authorization: Bearer <key>`; it is shown only now:",
+                "Kunci API {id} ({name}, peran {role}, berlaku sampai {expires}) telah dibuat. Kirim sebagai `Authorization: Bearer <kunci>`; kunci hanya ditampilkan sekarang:"
             ),
             Line::KeyListHeader => say!(
                 lang,
-                "id\tname\trole\tscope\tstatus\tcreated\tlast used",
-                "id\tnama\tperan\tcakupan\tstatus\tdibuat\tterakhir dipakai"
+                "id\tname\trole\tscope\towner\tstatus\tcreated\texpires\tlast used",
+                "id\tnama\tperan\tcakupan\tpemilik\tstatus\tdibuat\tkedaluwarsa\tterakhir dipakai"
             ),
+            Line::KeyExpired => say!(lang, "expired", "kedaluwarsa"),
+            Line::KeyNeverExpires => say!(lang, "never", "tidak pernah"),
             Line::KeyActive => say!(lang, "active", "aktif"),
             Line::KeyNeverUsed => say!(lang, "never", "belum pernah"),
             Line::KeyRevokedAt { at } => say!(lang, "revoked {at}", "dicabut {at}"),

@@ -20,6 +20,18 @@ pub enum Msg {
     // Access and keys.
     KeyRequired,
     UnknownKey,
+    KeyExpired,
+    // Access tokens (OpenID Connect).
+    TokensNotAccepted,
+    TokenMalformed,
+    TokenSignature,
+    TokenExpired,
+    TokenIssuer,
+    TokenAudience,
+    TokenUnknownSigningKey,
+    TokenNoRole { claim: String },
+    TokenScope { claim: String },
+    TokenAdminWithScope,
     NeedsRole { role: &'static str },
     OutsideScope { regency: String },
     AdminsOnlyAuditLog,
@@ -184,6 +196,55 @@ impl Msg {
             Msg::UnknownKey => {
                 say!(lang, "unknown or revoked API key", "kunci API tidak dikenal atau sudah dicabut")
             }
+            Msg::KeyExpired => say!(
+                lang,
+                "this API key has expired: ask an administrator for a new one",
+                "kunci API ini sudah kedaluwarsa: mintalah kunci baru kepada administrator"
+            ),
+            Msg::TokensNotAccepted => say!(
+                lang,
+                "this server accepts no access tokens (no OpenID Connect issuer is configured): send an API key",
+                "server ini tidak menerima token akses (tidak ada penerbit OpenID Connect yang diatur): kirim kunci API"
+            ),
+            Msg::TokenMalformed => say!(lang, "the access token is not a valid JWT", "token akses bukan JWT yang sah"),
+            Msg::TokenSignature => say!(
+                lang,
+                "the access token's signature is not valid (RS256 or ES256 by the issuer's keys)",
+                "tanda tangan token akses tidak sah (RS256 atau ES256 dengan kunci penerbit)"
+            ),
+            Msg::TokenExpired => {
+                say!(
+                    lang,
+                    "the access token has expired: sign in again",
+                    "token akses sudah kedaluwarsa: masuk kembali"
+                )
+            }
+            Msg::TokenIssuer => {
+                say!(lang, "the access token comes from another issuer", "token akses berasal dari penerbit lain")
+            }
+            Msg::TokenAudience => {
+                say!(lang, "the access token is meant for another audience", "token akses ditujukan untuk audiens lain")
+            }
+            Msg::TokenUnknownSigningKey => say!(
+                lang,
+                "the access token is signed with a key the issuer does not publish",
+                "token akses ditandatangani dengan kunci yang tidak diterbitkan oleh penerbit"
+            ),
+            Msg::TokenNoRole { claim } => say!(
+                lang,
+                "the access token names no role (VIEWER, OPERATOR, SUPERVISOR or ADMIN) in its claim `{claim}`",
+                "token akses tidak menyebut peran (VIEWER, OPERATOR, SUPERVISOR, atau ADMIN) pada klaim `{claim}`"
+            ),
+            Msg::TokenScope { claim } => say!(
+                lang,
+                "the access token's claim `{claim}` is not a province or regency code (or ID for the whole country)",
+                "klaim `{claim}` pada token akses bukan kode provinsi atau kabupaten/kota (atau ID untuk seluruh negeri)"
+            ),
+            Msg::TokenAdminWithScope => say!(
+                lang,
+                "an ADMIN access token cannot be limited to an area",
+                "token akses ADMIN tidak dapat dibatasi pada satu wilayah"
+            ),
             Msg::NeedsRole { role } => say!(lang, "this needs a {role} key", "tindakan ini memerlukan kunci {role}"),
             Msg::OutsideScope { regency } => say!(
                 lang,
@@ -842,6 +903,10 @@ mod tests {
         let samples = [
             Msg::KeyRequired,
             Msg::UnknownKey,
+            Msg::KeyExpired,
+            Msg::TokensNotAccepted,
+            Msg::TokenSignature,
+            Msg::TokenScope { claim: "jaminan_scope".into() },
             Msg::NeedsRole { role: "OPERATOR" },
             Msg::OutsideScope { regency: "36.03".into() },
             Msg::TooManyWrongKeys,

@@ -4,7 +4,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 
 use super::audit::{self, AuditEntity};
-use crate::auth::keys::{insert_key, mark_revoked};
+use crate::auth::keys::{KeyTerms, insert_key, mark_revoked};
 use crate::auth::{Actor, Role};
 use crate::entities::api_key;
 use crate::error::AppResult;
@@ -17,9 +17,10 @@ pub async fn create(
     name: &str,
     role: Role,
     scope: Option<String>,
+    terms: KeyTerms,
 ) -> AppResult<(String, api_key::Model)> {
     let txn = db.begin().await?;
-    let (key, row) = insert_key(&txn, name, role, scope).await?;
+    let (key, row) = insert_key(&txn, name, role, scope, terms).await?;
     // Inserted first: on SQLite the transaction holds the write lock before it reads the chain.
     audit::record(&txn, actor, "createApiKey", AuditEntity::ApiKey, row.id, None, Some(&KeyAudit::of(&row))).await?;
     txn.commit().await?;
@@ -33,11 +34,23 @@ struct KeyAudit<'a> {
     name: &'a str,
     role: &'a str,
     scope: Option<&'a str>,
+    /// Written only when set: the entries of keys made before keys had owners and ends read as
+    /// they always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(rename = "expiresAt", skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 impl<'a> KeyAudit<'a> {
     fn of(row: &'a api_key::Model) -> Self {
-        KeyAudit { name: &row.name, role: &row.role, scope: row.scope.as_deref() }
+        KeyAudit {
+            name: &row.name,
+            role: &row.role,
+            scope: row.scope.as_deref(),
+            owner: row.owner.as_deref(),
+            expires_at: row.expires_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }
     }
 }
 

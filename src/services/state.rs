@@ -6,8 +6,12 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::areas::Areas;
-use crate::auth::keys::KeyCache;
+use crate::auth::Caller;
+use crate::auth::keys::{KeyCache, bearer_key};
+use crate::auth::oidc::{AccessTokens, looks_like_token};
 use crate::auth::throttle::Throttle;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::live::Live;
 use crate::services::personal_data::ReadLog;
 use crate::stats::publication::Publications;
@@ -19,6 +23,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub areas: Arc<Areas>,
     pub keys: Arc<KeyCache>,
+    /// People's access tokens, when an OpenID Connect issuer is configured.
+    pub tokens: Option<Arc<AccessTokens>>,
     pub throttle: Arc<Throttle>,
     /// The statistics that callers outside an area's scope receive (small counts withheld).
     pub publications: Arc<Publications>,
@@ -36,11 +42,26 @@ impl AppState {
         Ok(AppState {
             areas: Arc::new(areas),
             keys: Arc::default(),
+            tokens: None,
             throttle: Arc::default(),
             publications: Arc::default(),
             reads,
             live: Live::new(db.clone()),
             db,
         })
+    }
+
+    /// The caller an `Authorization` header names: a person's access token (a JWT), or an API key
+    /// (`before_lookup` may refuse a key not held in memory before the database is asked).
+    pub async fn authenticate_with(
+        &self,
+        authorization: Option<&str>,
+        before_lookup: impl Future<Output = AppResult<()>>,
+    ) -> AppResult<Caller> {
+        if let Some(token) = authorization.and_then(bearer_key).filter(|value| looks_like_token(value)) {
+            let tokens = self.tokens.as_ref().ok_or(AppError::Refused(Msg::TokensNotAccepted))?;
+            return tokens.authenticate(token, &self.areas).await.map(Some);
+        }
+        self.keys.authenticate_with(&self.db, authorization, before_lookup).await
     }
 }

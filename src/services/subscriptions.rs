@@ -1,7 +1,8 @@
 //! The subscription streams: the changes one subscriber may see, as payouts or as figures.
 //!
-//! Every stream re-checks its API key every half second, so a key revoked while connected ends
-//! its subscriptions within a second (with UNAUTHENTICATED). A subscriber more than `BACKLOG` events
+//! Every stream re-checks its API key (or access token) every half second, so a key revoked while
+//! connected, or a key or token that expires, ends its subscriptions within a second (with
+//! UNAUTHENTICATED). A subscriber more than `BACKLOG` events
 //! behind loses the oldest: figures are then recomputed anyway, payout events are skipped (and
 //! logged).
 use std::sync::Arc;
@@ -45,8 +46,8 @@ impl Subscriber {
         if self.caller.is_none() {
             return false;
         }
-        let checked = self.state.keys.authenticate(&self.state.db, self.authorization.as_deref()).await;
-        matches!(checked, Err(AppError::UnknownKey))
+        let checked = self.state.authenticate_with(self.authorization.as_deref(), async { Ok(()) }).await;
+        matches!(checked, Err(AppError::UnknownKey | AppError::Refused(_)))
     }
 }
 

@@ -519,7 +519,8 @@ backend_test!(deleting_the_newest_entries_shows_against_a_recorded_head, |app: T
 
 backend_test!(api_key_administration_is_audited_without_the_key, |app: TestApp| async move {
     let url = app.database_url();
-    let args = ["api-key", "create", "--name", "desk 36.03", "--role", "operator", "--scope", "36.03"];
+    let args =
+        ["api-key", "create", "--name", "desk 36.03", "--role", "operator", "--scope", "36.03", "--owner", "siti"];
     let created = jaminan(&url, &args);
     assert!(created.status.success(), "{}", text(&created));
     let printed = String::from_utf8_lossy(&created.stdout).into_owned();
@@ -545,7 +546,10 @@ backend_test!(api_key_administration_is_audited_without_the_key, |app: TestApp| 
             (Some("0"), Some(format!("cli ({user})").as_str()))
         );
     }
-    let described = json!({ "name": "desk 36.03", "role": "OPERATOR", "scope": "36.03" });
+    // Whose it is and when it ends are part of what the log says of a key.
+    let expires = row.expires_at.unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let described =
+        json!({ "name": "desk 36.03", "role": "OPERATOR", "scope": "36.03", "owner": "siti", "expiresAt": expires });
     let side = |entry: &Value, side: &str| -> Value {
         entry["changes"]
             .as_object()

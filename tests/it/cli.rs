@@ -41,7 +41,7 @@ fn api_keys_are_created_listed_and_revoked() {
     assert!(key.starts_with("jmn_") && key.len() == 4 + 64, "{key}");
 
     let listed = stdout(&cli.run(&["api-key", "list"]));
-    assert!(listed.contains("desk 36.03\tOPERATOR\t36.03\tactive"), "{listed}");
+    assert!(listed.contains("desk 36.03\tOPERATOR\t36.03\t-\tactive"), "{listed}");
     assert!(!listed.contains(&key[4..]), "the key itself is never shown again");
 
     assert!(cli.run(&["api-key", "revoke", "1"]).status.success());
@@ -195,8 +195,8 @@ fn api_key_list_has_a_header_and_dates_in_both_languages() {
 
     let listed = stdout(&cli.run(&["api-key", "list"]));
     let lines: Vec<&str> = listed.lines().collect();
-    assert_eq!(lines[0], "id\tname\trole\tscope\tstatus\tcreated\tlast used", "{listed}");
-    assert!(lines[1].starts_with(&format!("1\tdesk 36.03\tOPERATOR\t36.03\tactive\t{today} ")), "{listed}");
+    assert_eq!(lines[0], "id\tname\trole\tscope\towner\tstatus\tcreated\texpires\tlast used", "{listed}");
+    assert!(lines[1].starts_with(&format!("1\tdesk 36.03\tOPERATOR\t36.03\t-\tactive\t{today} ")), "{listed}");
     assert!(lines[1].ends_with(" UTC\tnever"), "{listed}");
 
     // The key is used (a server's key cache writes the last use with its next refresh).
@@ -222,8 +222,53 @@ fn api_key_list_has_a_header_and_dates_in_both_languages() {
 
     let listed = stdout(&cli.run(&["api-key", "list", "--lang", "id"]));
     let lines: Vec<&str> = listed.lines().collect();
-    assert_eq!(lines[0], "id\tnama\tperan\tcakupan\tstatus\tdibuat\tterakhir dipakai", "{listed}");
+    assert_eq!(
+        lines[0], "id\tnama\tperan\tcakupan\tpemilik\tstatus\tdibuat\tkedaluwarsa\tterakhir dipakai",
+        "{listed}"
+    );
     let tanggal = jaminan::i18n::date(today, jaminan::i18n::Lang::Id);
     assert!(lines[1].contains(&format!("\taktif\t{tanggal} ")), "{listed}");
     assert!(lines[2].ends_with("\tbelum pernah"), "{listed}");
+}
+
+// Keys belong to someone and end: `--owner` and `--expires-in` (90 days unless told), both shown
+// by `api-key list` with the last use; a duration that is none, or past two years, is refused.
+#[test]
+fn api_keys_have_an_owner_and_an_end() {
+    let cli = Cli::new();
+    let created = cli.run(&[
+        "api-key",
+        "create",
+        "--name",
+        "desk siti",
+        "--role",
+        "operator",
+        "--scope",
+        "36.03",
+        "--owner",
+        "f3a1-siti",
+        "--expires-in",
+        "30d",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let in_30_days = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+    assert!(stdout(&created).contains(&format!("works until {in_30_days} ")), "{created:?}");
+    assert!(cli.run(&["api-key", "create", "--name", "sync", "--role", "viewer"]).status.success());
+    let in_90_days = (chrono::Utc::now() + chrono::Duration::days(90)).date_naive();
+
+    let listed = stdout(&cli.run(&["api-key", "list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    let siti: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(siti[4..6], ["f3a1-siti", "active"], "{listed}");
+    assert!(siti[7].starts_with(&in_30_days.to_string()) && siti[8] == "never", "{listed}");
+    let sync: Vec<&str> = lines[2].split('\t').collect();
+    assert_eq!(sync[4], "-", "{listed}");
+    assert!(sync[7].starts_with(&in_90_days.to_string()), "the default is 90 days: {listed}");
+
+    for bad in ["0h", "731d", "90", "3m", "-5d", "soon"] {
+        let output = cli.run(&["api-key", "create", "--name", "x", "--role", "viewer", &format!("--expires-in={bad}")]);
+        assert!(!output.status.success(), "{bad}");
+        assert!(stderr(&output).contains("--expires-in"), "{bad}: {}", stderr(&output));
+    }
+    assert_eq!(stdout(&cli.run(&["api-key", "list"])).lines().count(), 3, "nothing made by the refused ones");
 }

@@ -18,15 +18,7 @@ const SCRIPT_LIMIT: Duration = Duration::from_secs(120);
 /// in the test's output). None when the test is skipped.
 async fn node(script: &str, args: &[String]) -> Option<(bool, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
-    let node_runs = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let missing = if !node_runs {
-        Some("`node` is not installed".to_owned())
-    } else if !dir.join("node_modules").is_dir() {
-        Some(format!("{} is missing: run `npm ci --prefix tests/node`", dir.join("node_modules").display()))
-    } else {
-        None
-    };
-    if let Some(why) = missing {
+    if let Some(why) = node_unavailable() {
         assert!(std::env::var_os("JAMINAN_REQUIRE_NODE").is_none(), "JAMINAN_REQUIRE_NODE is set, but {why}");
         eprintln!("skipped: {why}");
         return None;
@@ -51,6 +43,19 @@ async fn node(script: &str, args: &[String]) -> Option<(bool, String)> {
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     println!("node {script}:\n{text}");
     Some((output.status.success(), text))
+}
+
+/// Why the Node scripts cannot run here (no `node`, or tests/node's packages not installed).
+pub fn node_unavailable() -> Option<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+    let node_runs = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !node_runs {
+        Some("`node` is not installed".to_owned())
+    } else if !dir.join("node_modules").is_dir() {
+        Some(format!("{} is missing: run `npm ci --prefix tests/node`", dir.join("node_modules").display()))
+    } else {
+        None
+    }
 }
 
 /// `MUST 13/13` -> (13, 13).

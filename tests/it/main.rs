@@ -29,6 +29,7 @@ mod layers;
 mod live;
 mod logs;
 mod metrics;
+mod oidc;
 mod outage;
 mod payout_model;
 mod payouts;
