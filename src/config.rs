@@ -132,6 +132,11 @@ pub struct OidcArgs {
     /// whole country; ADMIN tokens may leave it out.
     #[arg(long, env = "JAMINAN_OIDC_SCOPE_CLAIM", default_value = DEFAULT_SCOPE_CLAIM)]
     pub oidc_scope_claim: String,
+    /// The public client people sign in with on the server's pages (GraphiQL, /dashboard,
+    /// /import): Authorization Code with PKCE against the issuer, the token kept in the tab's
+    /// memory. Without it the pages ask for an API key.
+    #[arg(long, env = "JAMINAN_OIDC_CLIENT_ID", value_name = "CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
 }
 
 /// What browsers and HTTP caches get (see `web`).

@@ -1,7 +1,8 @@
 // The reference dashboard: a regency's coverage through the public GraphQL API, by trusted
 // document ids only (see src/dashboard.rs). Bahasa Indonesia first, English as a switch. No
-// libraries: it must work on an intranet without internet.
-"use strict";
+// libraries from elsewhere: it must work on an intranet without internet. With sign-in
+// (--oidc-client-id) staff sign in instead of pasting an API key (see signin.js).
+import * as signin from "/signin/assets/signin.js";
 
 const TEXT = {
   id: {
@@ -9,7 +10,7 @@ const TEXT = {
     districts: "Kecamatan", occupations: "Pekerjaan", genders: "Jenis kelamin", payouts: "Klaim manfaat",
     covered: "Pekerja terlindungi", previous: "Tahun sebelumnya", growth: "Pertumbuhan", target: "Target",
     ofTarget: "dari target", rate: "Cakupan", ofEligible: "dari pekerja rentan", premium: "Biaya iuran", newly: "Baru terlindungi",
-    district: "Kecamatan", name: "Nama", needKey: "Masukkan API key untuk melihat klaim manfaat.",
+    district: "Kecamatan", name: "Nama", needKey: "Masukkan API key untuk melihat klaim manfaat.", needSignIn: "Masuk untuk melihat klaim manfaat.",
     overdue: "Klaim terlambat", noOverdue: "Tidak ada klaim terlambat.", days: "hari kerja", withheld: "Angka di bawah ambang privasi disembunyikan.",
     loading: "Memuat…", chartCovered: "Terlindungi", chartTarget: "Target", live: "langsung",
     SUBMITTED: "Diajukan", VERIFIED: "Diverifikasi", APPROVED: "Disetujui", PAID: "Dibayar", REJECTED: "Ditolak",
@@ -25,7 +26,7 @@ const TEXT = {
     districts: "Districts", occupations: "Occupations", genders: "Gender", payouts: "Benefit claims",
     covered: "Covered workers", previous: "Previous year", growth: "Growth", target: "Target",
     ofTarget: "of target", rate: "Coverage rate", ofEligible: "of eligible workers", premium: "Premium cost", newly: "Newly covered",
-    district: "District", name: "Name", needKey: "Enter an API key to see benefit claims.",
+    district: "District", name: "Name", needKey: "Enter an API key to see benefit claims.", needSignIn: "Sign in to see benefit claims.",
     overdue: "Overdue claims", noOverdue: "No overdue claims.", days: "working days", withheld: "Figures below the privacy threshold are withheld.",
     loading: "Loading…", chartCovered: "Covered", chartTarget: "Target", live: "live",
     SUBMITTED: "Submitted", VERIFIED: "Verified", APPROVED: "Approved", PAID: "Paid", REJECTED: "Rejected",
@@ -50,6 +51,8 @@ const state = {
 };
 
 const t = (name) => TEXT[state.lang][name] || name;
+// The signed-in person's token, else the API key typed in (empty: anonymous).
+const credential = () => signin.accessToken() || state.key;
 const locale = () => (state.lang === "id" ? "id-ID" : "en-US");
 const number = (n) => (n == null ? "–" : new Intl.NumberFormat(locale()).format(n));
 const percent = (x) => (x == null ? "–" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(x));
@@ -66,10 +69,10 @@ const el = (tag, attrs = {}, ...children) => {
 async function graphql(name, variables, fresh = false) {
   const id = documents[name];
   let response;
-  if (state.key) {
+  if (credential()) {
     response = await fetch("/graphql", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.key },
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + credential() },
       body: JSON.stringify({ documentId: id, variables }),
     });
   } else {
@@ -156,7 +159,7 @@ function renderCounts(id, rows, label) {
 
 async function renderPayouts() {
   const target = document.getElementById("payouts");
-  if (!state.key) return target.replaceChildren(el("p", { class: "muted" }, t("needKey")));
+  if (!credential()) return target.replaceChildren(el("p", { class: "muted" }, t(signin.configured ? "needSignIn" : "needKey")));
   try {
     const data = await graphql("DashboardPayouts", { code: state.regency });
     const statuses = ["SUBMITTED", "VERIFIED", "APPROVED", "PAID", "REJECTED"];
@@ -211,7 +214,7 @@ function follow() {
   }
   state.socket = socket;
   const send = (message) => socket.send(JSON.stringify(message));
-  socket.onopen = () => send({ type: "connection_init", payload: state.key ? { Authorization: "Bearer " + state.key } : {} });
+  socket.onopen = () => send({ type: "connection_init", payload: credential() ? { Authorization: "Bearer " + credential() } : {} });
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "connection_ack") {
@@ -236,6 +239,7 @@ function follow() {
 
 function render() {
   renderText();
+  signin.render();
   if (!state.data) return;
   const c = state.data.coverage;
   renderCards(c);
@@ -253,8 +257,19 @@ async function start() {
   years.addEventListener("change", () => { state.year = Number(years.value); load(); });
   document.getElementById("lang").addEventListener("click", () => { state.lang = state.lang === "id" ? "en" : "id"; render(); renderPayouts(); });
   const key = document.getElementById("key");
-  key.value = state.key;
-  key.addEventListener("change", () => { state.key = key.value.trim(); sessionStorage.setItem("jaminan-key", state.key); load(); });
+  if (signin.configured) {
+    // People sign in; the key field goes.
+    key.hidden = true;
+    state.key = "";
+    const button = document.getElementById("signin-button");
+    button.hidden = false;
+    signin.attach(button, document.getElementById("person"), () => state.lang);
+    await signin.start();
+    signin.onChange(() => load());
+  } else {
+    key.value = state.key;
+    key.addEventListener("change", () => { state.key = key.value.trim(); sessionStorage.setItem("jaminan-key", state.key); load(); });
+  }
   const regencies = document.getElementById("regency");
   regencies.addEventListener("change", () => { state.regency = regencies.value; load(); });
   load();

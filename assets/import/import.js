@@ -1,13 +1,14 @@
 // The operators' import page: a regency's enrollment list (.csv or .xlsx) checked by a dry run of
 // importEnrollments, its errors shown and downloadable, then imported, through the public GraphQL
 // API by trusted document ids only (see src/http/pages/import.rs). Bahasa Indonesia first,
-// English with ?lang=en or the switch. No libraries: it must work on an intranet. The API key
-// stays in this tab (sessionStorage), never in an address.
-"use strict";
+// English with ?lang=en or the switch. No libraries from elsewhere: it must work on an intranet.
+// The API key stays in this tab (sessionStorage), never in an address; with sign-in
+// (--oidc-client-id) operators sign in instead, and the token stays in memory (see signin.js).
+import * as signin from "/signin/assets/signin.js";
 
 const TEXT = {
   id: {
-    title: "Impor Daftar Kepesertaan", switch: "English", step1: "1. API key", useKey: "Gunakan", forgetKey: "Lupakan",
+    title: "Impor Daftar Kepesertaan", switch: "English", step1: "1. API key", step1SignIn: "1. Masuk", needSignIn: "Silakan masuk.", useKey: "Gunakan", forgetKey: "Lupakan",
     keyNote: "Key hanya disimpan di tab ini (sessionStorage), tidak pernah di alamat halaman.",
     step2: "2. Kabupaten/kota", step3: "3. Berkas (.csv atau .xlsx)", drop: "Letakkan berkas di sini, atau pilih:",
     template: "Unduh templat isian (.xlsx) untuk kabupaten/kota ini",
@@ -29,7 +30,7 @@ const TEXT = {
     NETWORK: "Server tidak dapat dihubungi. Periksa jaringan.", OTHER: "Permintaan gagal:",
   },
   en: {
-    title: "Import an enrollment list", switch: "Bahasa Indonesia", step1: "1. API key", useKey: "Use", forgetKey: "Forget",
+    title: "Import an enrollment list", switch: "Bahasa Indonesia", step1: "1. API key", step1SignIn: "1. Sign in", needSignIn: "Please sign in.", useKey: "Use", forgetKey: "Forget",
     keyNote: "The key is kept in this tab only (sessionStorage), never in the page's address.",
     step2: "2. Regency", step3: "3. File (.csv or .xlsx)", drop: "Drop the file here, or choose it:",
     template: "Download the template (.xlsx) for this regency",
@@ -66,6 +67,8 @@ const state = {
 };
 
 const t = (name) => TEXT[state.lang][name] || name;
+// The signed-in person's token, else the API key given (empty: none yet).
+const credential = () => signin.accessToken() || state.key;
 const $ = (id) => document.getElementById(id);
 const number = (n) => new Intl.NumberFormat(state.lang === "id" ? "id-ID" : "en-US").format(n);
 const el = (tag, attrs = {}, ...children) => {
@@ -97,7 +100,7 @@ function explain(status, body, response) {
 
 // Sends a request to /graphql; its data, or a Failure in plain words.
 async function send(body, json) {
-  const headers = { Authorization: "Bearer " + state.key, "Accept-Language": state.lang === "id" ? "id" : "en", Accept: "application/json" };
+  const headers = { Authorization: "Bearer " + credential(), "Accept-Language": state.lang === "id" ? "id" : "en", Accept: "application/json" };
   if (json) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -131,6 +134,7 @@ function translate() {
   document.title = t("title");
   $("lang").textContent = t("switch");
   showFile();
+  signin.render();
   if (state.report) renderReport();
 }
 
@@ -139,7 +143,7 @@ function buttons() {
   // The template to fill in holds no personal data: a plain link, no key.
   $("template").hidden = !regency;
   if (regency) $("template").href = "/templates/enrollments.xlsx?regency=" + encodeURIComponent(regency);
-  const ready = Boolean(state.key && regency && state.file);
+  const ready = Boolean(credential() && regency && state.file);
   $("dry-run").disabled = !ready;
   const report = state.checked === current() ? state.report : null;
   const importable = report && state.kind === "dry" && report.rowsRead > report.rowsInError &&
@@ -160,8 +164,8 @@ async function loadRegencies() {
   const select = $("regency");
   select.replaceChildren();
   select.disabled = true;
-  if (!state.key) {
-    status(t("needKey"));
+  if (!credential()) {
+    status(t(signin.configured ? "needSignIn" : "needKey"));
     buttons();
     return;
   }
@@ -292,5 +296,16 @@ $("lang").addEventListener("click", () => {
   history.replaceState(null, "", url);
   translate();
 });
+if (signin.configured) {
+  // Operators sign in; the key form goes.
+  state.key = "";
+  $("key-form").hidden = true;
+  $("key-note").hidden = true;
+  $("step1").dataset.t = "step1SignIn";
+  $("account").hidden = false;
+  signin.attach($("signin-button"), $("person"), () => state.lang);
+}
 translate();
+await signin.start();
+signin.onChange(loadRegencies);
 loadRegencies();

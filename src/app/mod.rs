@@ -14,6 +14,7 @@ use crate::auth::throttle::Throttle;
 use crate::config::{DatabaseArgs, ServeArgs, TrustedMode};
 use crate::db;
 use crate::graphql::admission::trusted_documents::TrustedDocuments;
+use crate::http::pages::signin::SignIn;
 use crate::http::{HttpSettings, MetricsOnMain};
 use crate::i18n::{Lang, Line};
 use crate::live::Live;
@@ -65,6 +66,10 @@ impl App {
         http.limits = args.limits.clone();
         http.browser = args.browser.clone();
         http.trusted = Arc::new(trusted_documents(args, lang, &mut notes)?);
+        http.sign_in = SignIn::from_args(&args.oidc)?;
+        if let Some(client_id) = &args.oidc.oidc_client_id {
+            notes.push(Line::PagesSignIn { client_id: client_id.clone() }.text(lang));
+        }
         http.metrics = MetricsOnMain::ForAdmins { token: args.metrics_token.as_deref().map(Arc::from) };
         if let Some(url) = &args.read_database_url {
             if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {

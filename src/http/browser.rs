@@ -78,8 +78,18 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
 /// One of the server's HTML pages, with its security headers (`X-Frame-Options` for browsers
 /// that predate `frame-ancestors`).
 pub fn page(html: String) -> Response {
+    page_connecting(html, None)
+}
+
+/// A page that may also connect to `origin` (the OpenID provider the page signs in at: its
+/// discovery and token endpoints are fetched from the page).
+pub fn page_connecting(html: String, origin: Option<&str>) -> Response {
+    let policy = match origin {
+        Some(origin) => PAGE_POLICY.replace("connect-src 'self'", &format!("connect-src 'self' {origin}")),
+        None => PAGE_POLICY.to_owned(),
+    };
     let headers = [
-        (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+        (header::CONTENT_SECURITY_POLICY, policy.as_str()),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),

@@ -13,7 +13,7 @@ use async_graphql::{BatchRequest, ParseRequestError};
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::TryStreamExt;
 
 use super::browser::Caching;
@@ -121,7 +121,7 @@ pub(super) async fn graphql_get(State(http): State<HttpState>, request: Request)
     let query_string = request.uri().query().unwrap_or_default();
     let has_query = query_string.split('&').any(|p| p.starts_with("query=") || p.starts_with("documentId="));
     if wants_html && !has_query {
-        return super::pages::graphiql::page().await.into_response();
+        return super::pages::graphiql::page(http.settings.sign_in.as_ref());
     }
     match parse_query_string(query_string) {
         Ok(graphql) => {

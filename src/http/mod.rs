@@ -54,7 +54,12 @@ pub fn router(app: AppState, settings: HttpSettings) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     // GraphiQL needs introspection: where it is off, keyed callers keep it (see `admission`).
-    router = router.merge(pages::graphiql::routes()).merge(pages::dashboard::routes()).merge(pages::import::routes());
+    let sign_in = settings.sign_in.clone();
+    router = router
+        .merge(pages::graphiql::routes(sign_in.clone()))
+        .merge(pages::dashboard::routes(sign_in.clone()))
+        .merge(pages::import::routes(sign_in))
+        .merge(pages::signin::routes());
     let http = HttpState { app, settings, schema, admission };
     // Here unless a separate address serves it (`--metrics-listen`), and only for an ADMIN key
     // or the metrics token; not logged (Prometheus scrapes every few seconds).

@@ -8,6 +8,7 @@ use crate::db::replica::ReadReplica;
 use crate::graphql::admission::Admission;
 use crate::graphql::admission::trusted_documents::TrustedDocuments;
 use crate::graphql::schema::JaminanSchema;
+use crate::http::pages::signin::SignIn;
 use crate::services::AppState;
 
 /// How the HTTP surface is set up (from `serve`'s flags): what a request may ask, what browsers
@@ -23,6 +24,8 @@ pub struct HttpSettings {
     pub metrics: MetricsOnMain,
     /// Turns true when the server starts shutting down (long-lived WebSockets close then).
     pub stopping: watch::Receiver<bool>,
+    /// Where the pages sign people in (`--oidc-client-id`); None: they ask for an API key.
+    pub sign_in: Option<SignIn>,
 }
 
 /// Whether the main router serves `/metrics`.
@@ -44,6 +47,7 @@ impl Default for HttpSettings {
             metrics: MetricsOnMain::ForAdmins { token: None },
             // No server yet: `app::server::run` gives the settings its own signal.
             stopping: watch::channel(false).1,
+            sign_in: None,
         }
     }
 }

@@ -66,6 +66,9 @@ pub enum Line {
         issuer: String,
         detail: String,
     },
+    PagesSignIn {
+        client_id: String,
+    },
     KeyHint,
     ReadsNotAudited {
         detail: String,
@@ -254,6 +257,11 @@ impl Line {
                 lang,
                 "Access tokens from {issuer} accepted beside API keys ({keys} signing keys)",
                 "Token akses dari {issuer} diterima di samping kunci API ({keys} kunci penandatanganan)"
+            ),
+            Line::PagesSignIn { client_id } => say!(
+                lang,
+                "GraphiQL, /dashboard and /import sign people in as client {client_id}",
+                "GraphiQL, /dashboard dan /import memakai klien {client_id} untuk masuk"
             ),
             Line::TokenIssuerUnreachable { issuer, detail } => say!(
                 lang,

@@ -39,6 +39,7 @@ mod schema_snapshot;
 mod seed;
 mod shared_budgets;
 mod shutdown;
+mod signin;
 mod snapshots;
 mod stats;
 mod summaries;

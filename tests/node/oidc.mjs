@@ -2,7 +2,14 @@
 // issuing JWT access tokens through its client_credentials grant (as a Keycloak service account
 // does), with Keycloak-shaped claims: realm_access.roles, a jaminan_scope attribute, a name.
 //
-//   node oidc.mjs AUDIENCE
+//   node oidc.mjs AUDIENCE [PAGES_ORIGIN]
+//
+// With PAGES_ORIGIN (the server's `http://127.0.0.1:PORT`), also the public client
+// `jaminan-pages` that the server's pages sign people in with (tests/it/signin.rs): Authorization
+// Code with PKCE back to GraphiQL, /dashboard and /import, refresh tokens as Keycloak gives a
+// standard-flow client, and access tokens of PAGES_TOKEN_SECONDS so that a test sees them
+// renewed. Its people sign in on oidc-provider's built-in login form with their key in `people`
+// as the login (any password). `GET /grants` counts the tokens issued, by grant type.
 //
 // Prints one JSON line when it listens: the issuer and, for the test to craft tokens the server
 // must refuse, the private keys (PKCS#1 DER for RSA, PKCS#8 DER for EC, base64) and the RSA
@@ -15,6 +22,10 @@ import Provider, { errors } from 'oidc-provider';
 
 const audience = process.argv[2] ?? 'https://jaminan.test';
 const otherAudience = 'https://other-app.test';
+const pagesOrigin = process.argv[3];
+const PAGES_CLIENT = 'jaminan-pages';
+const PAGES_TOKEN_SECONDS = 12;
+const grants = {};
 
 // Each test client is one "person" (a service account's claims, as Keycloak's mappers write them).
 const people = {
@@ -55,20 +66,37 @@ const ec = ecKey();
 let rsaKeys = [rsaKey()]; // the first signs
 let provider = makeProvider();
 
+function pagesClient() {
+  return {
+    client_id: PAGES_CLIENT,
+    application_type: 'web',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['/graphql', '/graphiql', '/dashboard', '/import'].map((path) => pagesOrigin + path),
+    token_endpoint_auth_method: 'none',
+  };
+}
+
 function makeProvider() {
   const signing = { RS256: rsaKeys[0].kid, ES256: ec.kid };
+  const serviceAccounts = Object.keys(people).map((id) => ({
+    client_id: id,
+    client_secret: `${id}-secret`,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_post',
+  }));
   const made = new Provider(issuer, {
-    clients: Object.keys(people).map((id) => ({
-      client_id: id,
-      client_secret: `${id}-secret`,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_post',
-    })),
+    clients: pagesOrigin ? [...serviceAccounts, pagesClient()] : serviceAccounts,
     jwks: { keys: [...rsaKeys.map((k) => k.jwk), ec.jwk] },
+    findAccount: (_ctx, id) => people[id] && { accountId: id, claims: () => ({ sub: id, name: people[id].name }) },
+    claims: { openid: ['sub'], profile: ['name'] },
+    // As Keycloak does for a standard-flow client, without asking for offline_access.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     features: {
-      devInteractions: { enabled: false },
+      // The built-in login and consent forms, filled in by the test's browser.
+      devInteractions: { enabled: Boolean(pagesOrigin) },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -76,21 +104,26 @@ function makeProvider() {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== audience && resource !== otherAudience) throw new errors.InvalidTarget();
-          const { alg } = people[client.clientId];
+          const alg = people[client.clientId]?.alg ?? 'RS256';
           return {
             scope: 'api',
             audience: resource,
-            accessTokenTTL: 300,
+            accessTokenTTL: client.clientId === PAGES_CLIENT ? PAGES_TOKEN_SECONDS : 300,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg, kid: signing[alg] } },
           };
         },
       },
     },
+    // A signed-in person's claims (accountId), else the service account's.
     extraTokenClaims: (_ctx, token) => {
-      const person = people[token.clientId];
+      const person = people[token.accountId ?? token.clientId];
       return { realm_access: { roles: person.roles }, jaminan_scope: person.scope, name: person.name };
     },
+  });
+  made.on('grant.success', (ctx) => {
+    const type = ctx.oidc.params.grant_type;
+    grants[type] = (grants[type] ?? 0) + 1;
   });
   return made.callback();
 }
@@ -114,10 +147,19 @@ server.on('request', (req, res) => {
     res.end(describe());
     return;
   }
+  if (req.method === 'GET' && req.url === '/grants') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(grants));
+    return;
+  }
   provider(req, res);
 });
 
 console.log(describe());
+// The test reads that one line and closes its end: whatever else would go to stdout (the
+// interactions log there) goes to stderr, or writing it would end this process (EPIPE).
+console.log = console.info = console.error;
+process.stdout.on('error', () => {});
 // The test owns this process: it ends when the test closes stdin (or kills it).
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();

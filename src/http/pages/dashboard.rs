@@ -7,6 +7,8 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
+use super::signin::SignIn;
+
 use crate::graphql::admission::trusted_documents::DASHBOARD_DOCUMENTS;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -16,13 +18,15 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const PAGE: &str = include_str!("../../../assets/dashboard/index.html");
 
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/dashboard", get(page)).route("/dashboard/assets/{file}", get(asset))
+pub fn routes<S: Clone + Send + Sync + 'static>(sign_in: Option<SignIn>) -> Router<S> {
+    Router::new()
+        .route("/dashboard", get(move || async move { page(sign_in.as_ref()) }))
+        .route("/dashboard/assets/{file}", get(asset))
 }
 
 /// The page, with the ids of its documents (so that the browser need not hash them: WebCrypto
-/// is missing on plain-HTTP intranet addresses).
-async fn page() -> Response {
+/// is missing on plain-HTTP intranet addresses) and its sign-in.
+fn page(sign_in: Option<&SignIn>) -> Response {
     let ids: serde_json::Map<String, serde_json::Value> = DASHBOARD_DOCUMENTS
         .iter()
         .map(|(name, text)| {
@@ -32,7 +36,7 @@ async fn page() -> Response {
             )
         })
         .collect();
-    crate::http::browser::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+    super::signin::page(&PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()), sign_in)
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

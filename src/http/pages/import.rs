@@ -8,6 +8,8 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
+use super::signin::SignIn;
+
 use crate::graphql::admission::trusted_documents::{IMPORT_DOCUMENTS, sha256_hex};
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -17,18 +19,20 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const PAGE: &str = include_str!("../../../assets/import/index.html");
 
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/import", get(page)).route("/import/assets/{file}", get(asset))
+pub fn routes<S: Clone + Send + Sync + 'static>(sign_in: Option<SignIn>) -> Router<S> {
+    Router::new()
+        .route("/import", get(move || async move { page(sign_in.as_ref()) }))
+        .route("/import/assets/{file}", get(asset))
 }
 
-/// The page, with the ids of its documents (WebCrypto is missing on plain-HTTP intranet
+/// The page, with the ids of its documents and its sign-in (WebCrypto is missing on plain-HTTP intranet
 /// addresses, so the browser cannot hash them itself).
-async fn page() -> Response {
+fn page(sign_in: Option<&SignIn>) -> Response {
     let ids: serde_json::Map<String, serde_json::Value> = IMPORT_DOCUMENTS
         .iter()
         .map(|(name, text)| ((*name).to_owned(), format!("sha256:{}", sha256_hex(text)).into()))
         .collect();
-    crate::http::browser::page(PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()))
+    super::signin::page(&PAGE.replace("{{DOCUMENTS}}", &serde_json::Value::Object(ids).to_string()), sign_in)
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

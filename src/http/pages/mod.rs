@@ -2,3 +2,4 @@
 pub mod dashboard;
 pub mod graphiql;
 pub mod import;
+pub mod signin;
