@@ -142,6 +142,11 @@ pub enum Msg {
     ScholarshipTwoChildren,
     NoPayout { id: i64 },
     FourEyes { action: PayoutAction },
+    /// `--four-eyes strict`: the verifier may not approve as well.
+    FourEyesStrict,
+    // People (audit entries by person, tokens renewed on a WebSocket).
+    AuditActorEmpty,
+    FreshTokenOtherCaller,
     PaidInFuture,
     PaidBeforeIncident,
     PayoutState { action: PayoutAction, status: String },
@@ -698,10 +703,25 @@ impl Msg {
                 let (en, id) = (action.verb(), verb_id(*action));
                 say!(
                     lang,
-                    "four-eyes rule: the key that submitted a payout cannot {en} it",
-                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh kunci yang mengajukannya"
+                    "four-eyes rule: the person who submitted a payout cannot {en} it, with any key or token",
+                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh orang yang mengajukannya, dengan kunci atau token apa pun"
                 )
             }
+            Msg::FourEyesStrict => say!(
+                lang,
+                "four-eyes rule (strict): the person who verified a payout cannot approve it",
+                "aturan empat mata (ketat): pembayaran manfaat tidak boleh disetujui oleh orang yang memverifikasinya"
+            ),
+            Msg::AuditActorEmpty => say!(
+                lang,
+                "actor must name a person or a key",
+                "actor harus menyebut seseorang atau sebuah kunci"
+            ),
+            Msg::FreshTokenOtherCaller => say!(
+                lang,
+                "a fresh token must name the same person, role and area as the connection's: connect again to change them",
+                "token baru harus menyebut orang, peran, dan wilayah yang sama dengan koneksi ini: sambungkan ulang untuk mengubahnya"
+            ),
             Msg::PaidInFuture => say!(lang, "paidOn is in the future", "paidOn berada di masa depan"),
             Msg::PaidBeforeIncident => {
                 say!(lang, "paidOn is before the incident", "paidOn lebih awal dari tanggal kejadian")
@@ -921,6 +941,9 @@ mod tests {
             Msg::CoverageOverlaps { id: 7, starts_on: day("2023-06-20"), ends_on: None },
             Msg::DeathOutsideScope { regency: "36.03".into(), died_on: day("2023-06-20") },
             Msg::FourEyes { action: PayoutAction::MarkPaid },
+            Msg::FourEyesStrict,
+            Msg::AuditActorEmpty,
+            Msg::FreshTokenOtherCaller,
             Msg::ScholarshipContributions { months: 12 },
             Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
             Msg::ExcelScientific { cells: 67, line: 3, column: "NIK".into(), value: "3,60313E+15".into() },
