@@ -35,9 +35,9 @@ use crate::auth::Caller;
 use crate::auth::throttle::{Holder, PendingWebSocket};
 use crate::error::AppError;
 use crate::graphql::live::ConnectionAuthorization;
-use crate::services::subscriptions::Credential;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::i18n::{Lang, Msg};
+use crate::services::subscriptions::Credential;
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
 /// costs the server a task and a re-check of the key every half second.

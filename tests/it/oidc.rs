@@ -23,7 +23,7 @@ const AUDIENCE: &str = "https://jaminan.test";
 const REGISTER: &str = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
 
 /// The provider as a child process of the test (ended with it).
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
     _stdin: ChildStdin,
     described: Value,
@@ -39,7 +39,12 @@ impl Drop for Provider {
 
 impl Provider {
     /// Starts tests/node/oidc.mjs; None when the test is skipped.
-    async fn start() -> Option<Provider> {
+    pub(crate) async fn start() -> Option<Provider> {
+        Provider::start_with_ttl(300).await
+    }
+
+    /// The same, its access tokens valid for `ttl` seconds.
+    pub(crate) async fn start_with_ttl(ttl: u64) -> Option<Provider> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
         if let Some(why) = crate::clients::node_unavailable() {
             assert!(std::env::var_os("JAMINAN_REQUIRE_NODE").is_none(), "JAMINAN_REQUIRE_NODE is set, but {why}");
@@ -49,6 +54,7 @@ impl Provider {
         let mut child = Command::new("node")
             .arg(dir.join("oidc.mjs"))
             .arg(AUDIENCE)
+            .arg(ttl.to_string())
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -70,12 +76,12 @@ impl Provider {
         Some(Provider { child, _stdin: stdin, described, http: reqwest::Client::new() })
     }
 
-    fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         self.described["issuer"].as_str().expect("issuer")
     }
 
     /// The server's settings for this provider (the defaults of `serve`, Keycloak-shaped claims).
-    fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         Settings {
             issuer: self.issuer().to_owned(),
             audience: AUDIENCE.to_owned(),
@@ -107,7 +113,7 @@ impl Provider {
         response["access_token"].as_str().unwrap_or_else(|| panic!("no token: {response}")).to_owned()
     }
 
-    async fn token(&self, client: &str) -> String {
+    pub(crate) async fn token(&self, client: &str) -> String {
         self.token_for(client, AUDIENCE).await
     }
 
@@ -137,7 +143,7 @@ impl Provider {
 }
 
 /// The app accepting the provider's tokens.
-async fn accepting(app: &TestApp, settings: Settings) -> (TestApp, Arc<AccessTokens>) {
+pub(crate) async fn accepting(app: &TestApp, settings: Settings) -> (TestApp, Arc<AccessTokens>) {
     let (tokens, first) = AccessTokens::start(settings).await.expect("client");
     assert!(first.expect("the provider's keys") >= 2, "an RSA and an EC key");
     let mut state = app.state.clone();

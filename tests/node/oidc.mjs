@@ -2,8 +2,10 @@
 // issuing JWT access tokens through its client_credentials grant (as a Keycloak service account
 // does), with Keycloak-shaped claims: realm_access.roles, a jaminan_scope attribute, a name.
 //
-//   node oidc.mjs AUDIENCE
+//   node oidc.mjs AUDIENCE [TTL]
 //
+// TTL: the access tokens' lifetime in seconds (300 by default; a few seconds for the tests of
+// subscriptions that end when their token expires).
 // Prints one JSON line when it listens: the issuer and, for the test to craft tokens the server
 // must refuse, the private keys (PKCS#1 DER for RSA, PKCS#8 DER for EC, base64) and the RSA
 // public key as PEM. `POST /rotate` publishes a new RSA key first, signs with it from then on
@@ -15,6 +17,7 @@ import Provider, { errors } from 'oidc-provider';
 
 const audience = process.argv[2] ?? 'https://jaminan.test';
 const otherAudience = 'https://other-app.test';
+const accessTokenTTL = Number(process.argv[3] ?? 300);
 
 // Each test client is one "person" (a service account's claims, as Keycloak's mappers write them).
 const people = {
@@ -80,7 +83,7 @@ function makeProvider() {
           return {
             scope: 'api',
             audience: resource,
-            accessTokenTTL: 300,
+            accessTokenTTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg, kid: signing[alg] } },
           };
