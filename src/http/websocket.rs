@@ -8,7 +8,8 @@
 //! connection with 4401, a rate limit (or a database away) with 1013, try again later. Each
 //! subscription document passes the same admission as an HTTP request's (`graphql::admission`):
 //! trusted documents, token and alias budgets; then depth and complexity. The server pings;
-//! silent connections are closed.
+//! silent connections are closed. A client renews its access token with a `ping` carrying
+//! `{"authorization": "Bearer <token>"}` (`Renewal`).
 use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
