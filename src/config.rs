@@ -26,6 +26,17 @@ pub enum TrustedMode {
     Only,
 }
 
+/// Who may take a payout's steps after its submission (`--four-eyes`); people are compared, not
+/// keys (`domain::four_eyes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FourEyes {
+    /// The person who submitted a payout neither verifies nor approves it.
+    #[default]
+    Submitter,
+    /// Besides, the person who verified a payout does not approve it: three people per payout.
+    Strict,
+}
+
 /// Global options of the command line: accepted before or after any subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
@@ -106,6 +117,10 @@ pub struct ServeArgs {
     /// nothing else; `off`: no trusted documents (the default without a manifest).
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
     pub trusted_documents_mode: Option<TrustedMode>,
+    /// `submitter`: the person who submitted a payout may not verify or approve it, whatever key
+    /// or token they use; `strict`: besides, the person who verified it may not approve it.
+    #[arg(long, env = "JAMINAN_FOUR_EYES", value_enum, default_value = "submitter")]
+    pub four_eyes: FourEyes,
 }
 
 /// The default claim that carries a token's role: Keycloak's realm roles.

@@ -19,6 +19,9 @@ pub struct Content<'a> {
     pub entity_type: &'a str,
     pub entity_id: i64,
     pub changes: &'a str,
+    /// The person who acted (an access token's subject, or the owner of the key), None for a key
+    /// of no one's and for every entry made before entries named people.
+    pub person: Option<&'a str>,
 }
 
 /// PostgreSQL keeps microseconds: an entry's time is cut to them before it is stored, so that
@@ -28,9 +31,12 @@ pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Hex SHA-256 of a JSON array of the previous hash and the content (the time as RFC 3339 UTC
-/// with microseconds): JSON quoting keeps field boundaries unambiguous.
+/// with microseconds): JSON quoting keeps field boundaries unambiguous. The person is appended
+/// only when there is one: entries made before entries named people hash as they were sealed,
+/// and an entry's person cannot be added or removed without breaking its hash (the array's
+/// length changes).
 pub fn entry_hash(previous_hash: &str, content: &Content) -> String {
-    let canonical = serde_json::json!([
+    let mut canonical = serde_json::json!([
         previous_hash,
         stored_time(content.at).to_rfc3339_opts(SecondsFormat::Micros, true),
         content.api_key_id,
@@ -40,6 +46,9 @@ pub fn entry_hash(previous_hash: &str, content: &Content) -> String {
         content.entity_id,
         content.changes,
     ]);
+    if let (Some(person), Some(fields)) = (content.person, canonical.as_array_mut()) {
+        fields.push(person.into());
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -56,6 +65,7 @@ mod tests {
             entity_type: "WORKER",
             entity_id: 7,
             changes,
+            person: None,
         }
     }
 
@@ -66,6 +76,32 @@ mod tests {
         assert_eq!(hash, entry_hash(GENESIS, &content("{}")));
         assert_ne!(hash, entry_hash(GENESIS, &content("{\"a\":1}")));
         assert_ne!(hash, entry_hash(&hash, &content("{}")));
+    }
+
+    #[test]
+    fn a_person_is_hashed_only_when_there_is_one() {
+        // The hash of an entry without a person is the one sealed before people were recorded.
+        let before_people = {
+            let c = content("{}");
+            let canonical = serde_json::json!([
+                GENESIS,
+                stored_time(c.at).to_rfc3339_opts(SecondsFormat::Micros, true),
+                c.api_key_id,
+                c.api_key_name,
+                c.operation,
+                c.entity_type,
+                c.entity_id,
+                c.changes,
+            ]);
+            hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        };
+        assert_eq!(entry_hash(GENESIS, &content("{}")), before_people);
+        let siti = Content { person: Some("siti"), ..content("{}") };
+        let budi = Content { person: Some("budi"), ..content("{}") };
+        assert_ne!(entry_hash(GENESIS, &siti), before_people);
+        assert_ne!(entry_hash(GENESIS, &siti), entry_hash(GENESIS, &budi));
+        // The empty subject is a person too, not "no person".
+        assert_ne!(entry_hash(GENESIS, &Content { person: Some(""), ..content("{}") }), before_people);
     }
 
     #[test]

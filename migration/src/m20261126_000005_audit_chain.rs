@@ -117,6 +117,7 @@ async fn seal_existing(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     entity_type: &entity_type,
                     entity_id: row.try_get("", "entity_id")?,
                     changes: &changes,
+                    person: None,
                 },
             );
             let seal = Query::update()

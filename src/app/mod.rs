@@ -50,6 +50,7 @@ impl App {
             args.disclosure.min_public_count,
             Duration::from_secs(args.disclosure.public_stats_refresh_secs),
         ));
+        state.four_eyes = args.four_eyes;
         if let Some(url) = &args.listen_database_url {
             state.live = Live::listening_at(state.db.clone(), Some(url.clone()));
         }

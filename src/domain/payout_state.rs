@@ -23,7 +23,7 @@ impl PayoutAction {
         }
     }
 
-    /// Verifying and approving need a second pair of eyes: not the submitter's key.
+    /// Verifying and approving need a second pair of eyes: not the submitter's (see `four_eyes`).
     pub fn needs_other_than_submitter(self) -> bool {
         matches!(self, PayoutAction::Verify | PayoutAction::Approve)
     }

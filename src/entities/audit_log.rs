@@ -21,6 +21,9 @@ pub struct Model {
     pub previous_hash: String,
     /// Hex SHA-256 of `previous_hash` and this entry's content (`domain::audit_chain`).
     pub entry_hash: String,
+    /// The person who acted: an access token's subject, or the owner of the key (None: a key of
+    /// no one's, the command line, or an entry from before entries named people).
+    pub person: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -34,6 +34,11 @@ pub struct Model {
     pub rejected_by: Option<i64>,
     pub rejection_reason: Option<String>,
     pub idempotency_key: Option<String>,
+    /// The people behind the steps four-eyes compares (a token's subject or the key's owner;
+    /// None for a key of no one's, whose id is then its person, and for payouts from before).
+    pub submitted_by_person: Option<String>,
+    pub verified_by_person: Option<String>,
+    pub approved_by_person: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -51,10 +56,10 @@ impl Model {
         let mut then = self.clone();
         then.status = status;
         if matches!(status, Submitted) {
-            (then.verified_at, then.verified_by) = (None, None);
+            (then.verified_at, then.verified_by, then.verified_by_person) = (None, None, None);
         }
         if matches!(status, Submitted | Verified) {
-            (then.approved_at, then.approved_by) = (None, None);
+            (then.approved_at, then.approved_by, then.approved_by_person) = (None, None, None);
         }
         if status != Paid {
             (then.paid_at, then.paid_by, then.paid_on, then.payment_reference) = (None, None, None, None);

@@ -6,16 +6,16 @@ use super::payouts::Payout;
 use super::stats::{CoverageStats, selected_groups};
 use super::{caller, state};
 use crate::domain::types::PayoutStatus;
-use crate::services::subscriptions::{self, PayoutWatch, Subscriber};
+use crate::services::subscriptions::{self, Credential, PayoutWatch, Subscriber};
 
-/// The `Authorization` a WebSocket connection sent in `connection_init`, kept so that its
-/// subscriptions can check the key again while they last.
+/// The `Authorization` a WebSocket connection sent in `connection_init` (or renewed since), kept
+/// so that its subscriptions can check the key or token again while they last.
 #[derive(Clone, Default)]
-pub struct ConnectionAuthorization(pub Option<String>);
+pub struct ConnectionAuthorization(pub Credential);
 
 fn subscriber(ctx: &Context<'_>) -> Subscriber {
-    let authorization = ctx.data_opt::<ConnectionAuthorization>().and_then(|a| a.0.clone());
-    Subscriber { state: state(ctx).clone(), caller: caller(ctx).clone(), authorization }
+    let credential = ctx.data_opt::<ConnectionAuthorization>().map(|a| a.0.clone()).unwrap_or_default();
+    Subscriber { state: state(ctx).clone(), caller: caller(ctx).clone(), credential }
 }
 
 #[derive(Default)]

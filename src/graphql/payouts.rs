@@ -168,6 +168,12 @@ impl AuditEntry {
         &self.0.api_key_name
     }
 
+    /// The person who acted: the subject of their access token, or the owner of the key used;
+    /// null for a key of no one's, the command line and entries from before entries named people.
+    async fn person(&self) -> Option<&str> {
+        self.0.person.as_deref()
+    }
+
     /// The mutation, e.g. "registerWorker".
     async fn operation(&self) -> &str {
         &self.0.operation
@@ -260,8 +266,10 @@ impl PayoutQuery {
     }
 
     /// Admins only: the append-only audit trail, newest first, optionally of one entity type, one
-    /// entity and one key. Who processed a worker's data: entityType PERSONAL_DATA_READ (or
-    /// WORKER for changes) with the worker's id; what a key read: PERSONAL_DATA_READ with apiKeyId.
+    /// entity, one key and one actor (a person, with every key and token they used, or a key's
+    /// name). Who processed a worker's data: entityType PERSONAL_DATA_READ (or WORKER for
+    /// changes) with the worker's id; what a key read: PERSONAL_DATA_READ with apiKeyId; what a
+    /// person did: actor.
     #[graphql(complexity = "repeated(crate::services::pagination::page_cost(first, last), child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn audit_log(
@@ -270,6 +278,7 @@ impl PayoutQuery {
         entity_type: Option<AuditEntity>,
         entity_id: Option<ID>,
         api_key_id: Option<ID>,
+        actor: Option<String>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -279,6 +288,7 @@ impl PayoutQuery {
             entity: entity_type,
             entity_id: entity_id.map(|id| parse_id(&id, "entityId")).transpose()?,
             api_key_id: api_key_id.map(|id| parse_id(&id, "apiKeyId")).transpose()?,
+            actor,
         };
         let args = PageArgs { first, after, last, before };
         Ok(AuditEntryConnection(audit_entries::list(state(ctx), caller(ctx), filter, &args).await?))

@@ -8,7 +8,8 @@
 //! connection with 4401, a rate limit (or a database away) with 1013, try again later. Each
 //! subscription document passes the same admission as an HTTP request's (`graphql::admission`):
 //! trusted documents, token and alias budgets; then depth and complexity. The server pings;
-//! silent connections are closed.
+//! silent connections are closed. A client renews its access token with a `ping` carrying
+//! `{"authorization": "Bearer <token>"}` (`Renewal`).
 use std::any::TypeId;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -37,6 +38,7 @@ use crate::error::AppError;
 use crate::graphql::live::ConnectionAuthorization;
 use crate::graphql::loaders::{Loaders, RequestLoader};
 use crate::i18n::{Lang, Msg};
+use crate::services::subscriptions::Credential;
 
 /// Subscriptions one connection may hold open at once: a dashboard needs a few, and each one
 /// costs the server a task and a re-check of the key every half second.
@@ -197,22 +199,38 @@ impl Connection {
         let executor = LiveExecutor { http: self.http.clone(), lang };
         let refused_with = Arc::new(AtomicU16::new(0));
         let refusal = refused_with.clone();
+        let refuse = move |err: AppError| {
+            let code = match err.code() {
+                AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
+                "INTERNAL_SERVER_ERROR" => 1011,
+                "UNAUTHENTICATED" => 4401,
+                _ => 4403,
+            };
+            refusal.store(code, Ordering::Relaxed);
+            err.extend()
+        };
+        let renewal = Renewal { http: self.http.clone(), headers: self.headers.clone(), peer: self.peer };
+        let refuse_renewal = refuse.clone();
         async_graphql::http::WebSocket::new(executor, input, protocol)
             .on_connection_init(move |payload| async move {
                 self.initialized.store(true, Ordering::Relaxed);
                 // No longer pending: it counts against its key, or address, from here.
                 drop(pending);
-                let refuse = |err: AppError| {
-                    let code = match err.code() {
-                        AppError::RATE_LIMITED_CODE | AppError::UNAVAILABLE_CODE => 1013,
-                        "INTERNAL_SERVER_ERROR" => 1011,
-                        "UNAUTHENTICATED" => 4401,
-                        _ => 4403,
-                    };
-                    refusal.store(code, Ordering::Relaxed);
-                    err.extend()
-                };
                 self.introduce(&payload).await.map_err(refuse)
+            })
+            .on_ping(move |session, payload| {
+                // What the renewal needs from the session, taken before the future (which must
+                // not borrow it).
+                let held = session.and_then(|data| {
+                    let caller = data.get(&TypeId::of::<Caller>())?.downcast_ref::<Caller>()?.clone();
+                    let credential = data.get(&TypeId::of::<ConnectionAuthorization>())?;
+                    Some((caller, credential.downcast_ref::<ConnectionAuthorization>()?.0.clone()))
+                });
+                let fresh = payload.as_ref().and_then(authorization_of);
+                async move {
+                    let (Some(fresh), Some((caller, credential))) = (fresh, held) else { return Ok(None) };
+                    renewal.renew(&caller, &credential, fresh).await.map_err(refuse_renewal)
+                }
             })
             .map(move |message| match message {
                 WsMessage::Text(text) => Message::Text(text.into()),
@@ -242,9 +260,44 @@ impl Connection {
             data.insert(http.app.throttle.open_websocket(holder).await?);
         }
         data.insert(caller);
-        data.insert(ConnectionAuthorization(authorization));
+        data.insert(ConnectionAuthorization(Credential::new(authorization)));
         data.insert(OpenSubscriptions::default());
         Ok(data)
+    }
+}
+
+/// A fresh token for a connection (graphql-ws has no message for it): a `ping` whose payload is
+/// `{"authorization": "Bearer <token>"}`. It must name the connection's caller (the same person or
+/// key, role and area); then its subscriptions are checked against it from there on, and the
+/// pong says `{"renewed": true}`. A credential refused closes the connection as connection_init
+/// would (4401); one of another caller closes it too (4401: connect again as them).
+#[derive(Clone)]
+struct Renewal {
+    http: HttpState,
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+}
+
+impl Renewal {
+    async fn renew(
+        &self,
+        caller: &Caller,
+        credential: &Credential,
+        fresh: String,
+    ) -> Result<Option<serde_json::Value>, AppError> {
+        // Checked, and counted, as an HTTP request's credential (a refused one against the address).
+        let renewed = authenticate_with(&self.http, &self.headers, self.peer, Some(&fresh)).await?;
+        let same = match (caller, &renewed) {
+            (Some(before), Some(now)) => {
+                before.key_id == now.key_id && before.role == now.role && before.scope == now.scope
+            }
+            _ => false,
+        };
+        if !same {
+            return Err(AppError::Refused(Msg::FreshTokenOtherCaller));
+        }
+        credential.renew(fresh);
+        Ok(Some(serde_json::json!({ "renewed": true })))
     }
 }
 

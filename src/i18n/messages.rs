@@ -29,11 +29,19 @@ pub enum Msg {
     TokenIssuer,
     TokenAudience,
     TokenUnknownSigningKey,
-    TokenNoRole { claim: String },
-    TokenScope { claim: String },
+    TokenNoRole {
+        claim: String,
+    },
+    TokenScope {
+        claim: String,
+    },
     TokenAdminWithScope,
-    NeedsRole { role: &'static str },
-    OutsideScope { regency: String },
+    NeedsRole {
+        role: &'static str,
+    },
+    OutsideScope {
+        regency: String,
+    },
     AdminsOnlyAuditLog,
     FindByNikNeedsFullNiks,
     BirthDateNeedsFullNiks,
@@ -42,32 +50,56 @@ pub enum Msg {
     TooManyWrongKeys,
     TooManyProbes,
     TooManyKeyRequests,
-    TooManySubscriptions { max: usize },
-    TooManyConnections { max: u32 },
+    TooManySubscriptions {
+        max: usize,
+    },
+    TooManyConnections {
+        max: u32,
+    },
     TooManyPendingConnections,
     TooManyAnonymousRequests,
     // The database and the server.
-    Internal { error_id: Option<String> },
+    Internal {
+        error_id: Option<String>,
+    },
     RecordExists,
     StatementTimeout,
     DatabaseUnreachable,
     DatabaseBusy,
-    RequestTimeout { secs: u64 },
+    RequestTimeout {
+        secs: u64,
+    },
     // Requests refused before they ran.
     NotJson,
-    BodyTooLarge { max: usize },
+    BodyTooLarge {
+        max: usize,
+    },
     BatchRefused,
-    NotAGraphqlBody { detail: String },
-    UploadTooLarge { max: usize },
-    MultipartInvalid { detail: String },
-    QueryStringInvalid { detail: String },
+    NotAGraphqlBody {
+        detail: String,
+    },
+    UploadTooLarge {
+        max: usize,
+    },
+    MultipartInvalid {
+        detail: String,
+    },
+    QueryStringInvalid {
+        detail: String,
+    },
     MutationNeedsPost,
     OneMutationPerRequest,
     SubscriptionNeedsWebSocket,
     OnlySubscriptionsOverWebSocket,
-    TooManyTokens { max: usize },
-    TooManyAliases { max: usize },
-    PersistedQueryNotFound { id: String },
+    TooManyTokens {
+        max: usize,
+    },
+    TooManyAliases {
+        max: usize,
+    },
+    PersistedQueryNotFound {
+        id: String,
+    },
     OnlyTrustedDocuments,
     IntrospectionNeedsKey,
     TrustedDocumentsOff,
@@ -76,24 +108,46 @@ pub enum Msg {
     InvalidId,
     InvalidCursor,
     CursorOfAnotherOrdering,
-    PageSizeBetween { field: &'static str, max: u64 },
+    PageSizeBetween {
+        field: &'static str,
+        max: u64,
+    },
     FirstOrLast,
-    FirstBetween { max: u64 },
+    FirstBetween {
+        max: u64,
+    },
     DateRange,
     YearRange,
-    Empty { field: &'static str },
-    TooLong { field: &'static str, max: usize },
-    ControlCharacters { field: &'static str },
-    FormulaStart { field: &'static str },
-    NotNegative { field: &'static str },
+    Empty {
+        field: &'static str,
+    },
+    TooLong {
+        field: &'static str,
+        max: usize,
+    },
+    ControlCharacters {
+        field: &'static str,
+    },
+    FormulaStart {
+        field: &'static str,
+    },
+    NotNegative {
+        field: &'static str,
+    },
     // Areas and statistics.
     UnknownRegency,
     UnknownDistrict,
     DistrictNotInRegency,
-    NoArea { code: String },
-    NoProvince { code: String },
+    NoArea {
+        code: String,
+    },
+    NoProvince {
+        code: String,
+    },
     ToYearBeforeFromYear,
-    TrendTooLong { max: i32 },
+    TrendTooLong {
+        max: i32,
+    },
     // Workers.
     Nik(NikError),
     NikProvinceUnknown,
@@ -102,75 +156,163 @@ pub enum Msg {
     MembershipNumberFormat,
     NikRegistered,
     MembershipNumberTaken,
-    NoWorker { id: i64 },
+    NoWorker {
+        id: i64,
+    },
     // Coverage.
     Programs(ProgramsError),
-    IncomeBetween { max: i64 },
+    IncomeBetween {
+        max: i64,
+    },
     EndsBeforeStarts,
-    CoverageOverlaps { id: i64, starts_on: NaiveDate, ends_on: Option<NaiveDate> },
+    CoverageOverlaps {
+        id: i64,
+        starts_on: NaiveDate,
+        ends_on: Option<NaiveDate>,
+    },
     StartsAfterDeath,
     EndsAfterDeathEndIt,
     EndsAfterDeath,
     StartsBeforeBirth,
-    NoCoverage { id: i64 },
+    NoCoverage {
+        id: i64,
+    },
     CoverageAlreadyEnded,
     EndsBeforeCoverageStarts,
     EndsAfterPlannedEnd,
     DeathAlreadyRecorded,
-    DeathOutsideScope { regency: String, died_on: NaiveDate },
+    DeathOutsideScope {
+        regency: String,
+        died_on: NaiveDate,
+    },
     DeathInFuture,
     DeathBeforeBirth,
-    CoverageCancelled { id: i64 },
-    CoverageStarted { id: i64, starts_on: NaiveDate },
+    CoverageCancelled {
+        id: i64,
+    },
+    CoverageStarted {
+        id: i64,
+        starts_on: NaiveDate,
+    },
     // Payouts.
-    NoCoverageWith { program: String, on: NaiveDate },
-    ClaimEnrolledAfter { on: NaiveDate },
+    NoCoverageWith {
+        program: String,
+        on: NaiveDate,
+    },
+    ClaimEnrolledAfter {
+        on: NaiveDate,
+    },
     DeathBenefitExists,
     DeathBenefitBeingHandled,
-    DeathRecordedOn { died_on: NaiveDate },
+    DeathRecordedOn {
+        died_on: NaiveDate,
+    },
     IdempotencyKeyReused,
     IncidentInFuture,
     DeathBenefitComputed,
-    AmountBetween { max: i64 },
+    AmountBetween {
+        max: i64,
+    },
     AmountRequired,
     ClaimLapsed,
     ScholarshipToChildren,
     NoJkmDeathBenefit,
     ScholarshipAfterDeath,
-    ScholarshipIncident { died_on: NaiveDate },
-    ScholarshipContributions { months: i64 },
+    ScholarshipIncident {
+        died_on: NaiveDate,
+    },
+    ScholarshipContributions {
+        months: i64,
+    },
     ScholarshipTwoChildren,
-    NoPayout { id: i64 },
-    FourEyes { action: PayoutAction },
+    NoPayout {
+        id: i64,
+    },
+    FourEyes {
+        action: PayoutAction,
+    },
+    /// `--four-eyes strict`: the verifier may not approve as well.
+    FourEyesStrict,
+    // People (audit entries by person, tokens renewed on a WebSocket).
+    AuditActorEmpty,
+    FreshTokenOtherCaller,
     PaidInFuture,
     PaidBeforeIncident,
-    PayoutState { action: PayoutAction, status: String },
+    PayoutState {
+        action: PayoutAction,
+        status: String,
+    },
     // The import file.
-    UploadUnreadable { detail: String },
+    UploadUnreadable {
+        detail: String,
+    },
     FileEmpty,
-    FileUnreadableToTheEnd { detail: String },
-    FileUnreadable { detail: String },
-    NotCsv { detail: String },
+    FileUnreadableToTheEnd {
+        detail: String,
+    },
+    FileUnreadable {
+        detail: String,
+    },
+    NotCsv {
+        detail: String,
+    },
     HeaderNotUtf8,
-    UnknownColumn { name: String, columns: String },
-    ColumnTwice { column: String },
-    MissingColumns { columns: String },
+    UnknownColumn {
+        name: String,
+        columns: String,
+    },
+    ColumnTwice {
+        column: String,
+    },
+    MissingColumns {
+        columns: String,
+    },
     CellNotUtf8,
-    CellIsNumber { column: String },
+    CellIsNumber {
+        column: String,
+    },
     ExampleRow,
-    NotAWorkbook { detail: String },
-    WorkbookTooLarge { max: u64 },
-    CellRequired { column: String },
-    RowWidth { cells: usize, header: usize },
+    NotAWorkbook {
+        detail: String,
+    },
+    WorkbookTooLarge {
+        max: u64,
+    },
+    CellRequired {
+        column: String,
+    },
+    RowWidth {
+        cells: usize,
+        header: usize,
+    },
     NikOnEarlierLine,
     MembershipNumberOnEarlierLine,
     IncomeNotWhole,
-    DateFormat { column: String, text: String },
-    NoDistrictNamed { regency: String },
-    ExcelScientific { cells: u64, line: u64, column: String, value: String },
-    ExcelTruncated { ending_in_zero: u64, niks: u64 },
-    NotOneOf { text: String, names: String },
-    RegisteredWith { what: Noun, registered: String },
+    DateFormat {
+        column: String,
+        text: String,
+    },
+    NoDistrictNamed {
+        regency: String,
+    },
+    ExcelScientific {
+        cells: u64,
+        line: u64,
+        column: String,
+        value: String,
+    },
+    ExcelTruncated {
+        ending_in_zero: u64,
+        niks: u64,
+    },
+    NotOneOf {
+        text: String,
+        names: String,
+    },
+    RegisteredWith {
+        what: Noun,
+        registered: String,
+    },
 }
 
 /// What a registered worker has that a file row may contradict.
@@ -698,10 +840,23 @@ impl Msg {
                 let (en, id) = (action.verb(), verb_id(*action));
                 say!(
                     lang,
-                    "four-eyes rule: the key that submitted a payout cannot {en} it",
-                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh kunci yang mengajukannya"
+                    "four-eyes rule: the person who submitted a payout cannot {en} it, with any key or token",
+                    "aturan empat mata: pembayaran manfaat tidak boleh {id} oleh orang yang mengajukannya, dengan kunci atau token apa pun"
                 )
             }
+            Msg::FourEyesStrict => say!(
+                lang,
+                "four-eyes rule (strict): the person who verified a payout cannot approve it",
+                "aturan empat mata (ketat): pembayaran manfaat tidak boleh disetujui oleh orang yang memverifikasinya"
+            ),
+            Msg::AuditActorEmpty => {
+                say!(lang, "actor must name a person or a key", "actor harus menyebut seseorang atau sebuah kunci")
+            }
+            Msg::FreshTokenOtherCaller => say!(
+                lang,
+                "a fresh token must name the same person, role and area as the connection's: connect again to change them",
+                "token baru harus menyebut orang, peran, dan wilayah yang sama dengan koneksi ini: sambungkan ulang untuk mengubahnya"
+            ),
             Msg::PaidInFuture => say!(lang, "paidOn is in the future", "paidOn berada di masa depan"),
             Msg::PaidBeforeIncident => {
                 say!(lang, "paidOn is before the incident", "paidOn lebih awal dari tanggal kejadian")
@@ -921,6 +1076,9 @@ mod tests {
             Msg::CoverageOverlaps { id: 7, starts_on: day("2023-06-20"), ends_on: None },
             Msg::DeathOutsideScope { regency: "36.03".into(), died_on: day("2023-06-20") },
             Msg::FourEyes { action: PayoutAction::MarkPaid },
+            Msg::FourEyesStrict,
+            Msg::AuditActorEmpty,
+            Msg::FreshTokenOtherCaller,
             Msg::ScholarshipContributions { months: 12 },
             Msg::UnknownColumn { name: "nama".into(), columns: "nik".into() },
             Msg::ExcelScientific { cells: 67, line: 3, column: "NIK".into(), value: "3,60313E+15".into() },

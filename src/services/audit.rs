@@ -78,6 +78,7 @@ pub async fn record<T: Serialize>(
         entity_type: entity.as_str(),
         entity_id,
         changes: &changes,
+        person: actor.person.as_deref(),
     };
     let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
     audit_log::ActiveModel {
@@ -90,6 +91,7 @@ pub async fn record<T: Serialize>(
         changes: Set(changes),
         previous_hash: Set(previous_hash),
         entry_hash: Set(entry_hash),
+        person: Set(actor.person.clone()),
         ..Default::default()
     }
     .insert(txn)
@@ -199,6 +201,7 @@ fn content_of(entry: &audit_log::Model) -> Content<'_> {
         entity_type: &entry.entity_type,
         entity_id: entry.entity_id,
         changes: &entry.changes,
+        person: entry.person.as_deref(),
     }
 }
 
@@ -223,7 +226,7 @@ pub async fn begin_append(db: &DatabaseConnection) -> AppResult<DatabaseTransact
     Ok(db.begin_with_options(options).await?)
 }
 
-/// Rows per INSERT when appending a batch (9 values each, well under SQLite's bind limit).
+/// Rows per INSERT when appending a batch (10 values each, well under SQLite's bind limit).
 const ENTRIES_PER_INSERT: usize = 1000;
 
 /// One entry of a batch: who, when, what, and its changes already written out.
@@ -236,6 +239,8 @@ pub struct BatchEntry<'a> {
     pub entity: AuditEntity,
     pub entity_id: i64,
     pub changes: String,
+    /// The person behind the key or token (`Actor::person`).
+    pub person: Option<&'a str>,
 }
 
 /// Appends entries that record no change of their own (personal-data reads), chained one after
@@ -254,6 +259,7 @@ pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -
                 entity_type: entry.entity.as_str(),
                 entity_id: entry.entity_id,
                 changes: &entry.changes,
+                person: entry.person,
             };
             let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
             rows.push(audit_log::ActiveModel {
@@ -266,6 +272,7 @@ pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -
                 changes: Set(entry.changes.clone()),
                 previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
                 entry_hash: Set(entry_hash),
+                person: Set(entry.person.map(str::to_owned)),
                 ..Default::default()
             });
         }

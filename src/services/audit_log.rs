@@ -1,5 +1,5 @@
-//! Reading the audit log: its entries newest first, for admins, by entity or by key.
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+//! Reading the audit log: its entries newest first, for admins, by entity, by key or by person.
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::AppState;
 use super::audit::AuditEntity;
@@ -9,12 +9,16 @@ use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 
-/// Which entries `list` returns: of one entity type, one entity, one key (all when None).
-#[derive(Debug, Clone, Copy, Default)]
+/// Which entries `list` returns: of one entity type, one entity, one key, one actor (all when
+/// None).
+#[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub entity: Option<AuditEntity>,
     pub entity_id: Option<i64>,
     pub api_key_id: Option<i64>,
+    /// A person (a token's subject or a key's owner: every key and token they used) or a key's
+    /// name (or a token user's display name), matched exactly.
+    pub actor: Option<String>,
 }
 
 /// Entries newest first, for admins only.
@@ -38,6 +42,13 @@ pub async fn list(
     }
     if let Some(id) = filter.api_key_id {
         query = query.filter(audit_log::Column::ApiKeyId.eq(id));
+    }
+    if let Some(actor) = filter.actor.as_deref().map(str::trim) {
+        if actor.is_empty() {
+            return Err(AppError::bad_input("actor", Msg::AuditActorEmpty));
+        }
+        let by = Condition::any().add(audit_log::Column::Person.eq(actor)).add(audit_log::Column::ApiKeyName.eq(actor));
+        query = query.filter(by);
     }
     // Newest first: "after" a cursor means smaller ids.
     if let Some(after) = &window.after {

@@ -22,9 +22,10 @@ use crate::domain::benefits::{
     WORK_ACCIDENT_CLAIM_YEARS, jkk_death_amount, jkm_death_amount, working_days_between,
 };
 use crate::domain::coverage_period::{Programs, months_between};
+use crate::domain::four_eyes::{self, Breach, Hand};
 use crate::domain::payout_state::PayoutAction;
 use crate::domain::types::{Benefit, PayoutStatus, Program, Relationship, WorkerStatus};
-use crate::entities::{coverage, payout, worker};
+use crate::entities::{api_key, coverage, payout, worker};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
@@ -150,6 +151,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
         incident_on: Set(claim.incident_on),
         submitted_at: Set(Utc::now()),
         submitted_by: Set(actor.key_id),
+        submitted_by_person: Set(actor.person.clone()),
         idempotency_key: Set(idempotency_key.clone()),
         ..Default::default()
     }
@@ -353,18 +355,18 @@ pub async fn transition(
     let current = get(state, caller, id).await?.ok_or(AppError::NotFound(Msg::NoPayout { id }))?;
     require_reach(actor, &current.regency_code)?;
     let next = action.next(current.status).ok_or_else(|| invalid_state(action, current.status))?;
-    if action.needs_other_than_submitter() && current.submitted_by == actor.key_id {
-        return Err(AppError::Forbidden(Msg::FourEyes { action }));
-    }
+    check_four_eyes(state, actor, action, &current).await?;
     let now = Utc::now();
     let mut update = payout::Entity::update_many().col_expr(payout::Column::Status, Expr::value(next));
     update = match action {
         PayoutAction::Verify => update
             .col_expr(payout::Column::VerifiedAt, Expr::value(now))
-            .col_expr(payout::Column::VerifiedBy, Expr::value(actor.key_id)),
+            .col_expr(payout::Column::VerifiedBy, Expr::value(actor.key_id))
+            .col_expr(payout::Column::VerifiedByPerson, Expr::value(actor.person.clone())),
         PayoutAction::Approve => update
             .col_expr(payout::Column::ApprovedAt, Expr::value(now))
-            .col_expr(payout::Column::ApprovedBy, Expr::value(actor.key_id)),
+            .col_expr(payout::Column::ApprovedBy, Expr::value(actor.key_id))
+            .col_expr(payout::Column::ApprovedByPerson, Expr::value(actor.person.clone())),
         PayoutAction::MarkPaid => {
             let reference = clean_text("paymentReference", details.payment_reference.as_deref().unwrap_or(""), 200)?;
             let paid_on = check_date("paidOn", details.paid_on.unwrap_or_else(today))?;
@@ -417,6 +419,51 @@ pub async fn transition(
     summary::add(&txn, &change).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
+}
+
+/// Four-eyes between people (`domain::four_eyes`). A step taken before steps recorded their
+/// person has its key's owner as its person: a key's owner never changes.
+async fn check_four_eyes(
+    state: &AppState,
+    actor: &Actor,
+    action: PayoutAction,
+    current: &payout::Model,
+) -> AppResult<()> {
+    if !action.needs_other_than_submitter() {
+        return Ok(());
+    }
+    let submitter = person_of(state, current.submitted_by, current.submitted_by_person.clone()).await?;
+    let verifier = match current.verified_by {
+        Some(key_id) => Some((key_id, person_of(state, key_id, current.verified_by_person.clone()).await?)),
+        None => None,
+    };
+    let checked = four_eyes::check(
+        state.four_eyes,
+        action,
+        Hand { key_id: actor.key_id, person: actor.person.as_deref() },
+        Hand { key_id: current.submitted_by, person: submitter.as_deref() },
+        verifier.as_ref().map(|(key_id, person)| Hand { key_id: *key_id, person: person.as_deref() }),
+    );
+    match checked {
+        Ok(()) => Ok(()),
+        Err(Breach::Submitter) => Err(AppError::Forbidden(Msg::FourEyes { action })),
+        Err(Breach::Verifier) => Err(AppError::Forbidden(Msg::FourEyesStrict)),
+    }
+}
+
+/// The person recorded for a step, else the owner of the key that took it (tokens' numbers are
+/// negative and have no key; the command line is 0).
+async fn person_of(state: &AppState, key_id: i64, recorded: Option<String>) -> AppResult<Option<String>> {
+    if recorded.is_some() || key_id <= 0 {
+        return Ok(recorded);
+    }
+    let owner: Option<Option<String>> = api_key::Entity::find_by_id(key_id)
+        .select_only()
+        .column(api_key::Column::Owner)
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    Ok(owner.flatten())
 }
 
 fn invalid_state(action: PayoutAction, status: PayoutStatus) -> AppError {

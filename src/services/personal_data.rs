@@ -54,6 +54,8 @@ pub struct ReadNote {
     pub at: DateTime<Utc>,
     pub key_id: i64,
     pub key_name: String,
+    /// The person behind the key or token (`Actor::person`).
+    pub person: Option<String>,
     pub read: PersonalRead,
     /// 0 for a NIK lookup that found no worker.
     pub worker_id: i64,
@@ -78,6 +80,7 @@ async fn record(db: &DatabaseConnection, notes: &[ReadNote]) -> AppResult<()> {
                 at: note.at,
                 api_key_id: note.key_id,
                 api_key_name: &note.key_name,
+                person: note.person.as_deref(),
                 operation: note.read.operation(),
                 entity: AuditEntity::PersonalDataRead,
                 entity_id: note.worker_id,
@@ -109,6 +112,7 @@ pub async fn record_now(
             at,
             key_id: actor.key_id,
             key_name: actor.key_name.clone(),
+            person: actor.person.clone(),
             read,
             worker_id: *worker_id,
             details: ReadDetails { nik: nik::mask(full_nik), reads: 1 },
@@ -159,6 +163,7 @@ impl ReadLog {
             at: Utc::now(),
             key_id: actor.key_id,
             key_name: actor.key_name.clone(),
+            person: actor.person.clone(),
             read,
             worker_id,
             details: ReadDetails { nik: nik::mask(full_nik), reads: 1 },

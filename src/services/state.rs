@@ -10,6 +10,7 @@ use crate::auth::Caller;
 use crate::auth::keys::{KeyCache, bearer_key};
 use crate::auth::oidc::{AccessTokens, looks_like_token};
 use crate::auth::throttle::Throttle;
+use crate::config::FourEyes;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Live;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub reads: Arc<ReadLog>,
     /// Committed changes, for subscriptions (across instances on PostgreSQL).
     pub live: Arc<Live>,
+    /// Who may verify and approve payouts (`--four-eyes`).
+    pub four_eyes: FourEyes,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             publications: Arc::default(),
             reads,
             live: Live::new(db.clone()),
+            four_eyes: FourEyes::default(),
             db,
         })
     }

@@ -2,10 +2,12 @@
 //!
 //! Every stream re-checks its API key (or access token) every half second, so a key revoked while
 //! connected, or a key or token that expires, ends its subscriptions within a second (with
-//! UNAUTHENTICATED). A subscriber more than `BACKLOG` events
+//! UNAUTHENTICATED and the reason: revoked, expired). The connection's credential may be renewed
+//! while it lasts (`Credential::renew`: a fresh token before the old one expires), and the checks
+//! read the newest one. A subscriber more than `BACKLOG` events
 //! behind loses the oldest: figures are then recomputed anyway, payout events are skipped (and
 //! logged).
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -30,24 +32,51 @@ const PERIOD: Duration = Duration::from_secs(1);
 /// (`auth::keys::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
 const KEY_CHECK: Duration = Duration::from_millis(500);
 
-/// Who subscribes: the caller authenticated at `connection_init`, and the `Authorization` it
-/// sent, to be checked again while the subscription lasts.
+/// The `Authorization` a connection authenticated with, shared by its subscriptions: renewed
+/// when the client sends a fresh token, read by every check.
+#[derive(Clone, Default)]
+pub struct Credential(Arc<RwLock<Option<String>>>);
+
+impl Credential {
+    pub fn new(authorization: Option<String>) -> Credential {
+        Credential(Arc::new(RwLock::new(authorization)))
+    }
+
+    pub fn current(&self) -> Option<String> {
+        self.0.read().map_or(None, |held| held.clone())
+    }
+
+    /// Replaces the credential; the caller checked that it names the connection's caller.
+    pub fn renew(&self, authorization: String) {
+        if let Ok(mut held) = self.0.write() {
+            *held = Some(authorization);
+        }
+    }
+}
+
+/// Who subscribes: the caller authenticated at `connection_init`, and its connection's
+/// credential, to be checked again while the subscription lasts.
 #[derive(Clone)]
 pub struct Subscriber {
     pub state: AppState,
     pub caller: Caller,
-    pub authorization: Option<String>,
+    pub credential: Credential,
 }
 
 impl Subscriber {
-    /// Whether the key is still valid (anonymous subscribers always are). A database that cannot
-    /// answer right now ends nothing.
-    async fn revoked(&self) -> bool {
-        if self.caller.is_none() {
-            return false;
+    /// Why the credential no longer holds (revoked, expired, or renewed into another caller), or
+    /// None while it does (anonymous subscribers always hold). A database that cannot answer
+    /// right now ends nothing.
+    pub async fn ended(&self) -> Option<AppError> {
+        let actor = self.caller.as_ref()?;
+        match self.state.authenticate_with(self.credential.current().as_deref(), async { Ok(()) }).await {
+            Err(refused @ (AppError::UnknownKey | AppError::Refused(_))) => Some(refused),
+            Ok(Some(now)) if now.key_id != actor.key_id || now.role != actor.role || now.scope != actor.scope => {
+                Some(AppError::Refused(Msg::FreshTokenOtherCaller))
+            }
+            Ok(None) => Some(AppError::UnknownKey),
+            _ => None,
         }
-        let checked = self.state.authenticate_with(self.authorization.as_deref(), async { Ok(()) }).await;
-        matches!(checked, Err(AppError::UnknownKey | AppError::Refused(_)))
     }
 }
 
@@ -58,7 +87,7 @@ enum Next {
     Lagged,
     /// The deadline passed.
     Due,
-    Revoked,
+    Revoked(AppError),
     Closed,
 }
 
@@ -95,7 +124,10 @@ impl Watch {
                 }
                 Err(RecvError::Closed) => Next::Closed,
             },
-            _ = self.check.tick() => if self.subscriber.revoked().await { Next::Revoked } else { Next::Due },
+            _ = self.check.tick() => match self.subscriber.ended().await {
+                Some(why) => Next::Revoked(why),
+                None => Next::Due,
+            },
             () = due => Next::Due,
         }
     }
@@ -133,6 +165,10 @@ pub async fn payouts(
     filter: PayoutWatch,
 ) -> AppResult<impl Stream<Item = AppResult<payout::Model>> + use<>> {
     let actor = access::require_reader(&subscriber.caller)?.clone();
+    // A credential that expired since connection_init subscribes to nothing.
+    if let Some(why) = subscriber.ended().await {
+        return Err(why);
+    }
     if let Some(code) = &filter.regency_code {
         if subscriber.state.areas.regency(code).is_none() {
             return Err(AppError::bad_input("regencyCode", Msg::UnknownRegency));
@@ -152,9 +188,9 @@ pub async fn payouts(
                     Next::Event(event) => event,
                     Next::Lagged | Next::Due => continue,
                     Next::Closed => return None,
-                    Next::Revoked => {
+                    Next::Revoked(why) => {
                         watch.ended = true;
-                        return Some((Err(AppError::UnknownKey), watch));
+                        return Some((Err(why), watch));
                     }
                 };
                 let Change::Payout { regency_code, status, .. } = &event.change else { continue };
@@ -188,6 +224,9 @@ pub async fn coverage_stats(
     year: i32,
     groups: FigureGroups,
 ) -> AppResult<impl Stream<Item = AppResult<AreaStats>> + use<>> {
+    if let Some(why) = subscriber.ended().await {
+        return Err(why);
+    }
     let exact = statistics::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
     // Subscribed before reading: a change committed while the figures are read is not missed.
     let events = subscriber.state.live.subscribe().await?;
@@ -216,9 +255,9 @@ pub async fn coverage_stats(
                         coalescing.pending_since.get_or_insert_with(Instant::now);
                     }
                     Next::Closed => return None,
-                    Next::Revoked => {
+                    Next::Revoked(why) => {
                         coalescing.watch.ended = true;
-                        return Some((Err(AppError::UnknownKey), coalescing));
+                        return Some((Err(why), coalescing));
                     }
                     Next::Due => {
                         if coalescing.due(delay).is_none_or(|due| due > Instant::now()) {

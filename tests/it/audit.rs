@@ -568,3 +568,30 @@ backend_test!(api_key_administration_is_audited_without_the_key, |app: TestApp| 
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
     assert!(text(&verified).contains("audit log intact: 2 entries checked in"), "{}", text(&verified));
 });
+
+// The person of an entry is part of what its hash covers: removing it from an entry that named
+// one (to pass it off as a shared key's), or adding one to an entry that had none, is an edit.
+backend_test!(an_entry_s_person_is_sealed_in_it, |app: TestApp| async move {
+    let ids = entries_for(&app, 3).await;
+    let terms = jaminan::auth::keys::KeyTerms { owner: Some("siti".into()), expires_at: None };
+    let (siti, _) =
+        jaminan::auth::keys::create_key_with(&app.state.db, "Siti", jaminan::auth::Role::Operator, None, terms)
+            .await
+            .unwrap();
+    let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
+    let input = json!({ "input": { "nik": "3603121505859001", "fullName": "Siti", "regencyCode": "36.03", "occupation": "FISHER" } });
+    data(&app.gql_as(&siti, register, input).await);
+    let hers = *entries_for(&app, 0).await.last().unwrap();
+    assert_eq!(entry(&app, hers).await.person.as_deref(), Some("siti"));
+    assert_eq!(chain_break(&app).await, None);
+    let set_person = |id: i64, person: Option<&str>| {
+        audit_log::Entity::update_many()
+            .col_expr(audit_log::Column::Person, Expr::value(person.map(str::to_owned)))
+            .filter(audit_log::Column::Id.eq(id))
+            .build(app.state.db.get_database_backend())
+    };
+    tamper(&app, vec![set_person(hers, None)]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Edited { id: hers }));
+    tamper(&app, vec![set_person(ids[1], Some("budi"))]).await;
+    assert_eq!(chain_break(&app).await, Some(ChainBreak::Edited { id: ids[1] }));
+});

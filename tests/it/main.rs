@@ -33,6 +33,7 @@ mod oidc;
 mod outage;
 mod payout_model;
 mod payouts;
+mod people;
 mod privacy;
 mod replica;
 mod schema_snapshot;

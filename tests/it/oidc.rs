@@ -39,12 +39,18 @@ impl Drop for Provider {
 
 impl Provider {
     /// Starts tests/node/oidc.mjs; None when the test is skipped.
-    async fn start() -> Option<Provider> {
-        Provider::start_with(&[]).await
+    pub(crate) async fn start() -> Option<Provider> {
+        Provider::start_with(300, &[]).await
     }
 
-    /// Starts tests/node/oidc.mjs with more arguments (the pages' origin: tests/it/signin.rs).
-    pub(crate) async fn start_with(args: &[&str]) -> Option<Provider> {
+    /// The same, its access tokens valid for `ttl` seconds.
+    pub(crate) async fn start_with_ttl(ttl: u64) -> Option<Provider> {
+        Provider::start_with(ttl, &[]).await
+    }
+
+    /// Starts tests/node/oidc.mjs, its access tokens valid for `ttl` seconds, with more arguments
+    /// (the pages' origin: tests/it/signin.rs).
+    pub(crate) async fn start_with(ttl: u64, args: &[&str]) -> Option<Provider> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
         if let Some(why) = crate::clients::node_unavailable() {
             assert!(std::env::var_os("JAMINAN_REQUIRE_NODE").is_none(), "JAMINAN_REQUIRE_NODE is set, but {why}");
@@ -54,6 +60,7 @@ impl Provider {
         let mut child = Command::new("node")
             .arg(dir.join("oidc.mjs"))
             .arg(AUDIENCE)
+            .arg(ttl.to_string())
             .args(args)
             .current_dir(&dir)
             .stdin(Stdio::piped())
@@ -113,7 +120,7 @@ impl Provider {
         response["access_token"].as_str().unwrap_or_else(|| panic!("no token: {response}")).to_owned()
     }
 
-    async fn token(&self, client: &str) -> String {
+    pub(crate) async fn token(&self, client: &str) -> String {
         self.token_for(client, AUDIENCE).await
     }
 

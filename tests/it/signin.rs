@@ -162,7 +162,7 @@ backend_test!(people_sign_in_on_the_pages_and_are_audited_by_name, |app: TestApp
     let Some(browser) = chromium() else { return };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let Some(provider) = Provider::start_with(&[&origin]).await else { return };
+    let Some(provider) = Provider::start_with(300, &[&origin]).await else { return };
     let (app, _) = accepting(&app, provider.settings()).await;
     let app = signing_in(&app, provider.issuer()).keeping_publications();
     let server = Server::start(listener, app.app());

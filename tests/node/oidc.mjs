@@ -2,7 +2,7 @@
 // issuing JWT access tokens through its client_credentials grant (as a Keycloak service account
 // does), with Keycloak-shaped claims: realm_access.roles, a jaminan_scope attribute, a name.
 //
-//   node oidc.mjs AUDIENCE [PAGES_ORIGIN]
+//   node oidc.mjs AUDIENCE [TTL [PAGES_ORIGIN]]
 //
 // With PAGES_ORIGIN (the server's `http://127.0.0.1:PORT`), also the public client
 // `jaminan-pages` that the server's pages sign people in with (tests/it/signin.rs): Authorization
@@ -11,6 +11,8 @@
 // renewed. Its people sign in on oidc-provider's built-in login form with their key in `people`
 // as the login (any password). `GET /grants` counts the tokens issued, by grant type.
 //
+// TTL: the access tokens' lifetime in seconds (300 by default; a few seconds for the tests of
+// subscriptions that end when their token expires).
 // Prints one JSON line when it listens: the issuer and, for the test to craft tokens the server
 // must refuse, the private keys (PKCS#1 DER for RSA, PKCS#8 DER for EC, base64) and the RSA
 // public key as PEM. `POST /rotate` publishes a new RSA key first, signs with it from then on
@@ -22,7 +24,8 @@ import Provider, { errors } from 'oidc-provider';
 
 const audience = process.argv[2] ?? 'https://jaminan.test';
 const otherAudience = 'https://other-app.test';
-const pagesOrigin = process.argv[3];
+const accessTokenTTL = Number(process.argv[3] ?? 300);
+const pagesOrigin = process.argv[4];
 const PAGES_CLIENT = 'jaminan-pages';
 const PAGES_TOKEN_SECONDS = 12;
 const grants = {};
@@ -108,7 +111,7 @@ function makeProvider() {
           return {
             scope: 'api',
             audience: resource,
-            accessTokenTTL: client.clientId === PAGES_CLIENT ? PAGES_TOKEN_SECONDS : 300,
+            accessTokenTTL: client.clientId === PAGES_CLIENT ? PAGES_TOKEN_SECONDS : accessTokenTTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg, kid: signing[alg] } },
           };

@@ -442,6 +442,9 @@ impl Generator {
             rejected_by: supervisor.filter(|_| status == PayoutStatus::Rejected),
             rejection_reason: (status == PayoutStatus::Rejected).then(|| "Dokumen ahli waris tidak lengkap".to_owned()),
             idempotency_key: None,
+            submitted_by_person: None,
+            verified_by_person: None,
+            approved_by_person: None,
         }
     }
 }

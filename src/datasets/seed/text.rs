@@ -79,6 +79,9 @@ pub fn payout(out: &mut String, p: &payout::Model) {
             &p.rejected_by,
             &p.rejection_reason,
             &p.idempotency_key,
+            &p.submitted_by_person,
+            &p.verified_by_person,
+            &p.approved_by_person,
         ],
     );
 }
