@@ -13,6 +13,7 @@ use crate::auth::throttle::Throttle;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Live;
+use crate::services::figure_feeds::FigureFeeds;
 use crate::services::personal_data::ReadLog;
 use crate::stats::publication::Publications;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub reads: Arc<ReadLog>,
     /// Committed changes, for subscriptions (across instances on PostgreSQL).
     pub live: Arc<Live>,
+    /// Figure subscribers of one area and class of caller, sharing one read per change.
+    pub feeds: Arc<FigureFeeds>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             publications: Arc::default(),
             reads,
             live: Live::new(db.clone()),
+            feeds: Arc::default(),
             db,
         })
     }

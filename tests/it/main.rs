@@ -34,6 +34,7 @@ mod outage;
 mod payout_model;
 mod payouts;
 mod privacy;
+mod publication;
 mod replica;
 mod schema_snapshot;
 mod seed;
