@@ -13,7 +13,7 @@ use crate::auth::throttle::Throttle;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Live;
-use crate::services::figure_feeds::FigureFeeds;
+use crate::services::figure_feeds::registry::FigureFeeds;
 use crate::services::personal_data::ReadLog;
 use crate::stats::publication::Publications;
 

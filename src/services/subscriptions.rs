@@ -12,6 +12,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::figure_feeds;
 use super::statistics::{self, AreaStats};
 use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
@@ -21,7 +22,7 @@ use crate::i18n::Msg;
 use crate::live::{Change, Event};
 use crate::services::AppState;
 use crate::services::access;
-use crate::stats::{FigureGroups, Figures};
+use crate::stats::FigureGroups;
 
 /// How often a subscription re-checks its key: with the key cache's own refresh
 /// (`auth::keys::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
@@ -190,14 +191,14 @@ pub async fn coverage_stats(
     let year = super::check_year("year", year)?;
     // Joined before reading: a change committed while the figures are read is not missed.
     let state = &subscriber.state;
-    let readings = state.feeds.clone().join(state, area_code.clone(), year, groups, exact).await?;
+    let readings = figure_feeds::join(state, area_code.clone(), year, groups, exact).await?;
     let current =
         statistics::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
     let mut check = tokio::time::interval_at(Instant::now() + KEY_CHECK, KEY_CHECK);
     check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let open = OpenSubscription::new(subscriber.state.live.clone());
     // What later figures are compared with: the public is sent only figures that changed.
-    let following = Following { subscriber, readings, check, ended: false, last: current.figures, _open: open };
+    let following = Following { subscriber, readings, check, ended: false, last: current, _open: open };
     Ok(futures_util::stream::unfold(following, move |mut following| async move {
         if following.ended {
             return None;
@@ -213,11 +214,11 @@ pub async fn coverage_stats(
                         Ok(figures) => figures.clone(),
                         Err(err) => return Some((Err(err.clone()), following)),
                     };
-                    if !exact && following.last == figures.figures {
+                    if !exact && following.last.figures == figures {
                         continue;
                     }
-                    following.last = figures.figures.clone();
-                    return Some((Ok(figures), following));
+                    following.last.figures = figures;
+                    return Some((Ok(following.last.clone()), following));
                 }
                 _ = following.check.tick() => if following.subscriber.revoked().await {
                     following.ended = true;
@@ -232,9 +233,9 @@ pub async fn coverage_stats(
 /// (at first, those read when subscribing).
 struct Following {
     subscriber: Subscriber,
-    readings: tokio::sync::watch::Receiver<crate::services::figure_feeds::Reading>,
+    readings: tokio::sync::watch::Receiver<figure_feeds::Reading>,
     check: Interval,
     ended: bool,
-    last: Figures,
+    last: AreaStats,
     _open: OpenSubscription,
 }

@@ -4,20 +4,22 @@
 //! area (exact) or for the publication's swaps (published), reads the figures once, at most once
 //! a second, and hands the reading to all of them; 1,000 dashboards of one regency cost one read
 //! per change instead of 1,000. A feed lives while it has subscribers.
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::statistics::{self, AreaStats};
 use crate::error::AppResult;
 use crate::live::{Change, Event};
 use crate::services::AppState;
+use crate::services::statistics;
 use crate::stats::FigureGroups;
+
+pub mod registry;
+
+pub use registry::{FeedKey, FigureFeeds, Reading};
 
 /// The least time between two readings of a feed.
 pub const PERIOD: Duration = Duration::from_secs(1);
@@ -25,84 +27,30 @@ pub const PERIOD: Duration = Duration::from_secs(1);
 /// The reads of all feeds, by class: what `bench/subscribers.sh` divides by the changes.
 pub const READS: &str = "jaminan_figure_feed_reads_total";
 
-/// The latest reading of a feed (None before the first change).
-pub type Reading = Option<Arc<AppResult<AreaStats>>>;
-
-/// What the subscribers of one feed share.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FeedKey {
+/// The readings of the feed of this area, year, groups and class, started if this is the first
+/// subscriber. The feed listens before this returns: a change committed from now on is read.
+pub async fn join(
+    state: &AppState,
     area_code: Option<String>,
     year: i32,
     groups: FigureGroups,
     exact: bool,
-}
-
-/// The feeds of one server.
-#[derive(Default)]
-pub struct FigureFeeds {
-    feeds: Mutex<HashMap<FeedKey, watch::Sender<Reading>>>,
-    reads: AtomicU64,
-}
-
-impl FigureFeeds {
-    /// The readings of the feed of this area, year, groups and class, started if it is the first
-    /// subscriber. The feed listens before this returns: a change committed from now on is read.
-    pub async fn join(
-        self: &Arc<Self>,
-        state: &AppState,
-        area_code: Option<String>,
-        year: i32,
-        groups: FigureGroups,
-        exact: bool,
-    ) -> AppResult<watch::Receiver<Reading>> {
-        let key = FeedKey { area_code, year, groups, exact };
-        if let Some(feed) = self.lock().get(&key) {
-            return Ok(feed.subscribe());
-        }
-        // Subscribed outside the lock (it may open the listening connection); dropped unused if
-        // another subscriber started the feed meanwhile.
-        let by_changes = exact || state.publications.refresh.is_zero();
-        let events = if by_changes { Some(state.live.subscribe().await?) } else { None };
-        let swaps = (!by_changes).then(|| state.publications.swaps());
-        let mut feeds = self.lock();
-        if let Some(feed) = feeds.get(&key) {
-            return Ok(feed.subscribe());
-        }
-        let (sender, receiver) = watch::channel(None);
-        feeds.insert(key.clone(), sender.clone());
-        let feed = Feed { feeds: Arc::downgrade(self), state: state.clone(), key, sender, events, swaps };
+) -> AppResult<watch::Receiver<Reading>> {
+    let key = FeedKey { area_code, year, groups, exact };
+    if let Some(readings) = state.feeds.joined(&key) {
+        return Ok(readings);
+    }
+    // Subscribed before the feed is registered (it may open the listening connection); dropped
+    // unused if another subscriber started the feed meanwhile.
+    let by_changes = exact || state.publications.refresh.is_zero();
+    let events = if by_changes { Some(state.live.subscribe().await?) } else { None };
+    let swaps = (!by_changes).then(|| state.publications.swaps());
+    let (readings, sender) = state.feeds.join_or_start(&key);
+    if let Some(sender) = sender {
+        let feed = Feed { feeds: Arc::downgrade(&state.feeds), state: state.clone(), key, sender, events, swaps };
         tokio::spawn(feed.run());
-        Ok(receiver)
     }
-
-    /// Figures read by the feeds of this server since it started.
-    pub fn reads(&self) -> u64 {
-        self.reads.load(Ordering::SeqCst)
-    }
-
-    /// Feeds running now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FeedKey, watch::Sender<Reading>>> {
-        self.feeds.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Ends the feed if nobody subscribes to it any more (checked under the lock `join` takes, so
-    /// a subscriber joining now is not left with a feed that stopped).
-    fn leave(&self, key: &FeedKey) -> bool {
-        let mut feeds = self.lock();
-        let unused = feeds.get(key).is_none_or(|sender| sender.receiver_count() == 0);
-        if unused {
-            feeds.remove(key);
-        }
-        unused
-    }
+    Ok(readings)
 }
 
 struct Feed {
@@ -170,9 +118,11 @@ impl Feed {
                     last_read = Some(Instant::now());
                     let FeedKey { area_code, groups, exact, .. } = &self.key;
                     let reading =
-                        statistics::area_stats_for_class(&self.state, area_code.as_deref(), year, *groups, *exact).await;
+                        statistics::area_stats_for_class(&self.state, area_code.as_deref(), year, *groups, *exact)
+                            .await
+                            .map(|stats| stats.figures);
                     if let Some(feeds) = self.feeds.upgrade() {
-                        feeds.reads.fetch_add(1, Ordering::SeqCst);
+                        feeds.count_read();
                     }
                     metrics::counter!(READS, "class" => class).increment(1);
                     self.sender.send_replace(Some(Arc::new(reading)));
