@@ -3,6 +3,11 @@
 //! measured from just before the mutation was sent to its arrival at each subscriber. Prints
 //! the percentiles, the deliveries missing and the server's memory before and after the
 //! subscribers connected.
+//!
+//! With `--figures`, the clients subscribe to `coverageStatsChanged` of 36.03 with their key
+//! instead, workers are enrolled in 36.03 one at a time (a change of its figures each, 1.5 s
+//! apart), and the figure reads the server made per change are printed (its
+//! `jaminan_figure_feed_reads_total` before and after).
 // A benchmark tool run by hand: a failure may panic with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::HashMap;
@@ -31,6 +36,9 @@ struct Args {
     /// The server's process id, for its resident memory.
     #[arg(long)]
     pid: Option<u32>,
+    /// Subscribe to the figures of one regency and count the reads per change.
+    #[arg(long)]
+    figures: bool,
 }
 
 /// Resident memory of a process in MiB (Linux).
@@ -54,8 +62,17 @@ async fn gql(http: &reqwest::Client, args: &Args, query: &str, variables: Value)
     body["data"].clone()
 }
 
-/// One subscriber: connects, subscribes, and reports (payout id, arrival) for every event.
-async fn subscriber(args_url: String, key: String, deliveries: mpsc::UnboundedSender<(String, Instant)>) {
+const PAYOUTS: &str = "subscription { payoutChanged { id status } }";
+const FIGURES: &str = "subscription { coverageStatsChanged(areaCode: \"36.03\", year: 2026) { coveredWorkers } }";
+
+/// One subscriber: connects, subscribes, and reports (payout id or covered workers, arrival) for
+/// every event.
+async fn subscriber(
+    args_url: String,
+    key: String,
+    query: &'static str,
+    deliveries: mpsc::UnboundedSender<(String, Instant)>,
+) {
     let url = format!("{}/graphql", args_url.replacen("http", "ws", 1));
     let mut request = url.into_client_request().expect("request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
@@ -63,14 +80,18 @@ async fn subscriber(args_url: String, key: String, deliveries: mpsc::UnboundedSe
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } });
     socket.send(Message::text(init.to_string())).await.expect("init");
     let subscribe = json!({ "id": "1", "type": "subscribe",
-        "payload": { "query": "subscription { payoutChanged { id status } }" } });
+        "payload": { "query": query } });
     socket.send(Message::text(subscribe.to_string())).await.expect("subscribe");
     while let Some(Ok(message)) = socket.next().await {
         let Message::Text(text) = message else { continue };
         let value: Value = serde_json::from_str(&text).unwrap_or_default();
         match value["type"].as_str() {
             Some("next") => {
-                let id = value["payload"]["data"]["payoutChanged"]["id"].as_str().unwrap_or_default().to_owned();
+                let data = &value["payload"]["data"];
+                let id = match data["coverageStatsChanged"]["coveredWorkers"].as_i64() {
+                    Some(covered) => covered.to_string(),
+                    None => data["payoutChanged"]["id"].as_str().unwrap_or_default().to_owned(),
+                };
                 let _ = deliveries.send((id, Instant::now()));
             }
             Some("ping") => {
@@ -111,12 +132,16 @@ async fn main() {
         json!({ "input": { "workerId": worker, "regencyCode": "36.03", "fundingSource": "APBD", "startsOn": "2020-01-01" } }))
         .await;
 
+    if args.figures {
+        figures(&http, &args).await;
+        return;
+    }
     let before = rss_mib(args.pid);
     let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
     let connecting = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.subscribers {
-        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), deliveries_tx.clone())));
+        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), PAYOUTS, deliveries_tx.clone())));
     }
     drop(deliveries_tx);
     let submit = "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) { id } }";
@@ -186,6 +211,88 @@ async fn main() {
             (after - before) * 1024.0 / args.subscribers as f64
         );
     }
+    for task in tasks {
+        task.abort();
+    }
+}
+
+/// The figure reads the server counted so far (`jaminan_figure_feed_reads_total`, exact class).
+async fn reads(http: &reqwest::Client, args: &Args) -> f64 {
+    let metrics = http.get(format!("{}/metrics", args.url)).bearer_auth(&args.admin).send().await.expect("metrics");
+    let text = metrics.text().await.expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("jaminan_figure_feed_reads_total{class=\"exact\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Registers and enrolls a worker of 36.03 for 2026: one change of its figures.
+async fn enroll_one(http: &reqwest::Client, args: &Args, serial: usize) {
+    let nik = format!("3603121505{:06}", (std::process::id() as usize % 1_000) * 1_000 + serial);
+    let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
+    let input =
+        json!({ "input": { "nik": nik, "fullName": "Pekerja Bench", "regencyCode": "36.03", "occupation": "FARMER" } });
+    let worker = gql(http, args, register, input).await["registerWorker"]["id"].as_str().unwrap().to_owned();
+    let enroll = "mutation($input: EnrollInput!) { enrollWorker(input: $input) { id } }";
+    let input = json!({ "input": { "workerId": worker, "regencyCode": "36.03", "fundingSource": "APBD",
+        "startsOn": "2026-01-01", "endsOn": "2026-12-31" } });
+    gql(http, args, enroll, input).await;
+}
+
+/// Keyed subscribers of one regency's figures: the reads per change, and the latency.
+async fn figures(http: &reqwest::Client, args: &Args) {
+    let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for _ in 0..args.subscribers {
+        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), FIGURES, deliveries_tx.clone())));
+    }
+    drop(deliveries_tx);
+    // Changes until one reaches every subscriber; measuring starts after that.
+    let mut serial = 0;
+    let mut warmed_up = false;
+    for _ in 0..60 {
+        serial += 1;
+        enroll_one(http, args, serial).await;
+        let mut received = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline, deliveries.recv()).await {
+            received += 1;
+        }
+        if received >= args.subscribers {
+            warmed_up = true;
+            break;
+        }
+    }
+    assert!(warmed_up, "not every subscriber received figures within a minute");
+    let reads_before = reads(http, args).await;
+    let mut latencies = Vec::new();
+    for _ in 0..args.events {
+        serial += 1;
+        let started = Instant::now();
+        enroll_one(http, args, serial).await;
+        // Changes 1.5 s apart: each is read on its own (a feed reads at most once a second).
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while let Ok(Some((_, arrived))) = tokio::time::timeout_at(deadline, deliveries.recv()).await {
+            latencies.push(arrived.duration_since(started));
+        }
+    }
+    let reads = reads(http, args).await - reads_before;
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "figure subscribers: {} keyed subscribers of 36.03, {} changes, {} deliveries (of {})",
+        args.subscribers,
+        args.events,
+        latencies.len(),
+        args.subscribers * args.events
+    );
+    println!("reads: {reads} in all, {:.2} per change", reads / args.events as f64);
+    println!(
+        "latency from sending the mutation: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+    );
     for task in tasks {
         task.abort();
     }

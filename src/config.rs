@@ -194,7 +194,9 @@ pub struct DisclosureArgs {
     /// area's scope (with as many others as keep it from being recovered by subtraction).
     #[arg(long, env = "JAMINAN_MIN_PUBLIC_COUNT", default_value_t = DEFAULT_MIN_COUNT)]
     pub min_public_count: i64,
-    /// Seconds a year's published figures are served before they are recomputed from the summaries.
+    /// Seconds a year's published figures are served at most before they are recomputed from the
+    /// summaries when no change notification says they changed (a change is published about a
+    /// second after it is committed); 0: recomputed on the first read after each change.
     #[arg(long, env = "JAMINAN_PUBLIC_STATS_REFRESH_SECS", default_value_t = 30)]
     pub public_stats_refresh_secs: u64,
 }

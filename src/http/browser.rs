@@ -138,11 +138,46 @@ pub fn cache_headers(caching: Caching, request: &HeaderMap, body: &[u8], respons
     None
 }
 
-/// A weak validator (the body compressed or not is the same resource): a SHA-256 prefix.
+/// A weak validator (the body compressed or not is the same resource): a SHA-256 prefix of the
+/// JSON with its object keys in one order. async-graphql writes a query's fields in the order they
+/// finish, so the same figures may come back in another order when a publication is in memory
+/// rather than computed.
 fn etag_of(body: &[u8]) -> HeaderValue {
-    let digest = Sha256::digest(body);
+    let mut hasher = Sha256::new();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => hash_canonical(&value, &mut hasher),
+        Err(_) => hasher.update(body),
+    }
+    let digest = hasher.finalize();
     HeaderValue::from_str(&format!("W/\"{}\"", hex::encode(&digest[..16])))
         .unwrap_or(HeaderValue::from_static("W/\"\""))
+}
+
+/// Feeds `value` to `hasher` with every object's keys sorted.
+fn hash_canonical(value: &serde_json::Value, hasher: &mut Sha256) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            let mut sorted: Vec<_> = fields.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            hasher.update(b"{");
+            for (key, field) in sorted {
+                hasher.update(serde_json::Value::String(key.clone()).to_string().as_bytes());
+                hasher.update(b":");
+                hash_canonical(field, hasher);
+                hasher.update(b",");
+            }
+            hasher.update(b"}");
+        }
+        serde_json::Value::Array(items) => {
+            hasher.update(b"[");
+            for item in items {
+                hash_canonical(item, hasher);
+                hasher.update(b",");
+            }
+            hasher.update(b"]");
+        }
+        other => hasher.update(other.to_string().as_bytes()),
+    }
 }
 
 /// Whether an `If-None-Match` value (`*` or a list of tags, weak or strong) names `etag`,

@@ -10,6 +10,7 @@
 //! - `streams`: the subscription streams built on these events (scope, filters, coalescing).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -134,6 +135,8 @@ pub struct Live {
     listening: OnceCell<()>,
     /// Subscriptions open on this hub (`subscribers`).
     open: std::sync::atomic::AtomicUsize,
+    /// Committed changes to figures this instance has heard of (`figure_changes`).
+    figure_changes: AtomicU64,
 }
 
 impl Live {
@@ -145,7 +148,14 @@ impl Live {
     /// pool's).
     pub fn listening_at(db: DatabaseConnection, listen_url: Option<String>) -> Arc<Live> {
         let (sender, _) = broadcast::channel(BACKLOG);
-        Arc::new(Live { db, listen_url, sender, listening: OnceCell::new(), open: Default::default() })
+        Arc::new(Live {
+            db,
+            listen_url,
+            sender,
+            listening: OnceCell::new(),
+            open: Default::default(),
+            figure_changes: AtomicU64::new(0),
+        })
     }
 
     /// Commits `txn` and tells every subscriber, of every instance, about `changes`. On
@@ -154,6 +164,7 @@ impl Live {
     pub async fn commit(&self, txn: DatabaseTransaction, changes: Changes) -> Result<(), DbErr> {
         let backend = txn.get_database_backend();
         let changes = changes.into_list();
+        let figures_changed = changes.iter().any(|c| matches!(c, Change::Stats { .. }));
         if backend == DbBackend::Postgres {
             for change in &changes {
                 let payload = serde_json::to_string(change).map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -164,9 +175,18 @@ impl Live {
                 );
                 txn.execute_raw(notify).await?;
             }
-            return txn.commit().await;
+            txn.commit().await?;
+            // Counted here as well as when the notification comes back: a read right after this
+            // commit must not be answered from a publication computed before it.
+            if figures_changed {
+                self.figure_changes.fetch_add(1, Ordering::SeqCst);
+            }
+            return Ok(());
         }
         txn.commit().await?;
+        if figures_changed {
+            self.figure_changes.fetch_add(1, Ordering::SeqCst);
+        }
         for change in changes {
             // No subscriber is not an error.
             let _ = self.sender.send(Event::new(change));
@@ -209,7 +229,7 @@ impl Live {
         for row in payouts.into_iter().rev() {
             let _ = self.sender.send(Event::loaded(Change::of_payout(&row), row));
         }
-        let _ = self.sender.send(Event::new(Change::Resync));
+        self.relay(Event::new(Change::Resync));
         Ok(())
     }
 
@@ -227,6 +247,22 @@ impl Live {
                 .map_err(|err| AppError::from(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))))?;
         }
         Ok(self.sender.subscribe())
+    }
+
+    /// A number that grows with every committed change to figures this instance knows of: its own
+    /// commits at once, other instances' when their notifications arrive. None while a PostgreSQL
+    /// instance does not listen (it cannot know of other instances' changes).
+    pub fn figure_changes(&self) -> Option<u64> {
+        let listening = self.db.get_database_backend() != DbBackend::Postgres || self.listening.initialized();
+        listening.then(|| self.figure_changes.load(Ordering::SeqCst))
+    }
+
+    /// Sends a change heard from another instance (or `Resync`) to this instance's subscribers.
+    fn relay(&self, event: Arc<Event>) {
+        if !matches!(event.change, Change::Payout { .. }) {
+            self.figure_changes.fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = self.sender.send(event);
     }
 
     /// The subscriptions open on this instance, each past its first read: changes committed now
@@ -288,9 +324,7 @@ async fn listen(live: Weak<Live>, mut listener: PgListener) {
             Ok(Some(notification)) => {
                 last_heard = chrono::Utc::now();
                 match serde_json::from_str::<Change>(notification.payload()) {
-                    Ok(change) => {
-                        let _ = hub.sender.send(Event::new(change));
-                    }
+                    Ok(change) => hub.relay(Event::new(change)),
                     Err(err) => tracing::warn!(%err, "ignoring a change notification that cannot be read"),
                 }
             }

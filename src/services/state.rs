@@ -14,6 +14,7 @@ use crate::config::FourEyes;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Live;
+use crate::services::figure_feeds::registry::FigureFeeds;
 use crate::services::personal_data::ReadLog;
 use crate::stats::publication::Publications;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// Who may verify and approve payouts (`--four-eyes`).
     pub four_eyes: FourEyes,
+    /// Figure subscribers of one area and class of caller, sharing one read per change.
+    pub feeds: Arc<FigureFeeds>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             reads,
             live: Live::new(db.clone()),
             four_eyes: FourEyes::default(),
+            feeds: Arc::default(),
             db,
         })
     }

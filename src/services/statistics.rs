@@ -7,6 +7,7 @@ use async_graphql::Enum;
 
 use super::access;
 use super::check_year;
+use super::publishing;
 use crate::areas::Area;
 use crate::auth::Caller;
 use crate::domain::types::AreaLevel;
@@ -98,24 +99,67 @@ async fn figures_for(
     groups: FigureGroups,
 ) -> AppResult<HashMap<(String, i32), Figures>> {
     let (exact, published): (Vec<&Area<'_>>, Vec<&Area<'_>>) = areas.iter().partition(|a| sees_exact(caller, a));
-    let exact_keys: Vec<&str> = exact.into_iter().map(key).collect();
-    let mut figures = figures::read(&state.db, &exact_keys, years.clone(), groups).await?;
-    // Names alone need no figures, from either side.
-    if !published.is_empty() && groups != FigureGroups::default() {
-        let publication = state.publications.get(&state.db, &state.areas, years.clone()).await?;
-        for area in published {
-            for year in years.clone() {
-                figures.insert((key(area).to_owned(), year), publication.figures(key(area), year));
-            }
-        }
-    } else {
-        for area in published {
+    let mut figures = exact_figures(state, &exact, years.clone(), groups).await?;
+    figures.extend(published_figures(state, &published, years, groups).await?);
+    Ok(figures)
+}
+
+async fn exact_figures(
+    state: &AppState,
+    areas: &[&Area<'_>],
+    years: RangeInclusive<i32>,
+    groups: FigureGroups,
+) -> AppResult<HashMap<(String, i32), Figures>> {
+    let keys: Vec<&str> = areas.iter().map(|a| key(a)).collect();
+    Ok(figures::read(&state.db, &keys, years, groups).await?)
+}
+
+async fn published_figures(
+    state: &AppState,
+    areas: &[&Area<'_>],
+    years: RangeInclusive<i32>,
+    groups: FigureGroups,
+) -> AppResult<HashMap<(String, i32), Figures>> {
+    let mut figures = HashMap::new();
+    // Names alone need no figures.
+    if areas.is_empty() || groups == FigureGroups::default() {
+        for area in areas {
             for year in years.clone() {
                 figures.insert((key(area).to_owned(), year), Figures::default());
             }
         }
+        return Ok(figures);
+    }
+    publishing::start_refresher(state).await;
+    let changes = state.live.figure_changes();
+    let publication = state.publications.get(&state.db, &state.areas, years.clone(), changes).await?;
+    for area in areas {
+        for year in years.clone() {
+            figures.insert((key(area).to_owned(), year), publication.figures(key(area), year));
+        }
     }
     Ok(figures)
+}
+
+/// An area's figures in `year` for a class of callers rather than one caller: exact (keys whose
+/// scope holds it) or published (everyone else). What a subscription feed reads once for all of
+/// its subscribers; each subscriber's access was checked when it subscribed.
+pub async fn area_stats_for_class(
+    state: &AppState,
+    area_code: Option<&str>,
+    year: i32,
+    groups: FigureGroups,
+    exact: bool,
+) -> AppResult<AreaStats> {
+    let area = state.areas.area(area_code)?;
+    let areas = [&area];
+    let mut figures = if exact {
+        exact_figures(state, &areas, year..=year, groups).await?
+    } else {
+        published_figures(state, &areas, year..=year, groups).await?
+    };
+    let own = figures.remove(&(key(&area).to_owned(), year)).unwrap_or_default();
+    Ok(AreaStats::new(&area, year, own))
 }
 
 pub async fn area_stats(

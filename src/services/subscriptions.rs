@@ -14,6 +14,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::figure_feeds;
 use super::statistics::{self, AreaStats};
 use crate::auth::Caller;
 use crate::domain::types::PayoutStatus;
@@ -23,10 +24,7 @@ use crate::i18n::Msg;
 use crate::live::{Change, Event};
 use crate::services::AppState;
 use crate::services::access;
-use crate::stats::{FigureGroups, Figures};
-
-/// The least time between two figures a subscription sends.
-const PERIOD: Duration = Duration::from_secs(1);
+use crate::stats::FigureGroups;
 
 /// How often a subscription re-checks its key: with the key cache's own refresh
 /// (`auth::keys::KEY_REFRESH`, half a second) a revoked key ends its subscriptions within a second.
@@ -213,9 +211,10 @@ pub async fn payouts(
 /// `coverageStatsChanged`: the area's figures for `year` after committed changes, at most once a
 /// second (changes in between are coalesced).
 ///
-/// Keys in the area's scope read exact figures, so every change sends them. Everyone else reads
-/// the publication, where small figures are withheld and which is recomputed every
-/// `--public-stats-refresh-secs`: they receive figures once a publication includes the change,
+/// Subscribers of one area, year and class of caller share one read per change
+/// (`figure_feeds`). Keys in the area's scope read exact figures, so every change sends them.
+/// Everyone else reads the publication, where small figures are withheld: they receive figures
+/// once the refreshed publication is swapped in (about a second after the change, `publishing`),
 /// and only when their figures differ from the last they received, so that a change to withheld
 /// figures does not show through the timing of an update.
 pub async fn coverage_stats(
@@ -228,92 +227,54 @@ pub async fn coverage_stats(
         return Err(why);
     }
     let exact = statistics::sees_exact_code(&subscriber.state, &subscriber.caller, area_code.as_deref())?;
-    // Subscribed before reading: a change committed while the figures are read is not missed.
-    let events = subscriber.state.live.subscribe().await?;
-    // Validates the year.
+    let year = super::check_year("year", year)?;
+    // Joined before reading: a change committed while the figures are read is not missed.
+    let state = &subscriber.state;
+    let readings = figure_feeds::join(state, area_code.clone(), year, groups, exact).await?;
     let current =
         statistics::area_stats(&subscriber.state, &subscriber.caller, area_code.as_deref(), year, groups).await?;
-    let delay = if exact { Duration::ZERO } else { subscriber.state.publications.refresh };
-    let key = area_code.clone().unwrap_or_default();
+    let mut check = tokio::time::interval_at(Instant::now() + KEY_CHECK, KEY_CHECK);
+    check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let open = OpenSubscription::new(subscriber.state.live.clone());
     // What later figures are compared with: the public is sent only figures that changed.
-    let last = current.figures;
-    let coalescing = Coalescing { watch: Watch::new(subscriber, events), pending_since: None, last_sent: None, last };
-    Ok(futures_util::stream::unfold(coalescing, move |mut coalescing| {
-        let (area_code, key) = (area_code.clone(), key.clone());
-        async move {
-            if coalescing.watch.ended {
-                return None;
-            }
-            loop {
-                match coalescing.watch.next(coalescing.due(delay)).await {
-                    Next::Event(event) => {
-                        if touches(&event.change, &key, year) {
-                            coalescing.pending_since.get_or_insert_with(Instant::now);
-                        }
+    let following = Following { subscriber, readings, check, ended: false, last: current, _open: open };
+    Ok(futures_util::stream::unfold(following, move |mut following| async move {
+        if following.ended {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                changed = following.readings.changed() => {
+                    if changed.is_err() {
+                        return None;
                     }
-                    Next::Lagged => {
-                        coalescing.pending_since.get_or_insert_with(Instant::now);
+                    let Some(reading) = following.readings.borrow_and_update().clone() else { continue };
+                    let figures = match reading.as_ref() {
+                        Ok(figures) => figures.clone(),
+                        Err(err) => return Some((Err(err.clone()), following)),
+                    };
+                    if !exact && following.last.figures == figures {
+                        continue;
                     }
-                    Next::Closed => return None,
-                    Next::Revoked(why) => {
-                        coalescing.watch.ended = true;
-                        return Some((Err(why), coalescing));
-                    }
-                    Next::Due => {
-                        if coalescing.due(delay).is_none_or(|due| due > Instant::now()) {
-                            continue;
-                        }
-                        coalescing.pending_since = None;
-                        let subscriber = &coalescing.watch.subscriber;
-                        let figures = statistics::area_stats(
-                            &subscriber.state,
-                            &subscriber.caller,
-                            area_code.as_deref(),
-                            year,
-                            groups,
-                        )
-                        .await;
-                        let figures = match figures {
-                            Ok(figures) => figures,
-                            Err(err) => return Some((Err(err), coalescing)),
-                        };
-                        if !exact && coalescing.last == figures.figures {
-                            continue;
-                        }
-                        coalescing.last_sent = Some(Instant::now());
-                        coalescing.last = figures.figures.clone();
-                        return Some((Ok(figures), coalescing));
-                    }
+                    following.last.figures = figures;
+                    return Some((Ok(following.last.clone()), following));
                 }
+                _ = following.check.tick() => if let Some(why) = following.subscriber.ended().await {
+                    following.ended = true;
+                    return Some((Err(why), following));
+                },
             }
         }
     }))
 }
 
-/// Changes waiting to be sent, and when figures were last sent.
-struct Coalescing {
-    watch: Watch,
-    pending_since: Option<Instant>,
-    last_sent: Option<Instant>,
-    /// The figures last sent (at first, those read when subscribing).
-    last: Figures,
-}
-
-impl Coalescing {
-    /// When the pending change is due: `delay` after it, and a second after the last figures.
-    fn due(&self, delay: Duration) -> Option<Instant> {
-        let since = self.pending_since?;
-        let earliest = since + delay;
-        Some(self.last_sent.map_or(earliest, |sent| earliest.max(sent + PERIOD)))
-    }
-}
-
-/// Whether `change` may change the figures of area `key` ("" = the nation) in `year`.
-fn touches(change: &Change, key: &str, year: i32) -> bool {
-    match change {
-        // A year's figures include the previous year's count (growth).
-        Change::Stats { areas } => areas.iter().any(|(area, y)| (*y == year || *y == year - 1) && area == key),
-        Change::Resync => true,
-        Change::Payout { .. } => false,
-    }
+/// One figure subscription: the readings of its feed, its key check, and the figures last sent
+/// (at first, those read when subscribing).
+struct Following {
+    subscriber: Subscriber,
+    readings: tokio::sync::watch::Receiver<figure_feeds::Reading>,
+    check: Interval,
+    ended: bool,
+    last: AreaStats,
+    _open: OpenSubscription,
 }

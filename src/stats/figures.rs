@@ -13,7 +13,7 @@ use crate::db::statement;
 use crate::domain::types::{Gender, Occupation};
 
 /// Which groups of figures to compute: each maps to its own columns or table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FigureGroups {
     /// coveredWorkers, newlyCovered, previousYearCovered, growthRate, byGender.
     pub coverage: bool,

@@ -35,6 +35,7 @@ mod payout_model;
 mod payouts;
 mod people;
 mod privacy;
+mod publication;
 mod replica;
 mod schema_snapshot;
 mod seed;
