@@ -222,8 +222,14 @@ impl TestApp {
     async fn with_db(backend: Backend, mut db: DatabaseConnection, cleanup_target: String) -> TestApp {
         let queries = Arc::new(AtomicUsize::new(0));
         let counter = queries.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
+        // A request's statements: the key cache's upkeep on this pool (it re-reads the active keys
+        // when half a second old and notes their last use once a minute) is not counted, as a slow
+        // request under load overlapped it; a lookup of one key by its hash is.
+        db.set_metric_callback(move |info| {
+            let sql = &info.statement.sql;
+            if !sql.contains("api_key") || sql.contains("\"key_hash\" =") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
         });
         let (admin, _) = auth::keys::create_key(&db, "test admin", Role::Admin, None).await.expect("admin key");
         let (admin2, _) = auth::keys::create_key(&db, "second admin", Role::Admin, None).await.expect("admin key");
@@ -298,7 +304,7 @@ impl TestApp {
         }
     }
 
-    /// Number of SQL statements run so far.
+    /// Number of SQL statements run so far (but the key cache's own, on its timer).
     pub fn query_count(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
     }
