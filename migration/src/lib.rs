@@ -11,6 +11,7 @@ mod m20261126_000005_audit_chain;
 mod m20261201_000006_coverage_cancelled;
 mod m20261201_000007_api_key_last_used;
 mod m20261210_000008_api_key_owner_expiry;
+mod m20261220_000052_sealer_unsealed_entries;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_coverage_cancelled::Migration),
             Box::new(m20261201_000007_api_key_last_used::Migration),
             Box::new(m20261210_000008_api_key_owner_expiry::Migration),
+            Box::new(m20261220_000052_sealer_unsealed_entries::Migration),
         ]
     }
 }
