@@ -85,11 +85,6 @@ pub struct ServeArgs {
     /// (rolled back). Kubernetes waits 30 s before it kills a pod.
     #[arg(long, env = "JAMINAN_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
     pub shutdown_grace_secs: u64,
-    /// Milliseconds between the audit sealer's rounds (PostgreSQL): committed audit entries are
-    /// chained within about two rounds. 0: this instance does not seal (another one must, or the
-    /// entries stay unsealed; for benchmarks).
-    #[arg(long, env = "JAMINAN_AUDIT_SEAL_MILLIS", default_value_t = 200)]
-    pub audit_seal_millis: u64,
     #[command(flatten)]
     pub limits: ApiLimits,
     #[command(flatten)]
@@ -111,6 +106,11 @@ pub struct ServeArgs {
     /// nothing else; `off`: no trusted documents (the default without a manifest).
     #[arg(long, env = "JAMINAN_TRUSTED_DOCUMENTS_MODE", value_enum)]
     pub trusted_documents_mode: Option<TrustedMode>,
+    /// Milliseconds between the audit sealer's rounds (PostgreSQL): committed audit entries are
+    /// chained within about two rounds. 0: this instance does not seal (another one must, or the
+    /// entries stay unsealed; for benchmarks).
+    #[arg(long, env = "JAMINAN_AUDIT_SEAL_MILLIS", default_value_t = 200)]
+    pub audit_seal_millis: u64,
 }
 
 /// The default claim that carries a token's role: Keycloak's realm roles.
