@@ -3,7 +3,7 @@
 //! (`services::audit_sealer`). So:
 //! - the hashes may be NULL until the entry is sealed;
 //! - an entry's id is drawn only once its transaction holds a transaction id, so that the sealer
-//!   can tell from the transaction horizon when every id up to a value is final (an identity
+//!   can tell from the transactions running when every id up to a value is final (an identity
 //!   column cannot call a function first, hence a sequence and a default of our own);
 //! - the append-only trigger lets one UPDATE through: the sealing, NULL hashes to values, nothing
 //!   else changed, once.

@@ -5,11 +5,13 @@
 //! The order must be one that no transaction still running can jump: an entry may be sealed only
 //! once no lower id can still be committed. Every entry's id is drawn after its transaction got
 //! its transaction id (the id's default, see the migration `sealer_unsealed_entries`), so a mark
-//! taken now, the sequence's last value then the transaction ids handed out so far (a snapshot's
-//! xmax), says: once no transaction below that xmax is running (a later snapshot's xmin reached
-//! it), every entry up to that last value is committed or rolled back for good. A round seals up
-//! to the mark of the round before, so an entry is sealed about two rounds after its commit, or
-//! when the longest transaction running beside it ends.
+//! taken now, the sequence's last value then the transaction ids running in this database, says:
+//! once none of those transactions runs any more, every entry up to that last value is committed
+//! or rolled back for good. A round seals up to the mark of the round before, so an entry is
+//! sealed about two rounds after its commit, or when the longest transaction that ran beside it
+//! ends. The running transactions are this database's (`pg_stat_activity`), not the cluster's (a
+//! snapshot's xmin): a long transaction in another database on the same server holds nothing
+//! back. They are compared by their 32-bit ids, which cannot come round again while they run.
 //!
 //! One sealer at a time: a round seals under a transaction-scoped advisory lock it only tries
 //! (another instance sealing: this one skips the round). A transaction-scoped lock rather than a
@@ -32,11 +34,12 @@ const SEAL_LOCK: i64 = 0x7365_616c;
 /// Entries hashed and written per statement.
 const PAGE: u64 = 1000;
 
-/// Every id up to `last_id` was handed out to a transaction whose id is below `xmax`.
-#[derive(Debug, Clone, Copy)]
+/// Every id up to `last_id` was handed out to a transaction that had ended, or was one of
+/// `running`, when the mark was taken.
+#[derive(Debug, Clone)]
 struct Mark {
     last_id: i64,
-    xmax: i64,
+    running: Vec<i64>,
 }
 
 /// The rounds of one sealing task; it remembers the mark it took in the round before.
@@ -53,8 +56,8 @@ impl Sealer {
             return Ok(0);
         }
         let mut sealed = 0;
-        if let Some(mark) = self.pending
-            && horizon(db).await? >= mark.xmax
+        if let Some(mark) = &self.pending
+            && !any_running(db, &mark.running).await?
             && let Some(count) = seal_through(db, mark.last_id).await?
         {
             sealed = count;
@@ -77,7 +80,7 @@ pub async fn seal_committed(db: &DatabaseConnection, wait: Duration) -> AppResul
     let mark = take_mark(db).await?;
     let started = Instant::now();
     loop {
-        if horizon(db).await? >= mark.xmax
+        if !any_running(db, &mark.running).await?
             && let Some(count) = seal_through(db, mark.last_id).await?
         {
             return Ok(Some(count));
@@ -111,17 +114,29 @@ async fn scalar(db: &impl ConnectionTrait, sql: &str) -> AppResult<i64> {
     value.ok_or_else(|| AppError::Internal(format!("no value from {sql}")))
 }
 
-/// The sequence's last value first, the transaction ids handed out after: an id up to that value
-/// belongs to a transaction that had its id before the second statement's snapshot.
+/// This database's transactions that hold a transaction id (the sealer's own statements hold
+/// none).
+const RUNNING: &str = "SELECT backend_xid::text::int8 AS xid FROM pg_stat_activity \
+                       WHERE datname = current_database() AND backend_xid IS NOT NULL";
+
+/// The sequence's last value first, the transactions running after: an id up to that value
+/// belongs to a transaction that had its transaction id before the second statement.
 async fn take_mark(db: &DatabaseConnection) -> AppResult<Mark> {
     let last_id = scalar(db, "SELECT COALESCE(pg_sequence_last_value('audit_log_entry_seq'), 0) AS v").await?;
-    let xmax = scalar(db, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS v").await?;
-    Ok(Mark { last_id, xmax })
+    Ok(Mark { last_id, running: running(db).await? })
 }
 
-/// The oldest transaction id still running (or the next one, when none runs).
-async fn horizon(db: &DatabaseConnection) -> AppResult<i64> {
-    scalar(db, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS v").await
+async fn running(db: &DatabaseConnection) -> AppResult<Vec<i64>> {
+    let rows = db.query_all_raw(Statement::from_string(DbBackend::Postgres, RUNNING)).await?;
+    Ok(rows.iter().map(|row| row.try_get::<i64>("", "xid")).collect::<Result<_, _>>()?)
+}
+
+/// Whether any of `xids` still runs.
+async fn any_running(db: &DatabaseConnection, xids: &[i64]) -> AppResult<bool> {
+    if xids.is_empty() {
+        return Ok(false);
+    }
+    Ok(running(db).await?.iter().any(|xid| xids.contains(xid)))
 }
 
 /// Chains the unsealed entries up to `last_id` after the newest sealed one, in id order, in one

@@ -131,6 +131,7 @@ async fn the_sealer_never_seals_past_a_transaction_still_running() {
     for _ in 0..2 {
         sealed += sealer.round(db).await.unwrap();
     }
+    // Another test's transaction in this database cannot run: the second round sealed them all.
     assert_eq!(sealed, 4);
     let report = chain(&app).await;
     assert_eq!((report.checked, report.unsealed, report.broken), (4, 0, None));
