@@ -5,7 +5,7 @@
 # database (CREATE DATABASE ... TEMPLATE), migrated by that binary, since an older binary refuses
 # a database that a newer one migrated. Each run enrolls for a year of its own (2024, 2025, ...),
 # so that every run has all the candidates (workers of 36.03 with no open-ended coverage).
-# Usage: bench/audit_writes.sh [N] [ROUNDS]
+# Usage: bench/audit_writes.sh [N] [ROUNDS]  (REUSE=1: the seeded database of a run with KEEP=1)
 #   VARIANTS="main=/tmp/jaminan-main sealer=target/release/jaminan \
 #             unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"
 #   (label=binary[:VAR=value]; a binary with the same path shares a database copy)
@@ -21,18 +21,21 @@ trap cleanup EXIT
 psqlc() { psql -X -q -At "$@"; }
 
 first_bin=$(echo "$VARIANTS" | awk '{print $1}' | cut -d= -f2 | cut -d: -f1)
-psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-echo "== seed $N workers ($first_bin)"
-DATABASE_URL=$PG/$DB "$first_bin" seed --workers "$N" 2>/dev/null | tail -1
+if [ "${REUSE:-0}" != 1 ]; then
+  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  echo "== seed $N workers ($first_bin)"
+  DATABASE_URL=$PG/$DB "$first_bin" seed --workers "$N" 2>/dev/null | tail -1
+fi
 psqlc "$PG/$DB" -c "SELECT w.id FROM worker w WHERE w.regency_code = '36.03' AND w.status = 'ALIVE'
   AND NOT EXISTS (SELECT 1 FROM coverage c WHERE c.worker_id = w.id AND c.ends_on IS NULL) ORDER BY w.id" > "$W/ids"
 echo "   $(wc -l < "$W/ids") candidates in 36.03"
 
-declare -A copy_of
+declare -A copy_of=()
+copies=0
 for variant in $VARIANTS; do
   bin=$(echo "$variant" | cut -d= -f2- | cut -d: -f1)
   [ -n "${copy_of[$bin]:-}" ] && continue
-  copy="${DB}_$(( ${#copy_of[@]} + 1 ))"
+  copies=$((copies + 1)); copy="${DB}_$copies"
   psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy TEMPLATE $DB"
   DATABASE_URL=$PG/$copy "$bin" migrate >/dev/null 2>&1
   copy_of[$bin]=$copy
@@ -62,4 +65,5 @@ for round in $(seq "$ROUNDS"); do
     year=$((year + 1))
   done
 done
-for copy in "${copy_of[@]}" "$DB"; do psqlc "$PG/postgres" -c "DROP DATABASE $copy WITH (FORCE)"; done
+for copy in "${copy_of[@]}"; do psqlc "$PG/postgres" -c "DROP DATABASE $copy WITH (FORCE)"; done
+[ "${KEEP:-0}" = 1 ] || psqlc "$PG/postgres" -c "DROP DATABASE $DB WITH (FORCE)"
