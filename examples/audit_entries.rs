@@ -1,6 +1,6 @@
 //! The data of `bench/audit_verify.sh`: appends N audit entries to the database at DATABASE_URL
 //! through `services::audit::record` (the chain the server writes), in one transaction, much
-//! faster than N mutations through the API.
+//! faster than N mutations through the API, then seals them as `serve`'s sealer does.
 // A benchmark tool run by hand: a failure may panic with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use jaminan::auth::{Actor, Role};
 use jaminan::services::audit::{self, AuditEntity};
+use jaminan::services::audit_sealer;
 use sea_orm::TransactionTrait;
 
 #[derive(Parser)]
@@ -46,6 +47,11 @@ async fn append(args: &Args) -> Result<(), String> {
             .map_err(|e| e.text(jaminan::i18n::Lang::En))?;
     }
     txn.commit().await.map_err(|e| e.to_string())?;
+    // PostgreSQL: sealed into the chain as `serve` would (SQLite chained them as they went in).
+    audit_sealer::seal_committed(&db, std::time::Duration::from_secs(60))
+        .await
+        .map_err(|e| e.text(jaminan::i18n::Lang::En))?
+        .ok_or("a transaction still running held the sealing back")?;
     println!("{} audit entries appended", args.entries);
     Ok(())
 }

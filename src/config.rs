@@ -121,6 +121,11 @@ pub struct ServeArgs {
     /// or token they use; `strict`: besides, the person who verified it may not approve it.
     #[arg(long, env = "JAMINAN_FOUR_EYES", value_enum, default_value = "submitter")]
     pub four_eyes: FourEyes,
+    /// Milliseconds between the audit sealer's rounds (PostgreSQL): committed audit entries are
+    /// chained within about two rounds. 0: this instance does not seal (another one must, or the
+    /// entries stay unsealed; for benchmarks).
+    #[arg(long, env = "JAMINAN_AUDIT_SEAL_MILLIS", default_value_t = 200)]
+    pub audit_seal_millis: u64,
 }
 
 /// The default claim that carries a token's role: Keycloak's realm roles.

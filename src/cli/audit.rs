@@ -7,7 +7,8 @@ use crate::i18n::{Lang, Line};
 #[derive(Subcommand)]
 pub(super) enum AuditCommand {
     /// Walk the hash chain oldest first; name the first entry edited, deleted or reordered and
-    /// exit 1, else print the number of entries checked and the head (newest id and hash).
+    /// exit 1, else print the number of entries checked, the head (newest sealed id and hash) and
+    /// how many entries the sealer has not chained yet (this command seals nothing).
     /// Deleting the newest entries leaves a shorter intact chain: write the head down outside the
     /// database, and pass it back with --expect-head.
     Verify {
@@ -45,7 +46,11 @@ async fn verify(db_args: &DatabaseArgs, expect_head: Option<&str>, lang: Lang) -
     }
     super::out::say(Line::AuditIntact { checked: report.checked, secs }.text(lang))?;
     match &report.head {
-        Some((id, hash)) => super::out::say(Line::Head { id: *id, hash: hash.clone() }.text(lang)),
-        None => super::out::say(Line::NoHead.text(lang)),
+        Some((id, hash)) => super::out::say(Line::Head { id: *id, hash: hash.clone() }.text(lang))?,
+        None => super::out::say(Line::NoHead.text(lang))?,
     }
+    if report.unsealed > 0 {
+        super::out::say(Line::AuditUnsealed { count: report.unsealed }.text(lang))?;
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! `jaminan serve`: the HTTP server, until SIGTERM or Ctrl-C, then a graceful drain.
 use std::time::Duration;
 
+use sea_orm::{DatabaseConnection, DbBackend};
+
 use crate::app::App;
 use crate::app::server::{self, Stopped};
 use crate::config::{DatabaseArgs, ServeArgs};
@@ -8,6 +10,7 @@ use crate::datasets::demo;
 use crate::http::MetricsOnMain;
 use crate::i18n::{Lang, Line};
 use crate::observability::telemetry;
+use crate::services::audit_sealer;
 
 pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) -> Result<(), String> {
     let db = crate::app::startup::open_database(db_args).await.map_err(|e| e.to_string())?;
@@ -23,6 +26,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
     for note in notes {
         super::out::say(note)?;
     }
+    let sealer = start_sealer(&app.state.db, args.audit_seal_millis, lang).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Line::CannotListen { address: args.listen.to_string(), detail: e.to_string() }.text(lang))?;
@@ -45,6 +49,9 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
         let message = Line::ReadsNotAudited { detail: format!("{err:?}") }.text(lang);
         eprintln!("{}", Line::Failed { message }.text(lang));
     }
+    if let Some(sealer) = sealer {
+        sealer.abort();
+    }
     match stopped {
         Stopped::Drained => {
             state.db.close().await.ok();
@@ -61,4 +68,22 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
             std::process::exit(1)
         }
     }
+}
+
+/// The audit sealer (PostgreSQL): first what was committed before this start (a crash leaves
+/// entries unsealed), then a round every `millis`.
+async fn start_sealer(
+    db: &DatabaseConnection,
+    millis: u64,
+    lang: Lang,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    if millis == 0 || db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    // A transaction left running (a long import) holds the sealing back: the rounds catch up.
+    let sealed = audit_sealer::seal_committed(db, Duration::from_secs(5)).await.map_err(|e| e.text(lang))?;
+    if let Some(count) = sealed.filter(|count| *count > 0) {
+        super::out::say(Line::AuditSealedAtStart { count }.text(lang))?;
+    }
+    Ok(Some(tokio::spawn(audit_sealer::run(db.clone(), Duration::from_millis(millis)))))
 }

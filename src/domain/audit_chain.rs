@@ -13,6 +13,9 @@ pub enum ChainBreak {
     /// The entry's `previous_hash` is not the hash of the entry stored before it (`after`, or
     /// None for the start of the log).
     Unlinked { id: i64, after: Option<i64> },
+    /// An entry without hashes below the newest sealed one: the sealer seals in id order, so it
+    /// was inserted out of turn or its hashes were removed.
+    Unsealed { id: i64 },
     /// A head recorded earlier is no longer in the log.
     HeadGone { id: i64 },
     /// A head recorded earlier has another hash now.
@@ -24,6 +27,7 @@ impl ChainBreak {
         match self {
             ChainBreak::Edited { id }
             | ChainBreak::Unlinked { id, .. }
+            | ChainBreak::Unsealed { id }
             | ChainBreak::HeadGone { id }
             | ChainBreak::HeadRewritten { id } => *id,
         }
@@ -37,6 +41,10 @@ impl fmt::Display for ChainBreak {
             ChainBreak::Unlinked { id, after: Some(after) } => write!(
                 f,
                 "entry {id} does not follow entry {after}: entries between were deleted or entries were reordered"
+            ),
+            ChainBreak::Unsealed { id } => write!(
+                f,
+                "entry {id} has no hashes but entries after it are sealed: it was inserted out of turn or its hashes were removed"
             ),
             ChainBreak::HeadGone { id } => {
                 write!(f, "entry {id}, the head recorded earlier, is gone: the newest entries were deleted")

@@ -1,5 +1,5 @@
 //! `audit_log` table: append-only record of every mutation, hash-chained; triggers refuse UPDATE
-//! and DELETE (see `services::audit`).
+//! and DELETE but the sealing of an entry's hashes (see `services::audit`, `services::audit_sealer`).
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -17,10 +17,12 @@ pub struct Model {
     pub entity_id: i64,
     /// JSON object: field -> {"before": ..., "after": ...}; NIKs masked.
     pub changes: String,
-    /// The `entry_hash` of the entry before (64 zeros for the first).
-    pub previous_hash: String,
-    /// Hex SHA-256 of `previous_hash` and this entry's content (`domain::audit_chain`).
-    pub entry_hash: String,
+    /// The `entry_hash` of the entry before (64 zeros for the first); None until the entry is
+    /// sealed (PostgreSQL: within a second of its commit).
+    pub previous_hash: Option<String>,
+    /// Hex SHA-256 of `previous_hash` and this entry's content (`domain::audit_chain`); None
+    /// until sealed.
+    pub entry_hash: Option<String>,
     /// The person who acted: an access token's subject, or the owner of the key (None: a key of
     /// no one's, the command line, or an entry from before entries named people).
     pub person: Option<String>,

@@ -116,6 +116,14 @@ pub enum Line {
         hash: String,
     },
     NoHead,
+    /// Entries committed but not yet chained by the sealer (`audit verify` seals nothing).
+    AuditUnsealed {
+        count: u64,
+    },
+    /// `serve` sealed entries committed before it started (after a crash).
+    AuditSealedAtStart {
+        count: u64,
+    },
     CannotOpen {
         path: String,
         detail: String,
@@ -373,6 +381,22 @@ impl Line {
                 "kepala (head): entri {id}, hash {hash}\n  (simpan: penghapusan entri terbaru hanya terlihat dengan --expect-head {id}:{hash})"
             ),
             Line::NoHead => say!(lang, "head: none (the log is empty)", "kepala (head): tidak ada (log kosong)"),
+            Line::AuditSealedAtStart { count } => {
+                let n = num(*count);
+                say!(
+                    lang,
+                    "sealed {count} audit entries committed before this start",
+                    "menyegel {n} entri audit yang di-commit sebelum server ini mulai"
+                )
+            }
+            Line::AuditUnsealed { count } => {
+                let n = num(*count);
+                say!(
+                    lang,
+                    "{count} entries not yet sealed (after the head; a running server seals them within a second)",
+                    "{n} entri belum disegel (setelah kepala; server yang berjalan menyegelnya dalam satu detik)"
+                )
+            }
             Line::CannotOpen { path, detail } => {
                 say!(lang, "cannot open {path}: {detail}", "tidak dapat membuka {path}: {detail}")
             }
@@ -470,6 +494,9 @@ fn chain_break_id(broken: &ChainBreak) -> String {
         ),
         ChainBreak::Unlinked { id, after: None } => format!(
             "entri {id} tidak menyambung ke awal log: entri sebelumnya telah dihapus atau urutan entri telah diubah"
+        ),
+        ChainBreak::Unsealed { id } => format!(
+            "entri {id} tidak memiliki hash padahal entri sesudahnya sudah disegel: entri itu disisipkan di luar urutan atau hash-nya dihapus"
         ),
         ChainBreak::HeadGone { id } => {
             format!("entri {id}, kepala (head) yang dicatat sebelumnya, sudah tidak ada: entri terbaru telah dihapus")

@@ -2,12 +2,17 @@
 //! and the fields it changed (before/after), with NIKs masked. Rows are never updated or deleted
 //! (database triggers refuse it), and each entry carries the hash of its content and of the entry
 //! before it, so that `verify` finds an entry edited, deleted or moved by other means.
+//!
+//! PostgreSQL: the entry is inserted without its hashes, and the sealer (`audit_sealer`) chains
+//! the committed entries in id order within a second: writers no longer queue on one lock.
+//! SQLite: one writer at a time already, so the entry is chained as it is inserted.
 
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -53,12 +58,9 @@ impl AuditEntity {
     }
 }
 
-/// PostgreSQL advisory lock that serializes appends to the chain (any fixed number; "audit").
-const APPEND_LOCK: i64 = 0x61_7564_6974;
-
-/// Appends one entry, chained to the newest one. `before` is None for a creation, `after` None
-/// for a removal. It needs the transaction of the change it records: the right to append is held
-/// until that transaction ends (see `chain_head`).
+/// Appends one entry (chained to the newest one on SQLite, left to the sealer on PostgreSQL).
+/// `before` is None for a creation, `after` None for a removal. It needs the transaction of the
+/// change it records: the entry commits with the change or not at all.
 pub async fn record<T: Serialize>(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -69,7 +71,6 @@ pub async fn record<T: Serialize>(
     after: Option<&T>,
 ) -> AppResult<()> {
     let changes = diff(before.map(to_json).transpose()?, after.map(to_json).transpose()?).to_string();
-    let previous_hash = chain_head(txn).await?;
     let content = Content {
         at: audit_chain::stored_time(Utc::now()),
         api_key_id: actor.key_id,
@@ -80,7 +81,13 @@ pub async fn record<T: Serialize>(
         changes: &changes,
         person: actor.person.as_deref(),
     };
-    let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
+    let (previous_hash, entry_hash) = match inline_chain_head(txn).await? {
+        Some(previous_hash) => {
+            let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
+            (Some(previous_hash), Some(entry_hash))
+        }
+        None => (None, None),
+    };
     audit_log::ActiveModel {
         at: Set(content.at),
         api_key_id: Set(actor.key_id),
@@ -99,21 +106,16 @@ pub async fn record<T: Serialize>(
     Ok(())
 }
 
-/// The newest entry's hash, read with the right to append after it until `txn` ends, so that two
-/// transactions never chain to the same entry.
-///
-/// PostgreSQL: a transaction-scoped advisory lock, released at commit, after which the next
-/// appender's read sees the committed entry (and its id is drawn under the lock, so id order is
-/// chain order). This serializes the tail of every write transaction, from its audit entry to its
-/// commit. To avoid deadlocks every transaction appends before it touches the summary rows
-/// (`stats::summary::add`) and locks no new rows after appending.
-/// SQLite: one writer at a time already; the transaction holds the write lock because it wrote
-/// the change it audits before (the probes' refusals begin IMMEDIATE for the same reason).
-async fn chain_head(txn: &DatabaseTransaction) -> AppResult<String> {
+/// SQLite: the newest entry's hash, to chain the new entry to. The transaction holds SQLite's one
+/// write lock (it wrote the change it audits before; the probes' refusals begin IMMEDIATE for the
+/// same reason), so no other writer can chain to the same entry.
+/// PostgreSQL: None. A lock held from the append to the commit would make every write in the
+/// country queue on it; the sealer chains committed entries instead (`audit_sealer`).
+async fn inline_chain_head(txn: &DatabaseTransaction) -> AppResult<Option<String>> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})")).await?;
+        return Ok(None);
     }
-    let head: Option<String> = audit_log::Entity::find()
+    let head: Option<Option<String>> = audit_log::Entity::find()
         .select_only()
         .column(audit_log::Column::EntryHash)
         .order_by_desc(audit_log::Column::Id)
@@ -121,7 +123,7 @@ async fn chain_head(txn: &DatabaseTransaction) -> AppResult<String> {
         .into_tuple()
         .one(txn)
         .await?;
-    Ok(head.unwrap_or_else(|| audit_chain::GENESIS.to_owned()))
+    Ok(Some(head.flatten().unwrap_or_else(|| audit_chain::GENESIS.to_owned())))
 }
 
 /// Entries read per query by `verify`: a log of millions is never in memory at once.
@@ -132,25 +134,42 @@ const VERIFY_PAGE: u64 = 5000;
 pub struct ChainReport {
     /// Entries read, up to and including the break if any.
     pub checked: u64,
-    /// The last entry checked (id, entry_hash): the newest one when the chain is intact.
+    /// The last entry checked (id, entry_hash): the newest sealed one when the chain is intact.
     pub head: Option<(i64, String)>,
     pub broken: Option<ChainBreak>,
+    /// Entries committed but not yet sealed into the chain (PostgreSQL; counted when intact).
+    pub unsealed: u64,
 }
 
-/// Walks the log in id order and stops at the first entry that does not chain to the one before
-/// or whose content does not match its hash. Deleting the newest entries leaves an intact, shorter
+/// Walks the sealed entries in id order and stops at the first one that does not chain to the one
+/// before or whose content does not match its hash; then counts the entries the sealer has not
+/// chained yet (it seals nothing itself). Deleting the newest entries leaves an intact, shorter
 /// chain: only a head recorded elsewhere (id and hash) shows that.
 pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<ChainReport> {
-    let mut report = ChainReport { checked: 0, head: None, broken: None };
+    let mut report = ChainReport { checked: 0, head: None, broken: None, unsealed: 0 };
     loop {
         let after_id = report.head.as_ref().map_or(i64::MIN, |(id, _)| *id);
         let page = audit_log::Entity::find()
             .filter(audit_log::Column::Id.gt(after_id))
+            .filter(audit_log::Column::EntryHash.is_not_null())
             .order_by_asc(audit_log::Column::Id)
             .limit(VERIFY_PAGE)
             .all(db)
             .await?;
         if page.is_empty() {
+            let unsealed = audit_log::Entity::find().filter(audit_log::Column::EntryHash.is_null());
+            let head_id = report.head.as_ref().map_or(i64::MIN, |(id, _)| *id);
+            let out_of_turn: Option<i64> = unsealed
+                .clone()
+                .filter(audit_log::Column::Id.lt(head_id))
+                .select_only()
+                .column(audit_log::Column::Id)
+                .order_by_asc(audit_log::Column::Id)
+                .into_tuple()
+                .one(db)
+                .await?;
+            report.broken = out_of_turn.map(|id| ChainBreak::Unsealed { id });
+            report.unsealed = unsealed.count(db).await?;
             return Ok(report);
         }
         for entry in page {
@@ -159,14 +178,16 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<ChainReport> {
                 Some((id, hash)) => (Some(*id), hash.as_str()),
                 None => (None, audit_chain::GENESIS),
             };
-            let broken = if entry.previous_hash != previous_hash {
+            let stored_previous = entry.previous_hash.as_deref().unwrap_or_default();
+            let stored_hash = entry.entry_hash.clone().unwrap_or_default();
+            let broken = if stored_previous != previous_hash {
                 Some(ChainBreak::Unlinked { id: entry.id, after: previous_id })
-            } else if entry.entry_hash != audit_chain::entry_hash(&entry.previous_hash, &content_of(&entry)) {
+            } else if stored_hash != audit_chain::entry_hash(stored_previous, &content_of(&entry)) {
                 Some(ChainBreak::Edited { id: entry.id })
             } else {
                 None
             };
-            report.head = Some((entry.id, entry.entry_hash));
+            report.head = Some((entry.id, stored_hash));
             if broken.is_some() {
                 report.broken = broken;
                 return Ok(report);
@@ -179,7 +200,7 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<ChainReport> {
 /// the entry must still be there with the same hash, or the newest entries were deleted (or
 /// rewritten with their hashes recomputed), which the chain alone cannot show.
 pub async fn check_recorded_head<C: ConnectionTrait>(db: &C, id: i64, hash: &str) -> AppResult<Option<ChainBreak>> {
-    let stored: Option<String> = audit_log::Entity::find_by_id(id)
+    let stored: Option<Option<String>> = audit_log::Entity::find_by_id(id)
         .select_only()
         .column(audit_log::Column::EntryHash)
         .into_tuple()
@@ -187,12 +208,12 @@ pub async fn check_recorded_head<C: ConnectionTrait>(db: &C, id: i64, hash: &str
         .await?;
     Ok(match stored {
         None => Some(ChainBreak::HeadGone { id }),
-        Some(stored) if stored != hash => Some(ChainBreak::HeadRewritten { id }),
+        Some(stored) if stored.as_deref() != Some(hash) => Some(ChainBreak::HeadRewritten { id }),
         Some(_) => None,
     })
 }
 
-fn content_of(entry: &audit_log::Model) -> Content<'_> {
+pub(crate) fn content_of(entry: &audit_log::Model) -> Content<'_> {
     Content {
         at: entry.at,
         api_key_id: entry.api_key_id,
@@ -219,7 +240,7 @@ fn to_json<T: Serialize>(value: &T) -> AppResult<Value> {
 
 /// A transaction for entries that record no change of their own (refusals, reads). IMMEDIATE: on
 /// SQLite it takes the write lock before it reads the chain's head, so no other writer can append
-/// in between (PostgreSQL ignores it: the append takes its own lock).
+/// in between (PostgreSQL ignores it: the sealer chains the entries).
 pub async fn begin_append(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
     let options =
         TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
@@ -243,11 +264,11 @@ pub struct BatchEntry<'a> {
     pub person: Option<&'a str>,
 }
 
-/// Appends entries that record no change of their own (personal-data reads), chained one after
-/// the other, in one transaction.
+/// Appends entries that record no change of their own (personal-data reads), in one transaction,
+/// chained one after the other (SQLite) or left to the sealer (PostgreSQL).
 pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -> AppResult<()> {
     let txn = begin_append(db).await?;
-    let mut previous_hash = chain_head(&txn).await?;
+    let mut previous_hash = inline_chain_head(&txn).await?;
     for batch in entries.chunks(ENTRIES_PER_INSERT) {
         let mut rows = Vec::with_capacity(batch.len());
         for entry in batch {
@@ -261,7 +282,7 @@ pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -
                 changes: &entry.changes,
                 person: entry.person,
             };
-            let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
+            let entry_hash = previous_hash.as_deref().map(|previous| audit_chain::entry_hash(previous, &content));
             rows.push(audit_log::ActiveModel {
                 at: Set(content.at),
                 api_key_id: Set(entry.api_key_id),
@@ -276,7 +297,7 @@ pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -
                 ..Default::default()
             });
         }
-        // One statement inserts in the order given, so ids follow the chain.
+        // One statement inserts in the order given, so ids follow the chain (SQLite).
         audit_log::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;

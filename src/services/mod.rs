@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod audit_log;
+pub mod audit_sealer;
 pub mod coverage;
 pub mod export;
 pub mod figure_feeds;

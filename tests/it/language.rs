@@ -252,6 +252,7 @@ backend_test!(the_cli_speaks_indonesian_with_lang_id, |app: TestApp| async move 
     // The flag may follow the subcommand; JAMINAN_LANG works as well.
     let after: Vec<&str> = import.iter().copied().chain(["--lang", "id"]).collect();
     assert!(text(&jaminan(&app, &after, None).stdout).contains("baris dibaca:"));
+    app.seal_audit().await;
     let verify = jaminan(&app, &["audit", "verify"], Some("id"));
     let stdout = text(&verify.stdout);
     assert!(verify.status.success(), "{}", text(&verify.stderr));

@@ -9,6 +9,7 @@ mod common;
 mod access;
 mod areas;
 mod audit;
+mod audit_sealer;
 mod backup;
 mod browser;
 mod cancellation;

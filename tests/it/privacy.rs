@@ -631,6 +631,7 @@ backend_test!(reads_of_personal_data_are_audited_in_batches, |app: TestApp| asyn
     let of_admin = app.gql_as(&app.admin, by_key, json!({ "k": "1" })).await;
     assert_eq!(data(&of_admin)["auditLog"]["nodes"], json!([]));
     // Appended in batches, they are links of the same chain as the mutations' entries.
+    app.seal_audit().await;
     let chain = jaminan::services::audit::verify(&app.state.db).await.unwrap();
     assert_eq!((chain.broken, chain.checked), (None, 6 + 10));
 });

@@ -474,6 +474,14 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// Seals the audit entries committed so far, as `serve`'s sealer does (PostgreSQL; SQLite
+    /// chains them as they are written). Returns how many it sealed.
+    pub async fn seal_audit(&self) -> u64 {
+        let wait = std::time::Duration::from_secs(10);
+        let sealed = jaminan::services::audit_sealer::seal_committed(&self.state.db, wait).await.expect("sealing");
+        sealed.expect("a transaction still running held the sealing back")
+    }
+
     /// Runs a statement directly on the test database (to check that nothing was written).
     pub async fn count_rows(&self, table: &str) -> i64 {
         let row = self

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# What the audit chain costs the writes: 16 clients enrolling workers into 36.03, on PostgreSQL,
+# with each binary and setting named, in rounds (A B C A B C ...) so that the machine's noise
+# shows as the spread between rounds. One seed; each binary gets its own copy of the seeded
+# database (CREATE DATABASE ... TEMPLATE), migrated by that binary, since an older binary refuses
+# a database that a newer one migrated. Each run enrolls for a year of its own (2024, 2025, ...),
+# so that every run has all the candidates (workers of 36.03 with no open-ended coverage).
+# Usage: bench/audit_writes.sh [N] [ROUNDS]  (REUSE=1: the seeded database of a run with KEEP=1)
+#   VARIANTS="main=/tmp/jaminan-main sealer=target/release/jaminan \
+#             unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"
+#   (label=binary[:VAR=value]; a binary with the same path shares a database copy)
+set -euo pipefail
+N=${1:-2000000}; ROUNDS=${2:-2}; SECS=${SECS:-5}; CLIENTS=${CLIENTS:-16}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+HERE=$(cd "$(dirname "$0")" && pwd)
+VARIANTS=${VARIANTS:-"sealer=target/release/jaminan unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"}
+DB=jaminan_auditwrites
+W=$(mktemp -d)
+cleanup() { kill ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; return 0; }
+trap cleanup EXIT
+psqlc() { psql -X -q -At "$@"; }
+
+first_bin=$(echo "$VARIANTS" | awk '{print $1}' | cut -d= -f2 | cut -d: -f1)
+if [ "${REUSE:-0}" != 1 ]; then
+  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  echo "== seed $N workers ($first_bin)"
+  DATABASE_URL=$PG/$DB "$first_bin" seed --workers "$N" 2>/dev/null | tail -1
+fi
+psqlc "$PG/$DB" -c "SELECT w.id FROM worker w WHERE w.regency_code = '36.03' AND w.status = 'ALIVE'
+  AND NOT EXISTS (SELECT 1 FROM coverage c WHERE c.worker_id = w.id AND c.ends_on IS NULL) ORDER BY w.id" > "$W/ids"
+echo "   $(wc -l < "$W/ids") candidates in 36.03"
+
+declare -A copy_of=()
+copies=0
+for variant in $VARIANTS; do
+  bin=$(echo "$variant" | cut -d= -f2- | cut -d: -f1)
+  [ -n "${copy_of[$bin]:-}" ] && continue
+  copies=$((copies + 1)); copy="${DB}_$copies"
+  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy TEMPLATE $DB"
+  DATABASE_URL=$PG/$copy "$bin" migrate >/dev/null 2>&1
+  copy_of[$bin]=$copy
+done
+
+year=2024
+for round in $(seq "$ROUNDS"); do
+  for variant in $VARIANTS; do
+    label=${variant%%=*}; spec=${variant#*=}; bin=${spec%%:*}; extra=""
+    [ "$spec" != "$bin" ] && extra=${spec#*:}
+    url=$PG/${copy_of[$bin]}
+    KEY=$(DATABASE_URL=$url "$bin" api-key create --name "bench $label $round" --role admin 2>/dev/null | tail -1)
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    env $extra JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$url RUST_LOG=warn \
+      "$bin" serve --listen 127.0.0.1:$PORT >"$W/server.log" 2>&1 & SERVER=$!
+    for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.2; done
+    enroll() { echo "mutation(\$id: ID!) { enrollWorker(input: { workerId: \$id, regencyCode: \\\"36.03\\\", fundingSource: APBD, startsOn: \\\"$1-01-01\\\", endsOn: \\\"$1-12-31\\\" }) { id } }"; }
+    # Two seconds not measured (new connections, first preparations), in a year of their own.
+    KEY=$KEY QUERY="$(enroll $((year + 100)))" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d2s -s "$HERE/graphql.lua" \
+      http://127.0.0.1:$PORT/graphql >/dev/null 2>&1
+    result=$(KEY=$KEY QUERY="$(enroll $year)" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d"${SECS}s" -s "$HERE/graphql.lua" \
+      http://127.0.0.1:$PORT/graphql 2>/dev/null | grep RESULT)
+    sleep 1 # the sealer's last rounds
+    kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
+    verify=$(DATABASE_URL=$url "$bin" audit verify 2>&1 | grep -E "intact|broken|not yet sealed" | tr '\n' ' ')
+    echo "round $round $label ($CLIENTS clients, $year): ${result#RESULT } | $verify"
+    year=$((year + 1))
+  done
+done
+for copy in "${copy_of[@]}"; do psqlc "$PG/postgres" -c "DROP DATABASE $copy WITH (FORCE)"; done
+[ "${KEEP:-0}" = 1 ] || psqlc "$PG/postgres" -c "DROP DATABASE $DB WITH (FORCE)"
