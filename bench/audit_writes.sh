@@ -5,7 +5,8 @@
 # database (CREATE DATABASE ... TEMPLATE), migrated by that binary, since an older binary refuses
 # a database that a newer one migrated. Each run enrolls for a year of its own (2024, 2025, ...),
 # so that every run has all the candidates (workers of 36.03 with no open-ended coverage).
-# Usage: bench/audit_writes.sh [N] [ROUNDS]  (REUSE=1: the seeded database of a run with KEEP=1)
+# Usage: bench/audit_writes.sh [N] [ROUNDS]  (REUSE=1: the seeded database of a run with KEEP=1,
+#   or DB=NAME REUSE=1: any seeded database, e.g. bench/run.sh's, which the copies leave as it is)
 #   VARIANTS="main=/tmp/jaminan-main sealer=target/release/jaminan \
 #             unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"
 #   (label=binary[:VAR=value]; a binary with the same path shares a database copy)
@@ -13,8 +14,9 @@ set -euo pipefail
 N=${1:-2000000}; ROUNDS=${2:-2}; SECS=${SECS:-5}; CLIENTS=${CLIENTS:-16}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 VARIANTS=${VARIANTS:-"sealer=target/release/jaminan unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"}
-DB=jaminan_auditwrites
+DB=${DB:-jaminan_auditwrites}
 W=$(mktemp -d)
 cleanup() { kill ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; return 0; }
 trap cleanup EXIT
@@ -22,9 +24,8 @@ psqlc() { psql -X -q -At "$@"; }
 
 first_bin=$(echo "$VARIANTS" | awk '{print $1}' | cut -d= -f2 | cut -d: -f1)
 if [ "${REUSE:-0}" != 1 ]; then
-  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  echo "== seed $N workers ($first_bin)"
-  DATABASE_URL=$PG/$DB "$first_bin" seed --workers "$N" 2>/dev/null | tail -1
+  echo "== $N workers seeded by $first_bin"
+  BIN=$first_bin seed_fresh "$PG/$DB" "$N"
 fi
 psqlc "$PG/$DB" -c "SELECT w.id FROM worker w WHERE w.regency_code = '36.03' AND w.status = 'ALIVE'
   AND NOT EXISTS (SELECT 1 FROM coverage c WHERE c.worker_id = w.id AND c.ends_on IS NULL) ORDER BY w.id" > "$W/ids"
@@ -47,11 +48,11 @@ for round in $(seq "$ROUNDS"); do
     label=${variant%%=*}; spec=${variant#*=}; bin=${spec%%:*}; extra=""
     [ "$spec" != "$bin" ] && extra=${spec#*:}
     url=$PG/${copy_of[$bin]}
-    KEY=$(DATABASE_URL=$url "$bin" api-key create --name "bench $label $round" --role admin 2>/dev/null | tail -1)
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    KEY=$(BIN=$bin admin_key "$url" "bench $label $round")
+    PORT=$(free_port)
     env $extra JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$url RUST_LOG=warn \
       "$bin" serve --listen 127.0.0.1:$PORT >"$W/server.log" 2>&1 & SERVER=$!
-    for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.2; done
+    wait_up "$PORT"
     enroll() { echo "mutation(\$id: ID!) { enrollWorker(input: { workerId: \$id, regencyCode: \\\"36.03\\\", fundingSource: APBD, startsOn: \\\"$1-01-01\\\", endsOn: \\\"$1-12-31\\\" }) { id } }"; }
     # Two seconds not measured (new connections, first preparations), in a year of their own.
     KEY=$KEY QUERY="$(enroll $((year + 100)))" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d2s -s "$HERE/graphql.lua" \
@@ -65,5 +66,10 @@ for round in $(seq "$ROUNDS"); do
     year=$((year + 1))
   done
 done
-for copy in "${copy_of[@]}"; do psqlc "$PG/postgres" -c "DROP DATABASE $copy WITH (FORCE)"; done
-[ "${KEEP:-0}" = 1 ] || psqlc "$PG/postgres" -c "DROP DATABASE $DB WITH (FORCE)"
+# KEEP=1 keeps the seeded database and each binary's copy (for bench/run.sh with REUSE=1).
+if [ "${KEEP:-0}" = 1 ]; then
+  for bin in "${!copy_of[@]}"; do echo "kept: ${copy_of[$bin]} (migrated by $bin)"; done
+else
+  for copy in "${copy_of[@]}"; do psqlc "$PG/postgres" -c "DROP DATABASE $copy WITH (FORCE)"; done
+  [ "${REUSE:-0}" = 1 ] || psqlc "$PG/postgres" -c "DROP DATABASE $DB WITH (FORCE)"
+fi

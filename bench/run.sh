@@ -17,26 +17,22 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 URL=$PG/$DB
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-target/release/jaminan}
+. "$HERE/lib.sh"
 [ -x "$BIN" ] || cargo build --release
 W=$(mktemp -d)
 cleanup() { kill ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; return 0; }
 trap cleanup EXIT
 
-if [ "${REUSE:-0}" != 1 ]; then
-  psql -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  DATABASE_URL=$URL "$BIN" migrate >/dev/null 2>&1
-  echo "== seed"
-  DATABASE_URL=$URL "$BIN" seed --workers "$N" 2>/dev/null | tail -1
-fi
-KEY=$(DATABASE_URL=$URL "$BIN" api-key create --name "bench $(date +%s)" --role admin 2>/dev/null | tail -1)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+[ "${REUSE:-0}" = 1 ] || seed_fresh "$URL" "$N"
+KEY=$(admin_key "$URL" bench)
+PORT=$(free_port)
 # Load generators are not the clients the rate limits are for.
 JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 JAMINAN_ANONYMOUS_REQUESTS_PER_MINUTE=100000000 \
 DATABASE_URL=$URL RUST_LOG=warn "$BIN" serve --listen 127.0.0.1:$PORT >"$W/server.log" 2>&1 & SERVER=$!
-for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.2; done
+wait_up "$PORT"
 rss() { grep "$1" /proc/$SERVER/status | awk '{print $2 / 1024 " MB"}'; }
 
-body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1" > "$W/$2.json"; }
+body() { request_body "$1" "$W/$2.json"; }
 run() { # name clients [extra env]: one wrk run, its RESULT line
   local name=$1 clients=$2; shift 2
   # Two seconds of the same load first, not measured: new pooled connections, first preparations.
@@ -53,9 +49,7 @@ body "{ coverageStats(areaCode: \"36\", year: 2023) { $FIGURES byOccupation { oc
 body "{ coverageStats(areaCode: \"36.03\", year: 2023) { $FIGURES byOccupation { occupation coveredWorkers } byGender { gender coveredWorkers } children { $CHILD } } }" regency
 body "{ coverageRanking(year: 2023, by: TARGET_PROGRESS, first: 514) { areaCode areaName coveredWorkers targetWorkers targetProgress } }" ranking
 body "{ coverageTrend(areaCode: \"36.03\", fromYear: 2019, toYear: 2025) { year coveredWorkers newlyCovered growthRate premiumCost payoutsPaid } }" trend
-NIK=$(psql -X -Atc "SELECT nik FROM worker WHERE regency_code = '36.03' ORDER BY id LIMIT 1 OFFSET 100" "$URL")
-body '{ regency(code: "36.03") { workers(first: 20) { edges { node { nik fullName occupation district { name } coverages { startsOn endsOn fundingSource } } } } } }' page
-body "{ workerByNik(nik: \"$NIK\") { id fullName gender occupation status regency { name } district { name } coverages { startsOn endsOn fundingSource monthlyPremium } payouts { status amount } } }" detail
+read_bodies "$URL" "$W"
 body "{ regency(code: \"36.03\") { name target(year: 2023) { targetWorkers eligibleWorkers budget } coverage(year: 2023) { $FIGURES byOccupation { occupation coveredWorkers } children { areaCode areaName coveredWorkers } } coverageTrend(fromYear: 2021, toYear: 2023) { year coveredWorkers newlyCovered growthRate } } }" dashboard
 
 echo "== server memory idle: $(rss VmRSS)"

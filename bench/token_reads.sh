@@ -12,18 +12,14 @@ URL=$PG/$DB
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-target/release/jaminan}
 AUDIENCE=https://jaminan.bench
+. "$HERE/lib.sh"
 [ -x "$BIN" ] || cargo build --release
 W=$(mktemp -d)
 cleanup() { kill ${SERVER:-} ${PROVIDER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; return 0; }
 trap cleanup EXIT
 
-if [ "${REUSE:-0}" != 1 ]; then
-  psql -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  DATABASE_URL=$URL "$BIN" migrate >/dev/null 2>&1
-  echo "== seed"
-  DATABASE_URL=$URL "$BIN" seed --workers "$N" 2>/dev/null | tail -1
-fi
-KEY=$(DATABASE_URL=$URL "$BIN" api-key create --name "bench $(date +%s)" --role admin 2>/dev/null | tail -1)
+[ "${REUSE:-0}" = 1 ] || seed_fresh "$URL" "$N"
+KEY=$(admin_key "$URL" bench)
 
 # The provider ends when its stdin does: kept open by tail.
 tail -f /dev/null | node "$HERE/../tests/node/oidc.mjs" "$AUDIENCE" 3600 > "$W/provider.json" 2>/dev/null &
@@ -34,16 +30,12 @@ TOKEN=$(curl -sf -X POST "$ISSUER/token" \
   -d "grant_type=client_credentials&client_id=central-admin&client_secret=central-admin-secret&resource=$AUDIENCE" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 JAMINAN_ANONYMOUS_REQUESTS_PER_MINUTE=100000000 \
 DATABASE_URL=$URL RUST_LOG=warn "$BIN" serve --listen 127.0.0.1:$PORT \
   --oidc-issuer "$ISSUER" --oidc-audience "$AUDIENCE" >"$W/server.log" 2>&1 & SERVER=$!
-for _ in $(seq 1 100); do curl -sf 127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.2; done
-
-body() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1" > "$W/$2.json"; }
-NIK=$(psql -X -Atc "SELECT nik FROM worker WHERE regency_code = '36.03' ORDER BY id LIMIT 1 OFFSET 100" "$URL")
-body '{ regency(code: "36.03") { workers(first: 20) { edges { node { nik fullName occupation district { name } coverages { startsOn endsOn fundingSource } } } } } }' page
-body "{ workerByNik(nik: \"$NIK\") { id fullName gender occupation status regency { name } district { name } coverages { startsOn endsOn fundingSource monthlyPremium } payouts { status amount } } }" detail
+wait_up "$PORT"
+read_bodies "$URL" "$W"
 
 run() { # name credential: a warm-up of 2 s, then one measured wrk run, its RESULT line
   local name=$1 credential=$2 query=${1%%_*}

@@ -8,6 +8,11 @@
 //! instead, workers are enrolled in 36.03 one at a time (a change of its figures each, 1.5 s
 //! apart), and the figure reads the server made per change are printed (its
 //! `jaminan_figure_feed_reads_total` before and after).
+//!
+//! With `--anonymous`, the clients subscribe to the same figures without a key (the public
+//! publication, withheld cells and all), workers are enrolled one at a time, 3 s apart, and the
+//! time until every anonymous subscriber has seen each change is printed, with the latencies of
+//! anonymous reads of the figures made every 20 ms meanwhile (none may wait on a recomputation).
 // A benchmark tool run by hand: a failure may panic with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::HashMap;
@@ -39,6 +44,12 @@ struct Args {
     /// Subscribe to the figures of one regency and count the reads per change.
     #[arg(long)]
     figures: bool,
+    /// Subscribe to the figures of one regency without a key: the delay of the public figures.
+    #[arg(long)]
+    anonymous: bool,
+    /// The year of the figures subscribed to, and of the coverage enrolled.
+    #[arg(long, default_value_t = 2026)]
+    year: i32,
 }
 
 /// Resident memory of a process in MiB (Linux).
@@ -63,24 +74,30 @@ async fn gql(http: &reqwest::Client, args: &Args, query: &str, variables: Value)
 }
 
 const PAYOUTS: &str = "subscription { payoutChanged { id status } }";
-const FIGURES: &str = "subscription { coverageStatsChanged(areaCode: \"36.03\", year: 2026) { coveredWorkers } }";
+const FIGURES: &str =
+    "subscription($year: Int!) { coverageStatsChanged(areaCode: \"36.03\", year: $year) { coveredWorkers } }";
 
-/// One subscriber: connects, subscribes, and reports (payout id or covered workers, arrival) for
-/// every event.
+/// One subscriber (anonymous without a key): connects, subscribes, and reports (payout id or
+/// covered workers, arrival) for every event.
 async fn subscriber(
     args_url: String,
-    key: String,
+    key: Option<String>,
     query: &'static str,
+    year: i32,
     deliveries: mpsc::UnboundedSender<(String, Instant)>,
 ) {
     let url = format!("{}/graphql", args_url.replacen("http", "ws", 1));
     let mut request = url.into_client_request().expect("request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } });
+    let payload = match key {
+        Some(key) => json!({ "Authorization": format!("Bearer {key}") }),
+        None => json!({}),
+    };
+    let init = json!({ "type": "connection_init", "payload": payload });
     socket.send(Message::text(init.to_string())).await.expect("init");
     let subscribe = json!({ "id": "1", "type": "subscribe",
-        "payload": { "query": query } });
+        "payload": { "query": query, "variables": { "year": year } } });
     socket.send(Message::text(subscribe.to_string())).await.expect("subscribe");
     while let Some(Ok(message)) = socket.next().await {
         let Message::Text(text) = message else { continue };
@@ -136,12 +153,22 @@ async fn main() {
         figures(&http, &args).await;
         return;
     }
+    if args.anonymous {
+        anonymous(&http, &args).await;
+        return;
+    }
     let before = rss_mib(args.pid);
     let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
     let connecting = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.subscribers {
-        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), PAYOUTS, deliveries_tx.clone())));
+        tasks.push(tokio::spawn(subscriber(
+            args.url.clone(),
+            Some(args.admin.clone()),
+            PAYOUTS,
+            args.year,
+            deliveries_tx.clone(),
+        )));
     }
     drop(deliveries_tx);
     let submit = "mutation($input: SubmitPayoutInput!) { submitPayout(input: $input) { id } }";
@@ -226,8 +253,9 @@ async fn reads(http: &reqwest::Client, args: &Args) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Registers and enrolls a worker of 36.03 for 2026: one change of its figures.
+/// Registers and enrolls a worker of 36.03 for the year: one change of its figures.
 async fn enroll_one(http: &reqwest::Client, args: &Args, serial: usize) {
+    let year = args.year;
     let nik = format!("3603121505{:06}", (std::process::id() as usize % 1_000) * 1_000 + serial);
     let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
     let input =
@@ -235,7 +263,7 @@ async fn enroll_one(http: &reqwest::Client, args: &Args, serial: usize) {
     let worker = gql(http, args, register, input).await["registerWorker"]["id"].as_str().unwrap().to_owned();
     let enroll = "mutation($input: EnrollInput!) { enrollWorker(input: $input) { id } }";
     let input = json!({ "input": { "workerId": worker, "regencyCode": "36.03", "fundingSource": "APBD",
-        "startsOn": "2026-01-01", "endsOn": "2026-12-31" } });
+        "startsOn": format!("{year}-01-01"), "endsOn": format!("{year}-12-31") } });
     gql(http, args, enroll, input).await;
 }
 
@@ -244,7 +272,13 @@ async fn figures(http: &reqwest::Client, args: &Args) {
     let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
     for _ in 0..args.subscribers {
-        tasks.push(tokio::spawn(subscriber(args.url.clone(), args.admin.clone(), FIGURES, deliveries_tx.clone())));
+        tasks.push(tokio::spawn(subscriber(
+            args.url.clone(),
+            Some(args.admin.clone()),
+            FIGURES,
+            args.year,
+            deliveries_tx.clone(),
+        )));
     }
     drop(deliveries_tx);
     // Changes until one reaches every subscriber; measuring starts after that.
@@ -292,6 +326,88 @@ async fn figures(http: &reqwest::Client, args: &Args) {
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99)),
         ms(percentile(&latencies, 1.0)),
+    );
+    for task in tasks {
+        task.abort();
+    }
+}
+
+/// Anonymous subscribers of one regency's figures: how long after a change every one of them has
+/// seen it, and how long anonymous reads of the same figures take meanwhile.
+async fn anonymous(http: &reqwest::Client, args: &Args) {
+    let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for _ in 0..args.subscribers {
+        tasks.push(tokio::spawn(subscriber(args.url.clone(), None, FIGURES, args.year, deliveries_tx.clone())));
+    }
+    drop(deliveries_tx);
+    // Anonymous reads every 20 ms for as long as the changes go on.
+    let (reads_tx, mut read_latencies) = mpsc::unbounded_channel();
+    let reader = {
+        let (http, url, year) = (http.clone(), args.url.clone(), args.year);
+        tokio::spawn(async move {
+            let query = format!("{{ coverageStats(areaCode: \"36.03\", year: {year}) {{ coveredWorkers }} }}");
+            loop {
+                let started = Instant::now();
+                let response = http.post(format!("{url}/graphql")).json(&json!({ "query": query })).send().await;
+                let body: Value = match response {
+                    Ok(response) => response.json().await.unwrap_or_default(),
+                    Err(_) => Value::Null,
+                };
+                assert!(body["data"]["coverageStats"].is_object(), "an anonymous read failed: {body}");
+                let _ = reads_tx.send(started.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    // Every change is waited for until each subscriber has seen it (at most 15 s), then 3 s pass,
+    // so that no two changes are gathered into one recomputation. The first change warms up.
+    let mut serial = 0;
+    let mut delays = Vec::new();
+    for event in 0..=args.events {
+        serial += 1;
+        let started = Instant::now();
+        enroll_one(http, args, serial).await;
+        let mut seen = 0;
+        let mut last = None;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while seen < args.subscribers {
+            let Ok(Some((_, arrived))) = tokio::time::timeout_at(deadline, deliveries.recv()).await else { break };
+            seen += 1;
+            last = Some(arrived.duration_since(started));
+        }
+        assert_eq!(
+            seen, args.subscribers,
+            "change {event}: {seen} of {} subscribers saw it within 15 s",
+            args.subscribers
+        );
+        if event > 0 {
+            delays.push(last.unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    reader.abort();
+    let mut reads = Vec::new();
+    while let Ok(latency) = read_latencies.try_recv() {
+        reads.push(latency);
+    }
+    delays.sort();
+    reads.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "anonymous subscribers: {} of 36.03 ({}), {} changes: every subscriber saw each change after p50 {:.0} ms, max {:.0} ms",
+        args.subscribers,
+        args.year,
+        delays.len(),
+        ms(percentile(&delays, 0.5)),
+        ms(percentile(&delays, 1.0)),
+    );
+    println!(
+        "anonymous reads meanwhile: {} reads, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        reads.len(),
+        ms(percentile(&reads, 0.5)),
+        ms(percentile(&reads, 0.99)),
+        ms(percentile(&reads, 1.0)),
     );
     for task in tasks {
         task.abort();
