@@ -157,6 +157,11 @@ async fn main() {
         anonymous(&http, &args).await;
         return;
     }
+    payouts(&http, &args, &worker).await;
+}
+
+/// Keyed subscribers of every payout change: the latency of each delivery, and the memory.
+async fn payouts(http: &reqwest::Client, args: &Args, worker: &str) {
     let before = rss_mib(args.pid);
     let (deliveries_tx, mut deliveries) = mpsc::unbounded_channel();
     let connecting = Instant::now();
@@ -178,7 +183,7 @@ async fn main() {
     // every subscriber, and measuring starts after that.
     let mut warmed_up = false;
     for _ in 0..60 {
-        let id = gql(&http, &args, submit, input.clone()).await["submitPayout"]["id"].as_str().unwrap().to_owned();
+        let id = gql(http, args, submit, input.clone()).await["submitPayout"]["id"].as_str().unwrap().to_owned();
         let mut received = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
         while let Ok(Some((delivered, _))) = tokio::time::timeout_at(deadline, deliveries.recv()).await {
@@ -196,7 +201,7 @@ async fn main() {
     let mut sent_at: HashMap<String, Instant> = HashMap::new();
     for _ in 0..args.events {
         let started = Instant::now();
-        let id = gql(&http, &args, submit, input.clone()).await["submitPayout"]["id"].as_str().unwrap().to_owned();
+        let id = gql(http, args, submit, input.clone()).await["submitPayout"]["id"].as_str().unwrap().to_owned();
         sent_at.insert(id, started);
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
