@@ -22,6 +22,16 @@ async fn app_with_pool(app: &TestApp, args: impl FnOnce(&mut DatabaseArgs)) -> T
 }
 
 /// Transactions left open on the test database by anyone but this check (PostgreSQL).
+/// Every connection out of its transaction within a second. A transaction dropped after an error
+/// is rolled back by the pool's task that takes its connection back, just after the response:
+/// not always before the test looks (seen once, with PostgreSQL in memory and five tests at once).
+async fn no_transaction_left_open(app: &TestApp) {
+    common::eventually("no transaction left open", Duration::from_secs(1), || async {
+        open_transactions(app).await == 0
+    })
+    .await;
+}
+
 async fn open_transactions(app: &TestApp) -> i64 {
     if app.backend != Backend::Postgres {
         return 0;
@@ -74,7 +84,7 @@ backend_test!(an_exhausted_pool_answers_503_after_the_acquire_timeout, |app: Tes
     }
     let renamed = small.gql_as(&app.admin, RENAME, json!({ "id": worker })).await;
     assert_eq!(common::data(&renamed)["updateWorker"]["fullName"], "Siti Renamed");
-    assert_eq!(open_transactions(&app).await, 0);
+    no_transaction_left_open(&app).await;
     small.state.db.clone().close().await.ok();
 });
 
@@ -107,7 +117,7 @@ backend_test!(a_statement_past_the_timeout_is_cancelled_and_changes_nothing, |ap
     let stored =
         app.gql_as(&app.admin, "query($id: ID!) { worker(id: $id) { fullName } }", json!({ "id": worker })).await;
     assert_eq!(common::data(&stored)["worker"]["fullName"], "Siti", "nothing changed");
-    assert_eq!(open_transactions(&app).await, 0, "no transaction left open");
+    no_transaction_left_open(&app).await;
     // The same connections serve the next request.
     let renamed = impatient.gql_as(&app.admin, RENAME, json!({ "id": worker })).await;
     assert_eq!(common::data(&renamed)["updateWorker"]["fullName"], "Siti Renamed");
