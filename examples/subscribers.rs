@@ -250,18 +250,23 @@ async fn payouts(http: &reqwest::Client, args: &Args, worker: &str) {
 
 /// The figure reads the server counted so far (`jaminan_figure_feed_reads_total`, exact class).
 async fn reads(http: &reqwest::Client, args: &Args) -> f64 {
+    metric(http, args, "jaminan_figure_feed_reads_total{class=\"exact\"} ").await
+}
+
+/// A value of the server's `/metrics` (the line's start, its name and labels), 0 when absent.
+async fn metric(http: &reqwest::Client, args: &Args, line_start: &str) -> f64 {
     let metrics = http.get(format!("{}/metrics", args.url)).bearer_auth(&args.admin).send().await.expect("metrics");
     let text = metrics.text().await.expect("metrics text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("jaminan_figure_feed_reads_total{class=\"exact\"} "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0.0)
+    text.lines().find_map(|l| l.strip_prefix(line_start)).and_then(|n| n.trim().parse().ok()).unwrap_or(0.0)
 }
 
 /// Registers and enrolls a worker of 36.03 for the year: one change of its figures.
 async fn enroll_one(http: &reqwest::Client, args: &Args, serial: usize) {
     let year = args.year;
-    let nik = format!("3603121505{:06}", (std::process::id() as usize % 1_000) * 1_000 + serial);
+    // Born on 15 May 1950-1999 (the NIK's DDMMYY), so that every year's coverage is valid; the
+    // process id keeps runs on one database apart.
+    let pid = std::process::id() as usize;
+    let nik = format!("3603121505{:02}{:04}", 50 + pid % 50, (pid / 50 % 10) * 1_000 + serial);
     let register = "mutation($input: RegisterWorkerInput!) { registerWorker(input: $input) { id } }";
     let input =
         json!({ "input": { "nik": nik, "fullName": "Pekerja Bench", "regencyCode": "36.03", "occupation": "FARMER" } });
@@ -346,6 +351,14 @@ async fn anonymous(http: &reqwest::Client, args: &Args) {
         tasks.push(tokio::spawn(subscriber(args.url.clone(), None, FIGURES, args.year, deliveries_tx.clone())));
     }
     drop(deliveries_tx);
+    // A change made before a subscriber has read its first figures would be in those figures, and
+    // never sent: the first anonymous read of a year computes its publication (about half a
+    // second at 10 million workers), so the changes wait until every subscription is open.
+    let open = tokio::time::Instant::now();
+    while metric(http, args, "jaminan_subscriptions_open ").await < args.subscribers as f64 {
+        assert!(open.elapsed() < Duration::from_secs(60), "the subscriptions did not open within a minute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Anonymous reads every 20 ms for as long as the changes go on.
     let (reads_tx, mut read_latencies) = mpsc::unbounded_channel();
     let reader = {
@@ -396,9 +409,12 @@ async fn anonymous(http: &reqwest::Client, args: &Args) {
     while let Ok(latency) = read_latencies.try_recv() {
         reads.push(latency);
     }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // The first read opens the connection; the slow ones after it show a reader held up.
+    let first = reads.first().copied().unwrap_or_default();
+    let slow = reads.iter().skip(1).filter(|d| ms(**d) > 50.0).map(|d| format!("{:.0}", ms(*d))).collect::<Vec<_>>();
     delays.sort();
     reads.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "anonymous subscribers: {} of 36.03 ({}), {} changes: every subscriber saw each change after p50 {:.0} ms, max {:.0} ms",
         args.subscribers,
@@ -408,11 +424,13 @@ async fn anonymous(http: &reqwest::Client, args: &Args) {
         ms(percentile(&delays, 1.0)),
     );
     println!(
-        "anonymous reads meanwhile: {} reads, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "anonymous reads meanwhile: {} reads, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; the first {:.1} ms; after it over 50 ms: [{}] ms",
         reads.len(),
         ms(percentile(&reads, 0.5)),
         ms(percentile(&reads, 0.99)),
         ms(percentile(&reads, 1.0)),
+        ms(first),
+        slow.join(", "),
     );
     for task in tasks {
         task.abort();
