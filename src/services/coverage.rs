@@ -6,8 +6,8 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use super::access::{reaches, require_reach, require_role, require_visible_worker};
@@ -434,15 +434,18 @@ pub(crate) async fn periods_of(txn: &DatabaseTransaction, worker_id: i64) -> App
 }
 
 /// Takes the worker's row lock (PostgreSQL) / the write lock (SQLite) for the transaction by
-/// writing first, then reads it. NOT_FOUND when there is no such worker.
+/// writing first, and reads it: in the same statement where the database returns what it updated
+/// (PostgreSQL), one round trip fewer in every write. NOT_FOUND when there is no such worker.
 pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> AppResult<worker::Model> {
-    let touched = worker::Entity::update_many()
+    let touch = worker::Entity::update_many()
         .col_expr(worker::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(worker::Column::Id.eq(worker_id))
-        .exec(txn)
-        .await?;
-    if touched.rows_affected == 0 {
-        return Err(AppError::NotFound(Msg::NoWorker { id: worker_id }));
-    }
-    worker::Entity::find_by_id(worker_id).one(txn).await?.ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
+        .filter(worker::Column::Id.eq(worker_id));
+    let found = if txn.support_returning() {
+        touch.exec_with_returning(txn).await?.pop()
+    } else if touch.exec(txn).await?.rows_affected == 0 {
+        None
+    } else {
+        worker::Entity::find_by_id(worker_id).one(txn).await?
+    };
+    found.ok_or(AppError::NotFound(Msg::NoWorker { id: worker_id }))
 }
