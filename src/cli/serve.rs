@@ -44,6 +44,8 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let state = app.state.clone();
     let stopped = server::run(listener, app, server::shutdown_signal(), grace).await.map_err(|e| e.to_string())?;
+    // The notifications of the last commits, for the subscribers of the other instances.
+    state.live.flush(Duration::from_secs(2)).await;
     // The last second of personal-data reads, before the process goes.
     if let Err(err) = state.reads.flush(&state.db).await {
         let message = Line::ReadsNotAudited { detail: format!("{err:?}") }.text(lang);

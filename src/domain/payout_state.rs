@@ -38,6 +38,19 @@ impl PayoutAction {
     }
 }
 
+/// How far along the workflow a payout in `status` is: every transition goes one step or more
+/// up, so a report of a payout at a step no higher than one already heard of is an old one
+/// (notifications of two instances may arrive out of commit order).
+pub fn step(status: PayoutStatus) -> u8 {
+    use PayoutStatus::*;
+    match status {
+        Submitted => 0,
+        Verified => 1,
+        Approved => 2,
+        Paid | Rejected => 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::PayoutAction::*;
@@ -72,5 +85,17 @@ mod tests {
     fn four_eyes_apply_to_verify_and_approve() {
         assert!(Verify.needs_other_than_submitter() && Approve.needs_other_than_submitter());
         assert!(!MarkPaid.needs_other_than_submitter() && !Reject.needs_other_than_submitter());
+    }
+
+    #[test]
+    fn every_transition_goes_up_a_step() {
+        let all = [Submitted, Verified, Approved, Paid, Rejected];
+        for action in [Verify, Approve, MarkPaid, Reject] {
+            for from in all {
+                if let Some(to) = action.next(from) {
+                    assert!(step(to) > step(from), "{from:?} -> {to:?}");
+                }
+            }
+        }
     }
 }

@@ -1,17 +1,25 @@
 //! Change notifications for subscriptions: what committed mutations changed (a payout's status,
 //! the figures of areas and years), delivered to every subscriber of every instance.
 //!
-//! On PostgreSQL a mutation sends `pg_notify` inside its own transaction: PostgreSQL delivers a
-//! notification only when the transaction commits, to every session listening, so a rolled-back
-//! mutation sends nothing and a change made on one instance reaches the subscribers of all. Each
-//! instance listens on one dedicated connection, opened when its first subscriber arrives. On
-//! SQLite (one process) the changes are broadcast in process, after the commit succeeded.
+//! On PostgreSQL a mutation's changes are sent with `pg_notify` once its transaction committed (a
+//! rolled-back mutation sends nothing), to every session listening, so a change made on one
+//! instance reaches the subscribers of all. Not inside the transaction: PostgreSQL takes a
+//! database-wide lock for a transaction that notifies and holds it through the commit's WAL flush,
+//! which made every write in the country commit one after another. Each instance sends one
+//! NOTIFY at a time, carrying what its commits made meanwhile (`Outbox`). Each instance listens
+//! on one dedicated connection, opened when its first subscriber arrives. On SQLite (one process)
+//! the changes are broadcast in process, after the commit succeeded.
+//!
+//! What this gives up: an instance killed between a commit and its NOTIFY (a few milliseconds)
+//! leaves the subscribers of other instances without that change until the next one in the same
+//! area, and two instances' notifications may arrive out of commit order (a payout's older step is
+//! then dropped: `PayoutSteps`).
 //!
 //! - `streams`: the subscription streams built on these events (scope, filters, coalescing).
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
@@ -19,6 +27,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBacken
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, broadcast};
 
+use crate::domain::payout_state;
 use crate::domain::types::PayoutStatus;
 use crate::entities::payout;
 use crate::error::{AppError, AppResult};
@@ -38,6 +47,13 @@ const AREAS_PER_NOTIFICATION: usize = 300;
 /// lost connection: notifications already sent but not yet read, and the clocks of other
 /// instances (which stamp the payouts).
 const MISSED_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// How many times a NOTIFY is tried, a second apart, before its changes are given up (logged):
+/// a database lost for that long has cut the listeners too, which look again when they reconnect.
+const NOTIFY_ATTEMPTS: u32 = 60;
+
+/// Payouts whose last step heard of is kept (`PayoutSteps`), in each of two generations.
+const PAYOUTS_REMEMBERED: usize = 50_000;
 
 /// Payouts sent again after a reconnection, at most (the most recent): more would only push the
 /// subscribers past their backlog.
@@ -124,6 +140,43 @@ impl Changes {
     }
 }
 
+/// Notifications committed but not yet sent, and whether a task is sending them: one NOTIFY at a
+/// time per instance, with everything that waited meanwhile (as PostgreSQL flushes commits as a
+/// group). The mutation does not wait for it: a NOTIFY held up by an unreachable database must
+/// not hold up the answer to a change already committed.
+#[derive(Default)]
+struct Outbox {
+    /// In the order of the commits as this instance saw them.
+    pending: Mutex<Vec<String>>,
+    /// True while a task sends; it stays until the outbox is empty.
+    sending: AtomicBool,
+}
+
+/// The step of the workflow each payout was last delivered at, so that an older step that
+/// arrives later is dropped rather than shown as the payout's state. Bounded: two generations,
+/// the older forgotten when the newer fills.
+#[derive(Default)]
+struct PayoutSteps {
+    recent: HashMap<i64, u8>,
+    older: HashMap<i64, u8>,
+}
+
+impl PayoutSteps {
+    /// Whether a payout at `status` is news (then remembered), not a step already passed.
+    fn is_news(&mut self, id: i64, status: PayoutStatus) -> bool {
+        let step = payout_state::step(status);
+        let known = self.recent.get(&id).or_else(|| self.older.get(&id));
+        if known.is_some_and(|&known| known >= step) {
+            return false;
+        }
+        if self.recent.len() >= PAYOUTS_REMEMBERED {
+            self.older = std::mem::take(&mut self.recent);
+        }
+        self.recent.insert(id, step);
+        true
+    }
+}
+
 /// The hub of one instance: commits with notifications, and hands out subscriptions.
 pub struct Live {
     db: DatabaseConnection,
@@ -137,6 +190,8 @@ pub struct Live {
     open: std::sync::atomic::AtomicUsize,
     /// Committed changes to figures this instance has heard of (`figure_changes`).
     figure_changes: AtomicU64,
+    outbox: Outbox,
+    payout_steps: Mutex<PayoutSteps>,
 }
 
 impl Live {
@@ -155,43 +210,104 @@ impl Live {
             listening: OnceCell::new(),
             open: Default::default(),
             figure_changes: AtomicU64::new(0),
+            outbox: Outbox::default(),
+            payout_steps: Mutex::default(),
         })
     }
 
-    /// Commits `txn` and tells every subscriber, of every instance, about `changes`. On
-    /// PostgreSQL the notifications are part of the transaction; on SQLite they are sent only
-    /// once the commit succeeded.
-    pub async fn commit(&self, txn: DatabaseTransaction, changes: Changes) -> Result<(), DbErr> {
+    /// Commits `txn` and tells every subscriber, of every instance, about `changes`, once the
+    /// commit succeeded: on SQLite before this returns, on PostgreSQL by a NOTIFY sent next.
+    pub async fn commit(self: &Arc<Self>, txn: DatabaseTransaction, changes: Changes) -> Result<(), DbErr> {
         let backend = txn.get_database_backend();
         let changes = changes.into_list();
         let figures_changed = changes.iter().any(|c| matches!(c, Change::Stats { .. }));
-        if backend == DbBackend::Postgres {
-            for change in &changes {
-                let payload = serde_json::to_string(change).map_err(|e| DbErr::Custom(e.to_string()))?;
-                let notify = Statement::from_sql_and_values(
-                    backend,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), payload.into()],
-                );
-                txn.execute_raw(notify).await?;
-            }
-            txn.commit().await?;
-            // Counted here as well as when the notification comes back: a read right after this
-            // commit must not be answered from a publication computed before it.
-            if figures_changed {
-                self.figure_changes.fetch_add(1, Ordering::SeqCst);
-            }
-            return Ok(());
-        }
+        let payloads = match backend {
+            DbBackend::Postgres => changes
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| DbErr::Custom(e.to_string()))?,
+            _ => Vec::new(),
+        };
         txn.commit().await?;
+        // Counted here as well as when the notification comes back: a read right after this
+        // commit must not be answered from a publication computed before it.
         if figures_changed {
             self.figure_changes.fetch_add(1, Ordering::SeqCst);
         }
-        for change in changes {
-            // No subscriber is not an error.
-            let _ = self.sender.send(Event::new(change));
+        if backend == DbBackend::Postgres {
+            self.announce(payloads);
+        } else {
+            for change in changes {
+                self.deliver(Event::new(change));
+            }
         }
         Ok(())
+    }
+
+    /// Puts committed changes in the outbox, and starts a task that sends it unless one is at work
+    /// (it sends these with the next batch).
+    fn announce(self: &Arc<Self>, payloads: Vec<String>) {
+        if payloads.is_empty() {
+            return;
+        }
+        self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner).extend(payloads);
+        if !self.outbox.sending.swap(true, Ordering::SeqCst) {
+            tokio::spawn(Arc::clone(self).send_outbox());
+        }
+    }
+
+    /// Sends the outbox until it is empty, each time everything in it in one NOTIFY.
+    async fn send_outbox(self: Arc<Self>) {
+        let mut attempts = 0;
+        loop {
+            let batch = std::mem::take(&mut *self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner));
+            if batch.is_empty() {
+                self.outbox.sending.store(false, Ordering::SeqCst);
+                // A commit may have filled the outbox after it was found empty and before the
+                // flag fell (and seen the flag still up): then this task goes on.
+                let refilled = !self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+                if refilled && !self.outbox.sending.swap(true, Ordering::SeqCst) {
+                    continue;
+                }
+                return;
+            }
+            // In the array's order: the order of the commits as this instance saw them.
+            let notify = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, payload) FROM json_array_elements_text($2::json) AS payload",
+                [CHANNEL.into(), serde_json::Value::from(batch.clone()).to_string().into()],
+            );
+            match self.db.execute_raw(notify).await {
+                Ok(_) => attempts = 0,
+                Err(err) => {
+                    attempts += 1;
+                    if attempts >= NOTIFY_ATTEMPTS {
+                        tracing::error!(%err, changes = batch.len(), "change notifications given up");
+                        attempts = 0;
+                        continue;
+                    }
+                    if attempts == 1 {
+                        tracing::warn!(%err, changes = batch.len(), "change notifications not sent; retrying every second");
+                    }
+                    {
+                        let mut pending = self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                        let later = std::mem::replace(&mut *pending, batch);
+                        pending.extend(later);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Waits until the committed changes are sent, at most `limit` (at shutdown, after the
+    /// drain, so that the last changes reach the other instances).
+    pub async fn flush(&self, limit: Duration) {
+        let started = std::time::Instant::now();
+        while self.outbox.sending.load(Ordering::SeqCst) && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// A new connection listening on the channel.
@@ -227,7 +343,7 @@ impl Live {
             tracing::warn!(count = MISSED_PAYOUTS, "more payouts changed while disconnected than are sent again");
         }
         for row in payouts.into_iter().rev() {
-            let _ = self.sender.send(Event::loaded(Change::of_payout(&row), row));
+            self.deliver(Event::loaded(Change::of_payout(&row), row));
         }
         self.relay(Event::new(Change::Resync));
         Ok(())
@@ -262,6 +378,19 @@ impl Live {
         if !matches!(event.change, Change::Payout { .. }) {
             self.figure_changes.fetch_add(1, Ordering::SeqCst);
         }
+        self.deliver(event);
+    }
+
+    /// Hands `event` to this instance's subscribers, unless it is a payout's step already passed.
+    fn deliver(&self, event: Arc<Event>) {
+        if let Change::Payout { id, status, .. } = event.change {
+            let mut steps = self.payout_steps.lock().unwrap_or_else(PoisonError::into_inner);
+            if !steps.is_news(id, status) {
+                tracing::debug!(id, ?status, "dropping a payout step already passed");
+                return;
+            }
+        }
+        // No subscriber is not an error.
         let _ = self.sender.send(event);
     }
 
@@ -337,6 +466,36 @@ async fn listen(live: Weak<Live>, mut listener: PgListener) {
                 tracing::warn!(%err, "the change listener lost its connection; reconnecting");
                 missed_since = Some(last_heard - MISSED_MARGIN);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PayoutStatus::*;
+
+    #[test]
+    fn a_payout_step_already_passed_is_not_news() {
+        let mut steps = PayoutSteps::default();
+        assert!(steps.is_news(7, Submitted));
+        assert!(steps.is_news(7, Approved), "a step may be skipped (heard again after a reconnection)");
+        assert!(!steps.is_news(7, Verified), "an older step arriving late");
+        assert!(!steps.is_news(7, Approved), "the same step twice");
+        assert!(steps.is_news(8, Verified), "another payout");
+        assert!(steps.is_news(7, Rejected) ^ steps.is_news(7, Paid), "the end is reached once");
+    }
+
+    #[test]
+    fn payout_steps_are_remembered_for_at_least_the_last_generation() {
+        let mut steps = PayoutSteps::default();
+        for id in 0..(PAYOUTS_REMEMBERED as i64 * 3 / 2) {
+            assert!(steps.is_news(id, Verified));
+        }
+        assert!(steps.recent.len() + steps.older.len() <= 2 * PAYOUTS_REMEMBERED);
+        let last = PAYOUTS_REMEMBERED as i64 * 3 / 2 - 1;
+        for id in (last - PAYOUTS_REMEMBERED as i64 + 1)..=last {
+            assert!(!steps.is_news(id, Submitted), "payout {id} forgotten too early");
         }
     }
 }

@@ -132,12 +132,12 @@ backend_test!(a_known_key_costs_no_database_round_trip, |app: TestApp| async mov
     let app = app.with_state(state);
     let (new_key, _) = auth::keys::create_key(&app.state.db, "created after start", Role::Viewer, None).await.unwrap();
     data(&app.gql_as(&new_key, "{ provinces { code } }", json!({})).await);
-    let before = app.query_count();
+    let before = app.query_count().await;
     for _ in 0..20 {
         data(&app.gql_as(&app.admin, "{ provinces { code } }", json!({})).await);
         data(&app.gql_as(&new_key, "{ regency(code: \"36.03\") { name } }", json!({})).await);
     }
-    assert_eq!(app.query_count(), before, "areas are in memory and keys too: no statement at all");
+    assert_eq!(app.query_count().await, before, "areas are in memory and keys too: no statement at all");
     let response = app.gql_as("jmn_not_a_key", "{ provinces { code } }", json!({})).await;
     assert_eq!(error_code(&response), "UNAUTHENTICATED");
 });
@@ -197,7 +197,7 @@ backend_test!(a_valid_key_keeps_working_after_a_colleagues_wrong_keys, |app: Tes
     let (status, _, response) = post_from_the_office(address, Some(&format!("Bearer {colleague}")), None, "en").await;
     assert_eq!(status, 200, "{response}");
     // Four page loads of six attempts each; the default budget is 20 an hour.
-    let before = app.query_count();
+    let before = app.query_count().await;
     let mut refused = Vec::new();
     for attempt in 0..24 {
         let (status, content_type, response) =
@@ -220,7 +220,7 @@ backend_test!(a_valid_key_keeps_working_after_a_colleagues_wrong_keys, |app: Tes
     }
     // One lookup per unknown key within the budget and for the one that found it spent (it
     // blocks the address), none after.
-    assert_eq!(app.query_count() - before, 21, "{refused:?}");
+    assert_eq!(app.query_count().await - before, 21, "{refused:?}");
 });
 
 // RFC 9110 §11.1: the scheme is case-insensitive, and one or more spaces follow it.

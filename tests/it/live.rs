@@ -457,7 +457,7 @@ backend_test!(a_revoked_key_ends_its_subscriptions_within_a_second, |app: TestAp
 
 /// Two instances on one PostgreSQL (each its own pool, listener and key cache): a payout approved
 /// through A reaches a subscriber of B within a second; a notification sent by a transaction that
-/// rolls back reaches no one.
+/// rolls back reaches no one, nor does a payout's step already delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
 async fn changes_reach_the_subscribers_of_every_instance() {
@@ -479,14 +479,22 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     assert!(approved.elapsed() < Duration::from_secs(1));
 
     // The channel is the transport: a rolled-back notification is never delivered.
-    let change =
-        json!({ "payout": { "id": payout.parse::<i64>().unwrap(), "regencyCode": "36.03", "status": "VERIFIED" } });
+    let id = payout.parse::<i64>().unwrap();
+    let notify = |status: &str| {
+        let change = json!({ "payout": { "id": id, "regencyCode": "36.03", "status": status } });
+        format!("SELECT pg_notify('jaminan_changes', '{change}')")
+    };
     let txn = app.state.db.begin().await.unwrap();
-    txn.execute_unprepared(&format!("SELECT pg_notify('jaminan_changes', '{change}')")).await.unwrap();
+    txn.execute_unprepared(&notify("APPROVED")).await.unwrap();
     txn.rollback().await.unwrap();
     assert_eq!(subscriber.collect(QUIET).await, Vec::<Value>::new());
+    // A step already delivered, arriving again or late (two instances' notifications may cross),
+    // is not shown as the payout's state.
+    app.state.db.execute_unprepared(&notify("SUBMITTED")).await.unwrap();
+    app.state.db.execute_unprepared(&notify("VERIFIED")).await.unwrap();
+    assert_eq!(subscriber.collect(QUIET).await, Vec::<Value>::new());
     let txn = app.state.db.begin().await.unwrap();
-    txn.execute_unprepared(&format!("SELECT pg_notify('jaminan_changes', '{change}')")).await.unwrap();
+    txn.execute_unprepared(&notify("APPROVED")).await.unwrap();
     txn.commit().await.unwrap();
     assert_eq!(subscriber.next(Duration::from_secs(1)).await.unwrap()["type"], "next");
     app.cleanup().await;

@@ -575,9 +575,9 @@ backend_test!(reads_of_personal_data_are_audited_in_batches, |app: TestApp| asyn
     let statements = |key: String| {
         let app = app.clone();
         async move {
-            let before = app.query_count();
+            let before = app.query_count().await;
             data(&app.gql_as(&key, page, json!({})).await);
-            app.query_count() - before
+            app.query_count().await - before
         }
     };
     assert_eq!(statements(operator.clone()).await, statements(viewer.clone()).await);

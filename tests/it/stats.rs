@@ -876,9 +876,9 @@ backend_test!(an_empty_database_has_zero_figures_and_null_ratios, |app: TestApp|
 
 /// Runs a query and returns A's covered workers and the number of statements it took.
 async fn measure(app: &TestApp, query: &str) -> (i64, usize) {
-    let before = app.query_count();
+    let before = app.query_count().await;
     let response = app.gql(query, json!({})).await;
-    let statements = app.query_count() - before;
+    let statements = app.query_count().await - before;
     (data(&response)["a"]["coveredWorkers"].as_i64().unwrap(), statements)
 }
 

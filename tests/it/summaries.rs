@@ -507,10 +507,10 @@ async fn queries_read_only_what_they_select(app: TestApp) {
     let statements = |query: &'static str| {
         let app = app.clone();
         async move {
-            let before = app.query_count();
+            let before = app.query_count().await;
             let response = app.gql_as(&app.admin, query, json!({})).await;
             data(&response);
-            (app.query_count() - before, response)
+            (app.query_count().await - before, response)
         }
     };
     let (n, _) = statements(r#"{ coverageStats(areaCode: "36.03", year: 2023) { areaName level } }"#).await;

@@ -539,9 +539,9 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
         coverages { id monthlyPremium regency { code } worker { id fullName } }
         payouts { id }
         coveredOn(date: "2023-06-20") } } } }"#;
-    let before = app.query_count();
+    let before = app.query_count().await;
     let response = app.gql_as(&app.admin, query, json!({})).await;
-    let statements = app.query_count() - before;
+    let statements = app.query_count().await - before;
     let edges = data(&response)["workers"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), 100);
     let covered = edges.iter().filter(|e| e["node"]["coveredOn"] == true).count();
@@ -561,7 +561,7 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
     assert_eq!(statements, 2, "statements for a page of 100 workers with relations");
 
     // One worker with its relations: one statement.
-    let before = app.query_count();
+    let before = app.query_count().await;
     let nik = male_nik(10);
     let response = app
         .gql_as(
@@ -572,10 +572,10 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
         .await;
     let worker = &data(&response)["workerByNik"];
     assert_eq!((worker["coverages"].as_array().unwrap().len(), worker["payouts"].as_array().unwrap().len()), (1, 1));
-    assert_eq!(app.query_count() - before, 1, "a worker with its coverage and payouts in one statement");
+    assert_eq!(app.query_count().await - before, 1, "a worker with its coverage and payouts in one statement");
 
     // A page of payouts: the page, then their workers and coverages in one each.
-    let before = app.query_count();
+    let before = app.query_count().await;
     let response = app
         .gql_as(
             &app.admin,
@@ -583,7 +583,7 @@ backend_test!(relations_of_a_page_are_loaded_in_batches, |app: TestApp| async mo
             json!({}),
         )
         .await;
-    let statements = app.query_count() - before;
+    let statements = app.query_count().await - before;
     let edges = data(&response)["payouts"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), 10);
     assert!(edges.iter().all(|e| e["node"]["coverage"]["monthlyPremium"] == "16800"), "{edges:?}");

@@ -304,8 +304,10 @@ impl TestApp {
         }
     }
 
-    /// Number of SQL statements run so far (but the key cache's own, on its timer).
-    pub fn query_count(&self) -> usize {
+    /// Number of SQL statements run so far (but the key cache's own, on its timer), once the
+    /// change notifications of the mutations before are sent (after their commits, by a task).
+    pub async fn query_count(&self) -> usize {
+        self.state.live.flush(std::time::Duration::from_secs(5)).await;
         self.queries.load(Ordering::SeqCst)
     }
 
@@ -369,6 +371,9 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.expect("response");
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        // A mutation's notifications go out after its answer (by a task): sent before the test
+        // goes on, so that a subscription opened next does not hear of a change made before it.
+        self.state.live.flush(std::time::Duration::from_secs(5)).await;
         (status, bytes.to_vec())
     }
 
