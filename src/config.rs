@@ -48,6 +48,7 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "JAMINAN_STATEMENT_TIMEOUT_SECS", default_value_t = DEFAULT_STATEMENT_TIMEOUT_SECS)]
     pub statement_timeout_secs: u64,
     /// Connections in the pool; PostgreSQL default twice the CPU cores, at least 4; SQLite 8.
+    /// (`serve` on PostgreSQL gives mutations a pool of their own: --db-max-write-connections.)
     #[arg(long, global = true, env = "JAMINAN_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
     /// Milliseconds a request waits for a database connection (every one busy, or the database
@@ -85,6 +86,13 @@ pub struct ServeArgs {
     /// reads they make) go to --database-url. Same pool settings as the primary.
     #[arg(long, env = "DATABASE_READ_URL", value_name = "URL")]
     pub read_database_url: Option<String>,
+    /// Connections for mutations on PostgreSQL, a pool of their own beside the reads' (default
+    /// four times the CPU cores, at least 8; 0: mutations share the reads' pool). A write holds
+    /// its connection through a transaction of several round trips and the commit's flush, a read
+    /// for one round trip: in one small pool, writers waited for connections, and a burst of
+    /// them took those reads need.
+    #[arg(long, env = "JAMINAN_DB_MAX_WRITE_CONNECTIONS", value_name = "N")]
+    pub db_max_write_connections: Option<u32>,
     /// A direct PostgreSQL connection for the subscriptions' LISTEN, when --database-url goes
     /// through PgBouncer in transaction mode (which cannot keep a session's LISTEN).
     #[arg(long, env = "DATABASE_LISTEN_URL", value_name = "URL")]

@@ -72,6 +72,11 @@ impl App {
             notes.push(Line::PagesSignIn { client_id: client_id.clone() }.text(lang));
         }
         http.metrics = MetricsOnMain::ForAdmins { token: args.metrics_token.as_deref().map(Arc::from) };
+        let writers = args.db_max_write_connections.unwrap_or_else(db::default_max_write_connections);
+        if db_args.database_url.starts_with("postgres") && writers > 0 {
+            let pool = DatabaseArgs { db_max_connections: Some(writers), ..db_args.clone() };
+            http.writes = Some(db::connect_lazily(&pool).await.map_err(|e| e.to_string())?);
+        }
         if let Some(url) = &args.read_database_url {
             if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {
                 return Err(Line::ReplicaNeedsPostgres.text(lang));

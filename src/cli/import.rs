@@ -65,6 +65,9 @@ async fn enrollments(
     )
     .await
     .map_err(|e| e.text(lang));
+    // The notification of the import's change, for the subscribers of the running servers: sent
+    // after the commit by a task, which the process must not end before.
+    state.live.flush(Duration::from_secs(5)).await;
     progress.finish_and_clear();
     let report = report?;
     let counts = Line::ImportCounts {

@@ -33,6 +33,15 @@ pub fn default_max_connections() -> u32 {
     (2 * cores).max(4)
 }
 
+/// PostgreSQL connections for mutations by default (`--db-max-write-connections`): four times
+/// the cores, at least 8. Most of a write's time is spent waiting (round trips, the commit's
+/// flush), not running: 16 clients enrolling at 10 million workers on 2 cores went from 435-467/s
+/// with 4 connections to 602-616/s with 8.
+pub fn default_max_write_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    (4 * cores).max(8)
+}
+
 pub async fn connect_with(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options(args)?).await
 }

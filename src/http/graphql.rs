@@ -196,7 +196,11 @@ async fn execute_as(
     let anonymous = caller.is_none();
     let running = async {
         let Some(db) = on_replica else {
-            return execute_with(http, http.app.clone(), request, caller, write, lang).await;
+            let app = match &http.settings.writes {
+                Some(writes) if write => AppState { db: writes.clone(), ..http.app.clone() },
+                _ => http.app.clone(),
+            };
+            return execute_with(http, app, request, caller, write, lang).await;
         };
         let on_replica = AppState { db, ..http.app.clone() };
         let response = execute_with(http, on_replica, request, caller.clone(), write, lang).await;

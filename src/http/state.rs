@@ -1,6 +1,7 @@
 //! What the HTTP handlers share: the settings of the surface, and the state they run with.
 use std::sync::Arc;
 
+use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
 use crate::config::{ApiLimits, BrowserSettings};
@@ -21,6 +22,8 @@ pub struct HttpSettings {
     pub trusted: Arc<TrustedDocuments>,
     /// Where queries read when a PostgreSQL replica is configured (`--read-database-url`).
     pub replica: Option<Arc<ReadReplica>>,
+    /// The primary's pool for mutations (`--db-max-write-connections`); None: the app's pool.
+    pub writes: Option<DatabaseConnection>,
     pub metrics: MetricsOnMain,
     /// Turns true when the server starts shutting down (long-lived WebSockets close then).
     pub stopping: watch::Receiver<bool>,
@@ -44,6 +47,7 @@ impl Default for HttpSettings {
             browser: BrowserSettings::default(),
             trusted: Arc::default(),
             replica: None,
+            writes: None,
             metrics: MetricsOnMain::ForAdmins { token: None },
             // No server yet: `app::server::run` gives the settings its own signal.
             stopping: watch::channel(false).1,

@@ -540,6 +540,39 @@ async fn changes_reach_the_subscribers_of_another_server_process() {
     app.cleanup().await;
 }
 
+/// An import run from the command line (a process of its own, which ends right after its commit)
+/// reaches the subscribers of a running server: the process sends its notification before it
+/// exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
+async fn an_import_from_the_command_line_reaches_the_subscribers_of_a_server() {
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
+    let address = app.serve().await;
+    let mut admin = WsClient::connect(address, Some(&app.admin)).await.unwrap();
+    admin.subscribe("1", FIGURES, json!({ "area": "36.03", "year": 2026 })).await;
+    common::subscribed(&app.state.live, 1).await;
+
+    let list = std::env::temp_dir().join(format!("jaminan-live-import-{}.csv", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &list,
+        "nik,full_name,occupation,district_code,starts_on,ends_on,funding_source,programs,declared_monthly_income,membership_number\n\
+         3603011505850001,Budi Santoso,FISHER,36.03.01,2026-01-01,2026-12-31,,,,\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jaminan"))
+        .args(["import", "enrollments", "--regency", "36.03", list.to_str().unwrap()])
+        .env("DATABASE_URL", app.database_url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&list);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let message = admin.next(Duration::from_secs(3)).await.expect("the import's figures");
+    assert_eq!(message["payload"]["data"]["coverageStatsChanged"]["coveredWorkers"], 1);
+    app.cleanup().await;
+}
+
 /// Notifications sent while an instance's listening connection is down never reach it: once it
 /// listens again it sends the payouts changed meanwhile from the database, and figure
 /// subscribers receive fresh figures.
