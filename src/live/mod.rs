@@ -150,6 +150,8 @@ struct Outbox {
     pending: Mutex<Vec<String>>,
     /// True while a task sends; it stays until the outbox is empty.
     sending: AtomicBool,
+    /// Told when the sending task finds the outbox empty and ends (`flush`).
+    emptied: tokio::sync::Notify,
 }
 
 /// The step of the workflow each payout was last delivered at, so that an older step that
@@ -270,6 +272,7 @@ impl Live {
                 if refilled && !self.outbox.sending.swap(true, Ordering::SeqCst) {
                     continue;
                 }
+                self.outbox.emptied.notify_waiters();
                 return;
             }
             // In the array's order: the order of the commits as this instance saw them.
@@ -304,10 +307,19 @@ impl Live {
     /// Waits until the committed changes are sent, at most `limit` (at shutdown, after the
     /// drain, so that the last changes reach the other instances).
     pub async fn flush(&self, limit: Duration) {
-        let started = std::time::Instant::now();
-        while self.outbox.sending.load(Ordering::SeqCst) && started.elapsed() < limit {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let sent = async {
+            loop {
+                // Registered before the flag is read, so that an end in between is not missed.
+                let emptied = self.outbox.emptied.notified();
+                tokio::pin!(emptied);
+                emptied.as_mut().enable();
+                if !self.outbox.sending.load(Ordering::SeqCst) {
+                    return;
+                }
+                emptied.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, sent).await;
     }
 
     /// A new connection listening on the channel.
