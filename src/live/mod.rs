@@ -154,6 +154,12 @@ struct Outbox {
     emptied: tokio::sync::Notify,
 }
 
+impl Outbox {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The step of the workflow each payout was last delivered at, so that an older step that
 /// arrives later is dropped rather than shown as the payout's state. Bounded: two generations,
 /// the older forgotten when the newer fills.
@@ -253,7 +259,7 @@ impl Live {
         if payloads.is_empty() {
             return;
         }
-        self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner).extend(payloads);
+        self.outbox.pending().extend(payloads);
         if !self.outbox.sending.swap(true, Ordering::SeqCst) {
             tokio::spawn(Arc::clone(self).send_outbox());
         }
@@ -263,12 +269,12 @@ impl Live {
     async fn send_outbox(self: Arc<Self>) {
         let mut attempts = 0;
         loop {
-            let batch = std::mem::take(&mut *self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner));
+            let batch = std::mem::take(&mut *self.outbox.pending());
             if batch.is_empty() {
                 self.outbox.sending.store(false, Ordering::SeqCst);
                 // A commit may have filled the outbox after it was found empty and before the
                 // flag fell (and seen the flag still up): then this task goes on.
-                let refilled = !self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+                let refilled = !self.outbox.pending().is_empty();
                 if refilled && !self.outbox.sending.swap(true, Ordering::SeqCst) {
                     continue;
                 }
@@ -294,7 +300,7 @@ impl Live {
                         tracing::warn!(%err, changes = batch.len(), "change notifications not sent; retrying every second");
                     }
                     {
-                        let mut pending = self.outbox.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                        let mut pending = self.outbox.pending();
                         let later = std::mem::replace(&mut *pending, batch);
                         pending.extend(later);
                     }
