@@ -6,7 +6,7 @@ pub mod startup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
 use crate::auth::oidc;
 use crate::auth::shared_budgets::SharedBudgets;
@@ -73,12 +73,14 @@ impl App {
         }
         http.metrics = MetricsOnMain::ForAdmins { token: args.metrics_token.as_deref().map(Arc::from) };
         let writers = args.db_max_write_connections.unwrap_or_else(db::default_max_write_connections);
-        if db_args.database_url.starts_with("postgres") && writers > 0 {
+        // SQLite has one writer at a time whatever the pool: its mutations keep the one pool.
+        let on_postgres = app.state.db.get_database_backend() == DbBackend::Postgres;
+        if on_postgres && writers > 0 {
             let pool = DatabaseArgs { db_max_connections: Some(writers), ..db_args.clone() };
             http.writes = Some(db::connect_lazily(&pool).await.map_err(|e| e.to_string())?);
         }
         if let Some(url) = &args.read_database_url {
-            if !url.starts_with("postgres") || !db_args.database_url.starts_with("postgres") {
+            if !url.starts_with("postgres") || !on_postgres {
                 return Err(Line::ReplicaNeedsPostgres.text(lang));
             }
             // No migrations: a replica is read-only, and follows the primary's schema.

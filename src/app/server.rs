@@ -4,11 +4,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use super::App;
 use crate::http;
+use crate::observability::metrics::Scraper;
 
 /// How serving ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +62,9 @@ pub async fn run(
 
 /// Serves `/metrics` alone on `listener` (`--metrics-listen`), until the process ends: a scrape is
 /// a read of memory and of one count, nothing to drain.
-pub fn spawn_metrics(listener: TcpListener, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+pub fn spawn_metrics(listener: TcpListener, scraper: Scraper) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, crate::observability::metrics::routes(db)).await {
+        if let Err(err) = axum::serve(listener, crate::observability::metrics::routes(scraper)).await {
             tracing::error!(%err, "the metrics listener stopped");
         }
     })

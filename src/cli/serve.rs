@@ -9,6 +9,7 @@ use crate::config::{DatabaseArgs, ServeArgs};
 use crate::datasets::demo;
 use crate::http::MetricsOnMain;
 use crate::i18n::{Lang, Line};
+use crate::observability::metrics::Scraper;
 use crate::observability::telemetry;
 use crate::services::audit_sealer;
 
@@ -36,7 +37,7 @@ pub(super) async fn run(db_args: &DatabaseArgs, args: &ServeArgs, lang: Lang) ->
             Line::CannotListenForMetrics { address: address.to_string(), detail: e.to_string() }.text(lang)
         })?;
         app.http.metrics = MetricsOnMain::Elsewhere;
-        server::spawn_metrics(metrics_listener, app.state.db.clone());
+        server::spawn_metrics(metrics_listener, Scraper::new(app.state.db.clone(), app.http.writes.clone()));
         super::out::say(Line::MetricsAt { address: address.to_string() }.text(lang))?;
     }
     super::out::say(Line::GraphiqlAt { address: args.listen.to_string() }.text(lang))?;

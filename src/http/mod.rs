@@ -67,7 +67,7 @@ pub fn router(app: AppState, settings: HttpSettings) -> Router {
         MetricsOnMain::ForAdmins { token } => Some(MetricsGate {
             http: http.clone(),
             token: token.clone(),
-            scraper: metrics::Scraper::new(http.app.db.clone()),
+            scraper: metrics::Scraper::new(http.app.db.clone(), http.settings.writes.clone()),
         }),
         MetricsOnMain::Elsewhere => None,
     };

@@ -109,9 +109,9 @@ fn describe() {
         "Time to answer a GraphQL request, by operation name"
     );
     ::metrics::describe_counter!(ERRORS, Unit::Count, "GraphQL errors answered, by extensions.code");
-    ::metrics::describe_gauge!(POOL_CONNECTIONS, Unit::Count, "Database pool connections, in use and idle");
-    ::metrics::describe_gauge!(POOL_MAX_CONNECTIONS, Unit::Count, "Database pool size limit");
-    ::metrics::describe_gauge!(POOL_WAITING, Unit::Count, "Database operations waiting for a pool connection");
+    ::metrics::describe_gauge!(POOL_CONNECTIONS, Unit::Count, "Database pool connections, in use and idle, by pool");
+    ::metrics::describe_gauge!(POOL_MAX_CONNECTIONS, Unit::Count, "Database pool size limit, by pool");
+    ::metrics::describe_gauge!(POOL_WAITING, Unit::Count, "Database operations waiting for a connection of any pool");
     ::metrics::describe_histogram!(ACQUIRE_DURATION, Unit::Seconds, "Time to get a connection from the database pool");
     ::metrics::describe_gauge!(PAYOUTS, Unit::Count, "Benefit payouts by status (counted at most every 15 s)");
     ::metrics::describe_gauge!(BUILD_INFO, "The running version (always 1)");
@@ -123,27 +123,33 @@ fn describe() {
 }
 
 /// `/metrics` of an app (the main router's, or alone on `--metrics-listen`).
-pub fn routes(db: DatabaseConnection) -> Router {
-    Router::new().route("/metrics", get(scrape)).with_state(Scraper::new(db))
+pub fn routes(scraper: Scraper) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(scraper)
 }
 
-/// What a scrape reads: the database, and when payouts were last counted.
+/// What a scrape reads: the database pools, and when payouts were last counted.
 #[derive(Clone)]
 pub struct Scraper {
     db: DatabaseConnection,
+    /// The mutations' pool, where they have one of their own (`--db-max-write-connections`).
+    writes: Option<DatabaseConnection>,
     /// When payouts were last counted.
     payouts: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Scraper {
-    pub fn new(db: DatabaseConnection) -> Scraper {
+    pub fn new(db: DatabaseConnection, writes: Option<DatabaseConnection>) -> Scraper {
         handle();
-        Scraper { db, payouts: Arc::default() }
+        Scraper { db, writes, payouts: Arc::default() }
     }
 }
 
 pub async fn scrape(State(scraper): State<Scraper>) -> Response {
-    record_pool(&scraper.db);
+    ::metrics::gauge!(POOL_WAITING).set(crate::observability::pool_waits::waiting() as f64);
+    record_pool(&scraper.db, "main");
+    if let Some(writes) = &scraper.writes {
+        record_pool(writes, "writes");
+    }
     let due = {
         let mut last = scraper.payouts.lock().unwrap_or_else(|e| e.into_inner());
         let due = last.is_none_or(|at| at.elapsed() >= PAYOUTS_REFRESH);
@@ -172,10 +178,9 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
     response
 }
 
-/// In use and idle connections of the sqlx pool under sea-orm, and the operations waiting for
-/// one (of every pool: the replica's too; see `pool_waits`).
-fn record_pool(db: &DatabaseConnection) {
-    ::metrics::gauge!(POOL_WAITING).set(crate::observability::pool_waits::waiting() as f64);
+/// In use and idle connections of one sqlx pool under sea-orm, labelled with its name: `main`
+/// (queries, and mutations without a pool of their own) or `writes`.
+fn record_pool(db: &DatabaseConnection, pool: &'static str) {
     let (size, idle, max) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
@@ -188,9 +193,9 @@ fn record_pool(db: &DatabaseConnection) {
         _ => return,
     };
     let idle = idle as f64;
-    ::metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(idle);
-    ::metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set((size as f64 - idle).max(0.0));
-    ::metrics::gauge!(POOL_MAX_CONNECTIONS).set(max as f64);
+    ::metrics::gauge!(POOL_CONNECTIONS, "pool" => pool, "state" => "idle").set(idle);
+    ::metrics::gauge!(POOL_CONNECTIONS, "pool" => pool, "state" => "in_use").set((size as f64 - idle).max(0.0));
+    ::metrics::gauge!(POOL_MAX_CONNECTIONS, "pool" => pool).set(max as f64);
 }
 
 /// One grouped count over the payout status index (an index-only scan on PostgreSQL).

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::TestApp;
+use common::{Backend, TestApp};
 use common::binary::Server;
 use serde_json::json;
 
@@ -54,16 +54,16 @@ backend_test!(requests_errors_and_the_pool_are_counted, |app: TestApp| async mov
     assert!(text.contains("# TYPE jaminan_subscriptions_open gauge"), "{text}");
     assert!(text.lines().any(|l| l.starts_with("jaminan_subscriptions_open ")), "{text}");
     for series in [
-        "jaminan_db_pool_connections{state=\"idle\"}",
-        "jaminan_db_pool_connections{state=\"in_use\"}",
-        "jaminan_db_pool_max_connections",
+        "jaminan_db_pool_connections{pool=\"main\",state=\"idle\"}",
+        "jaminan_db_pool_connections{pool=\"main\",state=\"in_use\"}",
+        "jaminan_db_pool_max_connections{pool=\"main\"}",
         "jaminan_db_pool_waiting",
         "jaminan_payouts{status=\"PAID\"}",
         "jaminan_payouts{status=\"SUBMITTED\"}",
     ] {
         assert!(text.lines().any(|l| l.starts_with(&format!("{series} "))), "{series} missing:\n{text}");
     }
-    assert!(sample(&text, "jaminan_db_pool_max_connections") >= 1.0);
+    assert!(sample(&text, "jaminan_db_pool_max_connections{pool=\"main\"}") >= 1.0);
 
     // A key holder's named query: counted under its name, ok, with its latency.
     let ok = unique("MetricsOk");
@@ -134,15 +134,27 @@ backend_test!(operation_labels_are_bounded, |app: TestApp| async move {
     );
 });
 
+/// The pool of the mutations (PostgreSQL only), as the server process sees it.
+fn assert_write_pool(app: &TestApp, text: &str, connections: f64) {
+    let series = "jaminan_db_pool_max_connections{pool=\"writes\"}";
+    match app.backend {
+        Backend::Postgres => assert_eq!(sample(text, series), connections, "{text}"),
+        Backend::Sqlite => assert!(!text.contains("pool=\"writes\""), "SQLite has one pool:\n{text}"),
+    }
+}
+
 backend_test!(metrics_listen_moves_metrics_off_the_main_address, |app: TestApp| async move {
     let metrics_port = free_port();
-    let server =
-        Server::start_with(&app, |serve| _ = serve.args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]))
-            .await;
+    let server = Server::start_with(&app, |serve| {
+        _ = serve.args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--db-max-write-connections", "3"])
+    })
+    .await;
     let url = server.url.clone();
     let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.expect("metrics address");
     assert_eq!(metrics.status(), 200);
-    assert!(metrics.text().await.unwrap().contains("jaminan_build_info"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("jaminan_build_info"));
+    assert_write_pool(&app, &text, 3.0);
     let main = reqwest::get(format!("{url}/metrics")).await.expect("main address");
     assert_eq!(main.status(), 404, "the public address no longer serves /metrics");
     // The GraphQL API is not on the metrics address.
@@ -157,7 +169,9 @@ backend_test!(metrics_listen_moves_metrics_off_the_main_address, |app: TestApp| 
     let client = reqwest::Client::new();
     let get = |credentials: &str| client.get(format!("{}/metrics", server.url)).bearer_auth(credentials).send();
     assert_eq!(get("scrape-me").await.expect("main address").status(), 200);
-    assert_eq!(get(&app.admin).await.expect("main address").status(), 200);
+    let scraped = get(&app.admin).await.expect("main address");
+    assert_eq!(scraped.status(), 200);
+    assert_write_pool(&app, &scraped.text().await.unwrap(), jaminan::db::default_max_write_connections() as f64);
     assert_eq!(get("scrape-me-not").await.expect("main address").status(), 401);
     server.stop();
 });
@@ -219,7 +233,7 @@ backend_test!(exclusive operations_waiting_for_a_connection_are_counted, |app: T
     let _ = tracing_subscriber::registry().with(jaminan::observability::pool_waits::layer()).try_init();
     let (_, _, text) = scrape(&app).await;
     let acquired_before = sample(&text, "jaminan_db_pool_acquire_duration_seconds_count");
-    let max = sample(&text, "jaminan_db_pool_max_connections") as usize;
+    let max = sample(&text, "jaminan_db_pool_max_connections{pool=\"main\"}") as usize;
 
     // Every connection of the pool held by a transaction: a query now waits.
     let mut held = Vec::new();
