@@ -9,7 +9,10 @@
 #   or DB=NAME REUSE=1: any seeded database, e.g. bench/run.sh's, which the copies leave as it is)
 #   VARIANTS="main=/tmp/jaminan-main sealer=target/release/jaminan \
 #             unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"
-#   (label=binary[:VAR=value]; a binary with the same path shares a database copy)
+#   (label=binary[:VAR=value[,VAR=value...]]; a binary with the same path shares a database copy)
+#   CHECKPOINT=0: no CHECKPOINT before each measured run. By default each run starts right after
+#   one, so that no run pays for the pages another run (or a copy) left dirty: a checkpoint that
+#   falls inside a 5-second run writes them out and slows that run's commits.
 set -euo pipefail
 N=${1:-2000000}; ROUNDS=${2:-2}; SECS=${SECS:-5}; CLIENTS=${CLIENTS:-16}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
@@ -37,7 +40,7 @@ for variant in $VARIANTS; do
   bin=$(echo "$variant" | cut -d= -f2- | cut -d: -f1)
   [ -n "${copy_of[$bin]:-}" ] && continue
   copies=$((copies + 1)); copy="${DB}_$copies"
-  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy TEMPLATE $DB"
+  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy TEMPLATE $DB STRATEGY FILE_COPY"
   DATABASE_URL=$PG/$copy "$bin" migrate >/dev/null 2>&1
   copy_of[$bin]=$copy
 done
@@ -50,19 +53,20 @@ for round in $(seq "$ROUNDS"); do
     url=$PG/${copy_of[$bin]}
     KEY=$(BIN=$bin admin_key "$url" "bench $label $round")
     PORT=$(free_port)
-    env $extra JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$url RUST_LOG=warn \
+    env ${extra//,/ } JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$url RUST_LOG=warn \
       "$bin" serve --listen 127.0.0.1:$PORT >"$W/server.log" 2>&1 & SERVER=$!
     wait_up "$PORT"
     enroll() { echo "mutation(\$id: ID!) { enrollWorker(input: { workerId: \$id, regencyCode: \\\"36.03\\\", fundingSource: APBD, startsOn: \\\"$1-01-01\\\", endsOn: \\\"$1-12-31\\\" }) { id } }"; }
     # Two seconds not measured (new connections, first preparations), in a year of their own.
     KEY=$KEY QUERY="$(enroll $((year + 100)))" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d2s -s "$HERE/graphql.lua" \
       http://127.0.0.1:$PORT/graphql >/dev/null 2>&1
+    [ "${CHECKPOINT:-1}" = 1 ] && psqlc "$PG/postgres" -c "CHECKPOINT"
     result=$(KEY=$KEY QUERY="$(enroll $year)" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d"${SECS}s" -s "$HERE/graphql.lua" \
       http://127.0.0.1:$PORT/graphql 2>/dev/null | grep RESULT)
     sleep 1 # the sealer's last rounds
     kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
     verify=$(DATABASE_URL=$url "$bin" audit verify 2>&1 | grep -E "intact|broken|not yet sealed" | tr '\n' ' ')
-    echo "round $round $label ($CLIENTS clients, $year): ${result#RESULT } | $verify"
+    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } | $verify"
     year=$((year + 1))
   done
 done

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Backend, TestApp};
 use common::binary::Server;
+use common::{Backend, TestApp};
 use serde_json::json;
 
 /// GET /metrics on the app as an admin: status, content type and text.
