@@ -1,17 +1,31 @@
 //! The summary tables: changes added in the transaction of the mutation that causes them, the
 //! whole content replaced by a rebuild or a seed, and read back summed over shards.
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
 use super::tally::{AreaCode, Counters, Runs, Tally};
 use crate::db::{binds_per_insert, statement};
 use crate::domain::types::Occupation;
 
-/// On PostgreSQL a change goes to one of this many rows per area and year, picked at random:
-/// every enrollment into 36.03 also changes the rows of Banten and of the nation, and a row lock
-/// is held until commit (a few ms of fsync here), so with a single row 16 concurrent writers would
-/// queue behind each other (about 300 commits/s on this machine, against 4,000 with 8 shards).
-/// Reads sum the shards. SQLite has one writer at a time: shard 0 only.
+/// On PostgreSQL a change goes to one of this many rows per area and year: every enrollment into
+/// 36.03 also changes the rows of Banten and of the nation, and a row lock is held until commit
+/// (a few ms of fsync here), so with a single row 16 concurrent writers would queue behind each
+/// other (about 300 commits/s on this machine, against 4,000 with 8 shards). Reads sum the shards.
+/// SQLite has one writer at a time: shard 0 only.
 pub const SHARDS: i32 = 8;
+
+/// The shard of this instance's next change. Taken in turn rather than at random: the writes in
+/// flight at one time (a pool's worth) then land on different shards instead of a random pick
+/// putting two of eight on one row more often than not. Other instances start elsewhere.
+static NEXT_SHARD: AtomicU32 = AtomicU32::new(0);
+
+fn next_shard() -> i32 {
+    static START: OnceLock<u32> = OnceLock::new();
+    let start = *START.get_or_init(|| rand::random_range(0..SHARDS as u32));
+    (start.wrapping_add(NEXT_SHARD.fetch_add(1, Ordering::Relaxed)) % SHARDS as u32) as i32
+}
 
 /// Adds `change` to the summaries, in the caller's transaction (call it last, just before the
 /// commit, so that the summary rows stay locked as briefly as possible).
@@ -20,7 +34,7 @@ pub async fn add<C: ConnectionTrait>(db: &C, change: &Tally) -> Result<(), DbErr
         return Ok(());
     }
     let shard = match db.get_database_backend() {
-        DbBackend::Postgres => rand::random_range(0..SHARDS),
+        DbBackend::Postgres => next_shard(),
         _ => 0,
     };
     upsert(db, change, shard).await
@@ -127,4 +141,15 @@ async fn insert_rows<C: ConnectionTrait>(
 pub fn occupation_name(occupation: Occupation) -> String {
     use sea_orm::ActiveEnum;
     occupation.to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_in_flight_together_take_different_shards() {
+        let shards: std::collections::BTreeSet<i32> = (0..SHARDS).map(|_| next_shard()).collect();
+        assert_eq!(shards, (0..SHARDS).collect());
+    }
 }
