@@ -6,7 +6,7 @@ pub mod startup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
 use crate::auth::oidc;
 use crate::auth::shared_budgets::SharedBudgets;
