@@ -474,6 +474,30 @@ backend_test!(concurrent_overlapping_enrollments_create_one_period, |app: TestAp
     assert_eq!(app.count_rows("audit_log").await, 2, "the registration and the one enrollment");
 });
 
+backend_test!(enrolling_locks_the_worker_without_rewriting_it, |app: TestApp| async move {
+    // An enrollment changes no field of the worker: writing a new version of its row anyway put
+    // an entry for each of the worker's indexes into every enrollment's WAL.
+    let w = worker(&app, 1).await;
+    let id: i64 = w.parse().unwrap();
+    let (before, version) = (worker_row(&app, id).await, row_version(&app, id).await);
+    data(&enroll(&app, enrollment(&w, "36.03", "2023-01-01", None)).await);
+    assert_eq!(worker_row(&app, id).await, before);
+    assert_eq!(row_version(&app, id).await, version, "the transaction that wrote the worker's row");
+});
+
+async fn worker_row(app: &TestApp, id: i64) -> jaminan::entities::worker::Model {
+    use sea_orm::EntityTrait;
+    jaminan::entities::worker::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap()
+}
+
+/// PostgreSQL's `xmin` of the worker's row: the transaction that wrote this version of it.
+async fn row_version(app: &TestApp, id: i64) -> Option<i64> {
+    use sea_orm::ConnectionTrait;
+    let postgres = app.state.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let sql = format!("SELECT xmin::text::int8 AS n FROM worker WHERE id = {id}");
+    if postgres { Some(TestApp::count(&app.state.db, &sql).await) } else { None }
+}
+
 backend_test!(a_death_racing_an_enrollment_never_leaves_coverage_past_it, |app: TestApp| async move {
     // Whichever runs first, no period may extend past the death afterwards.
     for serial in 1..=5 {
