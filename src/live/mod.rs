@@ -237,20 +237,27 @@ impl Live {
                 .map_err(|e| DbErr::Custom(e.to_string()))?,
             _ => Vec::new(),
         };
-        txn.commit().await?;
-        // Counted here as well as when the notification comes back: a read right after this
-        // commit must not be answered from a publication computed before it.
-        if figures_changed {
-            self.figure_changes.fetch_add(1, Ordering::SeqCst);
-        }
-        if backend == DbBackend::Postgres {
-            self.announce(payloads);
-        } else {
-            for change in changes {
-                self.deliver(Event::new(change));
+        // On a task of its own, which runs on when the caller is dropped: a request whose client
+        // goes away is dropped at its next await, and one dropped once its COMMIT was sent left a
+        // committed change that no subscriber, and no publication, ever heard of.
+        let live = Arc::clone(self);
+        let committing = tokio::spawn(async move {
+            txn.commit().await?;
+            // Counted here as well as when the notification comes back: a read right after this
+            // commit must not be answered from a publication computed before it.
+            if figures_changed {
+                live.figure_changes.fetch_add(1, Ordering::SeqCst);
             }
-        }
-        Ok(())
+            if backend == DbBackend::Postgres {
+                live.announce(payloads);
+            } else {
+                for change in changes {
+                    live.deliver(Event::new(change));
+                }
+            }
+            Ok(())
+        });
+        committing.await.map_err(|e| DbErr::Custom(format!("the commit's task ended early: {e}")))?
     }
 
     /// Puts committed changes in the outbox, and starts a task that sends it unless one is at work

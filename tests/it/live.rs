@@ -500,6 +500,47 @@ async fn changes_reach_the_subscribers_of_every_instance() {
     app.cleanup().await;
 }
 
+/// A client that goes away while its mutation commits: the request is dropped (as axum drops the
+/// handler of a closed connection), the change is committed all the same, and the subscribers
+/// hear of it. A deferred trigger holds the COMMIT for a second, so that the drop falls inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(jaminan_postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL")]
+async fn a_change_committed_after_its_client_left_still_reaches_the_subscribers() {
+    let _shared = common::shared().await;
+    let app = TestApp::spawn_postgres().await;
+    let payout = submitted_payout(&app, 1, "36.03").await;
+    let mut subscriber = WsClient::connect(app.serve().await, Some(&app.admin)).await.unwrap();
+    subscriber.subscribe("1", PAYOUTS, json!({})).await;
+    common::subscribed(&app.state.live, 1).await;
+    app.state
+        .db
+        .execute_unprepared(
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$; \
+             CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON payout \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()",
+        )
+        .await
+        .unwrap();
+    let committing = async {
+        let sleeping = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                        WHERE datname = current_database() AND wait_event = 'PgSleep'";
+        while TestApp::count(&app.state.db, sleeping).await == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        response = act(&app, "verifyPayout", &payout) => panic!("answered before its client left: {response}"),
+        () = committing => {}
+    }
+    let message = subscriber.next(Duration::from_secs(5)).await.expect("the committed change was announced");
+    assert_eq!(message["payload"]["data"]["payoutChanged"]["status"], "VERIFIED");
+    let response =
+        app.gql_as(&app.admin, "query($id: ID!) { payout(id: $id) { status } }", json!({ "id": payout })).await;
+    assert_eq!(data(&response)["payout"]["status"], "VERIFIED");
+    app.cleanup().await;
+}
+
 /// The same with two `jaminan serve` processes: a payout verified through A reaches a subscriber
 /// of B within a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
