@@ -63,12 +63,17 @@ for round in $(seq "$ROUNDS"); do
       http://127.0.0.1:$PORT/graphql 2>&1 | grep -E "RESULT|failed:" | head -2)
     case "$warm" in *"failed=0"*) ;; *) echo "the warm-up failed: $warm" >&2; exit 1 ;; esac
     [ "${CHECKPOINT:-1}" = 1 ] && psqlc "$PG/postgres" -c "CHECKPOINT"
+    wal_from=$(psqlc "$PG/postgres" -c "SELECT pg_current_wal_lsn()")
     result=$(KEY=$KEY QUERY="$(enroll $year)" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d"${SECS}s" -s "$HERE/graphql.lua" \
       http://127.0.0.1:$PORT/graphql 2>/dev/null | grep RESULT)
     sleep 1 # the sealer's last rounds
+    # WAL written per enrollment (the whole cluster's, sealing included): what each commit has to
+    # flush, and unlike the rate not moved by the machine's load.
+    requests=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+    wal=$(psqlc "$PG/postgres" -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from') / GREATEST($requests, 1))")
     kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
     verify=$(DATABASE_URL=$url "$bin" audit verify 2>&1 | grep -E "intact|broken|not yet sealed" | tr '\n' ' ')
-    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } | $verify"
+    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } wal_bytes_each=$wal | $verify"
     year=$((year + 1))
   done
 done

@@ -3,7 +3,7 @@
 --   QUERY + IDS (+ OFFSET): a GraphQL document taking $id, sent once per line of the IDS file
 --   (from line OFFSET on), so that every request is a new one (enrollments).
 --   KEY: an API key sent as a bearer token.
--- Prints: RESULT rps=... p50_ms=... p99_ms=... failed=...
+-- Prints: RESULT rps=... p50_ms=... p99_ms=... failed=... requests=...
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local key = os.getenv("KEY")
@@ -43,7 +43,7 @@ end
 done = function(summary, latency, requests)
   local failures = summary.errors.status or 0
   for _, thread in ipairs(threads) do failures = failures + (thread:get("failed") or 0) end
-  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f failed=%d\n",
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f failed=%d requests=%d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    failures))
+    failures, summary.requests))
 end
