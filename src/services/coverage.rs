@@ -446,7 +446,7 @@ pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> Ap
     let found = if txn.get_database_backend() == DbBackend::Postgres {
         worker::Entity::find_by_id(worker_id).lock(LockType::NoKeyUpdate).one(txn).await?
     } else if worker::Entity::update_many()
-        .col_expr(worker::Column::UpdatedAt, Expr::col(worker::Column::UpdatedAt).into())
+        .col_expr(worker::Column::UpdatedAt, Expr::col(worker::Column::UpdatedAt))
         .filter(worker::Column::Id.eq(worker_id))
         .exec(txn)
         .await?

@@ -492,7 +492,6 @@ async fn worker_row(app: &TestApp, id: i64) -> jaminan::entities::worker::Model 
 
 /// PostgreSQL's `xmin` of the worker's row: the transaction that wrote this version of it.
 async fn row_version(app: &TestApp, id: i64) -> Option<i64> {
-    use sea_orm::ConnectionTrait;
     let postgres = app.state.db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let sql = format!("SELECT xmin::text::int8 AS n FROM worker WHERE id = {id}");
     if postgres { Some(TestApp::count(&app.state.db, &sql).await) } else { None }
