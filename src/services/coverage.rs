@@ -1,8 +1,8 @@
 //! Enrolling workers in a regency's program, ending and cancelling coverage, and recording deaths.
 //!
 //! Writes that depend on what a worker already has (overlap, death) run in one transaction that
-//! starts by touching the worker row: PostgreSQL then holds the row lock and SQLite the write lock,
-//! so two concurrent enrollments of one worker are checked one after the other.
+//! starts by locking the worker (`lock_worker`): PostgreSQL then holds the row lock and SQLite the
+//! write lock, so two concurrent enrollments of one worker are checked one after the other.
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
@@ -439,9 +439,9 @@ pub(crate) async fn periods_of(txn: &DatabaseTransaction, worker_id: i64) -> App
 /// PostgreSQL: `SELECT ... FOR NO KEY UPDATE`, the lock an UPDATE of the row takes, in one round
 /// trip. It used to be an UPDATE of `updated_at`, which wrote a new version of the worker and an
 /// entry in each of its eight indexes into the WAL on every enrollment, payout and death, for a
-/// column no enrollment changes. SQLite: a write that changes nothing (`SET updated_at = updated_at`) takes the
-/// database's one write lock before the reads, so that two writers never both read and then
-/// wait on each other to write.
+/// column no enrollment changes. SQLite: a write that changes nothing
+/// (`SET updated_at = updated_at`) takes the database's one write lock before the reads, so that
+/// two writers never both read and then wait on each other to write.
 pub(crate) async fn lock_worker(txn: &DatabaseTransaction, worker_id: i64) -> AppResult<worker::Model> {
     let found = if txn.get_database_backend() == DbBackend::Postgres {
         worker::Entity::find_by_id(worker_id).lock(LockType::NoKeyUpdate).one(txn).await?
