@@ -37,6 +37,9 @@ pub const POOL_CONNECTIONS: &str = "jaminan_db_pool_connections";
 pub const POOL_MAX_CONNECTIONS: &str = "jaminan_db_pool_max_connections";
 pub const POOL_WAITING: &str = "jaminan_db_pool_waiting";
 pub const PAYOUTS: &str = "jaminan_payouts";
+/// Audit entries committed and not yet chained by the sealer (PostgreSQL; SQLite chains each entry
+/// as it is written): a count that keeps growing means sealing is held back.
+pub const AUDIT_UNSEALED: &str = "jaminan_audit_unsealed_entries";
 pub const BUILD_INFO: &str = "jaminan_build_info";
 /// 1 while the rate budgets are shared through Redis, 0 while this instance counts its own
 /// (present only with `--redis-url`).
@@ -56,8 +59,9 @@ const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /// Getting a connection: microseconds when one is idle, up to the acquire timeout when none is.
 const ACQUIRE_BUCKETS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0];
 
-/// Payouts are counted at most this often, however often Prometheus scrapes.
-const PAYOUTS_REFRESH: Duration = Duration::from_secs(15);
+/// Payouts and unsealed audit entries are counted at most this often, however often Prometheus
+/// scrapes.
+const COUNTS_REFRESH: Duration = Duration::from_secs(15);
 
 const PAYOUT_STATUSES: [&str; 5] = ["SUBMITTED", "VERIFIED", "APPROVED", "PAID", "REJECTED"];
 
@@ -114,6 +118,11 @@ fn describe() {
     ::metrics::describe_gauge!(POOL_WAITING, Unit::Count, "Database operations waiting for a connection of any pool");
     ::metrics::describe_histogram!(ACQUIRE_DURATION, Unit::Seconds, "Time to get a connection from the database pool");
     ::metrics::describe_gauge!(PAYOUTS, Unit::Count, "Benefit payouts by status (counted at most every 15 s)");
+    ::metrics::describe_gauge!(
+        AUDIT_UNSEALED,
+        Unit::Count,
+        "Audit entries committed and not yet sealed into the chain (counted at most every 15 s)"
+    );
     ::metrics::describe_gauge!(BUILD_INFO, "The running version (always 1)");
     ::metrics::describe_gauge!(
         SHARED_BUDGETS_AVAILABLE,
@@ -127,20 +136,20 @@ pub fn routes(scraper: Scraper) -> Router {
     Router::new().route("/metrics", get(scrape)).with_state(scraper)
 }
 
-/// What a scrape reads: the database pools, and when payouts were last counted.
+/// What a scrape reads: the database pools, and when the database's counts were last taken.
 #[derive(Clone)]
 pub struct Scraper {
     db: DatabaseConnection,
     /// The mutations' pool, where they have one of their own (`--db-max-write-connections`).
     writes: Option<DatabaseConnection>,
-    /// When payouts were last counted.
-    payouts: Arc<Mutex<Option<Instant>>>,
+    /// When payouts and unsealed audit entries were last counted.
+    counted: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Scraper {
     pub fn new(db: DatabaseConnection, writes: Option<DatabaseConnection>) -> Scraper {
         handle();
-        Scraper { db, writes, payouts: Arc::default() }
+        Scraper { db, writes, counted: Arc::default() }
     }
 }
 
@@ -151,8 +160,8 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
         record_pool(writes, "writes");
     }
     let due = {
-        let mut last = scraper.payouts.lock().unwrap_or_else(|e| e.into_inner());
-        let due = last.is_none_or(|at| at.elapsed() >= PAYOUTS_REFRESH);
+        let mut last = scraper.counted.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= COUNTS_REFRESH);
         if due {
             *last = Some(Instant::now());
         }
@@ -169,6 +178,13 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
             }
             Ok(Err(err)) => tracing::warn!(%err, "payouts not counted for /metrics"),
             Err(_) => tracing::warn!("payouts not counted for /metrics: the database took over a second"),
+        }
+        match tokio::time::timeout(Duration::from_secs(1), count_unsealed(&scraper.db)).await {
+            Ok(Ok(n)) => ::metrics::gauge!(AUDIT_UNSEALED).set(n as f64),
+            Ok(Err(err)) => tracing::warn!(%err, "unsealed audit entries not counted for /metrics"),
+            Err(_) => {
+                tracing::warn!("unsealed audit entries not counted for /metrics: the database took over a second")
+            }
         }
     }
     let mut response = (StatusCode::OK, handle().render()).into_response();
@@ -204,6 +220,17 @@ async fn count_payouts(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, se
         Statement::from_string(db.get_database_backend(), "SELECT status, COUNT(*) AS n FROM payout GROUP BY status");
     let rows = db.query_all_raw(statement).await?;
     rows.iter().map(|row| Ok((row.try_get::<String>("", "status")?, row.try_get::<i64>("", "n")?))).collect()
+}
+
+/// The unsealed entries, over the partial index that holds only them (`idx_audit_unsealed`).
+/// SQLite has none: it chains each entry in the transaction that writes it.
+async fn count_unsealed(db: &DatabaseConnection) -> Result<i64, sea_orm::DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(0);
+    }
+    let sql = "SELECT COUNT(*) AS n FROM audit_log WHERE entry_hash IS NULL";
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+    row.map_or(Ok(0), |row| row.try_get::<i64>("", "n"))
 }
 
 // ---- GraphQL requests: the `/graphql` route's middleware and the notes `http` makes -----------

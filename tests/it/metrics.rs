@@ -1,5 +1,6 @@
 //! `/metrics`: the Prometheus text a scrape gets, requests counted by operation and outcome,
-//! errors by code, the pool and payouts, bounded operation labels, and `--metrics-listen`.
+//! errors by code, the pool, payouts and unsealed audit entries, bounded operation labels, and
+//! `--metrics-listen`.
 //!
 //! The recorder is global to the process and every test of this binary records into it: each
 //! test sends operation names of its own and checks them, or checks that a count increased.
@@ -263,5 +264,23 @@ backend_test!(exclusive operations_waiting_for_a_connection_are_counted, |app: T
         }
         assert!(started.elapsed().as_secs() < 5, "still counted as waiting:\n{text}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+});
+
+// On PostgreSQL a write's audit entry waits for the sealer (a test app runs none) and is counted
+// until it is sealed; SQLite chains each entry as it is written.
+backend_test!(unsealed_audit_entries_are_counted, |app: TestApp| async move {
+    app.register("3603011505850001", "Pekerja Satu", "36.03", None, "FISHER").await;
+    let unsealed = TestApp::count(&app.state.db, "SELECT COUNT(*) AS n FROM audit_log WHERE entry_hash IS NULL");
+    let expected = if app.backend == Backend::Postgres { unsealed.await } else { 0 };
+    let (_, _, text) = scrape(&app).await;
+    assert!(text.contains("# TYPE jaminan_audit_unsealed_entries gauge"), "{text}");
+    assert_eq!(sample(&text, "jaminan_audit_unsealed_entries"), expected as f64, "{text}");
+    if app.backend == Backend::Postgres {
+        assert!(expected >= 1, "the registration's entry");
+        assert_eq!(app.seal_audit().await, expected as u64);
+        // A new router: the counts are taken at most every 15 s per scraper.
+        let (_, _, text) = scrape(&app.with_http(app.http.clone())).await;
+        assert_eq!(sample(&text, "jaminan_audit_unsealed_entries"), 0.0, "{text}");
     }
 });
