@@ -168,23 +168,14 @@ pub async fn scrape(State(scraper): State<Scraper>) -> Response {
         due
     };
     if due {
-        // A database that does not answer at once leaves the last counts in place.
-        match tokio::time::timeout(Duration::from_secs(1), count_payouts(&scraper.db)).await {
-            Ok(Ok(counts)) => {
-                for status in PAYOUT_STATUSES {
-                    let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-                    ::metrics::gauge!(PAYOUTS, "status" => status).set(n as f64);
-                }
+        if let Some(counts) = within_a_second("payouts", count_payouts(&scraper.db)).await {
+            for status in PAYOUT_STATUSES {
+                let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                ::metrics::gauge!(PAYOUTS, "status" => status).set(n as f64);
             }
-            Ok(Err(err)) => tracing::warn!(%err, "payouts not counted for /metrics"),
-            Err(_) => tracing::warn!("payouts not counted for /metrics: the database took over a second"),
         }
-        match tokio::time::timeout(Duration::from_secs(1), count_unsealed(&scraper.db)).await {
-            Ok(Ok(n)) => ::metrics::gauge!(AUDIT_UNSEALED).set(n as f64),
-            Ok(Err(err)) => tracing::warn!(%err, "unsealed audit entries not counted for /metrics"),
-            Err(_) => {
-                tracing::warn!("unsealed audit entries not counted for /metrics: the database took over a second")
-            }
+        if let Some(n) = within_a_second("unsealed audit entries", count_unsealed(&scraper.db)).await {
+            ::metrics::gauge!(AUDIT_UNSEALED).set(n as f64);
         }
     }
     let mut response = (StatusCode::OK, handle().render()).into_response();
@@ -222,6 +213,22 @@ async fn count_payouts(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, se
     rows.iter().map(|row| Ok((row.try_get::<String>("", "status")?, row.try_get::<i64>("", "n")?))).collect()
 }
 
+/// A count for a scrape, or None (logged) when the database fails or does not answer within a
+/// second: the last values stay in place.
+async fn within_a_second<T>(what: &str, count: impl Future<Output = Result<T, sea_orm::DbErr>>) -> Option<T> {
+    match tokio::time::timeout(Duration::from_secs(1), count).await {
+        Ok(Ok(counted)) => Some(counted),
+        Ok(Err(err)) => {
+            tracing::warn!(%err, "{what} not counted for /metrics");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("{what} not counted for /metrics: the database took over a second");
+            None
+        }
+    }
+}
+
 /// The unsealed entries, over the partial index that holds only them (`idx_audit_unsealed`).
 /// SQLite has none: it chains each entry in the transaction that writes it.
 async fn count_unsealed(db: &DatabaseConnection) -> Result<i64, sea_orm::DbErr> {
@@ -229,7 +236,7 @@ async fn count_unsealed(db: &DatabaseConnection) -> Result<i64, sea_orm::DbErr> 
         return Ok(0);
     }
     let sql = "SELECT COUNT(*) AS n FROM audit_log WHERE entry_hash IS NULL";
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+    let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
     row.map_or(Ok(0), |row| row.try_get::<i64>("", "n"))
 }
 
