@@ -131,6 +131,69 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// One write of a transaction that nothing in it reads back: SQL with `?` placeholders (an INSERT,
+/// UPDATE or DELETE without RETURNING) and its values.
+pub struct Write {
+    pub sql: String,
+    pub values: Vec<Value>,
+}
+
+/// Runs `writes` in order, on PostgreSQL as few statements as the binds allow: each statement is
+/// the last write of its group with the others before it as data-modifying WITH queries
+/// (`WITH w0 AS (INSERT ...) INSERT ...`). Every statement is a round trip and a statement's
+/// fixed costs on both sides, so the appends that end a mutation (its audit entry, its summary
+/// rows) go as one. PostgreSQL runs the WITH queries after the last one, in an order fixed by
+/// the statement's shape, so writers of one shape still take row locks in one order. Two writes
+/// of one statement must not touch the same row. SQLite, in process: one after the other.
+pub async fn execute_together<C: ConnectionTrait>(db: &C, writes: Vec<Write>) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        for write in writes {
+            db.execute_raw(statement(backend, &write.sql, write.values)).await?;
+        }
+        return Ok(());
+    }
+    let mut group: Vec<Write> = Vec::new();
+    let mut binds = 0;
+    for write in writes {
+        if !group.is_empty() && binds + write.values.len() > binds_per_insert(backend) {
+            execute_as_one(db, std::mem::take(&mut group)).await?;
+            binds = 0;
+        }
+        binds += write.values.len();
+        group.push(write);
+    }
+    if !group.is_empty() {
+        execute_as_one(db, group).await?;
+    }
+    Ok(())
+}
+
+async fn execute_as_one<C: ConnectionTrait>(db: &C, group: Vec<Write>) -> Result<(), DbErr> {
+    let Some(Write { sql, values }) = joined(group) else { return Ok(()) };
+    db.execute_raw(statement(DbBackend::Postgres, &sql, values)).await?;
+    Ok(())
+}
+
+/// `writes` as one statement: the last one, with the others as WITH queries before it, the
+/// values in the order of their placeholders (None for no writes).
+fn joined(mut writes: Vec<Write>) -> Option<Write> {
+    let last = writes.pop()?;
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (n, write) in writes.into_iter().enumerate() {
+        sql.push_str(if n == 0 { "WITH " } else { ", " });
+        sql.push_str(&format!("w{n} AS ({})", write.sql));
+        values.extend(write.values);
+    }
+    if !sql.is_empty() {
+        sql.push(' ');
+    }
+    sql.push_str(&last.sql);
+    values.extend(last.values);
+    Some(Write { sql, values })
+}
+
 /// Bind parameters per multi-row INSERT.
 pub fn binds_per_insert(backend: DbBackend) -> usize {
     match backend {
@@ -161,5 +224,31 @@ where
         }
         // insert_many of an empty list executes nothing, but we never get here with one.
         inserted += A::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(sql: &str, values: &[i64]) -> Write {
+        Write { sql: sql.to_owned(), values: values.iter().map(|v| Value::from(*v)).collect() }
+    }
+
+    #[test]
+    fn writes_are_joined_as_with_queries_of_the_last_with_their_values_in_order() {
+        let one = joined(vec![
+            write("INSERT INTO a VALUES (?)", &[1]),
+            write("INSERT INTO b VALUES (?, ?)", &[2, 3]),
+            write("INSERT INTO c VALUES (?)", &[4]),
+        ])
+        .unwrap();
+        assert_eq!(
+            one.sql,
+            "WITH w0 AS (INSERT INTO a VALUES (?)), w1 AS (INSERT INTO b VALUES (?, ?)) INSERT INTO c VALUES (?)"
+        );
+        assert_eq!(one.values, [1i64, 2, 3, 4].map(Value::from).to_vec());
+        assert_eq!(joined(vec![write("INSERT INTO c VALUES (?)", &[4])]).unwrap().sql, "INSERT INTO c VALUES (?)");
+        assert!(joined(Vec::new()).is_none());
     }
 }

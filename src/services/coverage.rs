@@ -167,9 +167,9 @@ pub async fn enroll(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, actor, "enrollWorker", AuditEntity::Coverage, row.id, None, Some(&row)).await?;
+    let entry = audit::entry(actor, "enrollWorker", AuditEntity::Coverage, row.id, None, Some(&row))?;
     let after = [existing.as_slice(), std::slice::from_ref(&row)].concat();
-    commit_periods(state, txn, &worker, &existing, &after).await?;
+    commit_periods(state, txn, &worker, &existing, &after, entry).await?;
     Ok(row)
 }
 
@@ -217,8 +217,8 @@ pub async fn end(
     if updated.rows_affected != 1 {
         return Err(AppError::InvalidState(Msg::CoverageAlreadyEnded));
     }
-    let (after, row) = audit_period_change(&txn, actor, "endCoverage", &current).await?;
-    commit_periods(state, txn, &worker, &before, &after).await?;
+    let (after, row, entry) = period_change(&txn, actor, "endCoverage", &current).await?;
+    commit_periods(state, txn, &worker, &before, &after, entry).await?;
     Ok(row)
 }
 
@@ -255,8 +255,8 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64, reason: &str) ->
         check_cancellable(now, today)?;
         return Err(AppError::InvalidState(Msg::CoverageCancelled { id }));
     }
-    let (after, row) = audit_period_change(&txn, actor, "cancelCoverage", &current).await?;
-    commit_periods(state, txn, &worker, &before, &after).await?;
+    let (after, row, entry) = period_change(&txn, actor, "cancelCoverage", &current).await?;
+    commit_periods(state, txn, &worker, &before, &after, entry).await?;
     Ok(row)
 }
 
@@ -386,38 +386,40 @@ pub async fn record_death_in(
     Ok((row, change))
 }
 
-/// The worker's periods after `current` was updated in `txn`, and the row it became, audited as
-/// `action` with `current` as the state before.
-async fn audit_period_change(
+/// The worker's periods after `current` was updated in `txn`, the row it became, and the audit
+/// entry of the change as `action`, with `current` as the state before.
+async fn period_change(
     txn: &DatabaseTransaction,
     actor: &Actor,
     action: &str,
     current: &coverage::Model,
-) -> AppResult<(Vec<coverage::Model>, coverage::Model)> {
+) -> AppResult<(Vec<coverage::Model>, coverage::Model, audit::Entry)> {
     let after = periods_of(txn, current.worker_id).await?;
     let row = after
         .iter()
         .find(|c| c.id == current.id)
         .cloned()
         .ok_or_else(|| AppError::Internal("coverage vanished".into()))?;
-    audit::record(txn, actor, action, AuditEntity::Coverage, current.id, Some(current), Some(&row)).await?;
-    Ok((after, row))
+    let entry = audit::entry(actor, action, AuditEntity::Coverage, current.id, Some(current), Some(&row))?;
+    Ok((after, row, entry))
 }
 
-/// Commits a change to a worker's periods: the summaries move from what `before` counted to what
-/// `after` counts in the same transaction, and live subscribers hear of it once it is committed.
+/// Commits a change to a worker's periods: its audit entry is appended and the summaries move
+/// from what `before` counted to what `after` counts, in one statement on PostgreSQL and in the
+/// same transaction, and live subscribers hear of it once it is committed.
 async fn commit_periods(
     state: &AppState,
     txn: DatabaseTransaction,
     worker: &worker::Model,
     before: &[coverage::Model],
     after: &[coverage::Model],
+    entry: audit::Entry,
 ) -> AppResult<()> {
     let change = Tally::change(
         WorkerRows { worker, coverages: before, payouts: &[] },
         WorkerRows { worker, coverages: after, payouts: &[] },
     );
-    summary::add(&txn, &change).await?;
+    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
     state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
 use super::tally::{AreaCode, Counters, Runs, Tally};
-use crate::db::{binds_per_insert, statement};
+use crate::db::{Write, binds_per_insert, statement};
 use crate::domain::types::Occupation;
 
 /// On PostgreSQL a change goes to one of this many rows per area and year: every enrollment into
@@ -29,21 +29,27 @@ fn next_shard() -> i32 {
 /// Adds `change` to the summaries, in the caller's transaction (call it last, just before the
 /// commit, so that the summary rows stay locked as briefly as possible).
 pub async fn add<C: ConnectionTrait>(db: &C, change: &Tally) -> Result<(), DbErr> {
+    crate::db::execute_together(db, additions(db.get_database_backend(), change)).await
+}
+
+/// The writes `add` runs, for a caller that sends them with its own last writes in one statement
+/// (`db::execute_together`). None for an empty change.
+pub fn additions(backend: DbBackend, change: &Tally) -> Vec<Write> {
     if change.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
-    let shard = match db.get_database_backend() {
+    let shard = match backend {
         DbBackend::Postgres => next_shard(),
         _ => 0,
     };
-    upsert(db, change, shard).await
+    writes(backend, change, shard)
 }
 
 /// Replaces every summary row with `tally` (rebuild, seed).
 pub async fn replace<C: ConnectionTrait>(db: &C, tally: &Tally) -> Result<(), DbErr> {
     db.execute_unprepared("DELETE FROM coverage_summary").await?;
     db.execute_unprepared("DELETE FROM coverage_summary_occupation").await?;
-    upsert(db, tally, 0).await
+    crate::db::execute_together(db, writes(db.get_database_backend(), tally, 0)).await
 }
 
 /// Every summary row summed over shards, zero rows left out (what `stats verify` compares).
@@ -74,10 +80,10 @@ pub async fn load<C: ConnectionTrait>(db: &C) -> Result<Tally, DbErr> {
     Ok(tally.without_zeros())
 }
 
-/// INSERT ... ON CONFLICT DO UPDATE adding to the existing counters, in key order (so that
-/// concurrent transactions lock rows in the same order and never deadlock).
-async fn upsert<C: ConnectionTrait>(db: &C, tally: &Tally, shard: i32) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
+/// INSERT ... ON CONFLICT DO UPDATE adding `tally` to the counters of shard `shard`, totals
+/// first, each table in key order (so that concurrent transactions lock rows in the same order
+/// and never deadlock).
+fn writes(backend: DbBackend, tally: &Tally, shard: i32) -> Vec<Write> {
     let totals: Vec<Vec<Value>> = tally
         .totals
         .iter()
@@ -89,7 +95,7 @@ async fn upsert<C: ConnectionTrait>(db: &C, tally: &Tally, shard: i32) -> Result
         .collect();
     let mut columns = vec!["area_code", "year", "shard"];
     columns.extend(Counters::COLUMNS);
-    insert_rows(db, backend, "coverage_summary", &columns, 3, totals).await?;
+    let mut writes = upserts(backend, "coverage_summary", &columns, 3, totals);
 
     let occupations: Vec<Vec<Value>> = tally
         .occupations
@@ -106,34 +112,29 @@ async fn upsert<C: ConnectionTrait>(db: &C, tally: &Tally, shard: i32) -> Result
         })
         .collect();
     let columns = ["area_code", "year", "occupation", "shard", "run_starts", "run_ends"];
-    insert_rows(db, backend, "coverage_summary_occupation", &columns, 4, occupations).await
+    writes.extend(upserts(backend, "coverage_summary_occupation", &columns, 4, occupations));
+    writes
 }
 
 /// Multi-row upserts of `rows`; the first `key_columns` columns are the primary key, the others
 /// counters added to what is there.
-async fn insert_rows<C: ConnectionTrait>(
-    db: &C,
-    backend: DbBackend,
-    table: &str,
-    columns: &[&str],
-    key_columns: usize,
-    rows: Vec<Vec<Value>>,
-) -> Result<(), DbErr> {
+fn upserts(backend: DbBackend, table: &str, columns: &[&str], key_columns: usize, rows: Vec<Vec<Value>>) -> Vec<Write> {
     let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
     let updates: Vec<String> =
         columns[key_columns..].iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
     let rows_per_statement = (binds_per_insert(backend) / columns.len()).max(1);
-    for chunk in rows.chunks(rows_per_statement) {
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
-            columns.join(", "),
-            vec![row_marks.as_str(); chunk.len()].join(", "),
-            columns[..key_columns].join(", "),
-            updates.join(", "),
-        );
-        db.execute_raw(statement(backend, &sql, chunk.concat())).await?;
-    }
-    Ok(())
+    rows.chunks(rows_per_statement)
+        .map(|chunk| Write {
+            sql: format!(
+                "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                columns.join(", "),
+                vec![row_marks.as_str(); chunk.len()].join(", "),
+                columns[..key_columns].join(", "),
+                updates.join(", "),
+            ),
+            values: chunk.concat(),
+        })
+        .collect()
 }
 
 /// The stored name of an occupation ("FARM_LABORER").
