@@ -157,7 +157,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, actor, "submitPayout", AuditEntity::Payout, row.id, None, Some(&row)).await?;
+    let entry = audit::entry(actor, "submitPayout", AuditEntity::Payout, row.id, None, Some(&row))?;
     change.merge(
         &Tally::change(
             WorkerRows { worker: &worker, coverages: &[], payouts: &[] },
@@ -165,7 +165,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
         ),
         1,
     );
-    summary::add(&txn, &change).await?;
+    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }
@@ -409,14 +409,14 @@ pub async fn transition(
         PayoutAction::MarkPaid => "markPayoutPaid",
         PayoutAction::Reject => "rejectPayout",
     };
-    audit::record(&txn, actor, operation, AuditEntity::Payout, id, Some(&current), Some(&row)).await?;
+    let entry = audit::entry(actor, operation, AuditEntity::Payout, id, Some(&current), Some(&row))?;
     // `current` was read before the lock, but the compare-and-set above proves the row was still
     // in that state, and every write to a payout changes its state.
     let change = Tally::change(
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&current) },
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },
     );
-    summary::add(&txn, &change).await?;
+    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }

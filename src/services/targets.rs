@@ -85,23 +85,15 @@ pub async fn set(state: &AppState, caller: &Caller, input: NewTarget) -> AppResu
     let after = find(&txn, &regency.code, year)
         .await?
         .ok_or_else(|| AppError::Internal("target vanished after upsert".into()))?;
-    audit::record(
-        &txn,
-        actor,
-        "setCoverageTarget",
-        AuditEntity::CoverageTarget,
-        after.id,
-        before.as_ref(),
-        Some(&after),
-    )
-    .await?;
+    let entry =
+        audit::entry(actor, "setCoverageTarget", AuditEntity::CoverageTarget, after.id, before.as_ref(), Some(&after))?;
     let mut change = Tally::default();
     change.add_target(&after, 1);
     if let Some(before) = &before {
         change.add_target(before, -1);
     }
     let change = change.without_zeros();
-    summary::add(&txn, &change).await?;
+    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
     state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(after)
 }
