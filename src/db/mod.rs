@@ -142,9 +142,11 @@ pub struct Write {
 /// the last write of its group with the others before it as data-modifying WITH queries
 /// (`WITH w0 AS (INSERT ...) INSERT ...`). Every statement is a round trip and a statement's
 /// fixed costs on both sides, so the appends that end a mutation (its audit entry, its summary
-/// rows) go as one. PostgreSQL runs the WITH queries after the last one, in an order fixed by
-/// the statement's shape, so writers of one shape still take row locks in one order. Two writes
-/// of one statement must not touch the same row. SQLite, in process: one after the other.
+/// rows) go as one. PostgreSQL does not promise an order between the parts of one statement; it
+/// runs the last one, then the WITH queries, the same for every statement of one shape, so that
+/// writers sending the same kinds of writes still take row locks in one order (and a deadlock
+/// would be detected and refused, not waited on). Two writes of one statement must not touch the
+/// same row. SQLite, in process: one after the other.
 pub async fn execute_together<C: ConnectionTrait>(db: &C, writes: Vec<Write>) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
