@@ -148,6 +148,16 @@ static SQLITE_TEMPLATE: OnceCell<PathBuf> = OnceCell::const_new();
 static PG_DEMO: OnceCell<String> = OnceCell::const_new();
 static SQLITE_DEMO: OnceCell<PathBuf> = OnceCell::const_new();
 
+/// Opens (and migrates) a test's SQLite file, with a patient acquire timeout: the pool opens its
+/// first connection inside the first acquire, and with every test running at once on 2 cores,
+/// opening a copied file took longer than the server's 2 s (`PoolTimedOut`, three times in two
+/// CI runs). The tests of the acquire timeout give their pools their own.
+async fn open_sqlite(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let args =
+        jaminan::config::DatabaseArgs { db_acquire_timeout_ms: 30_000, ..jaminan::config::DatabaseArgs::for_url(url) };
+    jaminan::app::startup::open_database(&args).await
+}
+
 fn sqlite_dir() -> PathBuf {
     let dir = std::env::temp_dir().join("jaminan-tests");
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -188,7 +198,7 @@ impl TestApp {
         let path = sqlite_dir().join(format!("{}.db", uuid::Uuid::new_v4()));
         std::fs::copy(template, &path).expect("copy the SQLite template");
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = jaminan::app::startup::open_url(&url).await.expect("sqlite test database");
+        let db = open_sqlite(&url).await.expect("sqlite test database");
         TestApp::with_db(Backend::Sqlite, db, path.display().to_string()).await
     }
 
@@ -570,9 +580,8 @@ async fn sqlite_template(dir: PathBuf) -> PathBuf {
     }
     let unique = uuid::Uuid::new_v4().simple();
     let (scratch, building) = (dir.join(format!("{unique}.migrating.db")), dir.join(format!("{unique}.template.db")));
-    let db = jaminan::app::startup::open_url(&format!("sqlite://{}?mode=rwc", scratch.display()))
-        .await
-        .expect("migrate the SQLite template");
+    let db =
+        open_sqlite(&format!("sqlite://{}?mode=rwc", scratch.display())).await.expect("migrate the SQLite template");
     // One self-contained file (nothing left in a write-ahead log), written at once.
     db.execute_unprepared(&format!("VACUUM INTO '{}'", building.display())).await.expect("write the SQLite template");
     db.close().await.ok();
@@ -653,9 +662,8 @@ async fn sqlite_demo_template(dir: PathBuf) -> PathBuf {
     let unique = uuid::Uuid::new_v4().simple();
     let (scratch, building) = (dir.join(format!("{unique}.loading.db")), dir.join(format!("{unique}.demo.db")));
     std::fs::copy(migrated, &scratch).expect("copy the SQLite template");
-    let db = jaminan::app::startup::open_url(&format!("sqlite://{}?mode=rwc", scratch.display()))
-        .await
-        .expect("open the SQLite demo template");
+    let db =
+        open_sqlite(&format!("sqlite://{}?mode=rwc", scratch.display())).await.expect("open the SQLite demo template");
     assert!(jaminan::datasets::demo::load_if_empty(&db).await.expect("load the demo dataset"), "loads when empty");
     db.execute_unprepared(&format!("VACUUM INTO '{}'", building.display())).await.expect("write the demo template");
     db.close().await.ok();
