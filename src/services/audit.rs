@@ -10,8 +10,9 @@
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    IdenStatic, Iterable, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -22,6 +23,8 @@ use crate::domain::audit_chain::{self, ChainBreak, Content};
 use crate::domain::nik;
 use crate::entities::audit_log;
 use crate::error::{AppError, AppResult};
+use crate::stats::summary;
+use crate::stats::tally::Tally;
 
 /// What an audit entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -107,48 +110,92 @@ pub fn entry<T: Serialize>(
     })
 }
 
+impl Entry {
+    /// What the entry's hash covers (`domain::audit_chain`).
+    fn content(&self) -> Content<'_> {
+        Content {
+            at: self.at,
+            api_key_id: self.api_key_id,
+            api_key_name: &self.api_key_name,
+            operation: &self.operation,
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            changes: &self.changes,
+            person: self.person.as_deref(),
+        }
+    }
+
+    /// The entry as a row, with its hashes (None on PostgreSQL: the sealer's).
+    fn row(self, previous_hash: Option<String>, entry_hash: Option<String>) -> audit_log::ActiveModel {
+        audit_log::ActiveModel {
+            id: NotSet,
+            at: Set(self.at),
+            api_key_id: Set(self.api_key_id),
+            api_key_name: Set(self.api_key_name),
+            operation: Set(self.operation),
+            entity_type: Set(self.entity_type.to_owned()),
+            entity_id: Set(self.entity_id),
+            changes: Set(self.changes),
+            previous_hash: Set(previous_hash),
+            entry_hash: Set(entry_hash),
+            person: Set(self.person),
+        }
+    }
+}
+
+impl From<&BatchEntry<'_>> for Entry {
+    fn from(entry: &BatchEntry<'_>) -> Self {
+        Entry {
+            at: audit_chain::stored_time(entry.at),
+            api_key_id: entry.api_key_id,
+            api_key_name: entry.api_key_name.to_owned(),
+            operation: entry.operation.to_owned(),
+            entity_type: entry.entity.as_str(),
+            entity_id: entry.entity_id,
+            changes: entry.changes.clone(),
+            person: entry.person.map(str::to_owned),
+        }
+    }
+}
+
 /// Writes `entry` (chained to the newest one on SQLite, left to the sealer on PostgreSQL) and
 /// then `then`, a mutation's writes that nothing reads back before its commit (its summary rows):
 /// on PostgreSQL all in one statement (`db::execute_together`), a round trip fewer for each.
 pub async fn append(txn: &DatabaseTransaction, entry: Entry, then: Vec<Write>) -> AppResult<()> {
-    let content = Content {
-        at: entry.at,
-        api_key_id: entry.api_key_id,
-        api_key_name: &entry.api_key_name,
-        operation: &entry.operation,
-        entity_type: entry.entity_type,
-        entity_id: entry.entity_id,
-        changes: &entry.changes,
-        person: entry.person.as_deref(),
-    };
     let (previous_hash, entry_hash) = match inline_chain_head(txn).await? {
         Some(previous_hash) => {
-            let entry_hash = audit_chain::entry_hash(&previous_hash, &content);
+            let entry_hash = audit_chain::entry_hash(&previous_hash, &entry.content());
             (Some(previous_hash), Some(entry_hash))
         }
         None => (None, None),
     };
-    // The columns of `audit_log::Model`, written out: the statement may be joined with others,
-    // which needs its SQL with `?` placeholders.
-    let insert = Write {
-        sql: "INSERT INTO audit_log (at, api_key_id, api_key_name, operation, entity_type, entity_id, changes, \
-              previous_hash, entry_hash, person) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            .to_owned(),
-        values: vec![
-            entry.at.into(),
-            entry.api_key_id.into(),
-            entry.api_key_name.into(),
-            entry.operation.into(),
-            entry.entity_type.into(),
-            entry.entity_id.into(),
-            entry.changes.into(),
-            previous_hash.into(),
-            entry_hash.into(),
-            entry.person.into(),
-        ],
-    };
+    let insert = insert_of(entry.row(previous_hash, entry_hash))?;
     db::execute_together(txn, std::iter::once(insert).chain(then).collect()).await?;
     Ok(())
+}
+
+/// Appends `entry` and adds `change` to the summaries, in one statement on PostgreSQL: how a
+/// mutation that moves the figures ends, just before its commit (`summary::add`).
+pub async fn append_with_summary(txn: &DatabaseTransaction, entry: Entry, change: &Tally) -> AppResult<()> {
+    append(txn, entry, summary::additions(txn.get_database_backend(), change)).await
+}
+
+/// The INSERT of `row` with `?` placeholders, as `db::execute_together` joins it with others. The
+/// columns are the entity's, every one but the id: a column added to `audit_log` and not set by
+/// `Entry::row` is an error here, not an entry written without it.
+fn insert_of(row: audit_log::ActiveModel) -> AppResult<Write> {
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for column in audit_log::Column::iter().filter(|column| !matches!(column, audit_log::Column::Id)) {
+        let value = row
+            .get(column)
+            .into_value()
+            .ok_or_else(|| AppError::Internal(format!("audit entry without its {}", column.as_str())))?;
+        columns.push(column.as_str());
+        values.push(value);
+    }
+    let placeholders = vec!["?"; columns.len()].join(", ");
+    Ok(Write { sql: format!("INSERT INTO audit_log ({}) VALUES ({placeholders})", columns.join(", ")), values })
 }
 
 /// SQLite: the newest entry's hash, to chain the new entry to. The transaction holds SQLite's one
@@ -316,31 +363,10 @@ pub async fn record_batch(db: &DatabaseConnection, entries: &[BatchEntry<'_>]) -
     let mut previous_hash = inline_chain_head(&txn).await?;
     for batch in entries.chunks(ENTRIES_PER_INSERT) {
         let mut rows = Vec::with_capacity(batch.len());
-        for entry in batch {
-            let content = Content {
-                at: audit_chain::stored_time(entry.at),
-                api_key_id: entry.api_key_id,
-                api_key_name: entry.api_key_name,
-                operation: entry.operation,
-                entity_type: entry.entity.as_str(),
-                entity_id: entry.entity_id,
-                changes: &entry.changes,
-                person: entry.person,
-            };
-            let entry_hash = previous_hash.as_deref().map(|previous| audit_chain::entry_hash(previous, &content));
-            rows.push(audit_log::ActiveModel {
-                at: Set(content.at),
-                api_key_id: Set(entry.api_key_id),
-                api_key_name: Set(entry.api_key_name.to_owned()),
-                operation: Set(entry.operation.to_owned()),
-                entity_type: Set(content.entity_type.to_owned()),
-                entity_id: Set(entry.entity_id),
-                changes: Set(entry.changes.clone()),
-                previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
-                entry_hash: Set(entry_hash),
-                person: Set(entry.person.map(str::to_owned)),
-                ..Default::default()
-            });
+        for entry in batch.iter().map(Entry::from) {
+            let entry_hash =
+                previous_hash.as_deref().map(|previous| audit_chain::entry_hash(previous, &entry.content()));
+            rows.push(entry.row(std::mem::replace(&mut previous_hash, entry_hash.clone()), entry_hash));
         }
         // One statement inserts in the order given, so ids follow the chain (SQLite).
         audit_log::Entity::insert_many(rows).exec(&txn).await?;
@@ -377,6 +403,25 @@ mod tests {
             diff(Some(before), Some(after)),
             json!({ "a": { "before": 1, "after": 2 }, "c": { "before": null, "after": true } })
         );
+    }
+
+    #[test]
+    fn an_entry_is_inserted_with_every_column_of_the_table_but_its_id() {
+        let actor = Actor::command_line();
+        let entry = entry(&actor, "registerWorker", AuditEntity::Worker, 7, None, Some(&json!({ "a": 1 }))).unwrap();
+        let changes = entry.changes.clone();
+        let insert = insert_of(entry.row(None, None)).unwrap();
+        let columns: Vec<&str> =
+            audit_log::Column::iter().filter(|c| !matches!(c, audit_log::Column::Id)).map(|c| c.as_str()).collect();
+        assert_eq!(
+            insert.sql,
+            format!("INSERT INTO audit_log ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", columns.join(", "))
+        );
+        assert_eq!(insert.values.len(), columns.len());
+        let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+        assert_eq!(insert.values[at("changes")], sea_orm::Value::from(changes));
+        assert_eq!(insert.values[at("entity_id")], sea_orm::Value::from(7i64));
+        assert_eq!(insert.values[at("entry_hash")], sea_orm::Value::from(None::<String>));
     }
 
     #[test]

@@ -419,7 +419,7 @@ async fn commit_periods(
         WorkerRows { worker, coverages: before, payouts: &[] },
         WorkerRows { worker, coverages: after, payouts: &[] },
     );
-    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
+    audit::append_with_summary(&txn, entry, &change).await?;
     state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(())
 }

@@ -30,7 +30,6 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::services::AppState;
-use crate::stats::summary;
 use crate::stats::tally::{Tally, WorkerRows};
 
 /// A claim for a benefit, as the caller submits it (the worker is given apart).
@@ -165,7 +164,7 @@ pub async fn submit(state: &AppState, caller: &Caller, worker_id: i64, input: Ne
         ),
         1,
     );
-    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
+    audit::append_with_summary(&txn, entry, &change).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }
@@ -416,7 +415,7 @@ pub async fn transition(
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&current) },
         WorkerRows { worker: &worker, coverages: &[], payouts: std::slice::from_ref(&row) },
     );
-    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
+    audit::append_with_summary(&txn, entry, &change).await?;
     state.live.commit(txn, Changes::stats(&change).payout(&row)).await?;
     Ok(row)
 }

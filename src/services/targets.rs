@@ -15,7 +15,6 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::live::Changes;
 use crate::services::AppState;
-use crate::stats::summary;
 use crate::stats::tally::Tally;
 
 /// A regency's target for a year, as the caller sets it.
@@ -93,7 +92,7 @@ pub async fn set(state: &AppState, caller: &Caller, input: NewTarget) -> AppResu
         change.add_target(before, -1);
     }
     let change = change.without_zeros();
-    audit::append(&txn, entry, summary::additions(txn.get_database_backend(), &change)).await?;
+    audit::append_with_summary(&txn, entry, &change).await?;
     state.live.commit(txn, Changes::stats(&change)).await?;
     Ok(after)
 }
