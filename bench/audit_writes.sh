@@ -24,6 +24,15 @@ W=$(mktemp -d)
 cleanup() { kill ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; return 0; }
 trap cleanup EXIT
 psqlc() { psql -X -q -At "$@"; }
+# The host's microseconds so far in which every task waited on I/O (/proc/pressure/io, "full";
+# 0 where the kernel has no pressure stall information). Over a run, as a share of its time, it
+# tells a round slowed by the disk (a shared VM's neighbours) from one slowed by the code.
+io_stalled() { sed -n 's/^full .*total=\([0-9]*\)/\1/p' /proc/pressure/io 2>/dev/null || echo 0; }
+# Data pages written by the whole cluster so far (pg_stat_bgwriter: checkpoints, the background
+# writer, the backends).
+pages_written() {
+  psqlc "$PG/postgres" -c "SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter"
+}
 
 first_bin=$(echo "$VARIANTS" | awk '{print $1}' | cut -d= -f2 | cut -d: -f1)
 if [ "${REUSE:-0}" != 1 ]; then
@@ -40,8 +49,7 @@ for variant in $VARIANTS; do
   bin=$(echo "$variant" | cut -d= -f2- | cut -d: -f1)
   [ -n "${copy_of[$bin]:-}" ] && continue
   copies=$((copies + 1)); copy="${DB}_$copies"
-  psqlc "$PG/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" -c "CREATE DATABASE $copy TEMPLATE $DB STRATEGY FILE_COPY"
-  DATABASE_URL=$PG/$copy "$bin" migrate >/dev/null 2>&1
+  copy_seed "$PG/$DB" "$copy" "$bin"
   copy_of[$bin]=$copy
 done
 
@@ -64,16 +72,22 @@ for round in $(seq "$ROUNDS"); do
     case "$warm" in *"failed=0"*) ;; *) echo "the warm-up failed: $warm" >&2; exit 1 ;; esac
     [ "${CHECKPOINT:-1}" = 1 ] && psqlc "$PG/postgres" -c "CHECKPOINT"
     wal_from=$(psqlc "$PG/postgres" -c "SELECT pg_current_wal_lsn()")
+    io_from=$(io_stalled); io_started=$(date +%s%N); pages_from=$(pages_written)
     result=$(KEY=$KEY QUERY="$(enroll $year)" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d"${SECS}s" -s "$HERE/graphql.lua" \
       http://127.0.0.1:$PORT/graphql 2>/dev/null | grep RESULT)
+    io_full=$(( ($(io_stalled) - io_from) * 1000 / ( ($(date +%s%N) - io_started) / 1000 ) )) # per mille
     sleep 1 # the sealer's last rounds
+    # Data pages the run dirtied, written out by the checkpoint that ends it or before (by the
+    # background writer or the backends): the disk's share of the run besides the WAL.
+    psqlc "$PG/postgres" -c "CHECKPOINT"
     # WAL written per enrollment (the whole cluster's, sealing included): what each commit has to
     # flush, and unlike the rate not moved by the machine's load.
     requests=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
     wal=$(psqlc "$PG/postgres" -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from') / GREATEST($requests, 1))")
+    pages=$(psqlc "$PG/postgres" -c "SELECT round(($(pages_written) - $pages_from) * 8192.0 / GREATEST($requests, 1))")
     kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
     verify=$(DATABASE_URL=$url "$bin" audit verify 2>&1 | grep -E "intact|broken|not yet sealed" | tr '\n' ' ')
-    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } wal_bytes_each=$wal | $verify"
+    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } wal_bytes_each=$wal page_bytes_each=$pages io_full=$((io_full / 10)).$((io_full % 10))% | $verify"
     year=$((year + 1))
   done
 done

@@ -34,3 +34,13 @@ read_bodies() {
   request_body '{ regency(code: "36.03") { workers(first: 20) { edges { node { nik fullName occupation district { name } coverages { startsOn endsOn fundingSource } } } } } }' "$2/page.json"
   request_body "{ workerByNik(nik: \"$nik\") { id fullName gender occupation status regency { name } district { name } coverages { startsOn endsOn fundingSource monthlyPremium } payouts { status amount } } }" "$2/detail.json"
 }
+
+# copy_seed URL COPY BIN: the database COPY made anew from the seeded one at URL (a file copy:
+# seconds, not a seed) and migrated by BIN, since an older binary refuses a database that a newer
+# one migrated.
+copy_seed() {
+  local url=$1 copy=$2 bin=$3
+  psql -X -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS $copy WITH (FORCE)" \
+    -c "CREATE DATABASE $copy TEMPLATE ${url##*/} STRATEGY FILE_COPY"
+  DATABASE_URL=${url%/*}/$copy "$bin" migrate >/dev/null 2>&1
+}
