@@ -181,8 +181,9 @@ pub async fn append_with_summary(txn: &DatabaseTransaction, entry: Entry, change
 }
 
 /// The INSERT of `row` with `?` placeholders, as `db::execute_together` joins it with others. The
-/// columns are the entity's, every one but the id: a column added to `audit_log` and not set by
-/// `Entry::row` is an error here, not an entry written without it.
+/// columns are the entity's, every one but the id, so none is left out of the statement: a column
+/// added to `audit_log` does not compile until `Entry::row` (which names every field) sets it, and
+/// one left `NotSet` there is an error here, not an entry written without it.
 fn insert_of(row: audit_log::ActiveModel) -> AppResult<Write> {
     let mut columns = Vec::new();
     let mut values = Vec::new();
