@@ -7,6 +7,8 @@
 //! the committed entries in id order within a second: writers no longer queue on one lock.
 //! SQLite: one writer at a time already, so the entry is chained as it is inserted.
 
+use std::sync::LazyLock;
+
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -180,23 +182,30 @@ pub async fn append_with_summary(txn: &DatabaseTransaction, entry: Entry, change
     append(txn, entry, summary::additions(txn.get_database_backend(), change)).await
 }
 
+/// The columns an entry's INSERT writes: the entity's, every one but the id.
+fn written_columns() -> impl Iterator<Item = audit_log::Column> {
+    audit_log::Column::iter().filter(|column| !matches!(column, audit_log::Column::Id))
+}
+
+/// The same for every entry: built once rather than on every mutation.
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<&str> = written_columns().map(|column| column.as_str()).collect();
+    format!("INSERT INTO audit_log ({}) VALUES ({})", columns.join(", "), vec!["?"; columns.len()].join(", "))
+});
+
 /// The INSERT of `row` with `?` placeholders, as `db::execute_together` joins it with others. The
 /// columns are the entity's, every one but the id, so none is left out of the statement: a column
 /// added to `audit_log` does not compile until `Entry::row` (which names every field) sets it, and
 /// one left `NotSet` there is an error here, not an entry written without it.
 fn insert_of(row: audit_log::ActiveModel) -> AppResult<Write> {
-    let mut columns = Vec::new();
-    let mut values = Vec::new();
-    for column in audit_log::Column::iter().filter(|column| !matches!(column, audit_log::Column::Id)) {
-        let value = row
-            .get(column)
-            .into_value()
-            .ok_or_else(|| AppError::Internal(format!("audit entry without its {}", column.as_str())))?;
-        columns.push(column.as_str());
-        values.push(value);
-    }
-    let placeholders = vec!["?"; columns.len()].join(", ");
-    Ok(Write { sql: format!("INSERT INTO audit_log ({}) VALUES ({placeholders})", columns.join(", ")), values })
+    let values = written_columns()
+        .map(|column| {
+            row.get(column)
+                .into_value()
+                .ok_or_else(|| AppError::Internal(format!("audit entry without its {}", column.as_str())))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Write { sql: INSERT_SQL.clone(), values })
 }
 
 /// SQLite: the newest entry's hash, to chain the new entry to. The transaction holds SQLite's one
@@ -412,8 +421,7 @@ mod tests {
         let entry = entry(&actor, "registerWorker", AuditEntity::Worker, 7, None, Some(&json!({ "a": 1 }))).unwrap();
         let changes = entry.changes.clone();
         let insert = insert_of(entry.row(None, None)).unwrap();
-        let columns: Vec<&str> =
-            audit_log::Column::iter().filter(|c| !matches!(c, audit_log::Column::Id)).map(|c| c.as_str()).collect();
+        let columns: Vec<&str> = written_columns().map(|c| c.as_str()).collect();
         assert_eq!(
             insert.sql,
             format!("INSERT INTO audit_log ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", columns.join(", "))
