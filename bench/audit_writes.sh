@@ -10,6 +10,7 @@
 #   VARIANTS="main=/tmp/jaminan-main sealer=target/release/jaminan \
 #             unchained=target/release/jaminan:JAMINAN_AUDIT_SEAL_MILLIS=0"
 #   (label=binary[:VAR=value[,VAR=value...]]; a binary with the same path shares a database copy)
+#   SOCKET=/var/run/postgresql: the servers connect through the Unix socket (default: $PG, TCP).
 #   CHECKPOINT=0: no CHECKPOINT before each measured run. By default each run starts right after
 #   one, so that no run pays for the pages another run (or a copy) left dirty: a checkpoint that
 #   falls inside a 5-second run writes them out and slows that run's commits.
@@ -60,8 +61,13 @@ for round in $(seq "$ROUNDS"); do
     [ "$spec" != "$bin" ] && extra=${spec#*:}
     url=$PG/${copy_of[$bin]}
     KEY=$(BIN=$bin admin_key "$url" "bench $label $round")
+    # SOCKET=/var/run/postgresql: the servers connect through PostgreSQL's Unix socket, as a
+    # server on the database's own host would. Over 127.0.0.1 each round trip also pays TCP and a
+    # TLS record on both sides (sslmode=prefer), on the two cores every process here shares.
+    serve_url=$url
+    [ -n "${SOCKET:-}" ] && serve_url="postgres:///${copy_of[$bin]}?host=$SOCKET&user=postgres"
     PORT=$(free_port)
-    env ${extra//,/ } JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$url RUST_LOG=warn \
+    env ${extra//,/ } JAMINAN_KEY_REQUESTS_PER_MINUTE=100000000 DATABASE_URL=$serve_url RUST_LOG=warn \
       "$bin" serve --listen 127.0.0.1:$PORT >"$W/server.log" 2>&1 & SERVER=$!
     wait_up "$PORT"
     enroll() { echo "mutation(\$id: ID!) { enrollWorker(input: { workerId: \$id, regencyCode: \\\"36.03\\\", fundingSource: APBD, startsOn: \\\"$1-01-01\\\", endsOn: \\\"$1-12-31\\\" }) { id } }"; }
@@ -73,21 +79,27 @@ for round in $(seq "$ROUNDS"); do
     [ "${CHECKPOINT:-1}" = 1 ] && psqlc "$PG/postgres" -c "CHECKPOINT"
     wal_from=$(psqlc "$PG/postgres" -c "SELECT pg_current_wal_lsn()")
     io_from=$(io_stalled); io_started=$(date +%s%N); pages_from=$(pages_written)
+    server_from=$(cpu_ticks $SERVER); pg_from=$(cpu_ticks postgres)
     result=$(KEY=$KEY QUERY="$(enroll $year)" IDS="$W/ids" wrk -t1 -c"$CLIENTS" -d"${SECS}s" -s "$HERE/graphql.lua" \
       http://127.0.0.1:$PORT/graphql 2>/dev/null | grep RESULT)
     io_full=$(( ($(io_stalled) - io_from) * 1000 / ( ($(date +%s%N) - io_started) / 1000 ) )) # per mille
+    # CPU per enrollment (microseconds), the server's and PostgreSQL's (every process of the
+    # cluster: backends, WAL writer, checkpointer), over the measured seconds: on 2 cores their
+    # sum and wrk's cap the rate whatever the locks do.
+    requests=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+    server_us=$(( ($(cpu_ticks $SERVER) - server_from) * 10000 / (requests > 0 ? requests : 1) ))
+    pg_us=$(( ($(cpu_ticks postgres) - pg_from) * 10000 / (requests > 0 ? requests : 1) ))
     sleep 1 # the sealer's last rounds
     # Data pages the run dirtied, written out by the checkpoint that ends it or before (by the
     # background writer or the backends): the disk's share of the run besides the WAL.
     psqlc "$PG/postgres" -c "CHECKPOINT"
     # WAL written per enrollment (the whole cluster's, sealing included): what each commit has to
     # flush, and unlike the rate not moved by the machine's load.
-    requests=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
     wal=$(psqlc "$PG/postgres" -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal_from') / GREATEST($requests, 1))")
     pages=$(psqlc "$PG/postgres" -c "SELECT round(($(pages_written) - $pages_from) * 8192.0 / GREATEST($requests, 1))")
     kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
     verify=$(DATABASE_URL=$url "$bin" audit verify 2>&1 | grep -E "intact|broken|not yet sealed" | tr '\n' ' ')
-    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } wal_bytes_each=$wal page_bytes_each=$pages io_full=$((io_full / 10)).$((io_full % 10))% | $verify"
+    echo "$(date +%T) round $round $label ($CLIENTS clients, $year): ${result#RESULT } wal_bytes_each=$wal page_bytes_each=$pages server_us_each=$server_us pg_us_each=$pg_us io_full=$((io_full / 10)).$((io_full % 10))% | $verify"
     year=$((year + 1))
   done
 done

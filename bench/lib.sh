@@ -44,3 +44,19 @@ copy_seed() {
     -c "CREATE DATABASE $copy TEMPLATE ${url##*/} STRATEGY FILE_COPY"
   DATABASE_URL=${url%/*}/$copy "$bin" migrate >/dev/null 2>&1
 }
+
+# cpu_ticks COMM|PID...: the CPU time (user + system, in clock ticks: 1/100 s) used so far by the
+# processes with one of these command names (e.g. `postgres`) or ids, summed. A process that ended
+# since an earlier reading takes its ticks with it: read around a run whose processes stay (a
+# server and its pooled connections, after its warm-up).
+cpu_ticks() {
+  local names=" $* " sum=0 stat rest comm pid fields
+  for stat in /proc/[0-9]*/stat; do
+    { read -r rest < "$stat"; } 2>/dev/null || continue
+    comm=${rest#*(}; comm=${comm%%)*}; pid=${rest%% *}
+    [[ $names == *" $comm "* || $names == *" $pid "* ]] || continue
+    read -ra fields <<< "${rest##*) }"
+    sum=$((sum + fields[11] + fields[12]))
+  done
+  echo "$sum"
+}
