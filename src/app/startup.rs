@@ -7,11 +7,14 @@ use crate::db;
 use crate::stats::rebuild;
 
 /// Connects as the command line says, runs pending migrations and the summaries' rebuild a
-/// migration asked for, before the database is used.
+/// migration asked for, before the database is used; one process at a time.
 pub async fn open_database(args: &DatabaseArgs) -> Result<DatabaseConnection, DbErr> {
     let connection = db::connect_with(args).await?;
-    db::migrate(&connection).await?;
-    rebuild::rebuild_if_requested(&connection).await?;
+    db::one_migration_at_a_time(&connection, async {
+        db::migrate(&connection).await?;
+        rebuild::rebuild_if_requested(&connection).await
+    })
+    .await?;
     Ok(connection)
 }
 

@@ -10,6 +10,7 @@ use migration::{Migrator, MigratorTrait};
 
 use crate::config::DatabaseArgs;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::{self, Connection, PgConnection};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     Iterable, Statement, Value,
@@ -18,6 +19,36 @@ use sea_orm::{
 /// Runs the pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// The advisory lock held while one process migrates a PostgreSQL database ("migr").
+const MIGRATION_LOCK: i64 = 0x6d69_6772;
+
+/// Runs `work` (the migrations and what they ask for) while no other process does it on this
+/// database: instances started together would each find the same migrations pending, and all but
+/// the first fail on what it created (or run its rebuild again). PostgreSQL: a session advisory
+/// lock, taken on a connection of its own outside the pool (the migrations use the pool, and a
+/// pool of one would wait on itself), without a statement timeout (another instance's migration
+/// may take minutes); it goes with the connection if the process dies. SQLite: one process.
+pub async fn one_migration_at_a_time<T>(
+    db: &DatabaseConnection,
+    work: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return work.await;
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut holder = PgConnection::connect_with(&options).await.map_err(sqlx_error)?;
+    sqlx::raw_sql("SET statement_timeout = 0").execute(&mut holder).await.map_err(sqlx_error)?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut holder).await.map_err(sqlx_error)?;
+    let done = work.await;
+    // Closing the session releases its lock, unlocked or not.
+    holder.close().await.ok();
+    done
+}
+
+fn sqlx_error(err: sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
 }
 
 /// A pool with the default settings and this statement timeout.

@@ -30,6 +30,7 @@ mod layers;
 mod live;
 mod logs;
 mod metrics;
+mod migrations;
 mod oidc;
 mod outage;
 mod payout_model;

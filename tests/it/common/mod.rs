@@ -554,7 +554,7 @@ pub fn error_field(response: &Value) -> &str {
     response["errors"][0]["extensions"]["field"].as_str().unwrap_or_else(|| panic!("expected a field, got {response}"))
 }
 
-fn database_url(base: &str, name: &str) -> String {
+pub fn database_url(base: &str, name: &str) -> String {
     let (server, query) = match base.split_once('?') {
         Some((server, query)) => (server, format!("?{query}")),
         None => (base, String::new()),
