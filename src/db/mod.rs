@@ -21,15 +21,19 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// The advisory lock held while one process migrates a PostgreSQL database ("migr").
-const MIGRATION_LOCK: i64 = 0x6d69_6772;
+/// Opens the transaction that holds the advisory lock while one process migrates a PostgreSQL
+/// database (1835624306: "migr"), without a statement timeout (another instance's migration may
+/// take minutes). A simple query: nothing to prepare, as a pooler may not keep prepared statements.
+const LOCK_MIGRATIONS: &str = "BEGIN; SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(1835624306)";
 
 /// Runs `work` (the migrations and what they ask for) while no other process does it on this
 /// database: instances started together would each find the same migrations pending, and all but
-/// the first fail on what it created (or run its rebuild again). PostgreSQL: a session advisory
-/// lock, taken on a connection of its own outside the pool (the migrations use the pool, and a
-/// pool of one would wait on itself), without a statement timeout (another instance's migration
-/// may take minutes); it goes with the connection if the process dies. SQLite: one process.
+/// the first fail on what it created (or run its rebuild again). PostgreSQL: a transaction-scoped
+/// advisory lock, in a transaction held open on a connection of its own outside the pool (the
+/// migrations use the pool, and a pool of one would wait on itself). Transaction-scoped, not the
+/// session's: behind PgBouncer in transaction mode a session lock would stay on whichever server
+/// connection took it after ours is gone; this one ends with the transaction, or with the
+/// connection if the process dies. SQLite: one process.
 pub async fn one_migration_at_a_time<T>(
     db: &DatabaseConnection,
     work: impl Future<Output = Result<T, DbErr>>,
@@ -39,10 +43,10 @@ pub async fn one_migration_at_a_time<T>(
     }
     let options = db.get_postgres_connection_pool().connect_options();
     let mut holder = PgConnection::connect_with(&options).await.map_err(sqlx_error)?;
-    sqlx::raw_sql("SET statement_timeout = 0").execute(&mut holder).await.map_err(sqlx_error)?;
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut holder).await.map_err(sqlx_error)?;
+    sqlx::raw_sql(LOCK_MIGRATIONS).execute(&mut holder).await.map_err(sqlx_error)?;
     let done = work.await;
-    // Closing the session releases its lock, unlocked or not.
+    // The lock ends with the transaction; closing the connection would end both anyway.
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.ok();
     holder.close().await.ok();
     done
 }
