@@ -13,6 +13,7 @@ mod m20261201_000007_api_key_last_used;
 mod m20261210_000008_api_key_owner_expiry;
 mod m20261220_000024_people_persons;
 mod m20261220_000052_sealer_unsealed_entries;
+mod m20261221_000053_sealing_in_place;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000008_api_key_owner_expiry::Migration),
             Box::new(m20261220_000024_people_persons::Migration),
             Box::new(m20261220_000052_sealer_unsealed_entries::Migration),
+            Box::new(m20261221_000053_sealing_in_place::Migration),
         ]
     }
 }

@@ -229,13 +229,16 @@ async fn within_a_second<T>(what: &str, count: impl Future<Output = Result<T, se
     }
 }
 
-/// The unsealed entries, over the partial index that holds only them (`idx_audit_unsealed`).
-/// SQLite has none: it chains each entry in the transaction that writes it.
+/// The entries after the sealed head, over the primary key: the sealer seals in id order, so the
+/// newest sealed entry is a short walk back from the end (one left unsealed below it is
+/// `audit verify`'s to name). SQLite has none: it chains each entry in the transaction that
+/// writes it.
 async fn count_unsealed(db: &DatabaseConnection) -> Result<i64, sea_orm::DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(0);
     }
-    let sql = "SELECT COUNT(*) AS n FROM audit_log WHERE entry_hash IS NULL";
+    let sql = "SELECT COUNT(*) AS n FROM audit_log WHERE id > COALESCE((SELECT id FROM audit_log \
+               WHERE entry_hash IS NOT NULL ORDER BY id DESC LIMIT 1), -9223372036854775808)";
     let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
     row.map_or(Ok(0), |row| row.try_get::<i64>("", "n"))
 }
