@@ -51,7 +51,9 @@ pub async fn one_migration_at_a_time<T>(
     done
 }
 
-fn sqlx_error(err: sqlx::Error) -> DbErr {
+/// An error of sqlx used directly (a connection of our own, outside sea-orm), as sea-orm reports
+/// its own: so that `AppError` tells a lost database (503) from the rest the same way.
+pub fn sqlx_error(err: sqlx::Error) -> DbErr {
     DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
 }
 

@@ -385,7 +385,7 @@ impl Live {
                     Ok::<(), sea_orm::sqlx::Error>(())
                 })
                 .await
-                .map_err(|err| AppError::from(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(err)))))?;
+                .map_err(|err| AppError::from(crate::db::sqlx_error(err)))?;
         }
         Ok(self.sender.subscribe())
     }

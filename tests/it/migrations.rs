@@ -1,7 +1,7 @@
 //! Instances started together on one new PostgreSQL database: one migrates, the others wait for it
 //! and find nothing left to do, instead of failing on the tables it created.
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::ConnectionTrait;
 
 use crate::common;
 
@@ -25,15 +25,9 @@ async fn instances_started_together_migrate_a_new_database_once() {
     for start in starts {
         opened.push(start.await.unwrap().expect("every instance starts"));
     }
-    let applied = opened[0]
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT COUNT(*) AS n, COUNT(DISTINCT version) AS distinct_n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let (n, distinct_n): (i64, i64) = (applied.try_get("", "n").unwrap(), applied.try_get("", "distinct_n").unwrap());
+    let n = common::TestApp::count(&opened[0], "SELECT COUNT(*) AS n FROM seaql_migrations").await;
+    let distinct_n =
+        common::TestApp::count(&opened[0], "SELECT COUNT(DISTINCT version) AS n FROM seaql_migrations").await;
     assert_eq!(n, distinct_n);
     assert_eq!(n as usize, Migrator::migrations().len());
     let differences = jaminan::stats::rebuild::verify(&opened[0]).await.unwrap();

@@ -6,7 +6,7 @@
 //! under the write lock plus the line number. Coverage rows then need no second look-up by NIK.
 use futures_util::StreamExt;
 use sea_orm::sqlx::{self, PgPool};
-use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, StreamTrait, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, StreamTrait, Value};
 use tokio::sync::mpsc;
 
 use super::file::Enrollment;
@@ -84,7 +84,7 @@ pub async fn postgres_session(state: &AppState) -> AppResult<PgPool> {
 
 /// As the pool's errors are: a lost connection is SERVICE_UNAVAILABLE, the rest internal.
 fn sqlx_error(err: sqlx::Error) -> AppError {
-    AppError::from(DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err))))
+    AppError::from(crate::db::sqlx_error(err))
 }
 
 /// Fills the staging table with COPY as the rows arrive.
