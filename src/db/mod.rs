@@ -12,8 +12,8 @@ use crate::config::DatabaseArgs;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{self, Connection, PgConnection};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Iterable, Statement, Value,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityName,
+    EntityTrait, IdenStatic, Iterable, Statement, Value,
 };
 
 /// Runs the pending migrations.
@@ -173,6 +173,30 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
 pub struct Write {
     pub sql: String,
     pub values: Vec<Value>,
+}
+
+/// The INSERT of `row` into its table as a `Write`, writing exactly `columns`. Each must be set in
+/// `row`: one left `NotSet` is an error here, not a row written without it.
+pub fn insert_write<A: ActiveModelTrait>(
+    row: &A,
+    columns: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+) -> Result<Write, DbErr> {
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    for column in columns {
+        let value = row.get(column).into_value().ok_or_else(|| {
+            DbErr::Custom(format!("{} row without its {}", A::Entity::default().table_name(), column.as_str()))
+        })?;
+        names.push(column.as_str());
+        values.push(value);
+    }
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        A::Entity::default().table_name(),
+        names.join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    Ok(Write { sql, values })
 }
 
 /// Runs `writes` in order, on PostgreSQL as few statements as the binds allow: each statement is

@@ -7,14 +7,12 @@
 //! the committed entries in id order within a second: writers no longer queue on one lock.
 //! SQLite: one writer at a time already, so the entry is chained as it is inserted.
 
-use std::sync::LazyLock;
-
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    IdenStatic, Iterable, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Iterable, NotSet,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -164,6 +162,12 @@ impl From<&BatchEntry<'_>> for Entry {
 /// then `then`, a mutation's writes that nothing reads back before its commit (its summary rows):
 /// on PostgreSQL all in one statement (`db::execute_together`), a round trip fewer for each.
 pub async fn append(txn: &DatabaseTransaction, entry: Entry, then: Vec<Write>) -> AppResult<()> {
+    append_between(txn, Vec::new(), entry, then).await
+}
+
+/// `append` with `first` before the entry: the change it records, when nothing reads that back
+/// before the commit either.
+async fn append_between(txn: &DatabaseTransaction, first: Vec<Write>, entry: Entry, then: Vec<Write>) -> AppResult<()> {
     let (previous_hash, entry_hash) = match inline_chain_head(txn).await? {
         Some(previous_hash) => {
             let entry_hash = audit_chain::entry_hash(&previous_hash, &entry.content());
@@ -172,7 +176,7 @@ pub async fn append(txn: &DatabaseTransaction, entry: Entry, then: Vec<Write>) -
         None => (None, None),
     };
     let insert = insert_of(entry.row(previous_hash, entry_hash))?;
-    db::execute_together(txn, std::iter::once(insert).chain(then).collect()).await?;
+    db::execute_together(txn, first.into_iter().chain(std::iter::once(insert)).chain(then).collect()).await?;
     Ok(())
 }
 
@@ -182,30 +186,28 @@ pub async fn append_with_summary(txn: &DatabaseTransaction, entry: Entry, change
     append(txn, entry, summary::additions(txn.get_database_backend(), change)).await
 }
 
+/// `append_with_summary` after `first`, the change itself (an INSERT whose row the entry names and
+/// nothing reads back before the commit): on PostgreSQL the three in one statement.
+pub async fn append_with_summary_after(
+    txn: &DatabaseTransaction,
+    first: Vec<Write>,
+    entry: Entry,
+    change: &Tally,
+) -> AppResult<()> {
+    append_between(txn, first, entry, summary::additions(txn.get_database_backend(), change)).await
+}
+
 /// The columns an entry's INSERT writes: the entity's, every one but the id.
 fn written_columns() -> impl Iterator<Item = audit_log::Column> {
     audit_log::Column::iter().filter(|column| !matches!(column, audit_log::Column::Id))
 }
-
-/// The same for every entry: built once rather than on every mutation.
-static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
-    let columns: Vec<&str> = written_columns().map(|column| column.as_str()).collect();
-    format!("INSERT INTO audit_log ({}) VALUES ({})", columns.join(", "), vec!["?"; columns.len()].join(", "))
-});
 
 /// The INSERT of `row` with `?` placeholders, as `db::execute_together` joins it with others. The
 /// columns are the entity's, every one but the id, so none is left out of the statement: a column
 /// added to `audit_log` does not compile until `Entry::row` (which names every field) sets it, and
 /// one left `NotSet` there is an error here, not an entry written without it.
 fn insert_of(row: audit_log::ActiveModel) -> AppResult<Write> {
-    let values = written_columns()
-        .map(|column| {
-            row.get(column)
-                .into_value()
-                .ok_or_else(|| AppError::Internal(format!("audit entry without its {}", column.as_str())))
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Write { sql: INSERT_SQL.clone(), values })
+    Ok(db::insert_write(&row, written_columns())?)
 }
 
 /// SQLite: the newest entry's hash, to chain the new entry to. The transaction holds SQLite's one
@@ -404,6 +406,7 @@ fn diff(before: Option<Value>, after: Option<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::IdenStatic;
 
     #[test]
     fn diff_lists_changed_fields_only() {

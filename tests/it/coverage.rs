@@ -485,6 +485,43 @@ backend_test!(enrolling_locks_the_worker_without_rewriting_it, |app: TestApp| as
     assert_eq!(row_version(&app, id).await, version, "the transaction that wrote the worker's row");
 });
 
+backend_test!(an_enrollment_answers_and_audits_the_row_it_stored, |app: TestApp| async move {
+    // On PostgreSQL the period's id is drawn before its INSERT, which goes with the audit entry
+    // as one statement: the answer and the entry must still be the row as stored.
+    use sea_orm::EntityTrait;
+    let w = worker(&app, 1).await;
+    let first =
+        data(&enroll(&app, enrollment(&w, "36.03", "2023-01-01", Some("2023-12-31"))).await)["enrollWorker"]["id"]
+            .clone();
+    let refused = enroll(&app, enrollment(&w, "36.03", "2023-06-01", None)).await;
+    assert_eq!(error_code(&refused), "CONFLICT", "{refused}");
+    let second = data(&enroll(&app, enrollment(&w, "36.03", "2024-01-01", None)).await)["enrollWorker"]["id"].clone();
+    assert!(second.as_str().unwrap().parse::<i64>().unwrap() > first.as_str().unwrap().parse::<i64>().unwrap());
+    for id in [first, second] {
+        let id_number: i64 = id.as_str().unwrap().parse().unwrap();
+        let stored = jaminan::entities::coverage::Entity::find_by_id(id_number).one(&app.state.db).await.unwrap();
+        let stored = serde_json::to_value(stored.expect("the period answered is stored")).unwrap();
+        let response = app
+            .gql_as(
+                &app.admin,
+                "query($c: ID!) { auditLog(entityType: COVERAGE, entityId: $c) { nodes { operation changes } } }",
+                json!({ "c": id }),
+            )
+            .await;
+        let nodes = data(&response)["auditLog"]["nodes"].as_array().unwrap().clone();
+        assert_eq!(nodes.len(), 1, "{response}");
+        let changes = nodes[0]["changes"].as_object().unwrap();
+        // Every field of the stored row, the id and the creation time included (a null one is
+        // no change from nothing, so not listed).
+        for (field, value) in stored.as_object().unwrap() {
+            let after = changes.get(field).map_or(Value::Null, |change| change["after"].clone());
+            assert_eq!(&after, value, "{field}");
+        }
+        assert!(changes.contains_key("id") && changes.contains_key("created_at"), "{changes:?}");
+    }
+    assert_eq!(writes(&app).await, (2, 3), "two periods; the registration and two enrollments audited");
+});
+
 async fn worker_row(app: &TestApp, id: i64) -> jaminan::entities::worker::Model {
     use sea_orm::EntityTrait;
     jaminan::entities::worker::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap()

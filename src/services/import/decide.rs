@@ -249,20 +249,5 @@ fn normalized(name: &str) -> String {
 }
 
 fn new_period(known: &Known, regency_code: &str) -> crate::entities::coverage::Model {
-    let terms = &known.row.terms;
-    crate::entities::coverage::Model {
-        id: 0,
-        worker_id: known.worker.id,
-        regency_code: regency_code.to_owned(),
-        funding_source: known.row.funding_source,
-        programs: terms.programs.to_column(),
-        declared_monthly_income: terms.declared_monthly_income,
-        monthly_premium: terms.monthly_premium(),
-        starts_on: terms.starts_on,
-        ends_on: terms.ends_on,
-        end_reason: None,
-        created_at: chrono::Utc::now(),
-        cancelled_at: None,
-        cancel_reason: None,
-    }
+    known.row.terms.period(known.worker.id, regency_code, known.row.funding_source)
 }
