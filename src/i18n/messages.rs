@@ -165,6 +165,8 @@ pub enum Msg {
         max: i64,
     },
     EndsBeforeStarts,
+    /// `EndsBeforeStarts` in an import's row, whose reader has columns, not the API's fields.
+    EndDateBeforeStartDate,
     CoverageOverlaps {
         id: i64,
         starts_on: NaiveDate,
@@ -666,6 +668,9 @@ impl Msg {
                 )
             }
             Msg::EndsBeforeStarts => say!(lang, "endsOn is before startsOn", "endsOn lebih awal dari startsOn"),
+            Msg::EndDateBeforeStartDate => {
+                say!(lang, "the end date is before the start date", "tanggal selesai lebih awal dari tanggal mulai")
+            }
             Msg::CoverageOverlaps { id, starts_on, ends_on } => match (lang, ends_on) {
                 (Lang::En, None) => format!("the worker already has coverage {id} with this regency from {starts_on}"),
                 (Lang::En, Some(end)) => {
@@ -1073,6 +1078,7 @@ mod tests {
             Msg::InvalidCursor,
             Msg::Nik(NikError::Serial),
             Msg::Programs(ProgramsError::MissingJkkOrJkm),
+            Msg::EndDateBeforeStartDate,
             Msg::CoverageOverlaps { id: 7, starts_on: day("2023-06-20"), ends_on: None },
             Msg::DeathOutsideScope { regency: "36.03".into(), died_on: day("2023-06-20") },
             Msg::FourEyes { action: PayoutAction::MarkPaid },

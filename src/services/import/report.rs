@@ -64,7 +64,24 @@ pub(crate) fn row_error(line: u64, column: Option<&'static str>, err: &AppError)
         }
         _ => None,
     });
-    RowError { line, column: column.map(str::to_owned), value: None, code: err.code(), message: err.message() }
+    RowError {
+        line,
+        column: column.map(str::to_owned),
+        value: None,
+        code: err.code(),
+        message: for_a_file(err.message()),
+    }
+}
+
+/// A rule's message as a file's reader needs it: the API's messages that name its fields
+/// ("endsOn is before startsOn") said without them, since a clerk's file has columns (which the
+/// error's column names) and no fields.
+fn for_a_file(message: Msg) -> Msg {
+    match message {
+        Msg::EndsBeforeStarts => Msg::EndDateBeforeStartDate,
+        Msg::EndsAfterDeathEndIt => Msg::EndsAfterDeath,
+        other => other,
+    }
 }
 
 /// What the file calls each of `COLUMNS` (its header cell as written), where it has them.
