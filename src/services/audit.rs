@@ -183,7 +183,7 @@ async fn append_between(txn: &DatabaseTransaction, first: Vec<Write>, entry: Ent
 /// Appends `entry` and adds `change` to the summaries, in one statement on PostgreSQL: how a
 /// mutation that moves the figures ends, just before its commit (`summary::add`).
 pub async fn append_with_summary(txn: &DatabaseTransaction, entry: Entry, change: &Tally) -> AppResult<()> {
-    append(txn, entry, summary::additions(txn.get_database_backend(), change)).await
+    append_with_summary_after(txn, Vec::new(), entry, change).await
 }
 
 /// `append_with_summary` after `first`, the change itself (an INSERT whose row the entry names and

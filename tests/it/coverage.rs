@@ -431,14 +431,7 @@ backend_test!(every_mutation_is_audited_with_its_operation, |app: TestApp| async
     let w = worker(&app, 1).await;
     let c = app.enroll(&w, "36.03", "2023-01-01", None).await;
     data(&end(&app, &c, "2023-12-31", "EXPIRED").await);
-    let response = app
-        .gql_as(
-            &app.admin,
-            "query($c: ID!) { auditLog(entityType: COVERAGE, entityId: $c) { nodes { operation entityType entityId apiKeyName changes } } }",
-            json!({ "c": c }),
-        )
-        .await;
-    let nodes = data(&response)["auditLog"]["nodes"].as_array().unwrap().clone();
+    let nodes = coverage_audit(&app, &c).await;
     let operations: Vec<&str> = nodes.iter().map(|n| n["operation"].as_str().unwrap()).collect();
     assert_eq!(operations, ["endCoverage", "enrollWorker"], "newest first");
     assert!(nodes.iter().all(|n| n["entityType"] == "COVERAGE" && n["entityId"] == c.as_str()));
@@ -501,15 +494,8 @@ backend_test!(an_enrollment_answers_and_audits_the_row_it_stored, |app: TestApp|
         let id_number: i64 = id.as_str().unwrap().parse().unwrap();
         let stored = jaminan::entities::coverage::Entity::find_by_id(id_number).one(&app.state.db).await.unwrap();
         let stored = serde_json::to_value(stored.expect("the period answered is stored")).unwrap();
-        let response = app
-            .gql_as(
-                &app.admin,
-                "query($c: ID!) { auditLog(entityType: COVERAGE, entityId: $c) { nodes { operation changes } } }",
-                json!({ "c": id }),
-            )
-            .await;
-        let nodes = data(&response)["auditLog"]["nodes"].as_array().unwrap().clone();
-        assert_eq!(nodes.len(), 1, "{response}");
+        let nodes = coverage_audit(&app, id.as_str().unwrap()).await;
+        assert_eq!(nodes.len(), 1, "{nodes:?}");
         let changes = nodes[0]["changes"].as_object().unwrap();
         // Every field of the stored row, the id and the creation time included (a null one is
         // no change from nothing, so not listed).
@@ -521,6 +507,14 @@ backend_test!(an_enrollment_answers_and_audits_the_row_it_stored, |app: TestApp|
     }
     assert_eq!(writes(&app).await, (2, 3), "two periods; the registration and two enrollments audited");
 });
+
+/// The audit entries of a coverage period, newest first.
+async fn coverage_audit(app: &TestApp, id: &str) -> Vec<Value> {
+    let query = "query($c: ID!) { auditLog(entityType: COVERAGE, entityId: $c) {
+        nodes { operation entityType entityId apiKeyName changes } } }";
+    let response = app.gql_as(&app.admin, query, json!({ "c": id })).await;
+    data(&response)["auditLog"]["nodes"].as_array().unwrap().clone()
+}
 
 async fn worker_row(app: &TestApp, id: i64) -> jaminan::entities::worker::Model {
     use sea_orm::EntityTrait;
